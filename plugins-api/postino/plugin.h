@@ -1,0 +1,230 @@
+/* Postino plugin ABI, major 1.
+ *
+ * This is the only server header a module may include. Rules that keep old
+ * modules loading across minor releases:
+ *   - a module exports exactly one symbol, `postino_module_v1`, and is built
+ *     with -fvisibility=hidden; it never links against host symbols;
+ *   - the host hands the module a const `struct postino_host`, an append-only
+ *     table of function pointers; a module built for minor N may call any
+ *     entry that existed in minor N, and checks `host->size` (or
+ *     POSTINO_HOST_HAS) before calling entries added later;
+ *   - structs a module hands to the host start with their size; the host
+ *     reads only the fields that size covers;
+ *   - structs the host hands to a module start with their size too; a module
+ *     reads a field only when POSTINO_HAS_FIELD says it is there.
+ * This file changes only by appending.
+ */
+#ifndef POSTINO_PLUGIN_H
+#define POSTINO_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define POSTINO_ABI_MAJOR 1
+#define POSTINO_ABI_MINOR 0
+
+/* The one symbol a module exports. */
+#define POSTINO_MODULE_SYMBOL "postino_module_v1"
+#define POSTINO_EXPORT __attribute__((visibility("default")))
+
+/* True when a struct that starts with `size_t size` has FIELD. */
+#define POSTINO_HAS_FIELD(ptr, type, field) \
+	((ptr)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
+#define POSTINO_HOST_HAS(host, entry) \
+	POSTINO_HAS_FIELD(host, struct postino_host, entry)
+
+/* Opaque handles owned by the host. */
+typedef struct postino_mod postino_mod;             /* one loaded module */
+typedef struct postino_hook_call postino_hook_call; /* one hook invocation */
+typedef struct postino_timer postino_timer;         /* one repeating timer */
+
+enum postino_log_level {
+	POSTINO_LOG_ERROR = 0,
+	POSTINO_LOG_WARNING = 1,
+	POSTINO_LOG_INFO = 2,
+	POSTINO_LOG_DEBUG = 3,
+};
+
+/* ---- configuration of the module's own [NAME] section ------------------ */
+
+enum postino_config_type {
+	POSTINO_CONFIG_STRING = 1,
+	POSTINO_CONFIG_INT = 2,      /* decimal, may be negative */
+	POSTINO_CONFIG_BOOL = 3,     /* yes/no, true/false, on/off, 1/0 */
+	POSTINO_CONFIG_DURATION = 4, /* 30, 30s, 10m, 1h, 7d -> seconds */
+	POSTINO_CONFIG_SIZE = 5,     /* 512, 64k, 10M, 1G -> bytes */
+};
+
+/* A module lists the keys its [NAME] section accepts; the host rejects any
+ * other key, and bad values, at startup with file:line. The array ends with
+ * an entry whose name is NULL. */
+struct postino_config_key {
+	const char *name;
+	enum postino_config_type type;
+	const char *default_value; /* NULL: no default (config_string -> NULL) */
+	const char *help;
+};
+
+/* ---- hooks --------------------------------------------------------------- */
+
+enum postino_hook_point {
+	POSTINO_HOOK_SMTP_CONNECT = 1,
+	POSTINO_HOOK_SMTP_HELO = 2,
+	POSTINO_HOOK_SMTP_AUTH = 3,
+	POSTINO_HOOK_SMTP_MAIL_FROM = 4,
+	POSTINO_HOOK_SMTP_RCPT_TO = 5,
+	POSTINO_HOOK_SMTP_DATA_HEADERS = 6,
+	POSTINO_HOOK_SMTP_DATA_END = 7,
+	POSTINO_HOOK_AUTH_BEFORE_VERIFY = 8,
+	POSTINO_HOOK_AUTH_RESULT = 9,
+	POSTINO_HOOK_PASSWORD_VALIDATE = 10,
+	POSTINO_HOOK_PASSWORD_CHANGED = 11,
+};
+
+/* What a hook decides. CONTINUE lets the next module's hook run; ACCEPT ends
+ * the chain with success; DEFER (4xx) and REJECT (5xx) end it with the reply
+ * set by hook_reply(); PENDING means the module will call hook_complete()
+ * later, on the loop thread. */
+enum postino_verdict {
+	POSTINO_CONTINUE = 0,
+	POSTINO_ACCEPT = 1,
+	POSTINO_DEFER = 2,
+	POSTINO_REJECT = 3,
+	POSTINO_PENDING = 4,
+};
+
+/* What happened. Owned by the host; valid until the hook returns, or for a
+ * PENDING hook until it calls hook_complete(). Fields that do not apply to a
+ * hook point are NULL or 0. */
+struct postino_hook_event {
+	size_t size;
+	enum postino_hook_point point;
+	const char *session_id; /* for log lines */
+	const char *protocol;   /* "smtp", "imap", "pop3", or "admin" */
+	const char *client_ip;  /* NULL for admin commands */
+	int tls;                /* 1 when the connection is encrypted */
+	const char *account;    /* authenticated account, or the one concerned */
+	const char *helo;
+	const char *mail_from;  /* "" for the null sender */
+	const char *rcpt_to;
+	const char *password;   /* PASSWORD_VALIDATE only; never log it */
+	int auth_success;       /* AUTH_RESULT: 1 success, 0 failure */
+	uint64_t message_size;  /* DATA_END */
+	unsigned rcpt_count;    /* accepted recipients so far */
+};
+
+typedef enum postino_verdict (*postino_hook_fn)(
+	postino_hook_call *call, const struct postino_hook_event *ev, void *data);
+
+/* ---- admin subcommands --------------------------------------------------- */
+
+/* Runs `postino MODULE COMMAND ARGS...`; argv[0] is COMMAND. Returns a
+ * sysexits(3) code. `out` and `err` are the command's stdout and stderr. */
+typedef int (*postino_admin_fn)(void *data, int argc, char **argv,
+				FILE *out, FILE *err);
+
+/* ---- the host table ------------------------------------------------------ */
+
+struct postino_host {
+	size_t size;
+	uint32_t abi_major;
+	uint32_t abi_minor;
+
+	/* Logging: one line, never a password or a message body. Safe on any
+	 * thread. session_id may be NULL. */
+	void (*log)(postino_mod *mod, enum postino_log_level level,
+		    const char *session_id, const char *fmt, ...)
+		__attribute__((format(printf, 4, 5)));
+
+	/* Values of the module's own [NAME] section, defaults applied. The
+	 * string is owned by the host and valid until fini. A number is the
+	 * parsed INT/BOOL/DURATION/SIZE value. */
+	const char *(*config_string)(postino_mod *mod, const char *key);
+	int64_t (*config_number)(postino_mod *mod, const char *key);
+
+	/* Hooks run in module load order. Returns 0 or a negative errno. */
+	int (*hook_register)(postino_mod *mod, enum postino_hook_point point,
+			     postino_hook_fn fn, void *data);
+	/* Sets the reply of a DEFER or REJECT: code is 4xx or 5xx, text the
+	 * rest of the line (e.g. "5.7.1 Relaying denied"). Copied. */
+	void (*hook_reply)(postino_hook_call *call, int code, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	/* Finishes a hook that returned PENDING. Call it exactly once, on the
+	 * loop thread; `call` is invalid afterwards. */
+	void (*hook_complete)(postino_hook_call *call, enum postino_verdict verdict);
+
+	/* Repeating timer on the loop thread; first run after first_ms, then
+	 * every repeat_ms (0: once). Timers only fire in the daemon. */
+	postino_timer *(*timer_start)(postino_mod *mod, uint64_t first_ms,
+				      uint64_t repeat_ms,
+				      void (*cb)(void *data), void *data);
+	/* Stops and frees the timer; sets *timer to NULL. */
+	void (*timer_stop)(postino_timer **timer);
+
+	/* Runs work(data) on a worker thread, then done(data, status) on the
+	 * loop thread (status 0, or negative when cancelled at shutdown).
+	 * work() may call only log() and now_ms(). */
+	int (*work_submit)(postino_mod *mod, void (*work)(void *data),
+			   void (*done)(void *data, int status), void *data);
+
+	/* `postino NAME COMMAND ...` runs fn. usage is one line for help. */
+	int (*admin_register)(postino_mod *mod, const char *command,
+			      const char *usage, postino_admin_fn fn, void *data);
+
+	/* Per-module durable key/value state (keys are private to the module).
+	 * state_get reads now: 0 and *len_r set (the value is truncated to
+	 * buflen), -ENOENT when absent or expired. state_put/state_delete
+	 * commit off the loop and then call done(data, status) on the loop
+	 * (done may be NULL); in admin commands they commit before returning.
+	 * expires_at: unix seconds after which the entry is gone, 0 = never. */
+	int (*state_get)(postino_mod *mod, const char *key, void *buf,
+			 size_t buflen, size_t *len_r);
+	int (*state_put)(postino_mod *mod, const char *key, const void *value,
+			 size_t len, int64_t expires_at,
+			 void (*done)(void *data, int status), void *data);
+	int (*state_delete)(postino_mod *mod, const char *key,
+			    void (*done)(void *data, int status), void *data);
+
+	/* Wall clock, milliseconds since the epoch. Safe on any thread. */
+	int64_t (*now_ms)(void);
+};
+
+/* ---- the module descriptor ------------------------------------------------ */
+
+struct postino_module {
+	size_t size;         /* sizeof(struct postino_module) */
+	uint32_t abi_major;  /* POSTINO_ABI_MAJOR */
+	uint32_t abi_minor;  /* POSTINO_ABI_MINOR */
+	const char *name;    /* must equal the `load = NAME` that loads it */
+	const char *version;
+	const char *description;
+	const struct postino_config_key *config_keys; /* NULL: no [NAME] keys */
+	size_t config_key_size; /* sizeof(struct postino_config_key) */
+	/* Called once after loading; register hooks, timers, commands here.
+	 * Returns 0, or a negative errno after logging why. *data_r is passed
+	 * back to fini. */
+	int (*init)(postino_mod *mod, const struct postino_host *host,
+		    void **data_r);
+	void (*fini)(postino_mod *mod, void *data);
+};
+
+/* Fills the version fields of a descriptor:
+ *   POSTINO_EXPORT const struct postino_module postino_module_v1 = {
+ *       POSTINO_MODULE_HEADER, .name = "example", ... };
+ */
+#define POSTINO_MODULE_HEADER                       \
+	.size = sizeof(struct postino_module),      \
+	.abi_major = POSTINO_ABI_MAJOR,             \
+	.abi_minor = POSTINO_ABI_MINOR,             \
+	.config_key_size = sizeof(struct postino_config_key)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
