@@ -1,0 +1,56 @@
+/* Shared by the files of core/config only. */
+#ifndef POSTINO_CONFIG_INTERNAL_H
+#define POSTINO_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "config/config.h"
+
+/* Where a file sits decides which core sections it may hold. */
+enum config_file_kind {
+	CONFIG_FILE_MAIN,
+	CONFIG_FILE_MODULES_D,
+};
+
+/* Writes "FILE:LINE: ..." (or "FILE: ..." when line is 0) into err and
+ * returns -EINVAL, so callers can `return config_fail(...)`. */
+int config_fail(char *err, size_t errlen, const char *file, int line,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* "[server]", "[tls \"x\"]", "[listener imap]" for messages. */
+const char *config_section_label(const struct config_section *section,
+				 char *buf, size_t size);
+
+/* True for [a-z0-9_-]+: section types, module and protocol names. */
+bool config_is_name(const char *s);
+/* True for server, tls, module, listener. */
+bool config_is_core_type(const char *type);
+
+/* Parses one INI file and appends its sections to config->sections; the
+ * path is copied into config->files. *first_r is the first section the
+ * file added (NULL when it has none). A missing file is -ENOENT. */
+int config_parse_file(struct config *config, const char *path,
+		      struct config_section **first_r, char *err,
+		      size_t errlen);
+
+/* Checks the core sections from first to the end of the list: placement
+ * for kind, no duplicates (also against earlier files), keys and values
+ * against the core schema. Module [NAME] sections only get their header
+ * checked. */
+int config_check_core_sections(const struct config *config,
+			       const struct config_section *first,
+			       enum config_file_kind kind, char *err,
+			       size_t errlen);
+
+/* Fills config->server from [server] and the defaults. */
+int config_apply_server(struct config *config, char *err, size_t errlen);
+
+/* Reads every *.conf of config->server.modules_conf_dir in name order and
+ * records the modules they load. */
+int config_load_modules_d(struct config *config, char *err, size_t errlen);
+
+/* Fails on a [NAME] section no modules.d file loads. */
+int config_check_module_sections(const struct config *config, char *err,
+				 size_t errlen);
+
+#endif

@@ -1,0 +1,350 @@
+/* The core sections: which keys they take, what values, where they may
+ * appear. Adding a core key is one row in a table below. */
+#include "config/config_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log/log.h"
+
+enum key_kind {
+	KIND_TEXT,       /* any non-empty string; paths are kept as written */
+	KIND_HOSTNAME,
+	KIND_NAME,       /* [a-z0-9_-]+ */
+	KIND_ADDRESS,    /* numeric IPv4 or IPv6 */
+	KIND_PORT,
+	KIND_COUNT,      /* integer >= 1 */
+	KIND_TIMEOUT,    /* duration >= 1s */
+	KIND_LOG_LEVEL,
+	KIND_LOG_TARGET,
+	KIND_TLS_MODE,
+};
+
+struct core_key {
+	const char *name;
+	enum key_kind kind;
+	bool required;
+};
+
+struct core_section {
+	const char *type;
+	bool named;
+	enum config_file_kind where;
+	const struct core_key *keys; /* ends with a NULL name */
+	int (*check)(const struct config_section *section, const char *label,
+		     char *err, size_t errlen);
+};
+
+static const struct core_key server_keys[] = {
+	{ "hostname", KIND_HOSTNAME, false },
+	{ "state_dir", KIND_TEXT, false },
+	{ "user", KIND_TEXT, false },
+	{ "modules_dir", KIND_TEXT, false },
+	{ "modules_conf_dir", KIND_TEXT, false },
+	{ "log_level", KIND_LOG_LEVEL, false },
+	{ "log_target", KIND_LOG_TARGET, false },
+	{ NULL, 0, false },
+};
+
+static const struct core_key tls_keys[] = {
+	{ "cert", KIND_TEXT, false },
+	{ "key", KIND_TEXT, false },
+	{ "priority", KIND_TEXT, false },
+	{ NULL, 0, false },
+};
+
+/* An SNI certificate shares the default's priority string: GnuTLS picks
+ * the priority before it knows which certificate the client asked for. */
+static const struct core_key tls_sni_keys[] = {
+	{ "cert", KIND_TEXT, true },
+	{ "key", KIND_TEXT, true },
+	{ NULL, 0, false },
+};
+
+static const struct core_key listener_keys[] = {
+	{ "address", KIND_ADDRESS, true },
+	{ "port", KIND_PORT, true },
+	{ "protocol", KIND_NAME, true },
+	{ "tls", KIND_TLS_MODE, true },
+	{ "max_connections", KIND_COUNT, false },
+	{ "max_connections_per_ip", KIND_COUNT, false },
+	{ "idle_timeout", KIND_TIMEOUT, false },
+	{ NULL, 0, false },
+};
+
+static const struct core_key module_keys[] = {
+	{ "load", KIND_NAME, true },
+	{ NULL, 0, false },
+};
+
+/* A certificate without its key (or the reverse) is a half-finished edit;
+ * better to stop than to start without TLS. */
+static int check_tls_pair(const struct config_section *section,
+			  const char *label, char *err, size_t errlen)
+{
+	bool cert = config_section_value(section, "cert") != NULL;
+	bool key = config_section_value(section, "key") != NULL;
+
+	if (cert != key)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s %s is set but %s is not", label,
+				   cert ? "cert" : "key", cert ? "key" : "cert");
+	return 0;
+}
+
+static const struct core_section core_sections[] = {
+	{ "server", false, CONFIG_FILE_MAIN, server_keys, NULL },
+	{ "tls", false, CONFIG_FILE_MAIN, tls_keys, check_tls_pair },
+	{ "tls", true, CONFIG_FILE_MAIN, tls_sni_keys, NULL },
+	{ "listener", true, CONFIG_FILE_MODULES_D, listener_keys, NULL },
+	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
+};
+
+#define CORE_SECTION_COUNT (sizeof(core_sections) / sizeof(core_sections[0]))
+
+bool config_is_core_type(const char *type)
+{
+	for (size_t i = 0; i < CORE_SECTION_COUNT; i++) {
+		if (strcmp(core_sections[i].type, type) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool config_is_name(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_hostname(const char *s)
+{
+	size_t label_len = 0;
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 253)
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (label_len == 0)
+				return false;
+			label_len = 0;
+		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			   (*s >= '0' && *s <= '9') || *s == '-') {
+			if (++label_len > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label_len > 0;
+}
+
+static bool is_address(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static bool is_int_in(const char *s, int64_t min, int64_t max)
+{
+	int64_t value;
+
+	return config_parse_value(POSTINO_CONFIG_INT, s, &value) == 0 &&
+	       value >= min && value <= max;
+}
+
+/* NULL when value fits kind, else what is wrong, to follow "'VALUE' ". */
+static const char *value_problem(enum key_kind kind, const char *value)
+{
+	int64_t number;
+
+	switch (kind) {
+	case KIND_TEXT:
+		return NULL;
+	case KIND_HOSTNAME:
+		return is_hostname(value) ? NULL : "is not a valid host name";
+	case KIND_NAME:
+		return config_is_name(value) ?
+			       NULL :
+			       "is not a valid name (a-z, 0-9, '_' and '-')";
+	case KIND_ADDRESS:
+		return is_address(value) ? NULL :
+					   "is not a numeric IPv4 or IPv6 address";
+	case KIND_PORT:
+		return is_int_in(value, 1, 65535) ?
+			       NULL :
+			       "is not a port number (1-65535)";
+	case KIND_COUNT:
+		return is_int_in(value, 1, INT32_MAX) ?
+			       NULL :
+			       "is not a whole number from 1 to 2147483647";
+	case KIND_TIMEOUT:
+		return config_parse_value(POSTINO_CONFIG_DURATION, value,
+					  &number) == 0 && number >= 1 ?
+			       NULL :
+			       "is not a duration of at least 1s (e.g. 30s, "
+			       "10m, 1h, 1d)";
+	case KIND_LOG_LEVEL:
+		return log_level_parse(value) >= 0 ?
+			       NULL :
+			       "is not one of error, warning, info, debug";
+	case KIND_LOG_TARGET:
+		return strcmp(value, "stderr") == 0 ||
+				       strcmp(value, "syslog") == 0 ?
+			       NULL :
+			       "is not one of stderr, syslog";
+	case KIND_TLS_MODE:
+		return strcmp(value, "implicit") == 0 ||
+				       strcmp(value, "starttls") == 0 ?
+			       NULL :
+			       "is not one of implicit, starttls";
+	}
+	return "has an unknown kind";
+}
+
+static const struct core_key *find_key(const struct core_key *keys,
+				       const char *name)
+{
+	for (; keys->name != NULL; keys++) {
+		if (strcmp(keys->name, name) == 0)
+			return keys;
+	}
+	return NULL;
+}
+
+/* Host names compare without case, like SNI does. */
+static bool same_section(const struct config_section *a,
+			 const struct config_section *b)
+{
+	if (strcmp(a->type, b->type) != 0)
+		return false;
+	if (a->name == NULL || b->name == NULL)
+		return a->name == b->name;
+	if (strcmp(a->type, "tls") == 0)
+		return strcasecmp(a->name, b->name) == 0;
+	return strcmp(a->name, b->name) == 0;
+}
+
+static int check_keys(const struct core_section *schema,
+		      const struct config_section *section, const char *label,
+		      char *err, size_t errlen)
+{
+	const struct config_entry *entry;
+	const struct core_key *key;
+
+	for (entry = section->entries; entry != NULL; entry = entry->next) {
+		const char *problem;
+
+		key = find_key(schema->keys, entry->key);
+		if (key == NULL)
+			return config_fail(err, errlen, entry->file,
+					   entry->line, "%s unknown key '%s'",
+					   label, entry->key);
+		if (entry->value[0] == '\0')
+			return config_fail(err, errlen, entry->file,
+					   entry->line, "%s %s: empty value",
+					   label, entry->key);
+		problem = value_problem(key->kind, entry->value);
+		if (problem != NULL)
+			return config_fail(err, errlen, entry->file,
+					   entry->line, "%s %s: '%s' %s",
+					   label, entry->key, entry->value,
+					   problem);
+	}
+	for (key = schema->keys; key->name != NULL; key++) {
+		if (key->required &&
+		    config_section_value(section, key->name) == NULL)
+			return config_fail(err, errlen, section->file,
+					   section->line,
+					   "%s missing required key '%s'",
+					   label, key->name);
+	}
+	return schema->check != NULL ?
+		       schema->check(section, label, err, errlen) :
+		       0;
+}
+
+static int check_core_section(const struct config *config,
+			      const struct config_section *section,
+			      enum config_file_kind kind, const char *label,
+			      char *err, size_t errlen)
+{
+	const struct core_section *schema = NULL;
+	const struct config_section *other;
+
+	for (size_t i = 0; i < CORE_SECTION_COUNT; i++) {
+		if (strcmp(core_sections[i].type, section->type) == 0 &&
+		    core_sections[i].named == (section->name != NULL)) {
+			schema = &core_sections[i];
+			break;
+		}
+	}
+	if (schema == NULL) {
+		if (section->name != NULL)
+			return config_fail(err, errlen, section->file,
+					   section->line,
+					   "%s: [%s] takes no name", label,
+					   section->type);
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s needs a name: [%s NAME]", label,
+				   section->type);
+	}
+	if (schema->where != kind)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s belongs in %s", label,
+				   schema->where == CONFIG_FILE_MAIN ?
+					   "the main configuration file" :
+					   "a modules.d file");
+	/* One [module] per file is the caller's rule, with its own message. */
+	if (strcmp(section->type, "module") != 0) {
+		for (other = config->sections; other != section;
+		     other = other->next) {
+			if (same_section(other, section))
+				return config_fail(err, errlen, section->file,
+						   section->line,
+						   "duplicate section %s "
+						   "(first at %s:%d)",
+						   label, other->file,
+						   other->line);
+		}
+	}
+	return check_keys(schema, section, label, err, errlen);
+}
+
+int config_check_core_sections(const struct config *config,
+			       const struct config_section *first,
+			       enum config_file_kind kind, char *err,
+			       size_t errlen)
+{
+	char label[160];
+	int ret;
+
+	for (const struct config_section *section = first; section != NULL;
+	     section = section->next) {
+		config_section_label(section, label, sizeof(label));
+		if (config_is_core_type(section->type)) {
+			ret = check_core_section(config, section, kind, label,
+						 err, errlen);
+			if (ret < 0)
+				return ret;
+		} else if (section->name != NULL) {
+			return config_fail(err, errlen, section->file,
+					   section->line,
+					   "%s: a module's section takes no "
+					   "name, write [%s]",
+					   label, section->type);
+		}
+	}
+	return 0;
+}
