@@ -1,0 +1,221 @@
+/* The store: one SQLite database (WAL, foreign keys on, schema versioned by
+ * PRAGMA user_version with forward migrations).
+ *
+ * Two modes:
+ *  - STORE_MODE_DAEMON: a writer thread owns the only write connection and
+ *    drains a queue of jobs; each batch of queued jobs runs in one
+ *    BEGIN IMMEDIATE ... COMMIT (group commit: many deliveries, one fsync),
+ *    each job inside its own SAVEPOINT so a failing job rolls back alone.
+ *    After the COMMIT is durable the jobs' done callbacks run on the loop
+ *    thread (uv_async_send). Reads use a separate read-only connection and
+ *    must be called from the loop thread only.
+ *  - STORE_MODE_ADMIN: one read-write connection, used by the admin CLI;
+ *    store_submit runs the job at once in its own transaction and calls done
+ *    before returning. A busy timeout lets the CLI wait for the daemon's
+ *    writer.
+ *
+ * Errors are negative values (-errno style: -ENOENT not found, -EEXIST
+ * duplicate, -EINVAL bad input, -EIO database error). store_error() gives
+ * the last error's text for the connection that failed (read side), and a
+ * job's failure text is passed to nobody: the job itself logs what it
+ * needs. */
+#ifndef POSTINO_STORE_H
+#define POSTINO_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_DB_FILE "postino.db"
+
+enum store_mode {
+	STORE_MODE_DAEMON = 1,
+	STORE_MODE_ADMIN = 2,
+};
+
+struct store;
+/* A write transaction: valid only during the job call it was passed to. */
+struct store_txn;
+
+/* Opens (creating if asked) state_dir/postino.db, migrates the schema to
+ * STORE_SCHEMA_VERSION. loop is required for STORE_MODE_DAEMON and ignored
+ * otherwise; in daemon mode the store holds an active handle on it (the
+ * writer's uv_async_t), so uv_run does not return before store_close. create=0 fails with -ENOENT when the file does not exist (the
+ * CLI says "missing database" instead of creating one somewhere wrong). */
+int store_open(const char *state_dir, enum store_mode mode, int create,
+	       uv_loop_t *loop, struct store **store_r,
+	       char *err, size_t errlen);
+/* Daemon mode: finishes queued jobs (their done callbacks run with their
+ * real status, inside this call), stops the writer thread. Sets *store to
+ * NULL. Call it on the loop thread, from a callback or outside uv_run: it
+ * never runs the loop itself (uv_run is not reentrant). It closes the
+ * writer's uv_async_t and the struct is freed by that handle's close
+ * callback, so the caller must run the loop once more (e.g. uv_run with
+ * UV_RUN_DEFAULT) before uv_loop_close. */
+void store_close(struct store **store);
+
+/* Text of the last read-side error. */
+const char *store_error(const struct store *store);
+
+/* ---- writes: jobs ------------------------------------------------------- */
+
+/* Runs on the writer thread (daemon) or at once (admin). Returns 0 or a
+ * negative error; on error the job's savepoint is rolled back. */
+typedef int store_job_fn(struct store_txn *txn, void *data);
+/* Runs on the loop thread after the batch holding the job committed
+ * durably; status is the job's return value, or -EIO when the COMMIT
+ * itself failed. */
+typedef void store_done_fn(void *data, int status);
+
+/* Queues a job. done may be NULL. Returns 0 or -ESHUTDOWN after close
+ * began. */
+int store_submit(struct store *store, store_job_fn *job, store_done_fn *done,
+		 void *data);
+
+/* Counters for tests and metrics: jobs run and COMMITs made so far. */
+void store_writer_stats(const struct store *store, uint64_t *jobs_r,
+			uint64_t *commits_r);
+
+/* Inside a job: last error text of this transaction. */
+const char *store_txn_error(const struct store_txn *txn);
+
+/* ---- domains, accounts, aliases (writes, inside a job) ----------------- */
+
+int store_txn_domain_add(struct store_txn *txn, const char *domain);
+/* -ENOENT unknown; -ENOTEMPTY when it still has accounts. */
+int store_txn_domain_del(struct store_txn *txn, const char *domain);
+
+struct store_account_new {
+	const char *address;       /* local@domain, domain must exist */
+	const char *password_hash; /* yescrypt, from password_hash() */
+	const char *secondary;     /* NULL: none */
+	const char *lang;          /* NULL: inherit the default */
+};
+/* Creates the account and its INBOX, Sent, Drafts, Trash, Junk (with
+ * special-use \Sent \Drafts \Trash \Junk). -ENOENT unknown domain, -EEXIST
+ * duplicate address. */
+int store_txn_account_add(struct store_txn *txn,
+			  const struct store_account_new *account,
+			  int64_t *account_id_r);
+/* Deletes the account, its mailboxes and messages (blob refcounts drop). */
+int store_txn_account_del(struct store_txn *txn, const char *address);
+
+/* Fields to change; NULL leaves a field alone. secondary "" clears it. */
+struct store_account_change {
+	const char *secondary;
+	const char *lang;
+	int disabled; /* -1: leave alone, 0 or 1 */
+};
+int store_txn_account_set(struct store_txn *txn, const char *address,
+			  const struct store_account_change *change);
+/* Replaces the hash, records the old one in password_history (the newest
+ * keep_history are kept) and sets password_changed = now_s. */
+int store_txn_account_set_password(struct store_txn *txn, const char *address,
+				   const char *password_hash, int64_t now_s,
+				   unsigned keep_history);
+
+int store_txn_alias_add(struct store_txn *txn, const char *source,
+			const char *target);
+int store_txn_alias_del(struct store_txn *txn, const char *source,
+			const char *target);
+
+/* ---- messages and blobs (writes, inside a job) -------------------------- */
+
+/* Stores data once per distinct SHA-256 (content-addressed); a second put
+ * of equal bytes returns the same id. Blob refcounts are kept by triggers
+ * on the tables that reference blobs: a blob with no reference left is
+ * deleted with the last one. Reference a new blob in the same job: one
+ * still unreferenced when the transaction commits is dropped. */
+int store_txn_blob_put(struct store_txn *txn, const void *data, size_t len,
+		       int64_t *blob_id_r);
+/* Appends a message referencing blob_id to the mailbox with the mailbox's
+ * next UID (strictly ascending, never reused). */
+int store_txn_message_append(struct store_txn *txn, int64_t mailbox_id,
+			     int64_t blob_id, uint32_t flags,
+			     int64_t internaldate, uint32_t *uid_r);
+int store_txn_message_expunge(struct store_txn *txn, int64_t mailbox_id,
+			      uint32_t uid);
+
+/* ---- per-module state (writes, inside a job) ---------------------------- */
+
+int store_txn_state_put(struct store_txn *txn, const char *module,
+			const char *key, const void *value, size_t len,
+			int64_t expires_at);
+int store_txn_state_delete(struct store_txn *txn, const char *module,
+			   const char *key);
+/* Deletes entries whose expires_at is in (0, now_s]. Returns how many,
+ * or a negative error. */
+int store_txn_state_prune(struct store_txn *txn, int64_t now_s);
+
+/* ---- reads (loop thread in daemon mode) --------------------------------- */
+
+struct store_account {
+	int64_t id;
+	char address[320];
+	char password_hash[160];
+	char secondary[320]; /* "" when none */
+	char lang[8];        /* "" when inherited */
+	int disabled;
+	int64_t password_changed; /* unix seconds */
+	int64_t created;
+};
+
+int store_domain_exists(struct store *store, const char *domain);  /* 1/0/<0 */
+/* Calls cb for each domain in name order; stops early when cb returns
+ * nonzero and returns that value. */
+int store_domain_list(struct store *store,
+		      int (*cb)(void *data, const char *domain), void *data);
+
+/* -ENOENT when there is no such account. Address comparison ignores case. */
+int store_account_get(struct store *store, const char *address,
+		      struct store_account *account_r);
+/* domain NULL: all accounts. Address order. */
+int store_account_list(struct store *store, const char *domain,
+		       int (*cb)(void *data, const struct store_account *a),
+		       void *data);
+/* The account's hashes in password_history, newest first. */
+int store_password_history(struct store *store, const char *address,
+			   int (*cb)(void *data, const char *hash),
+			   void *data);
+
+/* source NULL: all aliases. */
+int store_alias_list(struct store *store, const char *source,
+		     int (*cb)(void *data, const char *source,
+			       const char *target),
+		     void *data);
+
+struct store_mailbox {
+	int64_t id;
+	char name[256];
+	char special_use[16]; /* "\\Sent" etc., "" when none */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t messages;
+};
+int store_mailbox_list(struct store *store, const char *address,
+		       int (*cb)(void *data, const struct store_mailbox *m),
+		       void *data);
+int store_mailbox_get(struct store *store, const char *address,
+		      const char *name, struct store_mailbox *mailbox_r);
+
+/* Copies the message's bytes into a malloc'ed buffer the caller frees. */
+int store_message_read(struct store *store, int64_t mailbox_id, uint32_t uid,
+		       char **data_r, size_t *len_r);
+/* Blob rows and the sum of their refcounts, for tests of dedup. */
+int store_blob_stats(struct store *store, int64_t *blobs_r,
+		     int64_t *refs_r);
+
+/* 0 and the value (truncated to buflen, *len_r = full length), or -ENOENT
+ * when absent or expired as of now_s. */
+int store_state_get(struct store *store, const char *module, const char *key,
+		    int64_t now_s, void *buf, size_t buflen, size_t *len_r);
+
+/* Consistent online copy into path with the SQLite backup API, safe while
+ * the daemon writes. Uses its own connections. Blocks (and may sleep
+ * retrying a busy source): not for the loop thread. path appears only
+ * once the copy is complete. */
+int store_backup(const char *state_dir, const char *path, char *err,
+		 size_t errlen);
+
+#endif

@@ -1,0 +1,212 @@
+/* The schema as an ordered list of forward migrations: step N takes a
+ * database from user_version N-1 to N. A new version appends a step and
+ * bumps STORE_SCHEMA_VERSION; a released step is never edited. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "store/store_internal.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE domains ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE accounts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  domain INTEGER NOT NULL REFERENCES domains(id) ON DELETE RESTRICT,"
+	"  address TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  password_changed INTEGER NOT NULL,"
+	"  secondary TEXT,"
+	"  lang TEXT,"
+	"  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE INDEX accounts_domain ON accounts(domain);"
+	"CREATE TABLE password_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  hash TEXT NOT NULL,"
+	"  changed INTEGER NOT NULL"
+	");"
+	"CREATE INDEX password_history_account ON password_history(account, id);"
+	"CREATE TABLE aliases ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL COLLATE NOCASE,"
+	"  target TEXT NOT NULL COLLATE NOCASE,"
+	"  UNIQUE (source, target)"
+	");"
+	"CREATE TABLE mailboxes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uidnext INTEGER NOT NULL DEFAULT 1,"
+	"  highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	"  special_use TEXT,"
+	"  subscribed INTEGER NOT NULL DEFAULT 1,"
+	"  UNIQUE (account, name)"
+	");"
+	"CREATE TABLE blobs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  sha256 BLOB NOT NULL UNIQUE,"
+	"  size INTEGER NOT NULL,"
+	"  refcount INTEGER NOT NULL DEFAULT 0,"
+	"  data BLOB NOT NULL"
+	");"
+	/* Keeps the per-commit sweep of unreferenced blobs an index probe. */
+	"CREATE INDEX blobs_unreferenced ON blobs(id) WHERE refcount <= 0;"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  uid INTEGER NOT NULL,"
+	"  blob INTEGER NOT NULL REFERENCES blobs(id),"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  keywords TEXT NOT NULL DEFAULT '',"
+	"  internaldate INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL,"
+	"  UNIQUE (mailbox, uid)"
+	");"
+	"CREATE INDEX messages_blob ON messages(blob);"
+	"CREATE TABLE queue ("
+	"  id INTEGER PRIMARY KEY,"
+	"  sender TEXT NOT NULL,"
+	"  blob INTEGER NOT NULL REFERENCES blobs(id),"
+	"  created INTEGER NOT NULL,"
+	"  next_attempt INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  giveup INTEGER NOT NULL"
+	");"
+	"CREATE INDEX queue_next_attempt ON queue(next_attempt);"
+	"CREATE INDEX queue_blob ON queue(blob);"
+	"CREATE TABLE queue_rcpts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  queue INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,"
+	"  address TEXT NOT NULL,"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  last_reply TEXT"
+	");"
+	"CREATE INDEX queue_rcpts_queue ON queue_rcpts(queue);"
+	"CREATE TABLE module_state ("
+	"  module TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value BLOB NOT NULL,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (module, key)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX module_state_expiry ON module_state(expires_at)"
+	"  WHERE expires_at > 0;"
+	/* Blob refcounts live in SQL so that every path that removes a
+	 * reference (expunge, queue done, ON DELETE CASCADE from an account)
+	 * keeps them right without C code having to remember. */
+	"CREATE TRIGGER messages_blob_ref AFTER INSERT ON messages BEGIN"
+	"  UPDATE blobs SET refcount = refcount + 1 WHERE id = NEW.blob;"
+	"END;"
+	"CREATE TRIGGER messages_blob_unref AFTER DELETE ON messages BEGIN"
+	"  UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob;"
+	"  DELETE FROM blobs WHERE id = OLD.blob AND refcount <= 0;"
+	"END;"
+	"CREATE TRIGGER messages_blob_move AFTER UPDATE OF blob ON messages"
+	"  WHEN NEW.blob IS NOT OLD.blob BEGIN"
+	"  UPDATE blobs SET refcount = refcount + 1 WHERE id = NEW.blob;"
+	"  UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob;"
+	"  DELETE FROM blobs WHERE id = OLD.blob AND refcount <= 0;"
+	"END;"
+	"CREATE TRIGGER queue_blob_ref AFTER INSERT ON queue BEGIN"
+	"  UPDATE blobs SET refcount = refcount + 1 WHERE id = NEW.blob;"
+	"END;"
+	"CREATE TRIGGER queue_blob_unref AFTER DELETE ON queue BEGIN"
+	"  UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob;"
+	"  DELETE FROM blobs WHERE id = OLD.blob AND refcount <= 0;"
+	"END;"
+	"CREATE TRIGGER queue_blob_move AFTER UPDATE OF blob ON queue"
+	"  WHEN NEW.blob IS NOT OLD.blob BEGIN"
+	"  UPDATE blobs SET refcount = refcount + 1 WHERE id = NEW.blob;"
+	"  UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob;"
+	"  DELETE FROM blobs WHERE id = OLD.blob AND refcount <= 0;"
+	"END;";
+
+static const char *const migrations[] = {
+	schema_v1,
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] ==
+		       STORE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+static int schema_version(struct store_conn *conn, int *version_r)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	rc = sqlite3_prepare_v2(conn->db, "PRAGMA user_version", -1, &stmt,
+				NULL);
+	if (rc != SQLITE_OK)
+		return store_conn_fail(conn, rc, "user_version");
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*version_r = sqlite3_column_int(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_OK)
+		return store_conn_fail(conn, rc, "user_version");
+	return 0;
+}
+
+static int schema_apply(struct store_conn *conn, int from)
+{
+	char sql[64];
+	int ret;
+
+	for (int v = from + 1; v <= STORE_SCHEMA_VERSION; v++) {
+		ret = store_conn_exec(conn, migrations[v - 1]);
+		if (ret < 0)
+			return store_conn_errorf(conn, ret,
+						 "migration to v%d: %.200s", v,
+						 sqlite3_errmsg(conn->db));
+		/* PRAGMA takes no parameters; v is our own integer. */
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+		ret = store_conn_exec(conn, sql);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int store_schema_migrate(struct store_conn *conn)
+{
+	int version = 0;
+	int ret;
+
+	/* Cheap check first so an up-to-date database (the common case, and
+	 * the CLI racing the daemon) takes no write lock. */
+	ret = schema_version(conn, &version);
+	if (ret < 0)
+		return ret;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+
+	ret = store_conn_exec(conn, "BEGIN IMMEDIATE");
+	if (ret < 0)
+		return ret;
+	/* Another process may have migrated between the check and the lock. */
+	ret = schema_version(conn, &version);
+	if (ret == 0 && version > STORE_SCHEMA_VERSION)
+		ret = store_conn_errorf(conn, -EPROTO,
+					"database schema v%d is newer than "
+					"this postino (v%d)",
+					version, STORE_SCHEMA_VERSION);
+	if (ret == 0 && version < 0)
+		ret = store_conn_errorf(conn, -EPROTO,
+					"bad schema version %d", version);
+	if (ret == 0)
+		ret = schema_apply(conn, version);
+	if (ret == 0)
+		ret = store_conn_exec(conn, "COMMIT");
+	if (ret < 0 && !sqlite3_get_autocommit(conn->db))
+		sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}

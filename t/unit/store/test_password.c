@@ -1,0 +1,224 @@
+/* yescrypt hashing and the asynchronous login check. */
+#include <check.h>
+#include <crypt.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/password.h"
+#include "test_util.h"
+
+/* "$y$j9T$salt$hash" -> length of "$y$j9T$": the cost parameters. */
+static size_t params_len(const char *hash)
+{
+	const char *p = hash;
+
+	for (int i = 0; i < 3; i++) {
+		p = strchr(p, '$');
+		ck_assert_ptr_nonnull(p);
+		p++;
+	}
+	return (size_t)(p - hash);
+}
+
+/* Setting part: everything up to the last '$'. */
+static size_t setting_len(const char *hash)
+{
+	const char *p = strrchr(hash, '$');
+
+	ck_assert_ptr_nonnull(p);
+	return (size_t)(p - hash);
+}
+
+START_TEST(test_hash_and_verify)
+{
+	char h1[160], h2[160], small[8];
+
+	ck_assert_int_eq(password_hash("correct horse", h1, sizeof h1), 0);
+	ck_assert_int_eq(strncmp(h1, "$y$", 3), 0);
+	ck_assert_int_eq(password_hash("correct horse", h2, sizeof h2), 0);
+	/* A fresh salt each time. */
+	ck_assert_str_ne(h1, h2);
+	ck_assert_int_eq(password_hash("x", small, sizeof small), -EIO);
+
+	ck_assert_int_eq(password_verify("correct horse", h1), 1);
+	ck_assert_int_eq(password_verify("correct horse", h2), 1);
+	ck_assert_int_eq(password_verify("correct hors", h1), 0);
+	ck_assert_int_eq(password_verify("", h1), 0);
+
+	/* Malformed hashes never match and never crash. */
+	ck_assert_int_eq(password_verify("correct horse", ""), 0);
+	ck_assert_int_eq(password_verify("correct horse", "$y$"), 0);
+	ck_assert_int_eq(password_verify("correct horse", "garbage"), 0);
+	ck_assert_int_eq(password_verify("correct horse", NULL), 0);
+	ck_assert_int_eq(password_verify(NULL, h1), 0);
+	/* A valid non-yescrypt hash (MD5-crypt of "x") is refused too. */
+	ck_assert_int_eq(password_verify("x", "$1$abcdefgh$Nx1pXKnFo1b2VKc"
+					      "YeP8Wf/"),
+			 0);
+}
+END_TEST
+
+START_TEST(test_dummy_hash_is_real_work)
+{
+	const char *dummy = password_dummy_hash();
+	struct crypt_data *data = calloc(1, sizeof *data);
+	char fresh[160];
+	const char *out;
+	int ran = 0;
+
+	ck_assert_ptr_nonnull(data);
+	ck_assert_int_eq(strncmp(dummy, "$y$", 3), 0);
+	/* Same cost parameters as a hash made today. */
+	ck_assert_int_eq(password_hash("p", fresh, sizeof fresh), 0);
+	ck_assert_uint_eq(params_len(dummy), params_len(fresh));
+	ck_assert_int_eq(memcmp(dummy, fresh, params_len(fresh)), 0);
+	/* libxcrypt evaluates it as a full yescrypt setting. */
+	out = crypt_rn("anything", dummy, data, sizeof *data);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(strlen(out), strlen(dummy));
+	ck_assert_int_eq(memcmp(out, dummy, setting_len(dummy) + 1), 0);
+	free(data);
+	ck_assert_int_eq(password_verify_ran("anything", dummy, &ran), 0);
+	ck_assert_int_eq(ran, 1);
+	ck_assert_int_eq(password_verify_ran("x", "$y$", &ran), 0);
+	ck_assert_int_eq(ran, 0);
+}
+END_TEST
+
+struct answer {
+	int done;
+	enum auth_result result;
+};
+
+static void on_auth(void *data, enum auth_result result)
+{
+	struct answer *a = data;
+
+	a->done++;
+	a->result = result;
+}
+
+static int job_users(struct store_txn *txn, void *data)
+{
+	const char *hash = data;
+	struct store_account_new bob = {
+		.address = "bob@example.test", .password_hash = hash,
+	};
+	struct store_account_new eve = {
+		.address = "eve@example.test", .password_hash = hash,
+	};
+	struct store_account_change off = { .disabled = 1 };
+	int ret;
+
+	ret = store_txn_domain_add(txn, "example.test");
+	if (ret == 0)
+		ret = store_txn_account_add(txn, &bob, NULL);
+	if (ret == 0)
+		ret = store_txn_account_add(txn, &eve, NULL);
+	if (ret == 0)
+		ret = store_txn_account_set(txn, "eve@example.test", &off);
+	return ret;
+}
+
+static enum auth_result auth(struct fixture *fx, const char *address,
+			     const char *password, uint64_t *hashes_r)
+{
+	struct answer a = { 0 };
+
+	ck_assert_int_eq(auth_verify_async(&fx->loop, fx->store, address,
+					   password, on_auth, &a),
+			 0);
+	/* Never answered from inside the call. */
+	ck_assert_int_eq(a.done, 0);
+	while (!a.done)
+		uv_run(&fx->loop, UV_RUN_ONCE);
+	ck_assert_int_eq(a.done, 1);
+	auth_verify_stats(fx->store, hashes_r);
+	return a.result;
+}
+
+START_TEST(test_auth_verify_async)
+{
+	struct fixture fx;
+	char hash[160];
+	uint64_t hashes = 99;
+
+	fx_open(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(password_hash("s3cret pass", hash, sizeof hash), 0);
+	ck_assert_int_eq(fx_run(&fx, job_users, hash), 0);
+	auth_verify_stats(fx.store, &hashes);
+	ck_assert_uint_eq(hashes, 0);
+
+	ck_assert_int_eq(auth(&fx, "bob@example.test", "s3cret pass", &hashes),
+			 AUTH_OK);
+	ck_assert_uint_eq(hashes, 1);
+	ck_assert_int_eq(auth(&fx, "BOB@example.test", "s3cret pass", &hashes),
+			 AUTH_OK);
+	ck_assert_uint_eq(hashes, 2);
+	ck_assert_int_eq(auth(&fx, "bob@example.test", "wrong", &hashes),
+			 AUTH_FAILED);
+	ck_assert_uint_eq(hashes, 3);
+	/* Unknown account: same answer, and a full yescrypt run all the
+	 * same (the counter only moves when crypt really evaluated). */
+	ck_assert_int_eq(auth(&fx, "nobody@example.test", "s3cret pass",
+			      &hashes),
+			 AUTH_FAILED);
+	ck_assert_uint_eq(hashes, 4);
+	ck_assert_int_eq(auth(&fx, "not-an-address", "x", &hashes),
+			 AUTH_FAILED);
+	ck_assert_uint_eq(hashes, 5);
+	ck_assert_int_eq(auth(&fx, "eve@example.test", "s3cret pass",
+			      &hashes),
+			 AUTH_DISABLED);
+	ck_assert_uint_eq(hashes, 6);
+	ck_assert_int_eq(auth(&fx, "eve@example.test", "wrong", &hashes),
+			 AUTH_FAILED);
+	ck_assert_uint_eq(hashes, 7);
+
+	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store, NULL, "x",
+					   on_auth, NULL),
+			 -EINVAL);
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(test_auth_pending_at_close)
+{
+	struct fixture fx;
+	struct answer a = { 0 };
+
+	fx_open(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store,
+					   "nobody@example.test", "pw",
+					   on_auth, &a),
+			 0);
+	/* The store goes first; the pending check still answers, and the
+	 * loop closes clean (fx_close runs it dry). */
+	store_close(&fx.store);
+	ck_assert_int_eq(a.done, 0);
+	fx_close(&fx);
+	ck_assert_int_eq(a.done, 1);
+	ck_assert_int_eq(a.result, AUTH_FAILED);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("password");
+	TCase *tc = tcase_create("password");
+	SRunner *sr;
+	int failed;
+
+	tu_add_fixture(tc);
+	tcase_add_test(tc, test_hash_and_verify);
+	tcase_add_test(tc, test_dummy_hash_is_real_work);
+	tcase_add_test(tc, test_auth_verify_async);
+	tcase_add_test(tc, test_auth_pending_at_close);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
