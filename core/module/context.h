@@ -1,0 +1,41 @@
+/* The core context: the one place that holds mutable server state. The
+ * daemon and the admin CLI each have exactly one. */
+#ifndef POSTINO_CONTEXT_H
+#define POSTINO_CONTEXT_H
+
+#include <uv.h>
+
+#include "config/config.h"
+#include "log/log.h"
+#include "postino/plugin.h"
+
+struct store;
+struct module_set;
+
+enum core_mode {
+	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
+	CORE_MODE_ADMIN = 2,  /* postino CLI: writes commit before returning */
+};
+
+struct core_ctx {
+	enum core_mode mode;
+	uv_loop_t *loop; /* the daemon's loop, or the CLI's private one */
+	struct log log;
+	struct config *config;
+	struct store *store;
+	/* Modules in load order with what they registered. Replaced as a
+	 * whole on reload; hook runs keep a reference to the set they began
+	 * with, so a reload never pulls a module out from under them. */
+	struct module_set *modules;
+};
+
+/* The host table handed to every module. */
+extern const struct postino_host core_host_table;
+
+/* Logs through ctx->log with component "core". */
+void core_log(const struct core_ctx *ctx, enum log_level level,
+	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+int64_t core_now_ms(void);
+
+#endif

@@ -1,0 +1,353 @@
+/* The host table: what modules may call. Every entry takes the module's
+ * handle, so the host always knows who is asking (log component, config
+ * section, state namespace) without any global. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "module/hooks.h"
+#include "module/module.h"
+#include "store/store.h"
+
+#define STATE_KEY_MAX 255
+
+static void host_log(struct postino_mod *mod, enum postino_log_level level,
+		     const char *session_id, const char *fmt, ...)
+{
+	va_list args;
+
+	if ((int)level < POSTINO_LOG_ERROR || level > POSTINO_LOG_DEBUG)
+		level = POSTINO_LOG_ERROR;
+	va_start(args, fmt);
+	log_writev(&mod->ctx->log, (enum log_level)level, mod->name,
+		   session_id, fmt, args);
+	va_end(args);
+}
+
+/* The module's declaration of key, read only as far as the module's
+ * config_key_size reaches. */
+static const struct postino_config_key *
+host_config_key(const struct postino_mod *mod, const char *key,
+		enum postino_config_type *type_r, const char **default_r)
+{
+	const struct postino_module *desc = mod->desc;
+
+	if (!POSTINO_HAS_FIELD(desc, struct postino_module, config_key_size) ||
+	    desc->config_keys == NULL)
+		return NULL;
+	size_t stride = desc->config_key_size;
+	if (stride < offsetof(struct postino_config_key, type) +
+			     sizeof(enum postino_config_type))
+		return NULL;
+	for (const char *p = (const char *)desc->config_keys;; p += stride) {
+		const struct postino_config_key *k = (const void *)p;
+		if (k->name == NULL)
+			return NULL;
+		if (strcmp(k->name, key) != 0)
+			continue;
+		*type_r = k->type;
+		*default_r = stride >= offsetof(struct postino_config_key,
+						default_value) + sizeof(char *)
+				     ? k->default_value : NULL;
+		return k;
+	}
+}
+
+static const char *host_config_string(struct postino_mod *mod, const char *key)
+{
+	enum postino_config_type type;
+	const char *def;
+
+	if (host_config_key(mod, key, &type, &def) == NULL) {
+		log_write(&mod->ctx->log, LOG_LEVEL_ERROR, mod->name, NULL,
+			  "asked for undeclared config key '%s'", key);
+		return NULL;
+	}
+	const char *value = config_module_value(mod->set->config, mod->name,
+						key);
+	return value != NULL ? value : def;
+}
+
+static int64_t host_config_number(struct postino_mod *mod, const char *key)
+{
+	enum postino_config_type type;
+	const char *def;
+	int64_t number = 0;
+
+	if (host_config_key(mod, key, &type, &def) == NULL) {
+		log_write(&mod->ctx->log, LOG_LEVEL_ERROR, mod->name, NULL,
+			  "asked for undeclared config key '%s'", key);
+		return 0;
+	}
+	const char *value = config_module_value(mod->set->config, mod->name,
+						key);
+	if (value == NULL)
+		value = def;
+	/* Validated at load time, so a parse failure here means a bad
+	 * default in the module itself. */
+	if (value != NULL && config_parse_value(type, value, &number) < 0)
+		log_write(&mod->ctx->log, LOG_LEVEL_ERROR, mod->name, NULL,
+			  "config key '%s' has unparsable value '%s'", key,
+			  value);
+	return number;
+}
+
+static void host_timer_fire(uv_timer_t *handle)
+{
+	struct postino_timer *timer = (struct postino_timer *)handle;
+
+	timer->cb(timer->data);
+}
+
+static postino_timer *host_timer_start(struct postino_mod *mod,
+				       uint64_t first_ms, uint64_t repeat_ms,
+				       void (*cb)(void *data), void *data)
+{
+	struct postino_timer *timer = calloc(1, sizeof(*timer));
+
+	if (timer == NULL)
+		return NULL;
+	timer->mod = mod;
+	timer->cb = cb;
+	timer->data = data;
+	uv_timer_init(mod->ctx->loop, &timer->handle);
+	/* The admin CLI loads modules to run their commands; their timers
+	 * exist there but must not run. */
+	if (mod->ctx->mode == CORE_MODE_DAEMON)
+		uv_timer_start(&timer->handle, host_timer_fire, first_ms,
+			       repeat_ms);
+	timer->next = mod->timers;
+	mod->timers = timer;
+	return timer;
+}
+
+static void host_timer_closed(uv_handle_t *handle)
+{
+	free(handle);
+}
+
+static void host_timer_stop(postino_timer **timerp)
+{
+	struct postino_timer *timer = *timerp;
+
+	*timerp = NULL;
+	if (timer == NULL)
+		return;
+	for (struct postino_timer **p = &timer->mod->timers; *p != NULL;
+	     p = &(*p)->next) {
+		if (*p == timer) {
+			*p = timer->next;
+			break;
+		}
+	}
+	uv_timer_stop(&timer->handle);
+	uv_close((uv_handle_t *)&timer->handle, host_timer_closed);
+}
+
+struct host_work {
+	uv_work_t req;
+	struct module_set *set; /* keeps the module loaded until done ran */
+	void (*work)(void *data);
+	void (*done)(void *data, int status);
+	void *data;
+};
+
+static void host_work_run(uv_work_t *req)
+{
+	struct host_work *w = req->data;
+
+	w->work(w->data);
+}
+
+static void host_work_done(uv_work_t *req, int status)
+{
+	struct host_work *w = req->data;
+
+	if (w->done != NULL)
+		w->done(w->data, status);
+	module_set_unref(&w->set);
+	free(w);
+}
+
+static int host_work_submit(struct postino_mod *mod, void (*work)(void *data),
+			    void (*done)(void *data, int status), void *data)
+{
+	if (work == NULL)
+		return -EINVAL;
+	struct host_work *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->req.data = w;
+	w->work = work;
+	w->done = done;
+	w->data = data;
+	w->set = mod->set;
+	module_set_ref(w->set);
+	int ret = uv_queue_work(mod->ctx->loop, &w->req, host_work_run,
+				host_work_done);
+	if (ret < 0) {
+		module_set_unref(&w->set);
+		free(w);
+	}
+	return ret;
+}
+
+static int host_admin_register(struct postino_mod *mod, const char *command,
+			       const char *usage, postino_admin_fn fn,
+			       void *data)
+{
+	struct module_set *set = mod->set;
+
+	if (command == NULL || fn == NULL || command[0] == '\0')
+		return -EINVAL;
+	if (module_set_command(set, mod->name, command) != NULL)
+		return -EEXIST;
+	struct admin_command *grown = realloc(set->commands,
+		(set->command_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	set->commands = grown;
+	struct admin_command *cmd = &grown[set->command_count];
+	*cmd = (struct admin_command){ .mod = mod, .fn = fn, .data = data };
+	cmd->command = strdup(command);
+	cmd->usage = strdup(usage != NULL ? usage : "");
+	if (cmd->command == NULL || cmd->usage == NULL) {
+		free(cmd->command);
+		free(cmd->usage);
+		return -ENOMEM;
+	}
+	set->command_count++;
+	return 0;
+}
+
+static int host_state_key_ok(const char *key)
+{
+	return key != NULL && key[0] != '\0' && strlen(key) <= STATE_KEY_MAX;
+}
+
+static int host_state_get(struct postino_mod *mod, const char *key, void *buf,
+			  size_t buflen, size_t *len_r)
+{
+	if (!host_state_key_ok(key))
+		return -EINVAL;
+	if (mod->ctx->store == NULL)
+		return -ENODEV; /* `postino module list` without a database */
+	return store_state_get(mod->ctx->store, mod->name, key,
+			       core_now_ms() / 1000, buf, buflen, len_r);
+}
+
+/* A state write travels to the writer thread with its own copies, since
+ * the module's buffers may be gone by then. */
+struct host_state_job {
+	struct module_set *set; /* keeps the module loaded until done ran */
+	char *module; /* copied: a reload may unload the module first */
+	char *key;
+	void *value;        /* NULL for a delete */
+	size_t len;
+	int64_t expires_at;
+	void (*done)(void *data, int status);
+	void *data;
+};
+
+static int host_state_job_run(struct store_txn *txn, void *data)
+{
+	struct host_state_job *job = data;
+
+	if (job->value == NULL)
+		return store_txn_state_delete(txn, job->module, job->key);
+	return store_txn_state_put(txn, job->module, job->key, job->value,
+				   job->len, job->expires_at);
+}
+
+static void host_state_job_done(void *data, int status)
+{
+	struct host_state_job *job = data;
+
+	if (job->done != NULL)
+		job->done(job->data, status);
+	free(job->module);
+	free(job->key);
+	free(job->value);
+	module_set_unref(&job->set);
+	free(job);
+}
+
+static int host_state_submit(struct postino_mod *mod, const char *key,
+			     const void *value, size_t len,
+			     int64_t expires_at,
+			     void (*done)(void *data, int status), void *data)
+{
+	if (!host_state_key_ok(key))
+		return -EINVAL;
+	if (mod->ctx->store == NULL)
+		return -ENODEV;
+	struct host_state_job *job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return -ENOMEM;
+	job->set = mod->set;
+	module_set_ref(job->set);
+	job->module = strdup(mod->name);
+	job->key = strdup(key);
+	job->len = len;
+	job->expires_at = expires_at;
+	job->done = done;
+	job->data = data;
+	if (value != NULL) {
+		/* +1 so a zero-length value still gets a real buffer and is
+		 * told apart from a delete. */
+		job->value = malloc(len + 1);
+		if (job->value != NULL)
+			memcpy(job->value, value, len);
+	}
+	if (job->module == NULL || job->key == NULL || (value != NULL && job->value == NULL)) {
+		host_state_job_done(job, -ENOMEM);
+		return -ENOMEM;
+	}
+	int ret = store_submit(mod->ctx->store, host_state_job_run,
+			       host_state_job_done, job);
+	if (ret < 0) {
+		job->done = NULL;
+		host_state_job_done(job, ret);
+	}
+	return ret;
+}
+
+static int host_state_put(struct postino_mod *mod, const char *key,
+			  const void *value, size_t len, int64_t expires_at,
+			  void (*done)(void *data, int status), void *data)
+{
+	if (value == NULL && len > 0)
+		return -EINVAL;
+	if (expires_at < 0)
+		expires_at = 0;
+	return host_state_submit(mod, key, value != NULL ? value : "", len,
+				 expires_at, done, data);
+}
+
+static int host_state_delete(struct postino_mod *mod, const char *key,
+			     void (*done)(void *data, int status), void *data)
+{
+	return host_state_submit(mod, key, NULL, 0, 0, done, data);
+}
+
+const struct postino_host core_host_table = {
+	.size = sizeof(struct postino_host),
+	.abi_major = POSTINO_ABI_MAJOR,
+	.abi_minor = POSTINO_ABI_MINOR,
+	.log = host_log,
+	.config_string = host_config_string,
+	.config_number = host_config_number,
+	.hook_register = hooks_register,
+	.hook_reply = hooks_reply,
+	.hook_complete = hooks_complete,
+	.timer_start = host_timer_start,
+	.timer_stop = host_timer_stop,
+	.work_submit = host_work_submit,
+	.admin_register = host_admin_register,
+	.state_get = host_state_get,
+	.state_put = host_state_put,
+	.state_delete = host_state_delete,
+	.now_ms = core_now_ms,
+};

@@ -1,0 +1,281 @@
+/* Loading modules: each modules.d file names one module; we dlopen
+ * modules_dir/NAME.so with RTLD_NOW|RTLD_LOCAL (every symbol resolved now,
+ * none leaking into the next module), find the one descriptor symbol, check
+ * the ABI and the descriptor's size, validate the module's config section,
+ * then init. Any failure unloads the whole set again. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "module/module.h"
+
+/* The descriptor fields the host needs to find init. */
+#define DESC_MIN_SIZE \
+	(offsetof(struct postino_module, fini) + sizeof(void (*)(void)))
+
+static int module_fail(struct postino_mod *mod, char *err, size_t errlen,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int module_fail(struct postino_mod *mod, char *err, size_t errlen,
+		       const char *fmt, ...)
+{
+	va_list args;
+	char reason[400];
+
+	va_start(args, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, args);
+	va_end(args);
+	snprintf(mod->error, sizeof(mod->error), "%s", reason);
+	snprintf(err, errlen, "%s: module %s: %s", mod->conf_file, mod->name,
+		 reason);
+	mod->state = MODULE_FAILED;
+	return -EINVAL;
+}
+
+/* Tells "not a Postino module" apart from "built for another ABI major",
+ * which is the common case after an upgrade. */
+static int module_other_major(void *dl)
+{
+	char symbol[32];
+
+	for (int major = 0; major <= 9; major++) {
+		if (major == POSTINO_ABI_MAJOR)
+			continue;
+		snprintf(symbol, sizeof(symbol), "postino_module_v%d", major);
+		if (dlsym(dl, symbol) != NULL)
+			return major;
+	}
+	return -1;
+}
+
+static int module_open(struct postino_mod *mod, const struct config *config,
+		       char *err, size_t errlen)
+{
+	mod->dl = dlopen(mod->path, RTLD_NOW | RTLD_LOCAL);
+	if (mod->dl == NULL)
+		return module_fail(mod, err, errlen, "cannot load %s: %s",
+				   mod->path, dlerror());
+
+	const struct postino_module *desc = dlsym(mod->dl, POSTINO_MODULE_SYMBOL);
+	if (desc == NULL) {
+		int major = module_other_major(mod->dl);
+		if (major >= 0)
+			return module_fail(mod, err, errlen,
+				"%s is built for plugin ABI major %d, this "
+				"server provides major %d", mod->path, major,
+				POSTINO_ABI_MAJOR);
+		return module_fail(mod, err, errlen,
+			"%s does not export %s (not a Postino module)",
+			mod->path, POSTINO_MODULE_SYMBOL);
+	}
+	if (desc->size < DESC_MIN_SIZE)
+		return module_fail(mod, err, errlen,
+			"%s: descriptor is %zu bytes, at least %zu expected",
+			mod->path, desc->size, (size_t)DESC_MIN_SIZE);
+	if (desc->abi_major != POSTINO_ABI_MAJOR)
+		return module_fail(mod, err, errlen,
+			"%s is built for plugin ABI major %u, this server "
+			"provides major %d", mod->path, desc->abi_major,
+			POSTINO_ABI_MAJOR);
+	if (desc->abi_minor > POSTINO_ABI_MINOR)
+		return module_fail(mod, err, errlen,
+			"%s is built for plugin ABI %u.%u, newer than this "
+			"server's %d.%d", mod->path, desc->abi_major,
+			desc->abi_minor, POSTINO_ABI_MAJOR, POSTINO_ABI_MINOR);
+	if (desc->name == NULL || strcmp(desc->name, mod->name) != 0)
+		return module_fail(mod, err, errlen,
+			"%s calls itself '%s', not '%s'", mod->path,
+			desc->name != NULL ? desc->name : "(null)", mod->name);
+	if (desc->init == NULL)
+		return module_fail(mod, err, errlen, "%s has no init function",
+				   mod->path);
+	mod->desc = desc;
+	mod->desc_size = desc->size < sizeof(*desc) ? desc->size : sizeof(*desc);
+
+	const struct postino_config_key *keys = NULL;
+	size_t key_size = 0;
+	if (POSTINO_HAS_FIELD(desc, struct postino_module, config_key_size)) {
+		keys = desc->config_keys;
+		key_size = desc->config_key_size;
+	}
+	char cfg_err[400];
+	if (config_validate_module(config, mod->name, keys, key_size, cfg_err,
+				   sizeof(cfg_err)) < 0) {
+		/* The config error already names its own file:line. */
+		snprintf(err, errlen, "%s", cfg_err);
+		snprintf(mod->error, sizeof(mod->error), "%s", cfg_err);
+		mod->state = MODULE_FAILED;
+		return -EINVAL;
+	}
+	mod->state = MODULE_LOADED;
+	return 0;
+}
+
+static void module_timers_stop(struct postino_mod *mod)
+{
+	while (mod->timers != NULL) {
+		struct postino_timer *timer = mod->timers;
+		core_host_table.timer_stop(&timer);
+	}
+}
+
+/* Forgets everything the module registered, so a failed init leaves no
+ * hook or command behind. */
+static void module_forget(struct module_set *set, struct postino_mod *mod)
+{
+	for (size_t p = 0; p < HOOK_POINT_MAX; p++) {
+		size_t kept = 0;
+		for (size_t i = 0; i < set->hook_count[p]; i++) {
+			if (set->hooks[p][i].mod != mod)
+				set->hooks[p][kept++] = set->hooks[p][i];
+		}
+		set->hook_count[p] = kept;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < set->command_count; i++) {
+		struct admin_command *cmd = &set->commands[i];
+		if (cmd->mod == mod) {
+			free(cmd->command);
+			free(cmd->usage);
+		} else {
+			set->commands[kept++] = *cmd;
+		}
+	}
+	set->command_count = kept;
+	module_timers_stop(mod);
+}
+
+static int module_init(struct module_set *set, struct postino_mod *mod,
+		       char *err, size_t errlen)
+{
+	void *data = NULL;
+	int ret = mod->desc->init(mod, &core_host_table, &data);
+
+	if (ret != 0) {
+		module_forget(set, mod);
+		return module_fail(mod, err, errlen, "init failed: %s",
+				   strerror(ret < 0 ? -ret : ret));
+	}
+	mod->data = data;
+	mod->state = MODULE_READY;
+	return 0;
+}
+
+static void module_unload(struct module_set *set, struct postino_mod *mod)
+{
+	if (mod->state == MODULE_READY && mod->desc->fini != NULL)
+		mod->desc->fini(mod, mod->data);
+	module_forget(set, mod);
+	/* ASan needs the code mapped to symbolize leak reports at exit. */
+	if (mod->dl != NULL && getenv("POSTINO_NO_DLCLOSE") == NULL)
+		dlclose(mod->dl);
+	mod->dl = NULL;
+	free(mod->name);
+	free(mod->conf_file);
+	free(mod->path);
+}
+
+static void module_set_free(struct module_set *set)
+{
+	for (size_t i = set->count; i-- > 0;)
+		module_unload(set, &set->mods[i]);
+	for (size_t p = 0; p < HOOK_POINT_MAX; p++)
+		free(set->hooks[p]);
+	free(set->commands);
+	free(set->mods);
+	config_free(&set->config);
+	free(set);
+}
+
+int module_set_load(struct core_ctx *ctx, struct config *config,
+		    enum module_load_mode mode, struct module_set **set_r,
+		    char *err, size_t errlen)
+{
+	struct module_set *set = calloc(1, sizeof(*set));
+	if (set == NULL)
+		return -ENOMEM;
+	set->ctx = ctx;
+	set->config = config; /* modules read it during init */
+	set->refs = 1;
+	set->mods = calloc(config->module_count + 1, sizeof(*set->mods));
+	if (set->mods == NULL) {
+		free(set);
+		return -ENOMEM;
+	}
+
+	int failed = 0;
+	for (size_t i = 0; i < config->module_count; i++) {
+		const struct config_module_ref *ref = &config->modules[i];
+		struct postino_mod *mod = &set->mods[set->count++];
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s.so",
+			 config->server.modules_dir, ref->name);
+		mod->ctx = ctx;
+		mod->set = set;
+		mod->name = strdup(ref->name);
+		mod->conf_file = strdup(ref->file);
+		mod->path = strdup(path);
+		if (mod->name == NULL || mod->conf_file == NULL ||
+		    mod->path == NULL) {
+			snprintf(err, errlen, "%s: out of memory", ref->file);
+			failed = 1;
+			break;
+		}
+		int ret = module_open(mod, config, err, errlen);
+		if (ret == 0 && mode != MODULE_LOAD_CHECK)
+			ret = module_init(set, mod, err, errlen);
+		if (ret != 0) {
+			failed = 1;
+			if (mode != MODULE_LOAD_LIST)
+				break;
+		}
+	}
+	if (failed && mode != MODULE_LOAD_LIST) {
+		set->config = NULL; /* still the caller's */
+		module_set_free(set);
+		return -EINVAL;
+	}
+	*set_r = set;
+	return failed ? -EINVAL : 0;
+}
+
+void module_set_ref(struct module_set *set)
+{
+	set->refs++;
+}
+
+void module_set_unref(struct module_set **set)
+{
+	struct module_set *s = *set;
+
+	*set = NULL;
+	if (s == NULL || --s->refs > 0)
+		return;
+	module_set_free(s);
+}
+
+struct postino_mod *module_set_find(struct module_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		if (strcmp(set->mods[i].name, name) == 0)
+			return &set->mods[i];
+	}
+	return NULL;
+}
+
+const struct admin_command *module_set_command(struct module_set *set,
+					       const char *module,
+					       const char *command)
+{
+	for (size_t i = 0; i < set->command_count; i++) {
+		const struct admin_command *cmd = &set->commands[i];
+		if (strcmp(cmd->mod->name, module) == 0 &&
+		    strcmp(cmd->command, command) == 0)
+			return cmd;
+	}
+	return NULL;
+}
