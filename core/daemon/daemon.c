@@ -1,0 +1,228 @@
+/* The daemon's life: load and check the configuration, open the store, load
+ * modules, then serve until SIGTERM. SIGHUP reloads configuration and
+ * modules as a whole; a new configuration that does not load is refused and
+ * the running one stays. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/privileges.h"
+#include "module/module.h"
+#include "store/store.h"
+
+struct daemon {
+	struct core_ctx ctx;
+	uv_loop_t loop;
+	const struct daemon_options *options;
+	uv_signal_t sighup;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	uv_timer_t prune_timer;
+};
+
+#define STATE_PRUNE_INTERVAL_MS (10 * 60 * 1000)
+
+static void daemon_log_modules(struct daemon *d, const char *what)
+{
+	char names[1024] = "";
+	size_t used = 0;
+	struct module_set *set = d->ctx.modules;
+
+	for (size_t i = 0; i < set->count && used < sizeof(names); i++) {
+		used += snprintf(names + used, sizeof(names) - used, "%s%s",
+				 i > 0 ? "," : "", set->mods[i].name);
+	}
+	core_log(&d->ctx, LOG_LEVEL_INFO,
+		 "%s version=%s modules=%zu names=%s listeners=0", what,
+		 POSTINO_VERSION, set->count, set->count > 0 ? names : "-");
+}
+
+static void daemon_reload(uv_signal_t *handle, int signum)
+{
+	struct daemon *d = handle->data;
+	struct config *config = NULL;
+	struct module_set *set = NULL;
+	char err[1024];
+
+	core_log(&d->ctx, LOG_LEVEL_INFO, "SIGHUP: reloading %s",
+		 d->options->config_file);
+	if (config_load(d->options->config_file, &config, err,
+			sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR,
+			 "reload refused, keeping the running configuration: %s",
+			 err);
+		return;
+	}
+	if (strcmp(config->server.state_dir, d->ctx.config->server.state_dir) != 0)
+		core_log(&d->ctx, LOG_LEVEL_WARNING,
+			 "state_dir changed to %s; it takes effect at restart",
+			 config->server.state_dir);
+	if (module_set_load(&d->ctx, config, MODULE_LOAD_INIT, &set, err,
+			    sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR,
+			 "reload refused, keeping the running configuration: %s",
+			 err);
+		config_free(&config);
+		return;
+	}
+	/* The new set owns the new config; the old set (and its config) goes
+	 * when the last hook run or write that began under it is done. */
+	module_set_unref(&d->ctx.modules);
+	d->ctx.modules = set;
+	d->ctx.config = set->config;
+	log_deinit(&d->ctx.log);
+	log_init(&d->ctx.log, d->ctx.config->server.log_level,
+		 d->ctx.config->server.log_target);
+	daemon_log_modules(d, "reloaded");
+}
+
+static void daemon_close_cb(uv_handle_t *handle)
+{
+}
+
+static void daemon_stop(uv_signal_t *handle, int signum)
+{
+	struct daemon *d = handle->data;
+
+	core_log(&d->ctx, LOG_LEVEL_INFO, "%s: shutting down",
+		 signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	uv_close((uv_handle_t *)&d->sighup, daemon_close_cb);
+	uv_close((uv_handle_t *)&d->sigterm, daemon_close_cb);
+	uv_close((uv_handle_t *)&d->sigint, daemon_close_cb);
+	uv_close((uv_handle_t *)&d->prune_timer, daemon_close_cb);
+	/* Modules go first so nothing new is queued; the store then drains
+	 * what is in flight, and those completions drop the last references
+	 * that keep the modules' code loaded. */
+	module_set_unref(&d->ctx.modules);
+	store_close(&d->ctx.store);
+}
+
+static int daemon_prune_job(struct store_txn *txn, void *data)
+{
+	return store_txn_state_prune(txn, core_now_ms() / 1000);
+}
+
+/* Expired module state must not pile up however many keys modules use. */
+static void daemon_prune(uv_timer_t *timer)
+{
+	struct daemon *d = timer->data;
+
+	store_submit(d->ctx.store, daemon_prune_job, NULL, NULL);
+}
+
+static int daemon_state_dir(struct daemon *d)
+{
+	const char *dir = d->ctx.config->server.state_dir;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR,
+			 "cannot create state_dir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int daemon_signals(struct daemon *d)
+{
+	uv_signal_init(&d->loop, &d->sighup);
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sigint);
+	d->sighup.data = d->sigterm.data = d->sigint.data = d;
+	uv_signal_start(&d->sighup, daemon_reload, SIGHUP);
+	uv_signal_start(&d->sigterm, daemon_stop, SIGTERM);
+	uv_signal_start(&d->sigint, daemon_stop, SIGINT);
+	uv_timer_init(&d->loop, &d->prune_timer);
+	d->prune_timer.data = d;
+	uv_timer_start(&d->prune_timer, daemon_prune, STATE_PRUNE_INTERVAL_MS,
+		       STATE_PRUNE_INTERVAL_MS);
+	return 0;
+}
+
+static int daemon_check(struct daemon *d, struct config *config)
+{
+	struct module_set *set = NULL;
+	char err[1024];
+
+	if (module_set_load(&d->ctx, config, MODULE_LOAD_CHECK, &set, err,
+			    sizeof(err)) < 0) {
+		fprintf(stderr, "postinod: %s\n", err);
+		config_free(&config);
+		return EX_CONFIG;
+	}
+	printf("postinod: configuration %s is valid (%zu modules)\n",
+	       d->options->config_file, set->count);
+	module_set_unref(&set);
+	return 0;
+}
+
+static int daemon_start(struct daemon *d, struct config *config)
+{
+	char err[1024];
+
+	d->ctx.config = config;
+	if (daemon_state_dir(d) < 0 ||
+	    privileges_drop(&d->ctx, config->server.user,
+			    config->server.state_dir) < 0) {
+		config_free(&config);
+		return EX_CANTCREAT;
+	}
+	if (store_open(config->server.state_dir, STORE_MODE_DAEMON, 1,
+		       &d->loop, &d->ctx.store, err, sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "cannot open the store: %s",
+			 err);
+		config_free(&config);
+		return EX_CANTCREAT;
+	}
+	if (d->options->init_only) {
+		core_log(&d->ctx, LOG_LEVEL_INFO, "state initialised in %s",
+			 config->server.state_dir);
+		store_close(&d->ctx.store);
+		config_free(&config);
+		return 0;
+	}
+	if (module_set_load(&d->ctx, config, MODULE_LOAD_INIT, &d->ctx.modules,
+			    err, sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
+		store_close(&d->ctx.store);
+		config_free(&config);
+		return EX_CONFIG;
+	}
+	daemon_signals(d);
+	daemon_log_modules(d, "postinod ready");
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	core_log(&d->ctx, LOG_LEVEL_INFO, "stopped");
+	return 0;
+}
+
+int daemon_run(const struct daemon_options *options)
+{
+	struct daemon d = { .options = options };
+	struct config *config = NULL;
+	char err[1024];
+
+	if (config_load(options->config_file, &config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postinod: %s\n", err);
+		return EX_CONFIG;
+	}
+	log_init(&d.ctx.log, config->server.log_level,
+		 config->server.log_target);
+	uv_loop_init(&d.loop);
+	d.ctx.mode = CORE_MODE_DAEMON;
+	d.ctx.loop = &d.loop;
+
+	int code = options->check_only ? daemon_check(&d, config)
+				       : daemon_start(&d, config);
+
+	/* Let close callbacks of everything above run. */
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&d.loop) != 0)
+		core_log(&d.ctx, LOG_LEVEL_WARNING,
+			 "event loop closed with live handles");
+	log_deinit(&d.ctx.log);
+	return code;
+}

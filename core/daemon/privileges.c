@@ -1,0 +1,48 @@
+/* Dropping root: postinod binds its privileged ports as root, then runs as
+ * server.user. The state directory is handed to that user first so the
+ * database stays writable after the switch. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/privileges.h"
+
+int privileges_drop(const struct core_ctx *ctx, const char *user,
+		    const char *state_dir)
+{
+	if (geteuid() != 0)
+		return 0;
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		core_log(ctx, LOG_LEVEL_WARNING,
+			 "user '%s' does not exist; staying root (set "
+			 "[server] user to an existing unprivileged user)",
+			 user);
+		return 0;
+	}
+	if (pw->pw_uid == 0)
+		return 0;
+	if (chown(state_dir, pw->pw_uid, pw->pw_gid) < 0) {
+		core_log(ctx, LOG_LEVEL_ERROR, "cannot chown %s to %s: %s",
+			 state_dir, user, strerror(errno));
+		return -errno;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		core_log(ctx, LOG_LEVEL_ERROR, "cannot switch to user %s: %s",
+			 user, strerror(errno));
+		return -errno;
+	}
+	/* Make sure root cannot be regained. */
+	if (setuid(0) == 0) {
+		core_log(ctx, LOG_LEVEL_ERROR, "could regain root after "
+			 "switching to %s; refusing to run", user);
+		return -EPERM;
+	}
+	core_log(ctx, LOG_LEVEL_INFO, "running as user=%s uid=%u", user,
+		 (unsigned)pw->pw_uid);
+	return 0;
+}
