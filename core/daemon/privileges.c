@@ -4,10 +4,39 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/privileges.h"
+#include "store/store.h"
+
+/* The database and its WAL files may predate the service user (an operator
+ * ran --init as root first); they must be the user's too. */
+static int privileges_chown_state(const struct core_ctx *ctx,
+				  const char *state_dir,
+				  const struct passwd *pw)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char path[4096];
+
+	if (chown(state_dir, pw->pw_uid, pw->pw_gid) < 0) {
+		core_log(ctx, LOG_LEVEL_ERROR, "cannot chown %s to %s: %s",
+			 state_dir, pw->pw_name, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", state_dir,
+			 STORE_DB_FILE, suffixes[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+			core_log(ctx, LOG_LEVEL_ERROR,
+				 "cannot chown %s to %s: %s", path,
+				 pw->pw_name, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
 
 int privileges_drop(const struct core_ctx *ctx, const char *user,
 		    const char *state_dir)
@@ -25,11 +54,9 @@ int privileges_drop(const struct core_ctx *ctx, const char *user,
 	}
 	if (pw->pw_uid == 0)
 		return 0;
-	if (chown(state_dir, pw->pw_uid, pw->pw_gid) < 0) {
-		core_log(ctx, LOG_LEVEL_ERROR, "cannot chown %s to %s: %s",
-			 state_dir, user, strerror(errno));
-		return -errno;
-	}
+	int ret = privileges_chown_state(ctx, state_dir, pw);
+	if (ret < 0)
+		return ret;
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		core_log(ctx, LOG_LEVEL_ERROR, "cannot switch to user %s: %s",
