@@ -48,7 +48,8 @@ int cli_domain(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, EX_NOUSER, "unknown domain %s", domain);
 	if (ret == -ENOTEMPTY)
 		return cli_fail(cli, EX_DATAERR,
-				"domain %s still has accounts; delete them first",
+				"domain %s still has accounts or aliases; delete "
+				"them first",
 				domain);
 	return ret < 0 ? cli_store_fail(cli, ret, domain) : 0;
 }

@@ -64,7 +64,9 @@ int store_txn_domain_del(struct store_txn *txn, const char *domain)
 	if (ret < 0)
 		return ret;
 	st = store_conn_stmt(c, STMT_DOMAIN_HAS_ACCOUNTS,
-			     "SELECT 1 FROM accounts WHERE domain = ?1 LIMIT 1");
+			     "SELECT 1 FROM accounts WHERE domain = ?1"
+			     " UNION ALL"
+			     " SELECT 1 FROM aliases WHERE domain = ?1 LIMIT 1");
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -72,7 +74,7 @@ int store_txn_domain_del(struct store_txn *txn, const char *domain)
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return store_conn_errorf(c, -ENOTEMPTY,
-					 "domain %s still has accounts",
+					 "domain %s still has accounts or aliases",
 					 domain);
 	if (rc != SQLITE_DONE)
 		return store_conn_fail(c, rc, "domain del");

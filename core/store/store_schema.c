@@ -33,6 +33,9 @@ static const char schema_v1[] =
 	"CREATE INDEX password_history_account ON password_history(account, id);"
 	"CREATE TABLE aliases ("
 	"  id INTEGER PRIMARY KEY,"
+	/* No cascade: deleting a domain that still has aliases is refused,
+	 * like one that still has accounts. */
+	"  domain INTEGER NOT NULL REFERENCES domains(id),"
 	"  source TEXT NOT NULL COLLATE NOCASE,"
 	"  target TEXT NOT NULL COLLATE NOCASE,"
 	"  UNIQUE (source, target)"

@@ -313,6 +313,9 @@ START_TEST(test_aliases)
 	ck_assert_int_eq(t_alias_add(&fx, "info@example.test", "bob"),
 			 -EINVAL);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM aliases"), 3);
+	/* Aliases pin their domain: deleting it would leave mail routed for
+	 * a domain we no longer host. */
+	ck_assert_int_eq(t_domain_del(&fx, "example.test"), -ENOTEMPTY);
 
 	ck_assert_int_eq(store_alias_list(fx.store, NULL, collect_alias, &n),
 			 0);
