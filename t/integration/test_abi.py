@@ -1,0 +1,251 @@
+"""The plugin ABI as a plugin author meets it: install the server, build the
+sample module out of tree from the installed headers with pkg-config only,
+load it; and the broken variants (another ABI major, another entry symbol,
+no entry symbol, not an ELF file) are refused with a clear reason by both
+`postinod -t` and a real start."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import harness
+from harness import (BUILD_ROOT, EX_CONFIG, EX_DATAERR, SOURCE_ROOT,
+                     normalize_row)
+
+SAMPLE_C = os.path.join(SOURCE_ROOT, "t", "abi", "sample.c")
+# Symbols a linker may add to .dynsym on its own; nothing else is allowed.
+LINKER_SYMBOLS = {"_init", "_fini", "_edata", "_end", "__bss_start"}
+MAJOR_MSG = "is built for plugin ABI major 2, this server provides major 1"
+
+
+class Installed:
+    """`meson install --destdir` once per run, and the modules built from
+    it, shared by every test of this file."""
+    root = None         # the temporary directory
+    error = None        # why the install failed
+    pc_dir = None
+    builds = {}         # variant name -> (ok, dir or output)
+
+    @classmethod
+    def cleanup(cls):
+        if cls.root is not None:
+            shutil.rmtree(cls.root, ignore_errors=True)
+            cls.root = None
+
+    @classmethod
+    def get(cls, tc):
+        if cls.root is None:
+            cls.root = tempfile.mkdtemp(prefix="postino-abi-")
+            destdir = os.path.join(cls.root, "destdir")
+            argv = ["meson", "install", "-C", BUILD_ROOT, "--destdir",
+                    destdir, "--no-rebuild", "--quiet"]
+            try:
+                p = subprocess.run(argv, capture_output=True, text=True,
+                                   timeout=300, env=harness.base_env())
+                if p.returncode != 0:
+                    cls.error = (f"{' '.join(argv)} failed (exit "
+                                 f"{p.returncode}):\n{p.stdout}{p.stderr}")
+            except subprocess.TimeoutExpired as e:
+                cls.error = f"{' '.join(argv)} timed out:\n{e.stdout}"
+            if cls.error is None:
+                found = []
+                for dirpath, _, files in os.walk(destdir):
+                    if "postino-plugin.pc" in files:
+                        found.append(dirpath)
+                if len(found) != 1:
+                    cls.error = (f"expected one postino-plugin.pc under "
+                                 f"{destdir}, found {found}")
+                else:
+                    cls.pc_dir = found[0]
+            cls.destdir = destdir
+        if cls.error is not None:
+            tc.fail(cls.error)
+        return cls
+
+    @classmethod
+    def pkg_env(cls):
+        env = harness.base_env()
+        env["PKG_CONFIG_PATH"] = cls.pc_dir
+        env["PKG_CONFIG_SYSROOT_DIR"] = cls.destdir
+        env.pop("PKG_CONFIG_LIBDIR", None)
+        return env
+
+    @classmethod
+    def pkg_config(cls, tc, *args):
+        p = subprocess.run(["pkg-config"] + list(args) + ["postino-plugin"],
+                           capture_output=True, text=True, timeout=60,
+                           env=cls.pkg_env())
+        tc.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout.split()
+
+    @classmethod
+    def build(cls, tc, variant, defines=()):
+        """Builds sample.c out of tree as VARIANT/sample.so, from a copy of
+        the source and the installed headers only. Returns its directory."""
+        cls.get(tc)
+        if variant not in cls.builds:
+            out_dir = os.path.join(cls.root, "modules", variant)
+            src_dir = os.path.join(cls.root, "src", variant)
+            os.makedirs(out_dir)
+            os.makedirs(src_dir)
+            shutil.copy(SAMPLE_C, src_dir)
+            cflags = cls.pkg_config(tc, "--cflags")
+            argv = (["cc", "-shared", "-fPIC", "-fvisibility=hidden",
+                     "-Wall", "-Wextra", "-Werror"] + cflags
+                    + [f"-D{d}" for d in defines]
+                    + ["sample.c", "-o", os.path.join(out_dir, "sample.so")])
+            p = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=120, cwd=src_dir,
+                               env=cls.pkg_env())
+            if p.returncode == 0:
+                cls.builds[variant] = (True, out_dir)
+            else:
+                cls.builds[variant] = (False, f"{' '.join(argv)}:\n"
+                                       f"{p.stdout}{p.stderr}")
+        ok, what = cls.builds[variant]
+        tc.assertTrue(ok, what)
+        return what
+
+
+def tearDownModule():
+    Installed.cleanup()
+
+
+def dynamic_symbols(tc, path, *options):
+    p = subprocess.run(["nm", "-D"] + list(options) + [path],
+                       capture_output=True, text=True, timeout=60)
+    tc.assertEqual(p.returncode, 0, p.stderr)
+    names = []
+    for line in p.stdout.splitlines():
+        fields = line.split()
+        if fields:
+            names.append(fields[-1].split("@")[0])
+    return names
+
+
+class Install(harness.TestCase):
+
+    def test_installed_headers_and_pkg_config(self):
+        inst = Installed.get(self)
+        cflags = inst.pkg_config(self, "--cflags")
+        includes = [f[2:] for f in cflags if f.startswith("-I")]
+        self.assertTrue(includes, cflags)
+        for inc in includes:
+            self.assertTrue(inc.startswith(inst.destdir + "/"),
+                            f"{inc} is outside the install")
+        headers = [os.path.join(inc, "postino", "plugin.h")
+                   for inc in includes]
+        self.assertTrue(any(os.path.isfile(h) for h in headers), headers)
+        with open(SAMPLE_C) as f:
+            self.assertIn("#include <postino/plugin.h>", f.read())
+        # Modules never link against the server.
+        self.assertEqual(inst.pkg_config(self, "--libs"), [])
+        self.assertEqual(inst.pkg_config(self, "--variable=abi_major"),
+                         ["1"])
+
+    def test_out_of_tree_build_exports_one_symbol(self):
+        mods = Installed.build(self, "good")
+        so = os.path.join(mods, "sample.so")
+        defined = [s for s in dynamic_symbols(self, so, "--defined-only")
+                   if s not in LINKER_SYMBOLS]
+        self.assertEqual(defined, ["postino_module_v1"])
+        # Nothing it needs comes from the server.
+        undefined = dynamic_symbols(self, so, "--undefined-only")
+        for sym in undefined:
+            for prefix in ("core_", "store_", "module_", "hooks_",
+                           "config_", "log_", "postino_"):
+                self.assertFalse(sym.startswith(prefix), sym)
+
+
+class Load(harness.TestCase):
+
+    def configure(self, mods, settings=None):
+        env = self.env
+        env.write_config(modules_dir=mods)
+        return env.write_module("sample", settings)
+
+    def test_loads_and_runs_hooks(self):
+        env = self.env
+        mods = Installed.build(self, "good")
+        self.configure(mods, {"forbidden": "kiwi", "tick_ms": "10"})
+        code, out, err = env.postinod("-t")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("is valid (1 modules)", out)
+        r = env.cli_ok("module", "list")
+        self.assertIn("sample 1.0.0 1.0 ready",
+                      [normalize_row(l) for l in r.out.splitlines()])
+        env.init()
+        env.cli_ok("domain", "add", "example.test")
+        env.cli_fails(EX_DATAERR, "postino: password refused: 5.7.0 sample: "
+                      "the password contains 'kiwi'",
+                      "user", "add", "a@example.test", "--password-stdin",
+                      input="I-like-kiwi-fruit\n")
+        env.cli_ok("user", "add", "a@example.test", "--password-stdin",
+                   input="I-like-apples-2\n")
+        self.assertEqual(env.cli_ok("sample", "get", "last_changed").out,
+                         "a@example.test\n")
+        d = env.start()
+        d.wait_for("info sample: first tick greeting=hello")
+        env.poll(env.sample_ticks, "ticks from the out-of-tree module")
+        d.stop()
+
+    def refused_everywhere(self, mods, fragment):
+        """-t, a real start and module list all refuse, naming the file."""
+        env = self.env
+        mod = self.configure(mods)
+        want = f"{mod}: module sample: {mods}/sample.so {fragment}" \
+            if fragment.startswith(("is built", "does not")) \
+            else f"{mod}: module sample: {fragment}"
+        code, out, err = env.postinod("-t")
+        self.assertEqual(code, EX_CONFIG, out + err)
+        self.assertIn("postinod: " + want, err)
+        code, out, err = env.postinod()
+        self.assertEqual(code, EX_CONFIG, out + err)
+        self.assertIn("error core: startup refused: " + want, err)
+        self.assertNotIn("postinod ready", err)
+        r = env.cli("module", "list")
+        self.assertEqual(r.code, EX_CONFIG, repr(r))
+        rows = [normalize_row(l) for l in r.out.splitlines()]
+        self.assertEqual(len(rows), 2, r.out)
+        self.assertTrue(rows[1].startswith("sample - - failed: "), rows)
+        return err
+
+    def test_wrong_major_in_descriptor(self):
+        mods = Installed.build(self, "claim-major-2",
+                               ["SAMPLE_CLAIM_MAJOR=2"])
+        self.assertEqual(dynamic_symbols(self, os.path.join(
+            mods, "sample.so"), "--defined-only"), ["postino_module_v1"])
+        self.refused_everywhere(mods, MAJOR_MSG)
+
+    def test_other_major_symbol(self):
+        mods = Installed.build(self, "symbol-v2",
+                               ["SAMPLE_SYMBOL=postino_module_v2"])
+        self.assertEqual(dynamic_symbols(self, os.path.join(
+            mods, "sample.so"), "--defined-only"), ["postino_module_v2"])
+        self.refused_everywhere(mods, MAJOR_MSG)
+
+    def test_no_entry_symbol(self):
+        mods = Installed.build(self, "not-a-module",
+                               ["SAMPLE_SYMBOL=not_a_module"])
+        self.refused_everywhere(mods, "does not export postino_module_v1 "
+                                "(not a Postino module)")
+
+    def test_not_an_elf_file(self):
+        env = self.env
+        mods = env.path("mods")
+        os.mkdir(mods)
+        with open(os.path.join(mods, "sample.so"), "w") as f:
+            f.write("#!/bin/sh\necho this is not a shared object\n" * 40)
+        self.refused_everywhere(mods, f"cannot load {mods}/sample.so: ")
+
+    def test_empty_file(self):
+        env = self.env
+        mods = env.path("mods")
+        os.mkdir(mods)
+        open(os.path.join(mods, "sample.so"), "w").close()
+        self.refused_everywhere(mods, f"cannot load {mods}/sample.so: ")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
