@@ -52,11 +52,13 @@ static const struct core_key tls_keys[] = {
 	{ "cert", KIND_TEXT, false },
 	{ "key", KIND_TEXT, false },
 	{ "priority", KIND_TEXT, false },
+	{ "handshake_timeout", KIND_TIMEOUT, false }, /* default 30s */
 	{ NULL, 0, false },
 };
 
-/* An SNI certificate shares the default's priority string: GnuTLS picks
- * the priority before it knows which certificate the client asked for. */
+/* An SNI certificate shares the default's priority string and handshake
+ * timeout: both apply before the server knows which certificate the client
+ * asked for. */
 static const struct core_key tls_sni_keys[] = {
 	{ "cert", KIND_TEXT, true },
 	{ "key", KIND_TEXT, true },

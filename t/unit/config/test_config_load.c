@@ -268,6 +268,30 @@ START_TEST(tls_rules)
 }
 END_TEST
 
+/* Only [tls] takes it: the handshake starts before SNI picks a section. */
+START_TEST(tls_handshake_timeout)
+{
+	struct config *config;
+
+	ck_assert_int_eq(load_main("[tls]\nhandshake_timeout = 1m\n", &config),
+			 0);
+	ck_assert_str_eq(config_section_value(config->sections,
+					      "handshake_timeout"),
+			 "1m");
+	config_free(&config);
+	assert_load_fails("[tls]\nhandshake_timeout = 0s\n",
+			  "postino.conf:2: [tls] handshake_timeout: '0s' is "
+			  "not a duration of at least 1s");
+	assert_load_fails("[tls]\nhandshake_timeout = soon\n",
+			  "postino.conf:2: [tls] handshake_timeout: 'soon' "
+			  "is not a duration");
+	assert_load_fails("[tls \"a.example\"]\ncert = c\nkey = k\n"
+			  "handshake_timeout = 10s\n",
+			  "postino.conf:4: [tls \"a.example\"] unknown key "
+			  "'handshake_timeout'");
+}
+END_TEST
+
 START_TEST(section_names)
 {
 	assert_load_fails("[server main]\n",
@@ -384,6 +408,7 @@ Suite *config_load_suite(void)
 	tcase_add_test(tc, duplicate_section);
 	tcase_add_test(tc, bad_values);
 	tcase_add_test(tc, tls_rules);
+	tcase_add_test(tc, tls_handshake_timeout);
 	tcase_add_test(tc, section_names);
 	tcase_add_test(tc, bad_section_headers);
 	tcase_add_test(tc, unknown_section);
