@@ -13,6 +13,8 @@
 #include "daemon/daemon.h"
 #include "daemon/privileges.h"
 #include "module/module.h"
+#include "net/net.h"
+#include "net/tls_creds.h"
 #include "store/store.h"
 
 struct daemon {
@@ -38,8 +40,9 @@ static void daemon_log_modules(struct daemon *d, const char *what)
 				 i > 0 ? "," : "", set->mods[i].name);
 	}
 	core_log(&d->ctx, LOG_LEVEL_INFO,
-		 "%s version=%s modules=%zu names=%s listeners=0", what,
-		 POSTINO_VERSION, set->count, set->count > 0 ? names : "-");
+		 "%s version=%s modules=%zu names=%s listeners=%zu", what,
+		 POSTINO_VERSION, set->count, set->count > 0 ? names : "-",
+		 net_listener_count(d->ctx.net));
 }
 
 static void daemon_reload(uv_signal_t *handle, int signum)
@@ -70,6 +73,15 @@ static void daemon_reload(uv_signal_t *handle, int signum)
 		config_free(&config);
 		return;
 	}
+	/* Certificates last: a new set that cannot serve TLS is dropped and
+	 * the running one, with its certificates, stays. */
+	if (net_reload(d->ctx.net, config, err, sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR,
+			 "reload refused, keeping the running configuration: %s",
+			 err);
+		module_set_unref(&set);
+		return;
+	}
 	/* The new set owns the new config; the old set (and its config) goes
 	 * when the last hook run or write that began under it is done. */
 	module_set_unref(&d->ctx.modules);
@@ -95,6 +107,9 @@ static void daemon_stop(uv_signal_t *handle, int signum)
 	uv_close((uv_handle_t *)&d->sigterm, daemon_close_cb);
 	uv_close((uv_handle_t *)&d->sigint, daemon_close_cb);
 	uv_close((uv_handle_t *)&d->prune_timer, daemon_close_cb);
+	/* Connections close after their queued replies; each keeps the module
+	 * set it began with until its on_close ran. */
+	net_stop(d->ctx.net);
 	/* Modules go first so nothing new is queued; the store then drains
 	 * what is in flight, and those completions drop the last references
 	 * that keep the modules' code loaded. */
@@ -143,11 +158,39 @@ static int daemon_signals(struct daemon *d)
 	return 0;
 }
 
+/* -t also loads the certificates, so a renewed certificate that does not
+ * match its key is caught before the SIGHUP. */
+static int daemon_check_tls(struct config *config, char *err, size_t errlen)
+{
+	int has_listener = 0;
+
+	for (const struct config_section *s = config->sections; s != NULL;
+	     s = s->next)
+		has_listener |= strcmp(s->type, "listener") == 0;
+	if (!has_listener)
+		return 0;
+	gnutls_datum_t key = { NULL, 0 };
+	struct tls_creds *creds = NULL;
+	int ret = gnutls_session_ticket_key_generate(&key);
+	if (ret == 0)
+		ret = tls_creds_load(config, &key, &creds, err, errlen);
+	else
+		snprintf(err, errlen, "%s", gnutls_strerror(ret));
+	tls_creds_unref(&creds);
+	gnutls_free(key.data);
+	return ret;
+}
+
 static int daemon_check(struct daemon *d, struct config *config)
 {
 	struct module_set *set = NULL;
 	char err[1024];
 
+	if (daemon_check_tls(config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postinod: %s\n", err);
+		config_free(&config);
+		return EX_CONFIG;
+	}
 	if (module_set_load(&d->ctx, config, MODULE_LOAD_CHECK, &set, err,
 			    sizeof(err)) < 0) {
 		fprintf(stderr, "postinod: %s\n", err);
@@ -165,9 +208,20 @@ static int daemon_start(struct daemon *d, struct config *config)
 	char err[1024];
 
 	d->ctx.config = config;
+	/* Ports below 1024 need root: bind before dropping it. */
+	int ret = net_open(&d->ctx, &d->ctx.net, err, sizeof(err));
+	if (ret < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
+		net_stop(d->ctx.net);
+		config_free(&config);
+		return ret == UV_EADDRINUSE || ret == UV_EACCES ||
+				       ret == UV_EADDRNOTAVAIL
+			       ? EX_UNAVAILABLE : EX_CONFIG;
+	}
 	if (daemon_state_dir(d) < 0 ||
 	    privileges_drop(&d->ctx, config->server.user,
 			    config->server.state_dir) < 0) {
+		net_stop(d->ctx.net);
 		config_free(&config);
 		return EX_CANTCREAT;
 	}
@@ -175,12 +229,14 @@ static int daemon_start(struct daemon *d, struct config *config)
 		       &d->loop, &d->ctx.store, err, sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "cannot open the store: %s",
 			 err);
+		net_stop(d->ctx.net);
 		config_free(&config);
 		return EX_CANTCREAT;
 	}
 	if (d->options->init_only) {
 		core_log(&d->ctx, LOG_LEVEL_INFO, "state initialised in %s",
 			 config->server.state_dir);
+		net_stop(d->ctx.net);
 		store_close(&d->ctx.store);
 		config_free(&config);
 		return 0;
@@ -188,8 +244,16 @@ static int daemon_start(struct daemon *d, struct config *config)
 	if (module_set_load(&d->ctx, config, MODULE_LOAD_INIT, &d->ctx.modules,
 			    err, sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
+		net_stop(d->ctx.net);
 		store_close(&d->ctx.store);
 		config_free(&config);
+		return EX_CONFIG;
+	}
+	if (net_start(d->ctx.net, err, sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
+		net_stop(d->ctx.net);
+		module_set_unref(&d->ctx.modules);
+		store_close(&d->ctx.store);
 		return EX_CONFIG;
 	}
 	daemon_signals(d);
@@ -220,6 +284,7 @@ int daemon_run(const struct daemon_options *options)
 
 	/* Let close callbacks of everything above run. */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
+	net_free(&d.ctx.net);
 	if (uv_loop_close(&d.loop) != 0)
 		core_log(&d.ctx, LOG_LEVEL_WARNING,
 			 "event loop closed with live handles");

@@ -9,6 +9,7 @@
 
 #include "module/hooks.h"
 #include "module/module.h"
+#include "net/conn_api.h"
 #include "store/store.h"
 
 #define STATE_KEY_MAX 255
@@ -332,6 +333,34 @@ static int host_state_delete(struct postino_mod *mod, const char *key,
 	return host_state_submit(mod, key, NULL, 0, 0, done, data);
 }
 
+static int host_protocol_register(struct postino_mod *mod,
+				  const struct postino_protocol *proto,
+				  void *data)
+{
+	struct module_set *set = mod->set;
+	struct protocol_entry entry = { .mod = mod, .data = data };
+
+	if (proto == NULL ||
+	    !POSTINO_HAS_FIELD(proto, struct postino_protocol, on_close))
+		return -EINVAL;
+	/* Read only what the module's struct covers; newer fields stay 0. */
+	memcpy(&entry.proto, proto, proto->size < sizeof(entry.proto)
+					     ? proto->size : sizeof(entry.proto));
+	entry.proto.size = sizeof(entry.proto);
+	if (entry.proto.name == NULL || entry.proto.name[0] == '\0' ||
+	    entry.proto.on_line == NULL || entry.proto.on_close == NULL)
+		return -EINVAL;
+	if (module_set_protocol(set, entry.proto.name) != NULL)
+		return -EEXIST;
+	struct protocol_entry *grown = realloc(set->protocols,
+		(set->protocol_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	grown[set->protocol_count++] = entry;
+	set->protocols = grown;
+	return 0;
+}
+
 const struct postino_host core_host_table = {
 	.size = sizeof(struct postino_host),
 	.abi_major = POSTINO_ABI_MAJOR,
@@ -350,4 +379,16 @@ const struct postino_host core_host_table = {
 	.state_put = host_state_put,
 	.state_delete = host_state_delete,
 	.now_ms = core_now_ms,
+	.protocol_register = host_protocol_register,
+	.conn_write = conn_write,
+	.conn_printf = conn_printf,
+	.conn_starttls = conn_starttls,
+	.conn_close = conn_close,
+	.conn_read_bytes = conn_read_bytes,
+	.conn_pause = conn_pause,
+	.conn_resume = conn_resume,
+	.conn_set_data = conn_set_data,
+	.conn_get_data = conn_get_data,
+	.conn_info = conn_info,
+	.conn_set_account = conn_set_account,
 };

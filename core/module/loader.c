@@ -145,6 +145,12 @@ static void module_forget(struct module_set *set, struct postino_mod *mod)
 		}
 	}
 	set->command_count = kept;
+	kept = 0;
+	for (size_t i = 0; i < set->protocol_count; i++) {
+		if (set->protocols[i].mod != mod)
+			set->protocols[kept++] = set->protocols[i];
+	}
+	set->protocol_count = kept;
 	module_timers_stop(mod);
 }
 
@@ -185,6 +191,7 @@ static void module_set_free(struct module_set *set)
 	for (size_t p = 0; p < HOOK_POINT_MAX; p++)
 		free(set->hooks[p]);
 	free(set->commands);
+	free(set->protocols);
 	free(set->mods);
 	config_free(&set->config);
 	free(set);
@@ -263,6 +270,16 @@ struct postino_mod *module_set_find(struct module_set *set, const char *name)
 	for (size_t i = 0; i < set->count; i++) {
 		if (strcmp(set->mods[i].name, name) == 0)
 			return &set->mods[i];
+	}
+	return NULL;
+}
+
+const struct protocol_entry *module_set_protocol(struct module_set *set,
+						 const char *name)
+{
+	for (size_t i = 0; i < set->protocol_count; i++) {
+		if (strcmp(set->protocols[i].proto.name, name) == 0)
+			return &set->protocols[i];
 	}
 	return NULL;
 }

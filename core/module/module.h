@@ -25,6 +25,14 @@ struct admin_command {
 	void *data;
 };
 
+/* A protocol a module serves; proto is a copy holding the fields the
+ * module's struct size covers, the rest zero. */
+struct protocol_entry {
+	struct postino_mod *mod;
+	struct postino_protocol proto;
+	void *data;
+};
+
 struct postino_timer {
 	uv_timer_t handle; /* first: the handle's close callback frees us */
 	struct postino_mod *mod;
@@ -70,6 +78,8 @@ struct module_set {
 	size_t hook_count[HOOK_POINT_MAX];
 	struct admin_command *commands;
 	size_t command_count;
+	struct protocol_entry *protocols;
+	size_t protocol_count;
 };
 
 /* What to do with the modules a config asks for. */
@@ -92,6 +102,9 @@ void module_set_unref(struct module_set **set);
 void module_set_ref(struct module_set *set);
 
 struct postino_mod *module_set_find(struct module_set *set, const char *name);
+/* The protocol served under name, or NULL. */
+const struct protocol_entry *module_set_protocol(struct module_set *set,
+						 const char *name);
 const struct admin_command *module_set_command(struct module_set *set,
 					       const char *module,
 					       const char *command);

@@ -42,6 +42,7 @@ extern "C" {
 typedef struct postino_mod postino_mod;             /* one loaded module */
 typedef struct postino_hook_call postino_hook_call; /* one hook invocation */
 typedef struct postino_timer postino_timer;         /* one repeating timer */
+typedef struct postino_conn postino_conn;           /* one client connection */
 
 enum postino_log_level {
 	POSTINO_LOG_ERROR = 0,
@@ -128,6 +129,62 @@ typedef enum postino_verdict (*postino_hook_fn)(
 typedef int (*postino_admin_fn)(void *data, int argc, char **argv,
 				FILE *out, FILE *err);
 
+/* ---- protocols and connections ------------------------------------------ */
+
+/* A protocol a module serves on every listener whose `protocol =` names it.
+ * All callbacks run on the loop thread; `data` is what protocol_register
+ * was given. Pointers passed to callbacks are valid only during the call. */
+struct postino_protocol {
+	size_t size;          /* sizeof(struct postino_protocol) */
+	const char *name;     /* "imap", "pop3", "smtp", ... */
+	uint32_t max_line;    /* longest command line in bytes, without the
+			       * line end; 0 = 8192 */
+	uint32_t idle_timeout_s; /* listeners without idle_timeout; 0 = 300 */
+	/* Sent (followed by CRLF) before closing a connection refused by a
+	 * listener limit, or closed by the idle timeout; may be NULL. */
+	const char *overload_reply;
+	const char *timeout_reply;
+	/* A client connected; on implicit-TLS listeners after the handshake.
+	 * Send the greeting here. */
+	void (*on_connect)(postino_conn *conn, void *data);
+	/* One complete line without its line end (LF or CRLF), NUL-terminated
+	 * at line[len]. too_long: the line was longer than max_line; line
+	 * holds its first max_line bytes and the rest was discarded. */
+	void (*on_line)(postino_conn *conn, const char *line, size_t len,
+			int too_long, void *data);
+	/* Bytes requested with conn_read_bytes, in chunks as they arrive;
+	 * last is 1 on the chunk that completes the request. */
+	void (*on_bytes)(postino_conn *conn, const char *bytes, size_t len,
+			 int last, void *data);
+	/* After conn_starttls: ok = 1 when the session is now encrypted (reset
+	 * all protocol state, as the RFCs require); ok = 0 when the handshake
+	 * failed (on_close follows). */
+	void (*on_starttls)(postino_conn *conn, int ok, void *data);
+	/* Output fell below the low-water mark after conn_write returned 1. */
+	void (*on_writable)(postino_conn *conn, void *data);
+	/* The connection is gone: the peer closed, a timeout, an error or
+	 * conn_close. Free the per-connection data here; conn is invalid
+	 * after this returns. */
+	void (*on_close)(postino_conn *conn, const char *reason, void *data);
+};
+
+/* What is known about a connection; owned by the host, valid until
+ * on_close returns. Fields are updated in place (TLS after a STARTTLS). */
+struct postino_conn_info {
+	size_t size;
+	const char *session_id;  /* on every log line of the session */
+	const char *listener;    /* [listener NAME] */
+	const char *client_ip;   /* "127.0.0.1", "::1" */
+	int client_port;
+	const char *local_ip;
+	int local_port;
+	int tls;                 /* 1 once encrypted */
+	const char *tls_version; /* "TLS1.3", NULL before TLS */
+	const char *tls_cipher;  /* "AES-256-GCM", NULL before TLS */
+	const char *tls_sni;     /* server name the client asked for, or NULL */
+	const char *account;     /* set by conn_set_account, or NULL */
+};
+
 /* ---- the host table ------------------------------------------------------ */
 
 struct postino_host {
@@ -192,6 +249,42 @@ struct postino_host {
 
 	/* Wall clock, milliseconds since the epoch. Safe on any thread. */
 	int64_t (*now_ms)(void);
+
+	/* ---- protocols and connections ---- */
+
+	/* Serves proto on the listeners naming it; proto must stay valid
+	 * until fini. Returns 0, -EEXIST when another module serves the name,
+	 * or -EINVAL. */
+	int (*protocol_register)(postino_mod *mod,
+				 const struct postino_protocol *proto,
+				 void *data);
+	/* Queues bytes for the client (copied). Replies queued while the host
+	 * is handing the module input are sent together in one write.
+	 * Returns 0; 1 when the output queue is over its high-water mark
+	 * (stop producing until on_writable); -EPIPE when closing. */
+	int (*conn_write)(postino_conn *conn, const void *buf, size_t len);
+	int (*conn_printf)(postino_conn *conn, const char *fmt, ...)
+		__attribute__((format(printf, 2, 3)));
+	/* Starts TLS. Call it right after queuing the protocol's go-ahead
+	 * reply: the reply is sent in clear, any input the client sent after
+	 * the STARTTLS line is discarded unread, then the handshake runs and
+	 * on_starttls reports the result. -EALREADY inside TLS. */
+	int (*conn_starttls)(postino_conn *conn);
+	/* Closes after the queued output is sent; on_close follows. */
+	void (*conn_close)(postino_conn *conn, const char *reason);
+	/* The next n input bytes go to on_bytes instead of on_line (IMAP
+	 * literals, SMTP BDAT); then lines again. */
+	int (*conn_read_bytes)(postino_conn *conn, uint64_t n);
+	/* Stops handing the module input (while an asynchronous step such as
+	 * a password check runs); pipelined input waits, in order. */
+	void (*conn_pause)(postino_conn *conn);
+	void (*conn_resume)(postino_conn *conn);
+	void (*conn_set_data)(postino_conn *conn, void *data);
+	void *(*conn_get_data)(postino_conn *conn);
+	const struct postino_conn_info *(*conn_info)(postino_conn *conn);
+	/* Marks the session authenticated as account (copied), for logs and
+	 * for policies; NULL clears it. */
+	void (*conn_set_account)(postino_conn *conn, const char *account);
 };
 
 /* ---- the module descriptor ------------------------------------------------ */

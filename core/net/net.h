@@ -1,0 +1,36 @@
+/* The network layer: listeners from [listener NAME] sections, and the
+ * connections they accept, with TLS (implicit or STARTTLS) done here so
+ * protocol modules only see lines, byte runs and replies. */
+#ifndef POSTINO_NET_H
+#define POSTINO_NET_H
+
+#include <stddef.h>
+
+#include "module/context.h"
+
+struct net;
+
+/* Loads the TLS credentials and binds every listener of ctx->config (as
+ * root, before privileges are dropped). Nothing is accepted yet. err names
+ * the listener and the reason. */
+int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
+	     size_t errlen);
+/* Checks that a loaded module serves each listener's protocol, then starts
+ * accepting. */
+int net_start(struct net *net, char *err, size_t errlen);
+/* SIGHUP: new certificates for new connections (open sessions keep theirs)
+ * and new limits; a listener whose address, port, protocol or tls changed
+ * is logged as needing a restart. A certificate that does not load leaves
+ * the old ones in place; returns negative with err set. */
+int net_reload(struct net *net, const struct config *config, char *err,
+	       size_t errlen);
+/* SIGTERM: stops accepting and closes every connection (after their queued
+ * output). Call net_free once the loop has run the closes. */
+void net_stop(struct net *net);
+void net_free(struct net **net);
+
+/* Counts for logs and tests. */
+size_t net_listener_count(const struct net *net);
+size_t net_connection_count(const struct net *net);
+
+#endif

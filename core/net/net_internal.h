@@ -1,0 +1,157 @@
+/* Private to core/net: listeners, connections, and the glue between them. */
+#ifndef POSTINO_NET_INTERNAL_H
+#define POSTINO_NET_INTERNAL_H
+
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <uv.h>
+
+#include "module/module.h"
+#include "net/conn_api.h"
+#include "net/iptable.h"
+#include "net/linebuf.h"
+#include "net/net.h"
+#include "net/tls_creds.h"
+
+/* One read hands a connection at most this much; every connection shares
+ * the same buffers, since a read is consumed before the next one starts. */
+#define NET_READ_SIZE 65536
+/* gnutls_record_recv hands out at most one record of plaintext. */
+#define NET_PLAIN_SIZE 16384
+/* Output queued beyond the high mark stops input from that client until it
+ * has read its replies down to the low mark: a client that never reads
+ * cannot make us buffer without bound. */
+#define NET_OUTPUT_HIGH (256 * 1024)
+#define NET_OUTPUT_LOW (64 * 1024)
+/* How long a closing connection may take to take its last replies. */
+#define NET_CLOSE_TIMEOUT_MS 10000
+
+enum listener_tls {
+	LISTENER_TLS_IMPLICIT = 1,
+	LISTENER_TLS_STARTTLS = 2,
+};
+
+struct listener {
+	uv_tcp_t tcp; /* first: handle->data is not needed to find us */
+	struct net *net;
+	char *name;
+	char *protocol;
+	char *address;
+	int port;
+	enum listener_tls tls;
+	unsigned max_connections;        /* 0: no limit */
+	unsigned max_connections_per_ip; /* 0: no limit */
+	unsigned idle_timeout_s;         /* 0: the protocol's default */
+	unsigned connections;
+	struct iptable per_ip;
+	int open;
+};
+
+struct net {
+	struct core_ctx *ctx;
+	struct listener *listeners;
+	size_t listener_count;
+	struct tls_creds *creds;
+	unsigned char ticket_key_data[64];
+	gnutls_datum_t ticket_key;
+	struct postino_conn *conns; /* every open connection */
+	size_t conn_count;
+	uint64_t session_seq;
+	int stopping;
+	char read_buf[NET_READ_SIZE];
+	char plain_buf[NET_PLAIN_SIZE];
+};
+
+enum conn_tls_state {
+	CONN_TLS_NONE = 0,
+	CONN_TLS_HANDSHAKE = 1,
+	CONN_TLS_ON = 2,
+};
+
+/* An output chunk: one uv_write. The staging chunk grows while replies are
+ * queued and is handed to libuv whole on flush. */
+struct conn_chunk {
+	uv_write_t req;
+	struct postino_conn *conn;
+	size_t len;
+	size_t cap;
+	char data[];
+};
+
+struct postino_conn {
+	uv_tcp_t tcp; /* first: the close callback gets the handle */
+	struct net *net;
+	struct listener *listener;
+	struct module_set *set; /* referenced: the module's code stays */
+	const struct protocol_entry *proto;
+	struct postino_conn *prev, *next;
+	void *data;
+
+	struct postino_conn_info info;
+	char session_id[20];
+	char client_ip[INET6_ADDRSTRLEN];
+	char local_ip[INET6_ADDRSTRLEN];
+	char *tls_sni;
+	char *account;
+
+	struct linebuf lines;
+	uint64_t bytes_left;  /* > 0: raw-bytes mode */
+	char *held;           /* input received while paused, in order */
+	size_t held_len;
+	size_t held_off;
+
+	gnutls_session_t tls;
+	struct tls_creds *creds; /* referenced while tls lives */
+	enum conn_tls_state tls_state;
+	const char *pull_data;   /* ciphertext of the current read */
+	size_t pull_len;
+
+	struct conn_chunk *out;  /* staging: plaintext, or ciphertext in TLS */
+	size_t writing;          /* bytes handed to libuv, not yet written */
+	size_t corked_bytes;     /* plaintext inside GnuTLS's cork */
+
+	uv_timer_t timer;        /* idle, handshake or close timeout */
+	unsigned timeout_ms;     /* idle timeout */
+	uint64_t last_input;     /* uv_now() of the last read */
+	unsigned handles_open;   /* tcp + timer; freed when both closed */
+
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	const char *close_reason;
+	/* > 0 while the module runs on our behalf: its replies are batched
+	 * and sent in one write when it returns. */
+	unsigned batching;
+	unsigned paused : 1;
+	unsigned reading : 1;
+	unsigned in_input_loop : 1; /* conn_dispatch is handing out input */
+	unsigned starttls_wanted : 1;
+	unsigned announced : 1;  /* on_connect ran: on_close is owed */
+	unsigned closing : 1;    /* no more input; close once flushed */
+	unsigned closed : 1;     /* uv_close called */
+	unsigned throttled : 1;  /* input stopped by output back-pressure */
+	unsigned ip_counted : 1;
+	unsigned corked : 1;        /* TLS records being collected */
+	unsigned want_writable : 1; /* conn_write returned 1 */
+};
+
+/* conn.c */
+void conn_accept(struct listener *listener);
+void conn_input(struct postino_conn *conn, const char *data, size_t len);
+int conn_flush(struct postino_conn *conn);
+void conn_update_reading(struct postino_conn *conn);
+void conn_abort(struct postino_conn *conn, const char *reason);
+void conn_announce(struct postino_conn *conn);
+void conn_idle_start(struct postino_conn *conn);
+void conn_log(const struct postino_conn *conn, enum log_level level,
+	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Appends to the staging chunk (used by TLS push for ciphertext). */
+int conn_stage(struct postino_conn *conn, const void *buf, size_t len);
+
+/* conn_tls.c */
+int conn_tls_start(struct postino_conn *conn);
+void conn_tls_read(struct postino_conn *conn, const char *data, size_t len);
+int conn_tls_send(struct postino_conn *conn, const char *data, size_t len);
+void conn_tls_bye(struct postino_conn *conn);
+void conn_tls_free(struct postino_conn *conn);
+
+#endif
