@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "module/hooks.h"
+#include "module/host_mail.h"
 #include "module/module.h"
 #include "net/conn_api.h"
 #include "store/store.h"
@@ -391,4 +392,16 @@ const struct postino_host core_host_table = {
 	.conn_get_data = conn_get_data,
 	.conn_info = conn_info,
 	.conn_set_account = conn_set_account,
+	.auth_verify = host_auth_verify,
+	.hooks_run = host_hooks_run,
+	.domain_is_local = host_domain_is_local,
+	.address_expand = host_address_expand,
+	.address_owned_by = host_address_owned_by,
+	.msg_new = host_msg_new,
+	.msg_append = host_msg_append,
+	.msg_size = host_msg_size,
+	.msg_deliver = host_msg_deliver,
+	.msg_discard = host_msg_discard,
+	.hostname = host_hostname,
+	.conn_read_lines = conn_read_lines,
 };

@@ -67,8 +67,28 @@ static void conn_handle_closed(uv_handle_t *handle)
 	free(conn->out);
 	free(conn->tls_sni);
 	free(conn->account);
+	conn->tls_sni = conn->account = NULL;
+	conn->info.tls_sni = conn->info.account = NULL;
 	module_set_unref(&conn->set);
-	free(conn);
+	conn->gone = 1;
+	if (conn->refs == 0)
+		free(conn);
+}
+
+void conn_ref(postino_conn *conn)
+{
+	conn->refs++;
+}
+
+int conn_unref(postino_conn *conn)
+{
+	int alive = !conn->closing && !conn->closed;
+
+	if (--conn->refs == 0 && conn->gone) {
+		free(conn);
+		return 0;
+	}
+	return alive;
 }
 
 static void conn_finish_close(struct postino_conn *conn)
@@ -365,11 +385,15 @@ static void conn_dispatch(struct postino_conn *conn, const char *data,
 			size_t n = len < conn->bytes_left ? len
 							  : (size_t)conn->bytes_left;
 			conn->bytes_left -= n;
+			conn->bytes_unused = 0;
 			if (proto->on_bytes != NULL)
 				proto->on_bytes(conn, data, n,
 						conn->bytes_left == 0, pdata);
-			data += n;
-			len -= n;
+			/* conn_read_lines() gave the tail of the chunk back. */
+			size_t used = conn->bytes_unused <= n
+					      ? n - conn->bytes_unused : 0;
+			data += used;
+			len -= used;
 			continue;
 		}
 		const char *line;
@@ -450,6 +474,12 @@ int conn_read_bytes(postino_conn *conn, uint64_t n)
 	return 0;
 }
 
+void conn_read_lines(postino_conn *conn, size_t unused)
+{
+	conn->bytes_left = 0;
+	conn->bytes_unused = unused;
+}
+
 int conn_starttls(postino_conn *conn)
 {
 	if (conn->tls_state != CONN_TLS_NONE || conn->starttls_wanted)
@@ -491,6 +521,16 @@ void conn_set_account(postino_conn *conn, const char *account)
 	conn->info.account = copy;
 	if (copy != NULL)
 		conn_log(conn, LOG_LEVEL_INFO, "authenticated account=%s", copy);
+}
+
+struct module_set *conn_module_set(postino_conn *conn)
+{
+	return conn->set;
+}
+
+struct core_ctx *conn_ctx(postino_conn *conn)
+{
+	return conn->net->ctx;
 }
 
 /* ---- timers -------------------------------------------------------------- */

@@ -96,6 +96,7 @@ struct postino_conn {
 
 	struct linebuf lines;
 	uint64_t bytes_left;  /* > 0: raw-bytes mode */
+	size_t bytes_unused;  /* tail of the on_bytes chunk handed back */
 	char *held;           /* input received while paused, in order */
 	size_t held_len;
 	size_t held_off;
@@ -114,6 +115,7 @@ struct postino_conn {
 	unsigned timeout_ms;     /* idle timeout */
 	uint64_t last_input;     /* uv_now() of the last read */
 	unsigned handles_open;   /* tcp + timer; freed when both closed */
+	unsigned refs;           /* host operations in flight (conn_ref) */
 
 	uint64_t bytes_in;
 	uint64_t bytes_out;
@@ -132,6 +134,7 @@ struct postino_conn {
 	unsigned ip_counted : 1;
 	unsigned corked : 1;        /* TLS records being collected */
 	unsigned want_writable : 1; /* conn_write returned 1 */
+	unsigned gone : 1;          /* torn down; memory kept for refs */
 };
 
 /* conn.c */

@@ -137,6 +137,16 @@ int store_txn_message_append(struct store_txn *txn, int64_t mailbox_id,
 int store_txn_message_expunge(struct store_txn *txn, int64_t mailbox_id,
 			      uint32_t uid);
 
+/* ---- delivery (writes, inside a job) ------------------------------------ */
+
+/* The INBOX of account: -ENOENT when the account (or its INBOX) is gone. */
+int store_txn_inbox_id(struct store_txn *txn, const char *account,
+		       int64_t *mailbox_id_r);
+/* Queues blob_id from sender for every address in rcpts (outbound). */
+int store_txn_queue_add(struct store_txn *txn, const char *sender,
+			int64_t blob_id, const char *const *rcpts, size_t count,
+			int64_t now_s, int64_t giveup_s, int64_t *queue_id_r);
+
 /* ---- per-module state (writes, inside a job) ---------------------------- */
 
 int store_txn_state_put(struct store_txn *txn, const char *module,

@@ -43,6 +43,7 @@ typedef struct postino_mod postino_mod;             /* one loaded module */
 typedef struct postino_hook_call postino_hook_call; /* one hook invocation */
 typedef struct postino_timer postino_timer;         /* one repeating timer */
 typedef struct postino_conn postino_conn;           /* one client connection */
+typedef struct postino_msg postino_msg;             /* a message being received */
 
 enum postino_log_level {
 	POSTINO_LOG_ERROR = 0,
@@ -185,6 +186,26 @@ struct postino_conn_info {
 	const char *account;     /* set by conn_set_account, or NULL */
 };
 
+/* ---- authentication and delivery ---------------------------------------- */
+
+enum postino_auth_result {
+	POSTINO_AUTH_OK = 0,
+	POSTINO_AUTH_FAILED = 1,    /* unknown account or wrong password */
+	POSTINO_AUTH_DISABLED = 2,  /* right password, account disabled */
+	POSTINO_AUTH_TEMPFAIL = 3,  /* store trouble, or refused by a policy
+				     * (throttling): try again later */
+};
+
+/* Where a received message goes. Strings are copied. */
+struct postino_delivery {
+	size_t size;
+	const char *mail_from;            /* "" for the null sender */
+	const char *const *local;         /* accounts: into their INBOX */
+	size_t local_count;
+	const char *const *remote;        /* addresses: the outbound queue */
+	size_t remote_count;
+};
+
 /* ---- the host table ------------------------------------------------------ */
 
 struct postino_host {
@@ -285,6 +306,65 @@ struct postino_host {
 	/* Marks the session authenticated as account (copied), for logs and
 	 * for policies; NULL clears it. */
 	void (*conn_set_account)(postino_conn *conn, const char *account);
+
+	/* ---- authentication, policy hooks, addresses, delivery ---- */
+
+	/* Checks a password off the loop, with the AUTH_BEFORE_VERIFY hooks
+	 * first (a policy may refuse: TEMPFAIL) and the AUTH_RESULT hooks
+	 * after. done runs on the loop with the result and, on success, the
+	 * account's canonical address. The password is copied and wiped. */
+	int (*auth_verify)(postino_conn *conn, const char *protocol,
+			   const char *account, const char *password,
+			   void (*done)(void *data,
+					enum postino_auth_result result,
+					const char *account),
+			   void *data);
+	/* Runs ev->point's hooks of every module (see hooks above) for a
+	 * session on conn; done gets the outcome: CONTINUE/ACCEPT (go on),
+	 * DEFER (4xx) or REJECT (5xx) with the reply's code and text. The
+	 * event is copied. If conn closes first, done is not called (the
+	 * module already had on_close). */
+	int (*hooks_run)(postino_conn *conn, const struct postino_hook_event *ev,
+			 void (*done)(void *data, enum postino_verdict verdict,
+				      int code, const char *text),
+			 void *data);
+	/* 1 when domain is hosted here, 0 when not. */
+	int (*domain_is_local)(postino_mod *mod, const char *domain);
+	/* Expands a local address: an account yields itself (local = 1), an
+	 * alias its targets, recursively (local or remote). Returns the
+	 * number of targets, 0 when nobody here has that address, or a
+	 * negative errno. */
+	int (*address_expand)(postino_mod *mod, const char *address,
+			      void (*target)(void *data, const char *address,
+					     int local),
+			      void *data);
+	/* 1 when account may send as address: it is the account itself, or
+	 * an alias that expands to it. */
+	int (*address_owned_by)(postino_mod *mod, const char *address,
+				const char *account);
+	/* A message being received: bytes are spooled (in memory, then in a
+	 * file under state_dir) as they arrive, never held whole. conn may be
+	 * NULL (mail the server makes itself). */
+	postino_msg *(*msg_new)(postino_mod *mod, postino_conn *conn);
+	int (*msg_append)(postino_msg *msg, const void *buf, size_t len);
+	uint64_t (*msg_size)(const postino_msg *msg);
+	/* Stores the message once for every local account (INBOX, next UID;
+	 * a Return-Path header is prepended on these copies) and puts the
+	 * remote recipients in the outbound queue, in one durable commit;
+	 * then done(data, 0 or -errno) on the loop, unless the message's conn
+	 * closed meanwhile (the message is delivered all the same). Consumes
+	 * msg. */
+	int (*msg_deliver)(postino_msg *msg, const struct postino_delivery *d,
+			   void (*done)(void *data, int status), void *data);
+	/* Drops a message that will not be delivered; sets *msg to NULL. */
+	void (*msg_discard)(postino_msg **msg);
+	/* The server's name (for greetings and Received headers). */
+	const char *(*hostname)(postino_mod *mod);
+	/* Ends a conn_read_bytes run early (pass UINT64_MAX there to read raw
+	 * bytes until you find your own end, as SMTP DATA must): call it from
+	 * on_bytes; the last `unused` bytes of that chunk go back to line
+	 * input (pipelined commands after the end of the data). */
+	void (*conn_read_lines)(postino_conn *conn, size_t unused);
 };
 
 /* ---- the module descriptor ------------------------------------------------ */

@@ -1,0 +1,32 @@
+/* Host table entries for protocol modules (see plugin.h). */
+#ifndef POSTINO_HOST_MAIL_H
+#define POSTINO_HOST_MAIL_H
+
+#include "module/module.h"
+
+int host_hooks_run(postino_conn *conn, const struct postino_hook_event *ev,
+		   void (*done)(void *data, enum postino_verdict verdict,
+				int code, const char *text),
+		   void *data);
+int host_auth_verify(postino_conn *conn, const char *protocol,
+		     const char *account, const char *password,
+		     void (*done)(void *data, enum postino_auth_result result,
+				  const char *account),
+		     void *data);
+int host_domain_is_local(struct postino_mod *mod, const char *domain);
+int host_address_expand(struct postino_mod *mod, const char *address,
+			void (*target)(void *data, const char *address,
+				       int local),
+			void *data);
+int host_address_owned_by(struct postino_mod *mod, const char *address,
+			  const char *account);
+const char *host_hostname(struct postino_mod *mod);
+
+postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn);
+int host_msg_append(postino_msg *msg, const void *buf, size_t len);
+uint64_t host_msg_size(const postino_msg *msg);
+int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
+		     void (*done)(void *data, int status), void *data);
+void host_msg_discard(postino_msg **msg);
+
+#endif

@@ -1,0 +1,319 @@
+/* Messages being received: spooled in memory up to MSG_MEMORY_MAX, then in
+ * an unlinked file under state_dir (nothing to clean up after a crash),
+ * and delivered by one job of the store writer, so the client's 250 comes
+ * only after the batch holding the message is durable. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "module/host_mail.h"
+#include "net/conn_api.h"
+#include "store/store.h"
+
+#define MSG_MEMORY_MAX (256 * 1024)
+/* How long the queue keeps trying a remote recipient. */
+#define MSG_QUEUE_LIFETIME_S (5 * 24 * 3600)
+
+struct postino_msg {
+	struct core_ctx *ctx;
+	struct module_set *set; /* the module's code stays while we live */
+	postino_conn *conn;     /* referenced; NULL for server-made mail */
+	char *mem;
+	size_t len;
+	size_t cap;
+	int fd;                 /* spool file once over MSG_MEMORY_MAX */
+	uint64_t size;
+	int failed;
+};
+
+postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
+{
+	postino_msg *msg = calloc(1, sizeof(*msg));
+
+	if (msg == NULL)
+		return NULL;
+	msg->ctx = mod->ctx;
+	msg->fd = -1;
+	msg->set = mod->set;
+	module_set_ref(msg->set);
+	msg->conn = conn;
+	if (conn != NULL)
+		conn_ref(conn);
+	return msg;
+}
+
+static int msg_spill(postino_msg *msg)
+{
+	const char *dir = msg->ctx->config->server.state_dir;
+	char path[4096];
+
+	msg->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (msg->fd < 0) {
+		/* Filesystems without O_TMPFILE: a named file, unlinked at
+		 * once. */
+		snprintf(path, sizeof(path), "%s/spool-XXXXXX", dir);
+		msg->fd = mkostemp(path, O_CLOEXEC);
+		if (msg->fd >= 0)
+			unlink(path);
+	}
+	if (msg->fd < 0) {
+		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
+			  "cannot create a spool file in %s: %s", dir,
+			  strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int msg_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int host_msg_append(postino_msg *msg, const void *buf, size_t len)
+{
+	if (msg->failed)
+		return -EIO;
+	if (msg->fd < 0 && msg->len + len <= MSG_MEMORY_MAX) {
+		if (msg->len + len > msg->cap) {
+			size_t cap = msg->cap > 0 ? msg->cap : 4096;
+			while (cap < msg->len + len)
+				cap *= 2;
+			char *grown = realloc(msg->mem, cap);
+			if (grown == NULL) {
+				msg->failed = 1;
+				return -ENOMEM;
+			}
+			msg->mem = grown;
+			msg->cap = cap;
+		}
+		memcpy(msg->mem + msg->len, buf, len);
+		msg->len += len;
+		msg->size += len;
+		return 0;
+	}
+	int ret = 0;
+	if (msg->fd < 0) {
+		ret = msg_spill(msg);
+		if (ret == 0)
+			ret = msg_write_all(msg->fd, msg->mem, msg->len);
+		free(msg->mem);
+		msg->mem = NULL;
+		msg->len = msg->cap = 0;
+	}
+	if (ret == 0)
+		ret = msg_write_all(msg->fd, buf, len);
+	if (ret < 0) {
+		msg->failed = 1;
+		return ret;
+	}
+	msg->size += len;
+	return 0;
+}
+
+uint64_t host_msg_size(const postino_msg *msg)
+{
+	return msg->size;
+}
+
+static void msg_free(postino_msg *msg)
+{
+	if (msg->fd >= 0)
+		close(msg->fd);
+	free(msg->mem);
+	if (msg->conn != NULL)
+		conn_unref(msg->conn);
+	module_set_unref(&msg->set);
+	free(msg);
+}
+
+void host_msg_discard(postino_msg **msgp)
+{
+	postino_msg *msg = *msgp;
+
+	*msgp = NULL;
+	if (msg != NULL)
+		msg_free(msg);
+}
+
+struct msg_delivery {
+	postino_msg *msg;
+	char *mail_from;
+	char **local;
+	size_t local_count;
+	char **remote;
+	size_t remote_count;
+	int64_t now;
+	void (*done)(void *data, int status);
+	void *data;
+	int conn_open;
+};
+
+static void msg_delivery_free(struct msg_delivery *job)
+{
+	for (size_t i = 0; i < job->local_count; i++)
+		free(job->local[i]);
+	for (size_t i = 0; i < job->remote_count; i++)
+		free(job->remote[i]);
+	free(job->local);
+	free(job->remote);
+	free(job->mail_from);
+	free(job);
+}
+
+/* On the writer thread: the whole message once, with the Return-Path
+ * header the local copies carry in front of it. */
+static char *msg_load(struct msg_delivery *job, size_t *prefix_r,
+		      size_t *len_r)
+{
+	postino_msg *msg = job->msg;
+	char prefix[600];
+	int plen = snprintf(prefix, sizeof(prefix), "Return-Path: <%s>\r\n",
+			    job->mail_from);
+
+	if (plen < 0 || (size_t)plen >= sizeof(prefix))
+		return NULL;
+	char *buf = malloc((size_t)plen + msg->size + 1);
+	if (buf == NULL)
+		return NULL;
+	memcpy(buf, prefix, (size_t)plen);
+	if (msg->fd < 0) {
+		if (msg->len > 0)
+			memcpy(buf + plen, msg->mem, msg->len);
+	} else {
+		size_t got = 0;
+		while (got < msg->size) {
+			ssize_t n = pread(msg->fd, buf + plen + got,
+					  msg->size - got, (off_t)got);
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				free(buf);
+				return NULL;
+			}
+			got += (size_t)n;
+		}
+	}
+	*prefix_r = (size_t)plen;
+	*len_r = (size_t)plen + msg->size;
+	return buf;
+}
+
+static int msg_delivery_run(struct store_txn *txn, void *data)
+{
+	struct msg_delivery *job = data;
+	size_t prefix, len;
+	int64_t blob;
+	int ret = 0;
+
+	char *buf = msg_load(job, &prefix, &len);
+	if (buf == NULL)
+		return -EIO;
+	if (job->local_count > 0)
+		ret = store_txn_blob_put(txn, buf, len, &blob);
+	for (size_t i = 0; ret == 0 && i < job->local_count; i++) {
+		int64_t mailbox;
+		ret = store_txn_inbox_id(txn, job->local[i], &mailbox);
+		if (ret == 0)
+			ret = store_txn_message_append(txn, mailbox, blob, 0,
+						       job->now, NULL);
+	}
+	/* Relays never add Return-Path: the remote copy is the bytes as
+	 * received. */
+	if (ret == 0 && job->remote_count > 0)
+		ret = store_txn_blob_put(txn, buf + prefix, len - prefix, &blob);
+	if (ret == 0 && job->remote_count > 0)
+		ret = store_txn_queue_add(txn, job->mail_from, blob,
+					  (const char *const *)job->remote,
+					  job->remote_count, job->now,
+					  job->now + MSG_QUEUE_LIFETIME_S, NULL);
+	free(buf);
+	return ret;
+}
+
+static void msg_delivery_done(void *data, int status)
+{
+	struct msg_delivery *job = data;
+	postino_msg *msg = job->msg;
+	int call = 1;
+
+	if (status < 0)
+		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
+			  "delivery of a message from <%s> failed: %s",
+			  job->mail_from, strerror(-status));
+	if (msg->conn != NULL) {
+		call = conn_unref(msg->conn);
+		msg->conn = NULL;
+	}
+	if (call)
+		job->done(job->data, status);
+	msg_free(msg);
+	msg_delivery_free(job);
+}
+
+static char **msg_copy_list(const char *const *list, size_t count)
+{
+	char **copy = calloc(count + 1, sizeof(*copy));
+
+	for (size_t i = 0; copy != NULL && i < count; i++) {
+		copy[i] = strdup(list[i]);
+		if (copy[i] == NULL) {
+			while (i-- > 0)
+				free(copy[i]);
+			free(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
+		     void (*done)(void *data, int status), void *data)
+{
+	if (msg->failed || msg->ctx->store == NULL ||
+	    !POSTINO_HAS_FIELD(d, struct postino_delivery, remote_count) ||
+	    d->local_count + d->remote_count == 0) {
+		host_msg_discard(&msg);
+		return -EINVAL;
+	}
+	struct msg_delivery *job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	job->msg = msg;
+	job->mail_from = strdup(d->mail_from != NULL ? d->mail_from : "");
+	job->local = msg_copy_list(d->local, d->local_count);
+	job->local_count = d->local_count;
+	job->remote = msg_copy_list(d->remote, d->remote_count);
+	job->remote_count = d->remote_count;
+	job->now = core_now_ms() / 1000;
+	job->done = done;
+	job->data = data;
+	if (job->mail_from == NULL || job->local == NULL || job->remote == NULL) {
+		job->local_count = job->remote_count = 0;
+		msg_delivery_free(job);
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	int ret = store_submit(msg->ctx->store, msg_delivery_run,
+			       msg_delivery_done, job);
+	if (ret < 0) {
+		msg_delivery_free(job);
+		host_msg_discard(&msg);
+	}
+	return ret;
+}

@@ -1,0 +1,299 @@
+/* Host entries protocol modules rely on: alias expansion, sender
+ * ownership, and spooled messages delivered durably through the writer. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/password.h"
+#include "module/host_mail.h"
+#include "store/store.h"
+
+struct fixture {
+	char dir[64];
+	uv_loop_t loop;
+	struct core_ctx ctx;
+	struct module_set set;
+	struct config config;
+	struct postino_mod mod;
+};
+
+static struct fixture fx;
+
+static int job_domain(struct store_txn *txn, void *data)
+{
+	return store_txn_domain_add(txn, data);
+}
+
+static int job_account(struct store_txn *txn, void *data)
+{
+	static char hash[160];
+	struct store_account_new a = { .address = data, .password_hash = hash };
+
+	if (hash[0] == '\0' && password_hash("x", hash, sizeof(hash)) < 0)
+		return -EIO;
+	return store_txn_account_add(txn, &a, NULL);
+}
+
+static int job_alias(struct store_txn *txn, void *data)
+{
+	char **pair = data;
+
+	return store_txn_alias_add(txn, pair[0], pair[1]);
+}
+
+static void run_job(store_job_fn *job, void *data)
+{
+	int status = 1;
+	struct store *admin;
+	char err[256];
+
+	ck_assert_int_eq(store_open(fx.dir, STORE_MODE_ADMIN, 0, NULL, &admin,
+				    err, sizeof(err)), 0);
+	ck_assert_int_eq(store_submit(admin, job, NULL, data), 0);
+	(void)status;
+	store_close(&admin);
+}
+
+static void alias(const char *from, const char *to)
+{
+	const char *pair[2] = { from, to };
+
+	run_job(job_alias, pair);
+}
+
+static void setup(void)
+{
+	char err[256];
+
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/postino-hm-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	uv_loop_init(&fx.loop);
+	fx.ctx.loop = &fx.loop;
+	fx.ctx.mode = CORE_MODE_DAEMON;
+	log_init(&fx.ctx.log, LOG_LEVEL_DEBUG, LOG_TARGET_STDERR);
+	fx.ctx.log.fd = open("/dev/null", O_WRONLY);
+	fx.config.server.state_dir = fx.dir;
+	fx.config.server.hostname = "mx.example.test";
+	fx.ctx.config = &fx.config;
+	ck_assert_int_eq(store_open(fx.dir, STORE_MODE_DAEMON, 1, &fx.loop,
+				    &fx.ctx.store, err, sizeof(err)), 0);
+	fx.set.ctx = &fx.ctx;
+	fx.set.config = &fx.config;
+	fx.set.refs = 1;
+	fx.mod.ctx = &fx.ctx;
+	fx.mod.set = &fx.set;
+	fx.mod.name = "smtp";
+	run_job(job_domain, "example.test");
+	run_job(job_account, "alice@example.test");
+	run_job(job_account, "bob@example.test");
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	store_close(&fx.ctx.store);
+	uv_run(&fx.loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&fx.loop), 0);
+	close(fx.ctx.log.fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx.dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+struct targets {
+	char list[512];
+};
+
+static void collect(void *data, const char *address, int local)
+{
+	struct targets *t = data;
+
+	strcat(t->list, local ? "L:" : "R:");
+	strcat(t->list, address);
+	strcat(t->list, " ");
+}
+
+static const char *expand(const char *address, int *count_r)
+{
+	static struct targets t;
+
+	memset(&t, 0, sizeof(t));
+	*count_r = host_address_expand(&fx.mod, address, collect, &t);
+	return t.list;
+}
+
+START_TEST(accounts_aliases_and_remote_targets)
+{
+	int n;
+
+	ck_assert_str_eq(expand("Alice@EXAMPLE.test", &n), "L:alice@example.test ");
+	ck_assert_int_eq(n, 1);
+	expand("nobody@example.test", &n);
+	ck_assert_int_eq(n, 0);
+	expand("someone@remote.test", &n); /* not ours: nobody here */
+	ck_assert_int_eq(n, 0);
+	expand("not an address", &n);
+	ck_assert_int_eq(n, 0);
+
+	alias("team@example.test", "bob@example.test");
+	alias("team@example.test", "carol@remote.test");
+	alias("all@example.test", "team@example.test");
+	alias("all@example.test", "alice@example.test");
+	ck_assert_str_eq(expand("all@example.test", &n),
+			 "L:alice@example.test L:bob@example.test R:carol@remote.test ");
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(host_domain_is_local(&fx.mod, "EXAMPLE.TEST"), 1);
+	ck_assert_int_eq(host_domain_is_local(&fx.mod, "remote.test"), 0);
+}
+END_TEST
+
+START_TEST(alias_loops_and_self_copies_end)
+{
+	int n;
+
+	alias("a@example.test", "b@example.test");
+	alias("b@example.test", "a@example.test");
+	expand("a@example.test", &n);
+	ck_assert_int_eq(n, 0); /* a loop leads nowhere, and ends */
+	/* An account with an alias listing itself keeps a copy. */
+	alias("alice@example.test", "alice@example.test");
+	alias("alice@example.test", "bob@example.test");
+	ck_assert_str_eq(expand("alice@example.test", &n),
+			 "L:alice@example.test L:bob@example.test ");
+}
+END_TEST
+
+START_TEST(senders_own_their_address_and_their_aliases)
+{
+	alias("info@example.test", "alice@example.test");
+	alias("sales@example.test", "bob@example.test");
+	ck_assert_int_eq(host_address_owned_by(&fx.mod, "ALICE@example.test",
+					       "alice@example.test"), 1);
+	ck_assert_int_eq(host_address_owned_by(&fx.mod, "info@example.test",
+					       "alice@example.test"), 1);
+	ck_assert_int_eq(host_address_owned_by(&fx.mod, "sales@example.test",
+					       "alice@example.test"), 0);
+	ck_assert_int_eq(host_address_owned_by(&fx.mod, "bob@example.test",
+					       "alice@example.test"), 0);
+	ck_assert_int_eq(host_address_owned_by(&fx.mod, "", "alice@example.test"),
+			 0);
+}
+END_TEST
+
+static void delivered(void *data, int status)
+{
+	*(int *)data = status;
+}
+
+static int deliver(postino_msg *msg, const char *from,
+		   const char *const *local, size_t nlocal,
+		   const char *const *remote, size_t nremote)
+{
+	struct postino_delivery d = {
+		.size = sizeof(d), .mail_from = from, .local = local,
+		.local_count = nlocal, .remote = remote, .remote_count = nremote,
+	};
+	int status = 1;
+
+	ck_assert_int_eq(host_msg_deliver(msg, &d, delivered, &status), 0);
+	ck_assert_int_eq(status, 1); /* not before the commit */
+	while (status == 1)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	return status;
+}
+
+START_TEST(delivery_is_stored_once_with_return_path)
+{
+	static const char body[] = "Subject: hi\r\n\r\nhello\r\n";
+	const char *local[] = { "alice@example.test", "bob@example.test" };
+	const char *remote[] = { "carol@remote.test" };
+	struct store_mailbox inbox;
+	char *data;
+	size_t len;
+	int64_t blobs, refs;
+
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	ck_assert_int_eq(host_msg_append(msg, body, 10), 0);
+	ck_assert_int_eq(host_msg_append(msg, body + 10, sizeof(body) - 11), 0);
+	ck_assert_uint_eq(host_msg_size(msg), sizeof(body) - 1);
+	ck_assert_int_eq(deliver(msg, "sender@far.test", local, 2, remote, 1), 0);
+
+	ck_assert_int_eq(store_mailbox_get(fx.ctx.store, "bob@example.test",
+					   "INBOX", &inbox), 0);
+	ck_assert_int_eq(store_message_read(fx.ctx.store, inbox.id, 1, &data,
+					    &len), 0);
+	ck_assert_str_eq(data, "Return-Path: <sender@far.test>\r\n"
+			       "Subject: hi\r\n\r\nhello\r\n");
+	free(data);
+	/* Two local copies share one blob; the queued copy has no
+	 * Return-Path, so it is a second blob. */
+	ck_assert_int_eq(store_blob_stats(fx.ctx.store, &blobs, &refs), 0);
+	ck_assert_int_eq(blobs, 2);
+	ck_assert_int_eq(refs, 3);
+}
+END_TEST
+
+START_TEST(large_messages_spool_to_a_file)
+{
+	const char *local[] = { "alice@example.test" };
+	struct store_mailbox inbox;
+	char chunk[64 * 1024];
+	char *data;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (char)('a' + i % 26);
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	for (int i = 0; i < 40; i++) /* 2.5 MiB, well past the memory part */
+		ck_assert_int_eq(host_msg_append(msg, chunk, sizeof(chunk)), 0);
+	ck_assert_int_eq(deliver(msg, "", local, 1, NULL, 0), 0);
+	ck_assert_int_eq(store_mailbox_get(fx.ctx.store, "alice@example.test",
+					   "INBOX", &inbox), 0);
+	ck_assert_int_eq(store_message_read(fx.ctx.store, inbox.id, 1, &data,
+					    &len), 0);
+	ck_assert_uint_eq(len, strlen("Return-Path: <>\r\n") + 40 * sizeof(chunk));
+	ck_assert_int_eq(memcmp(data, "Return-Path: <>\r\n", 17), 0);
+	ck_assert_int_eq(memcmp(data + 17 + 39 * sizeof(chunk), chunk,
+				sizeof(chunk)), 0);
+	free(data);
+}
+END_TEST
+
+START_TEST(delivery_to_a_vanished_account_fails_whole)
+{
+	const char *local[] = { "alice@example.test", "ghost@example.test" };
+	int64_t blobs, refs;
+
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "x\r\n", 3);
+	/* Nothing half-delivered: the client gets a 4xx and retries. */
+	ck_assert_int_eq(deliver(msg, "a@b.test", local, 2, NULL, 0), -ENOENT);
+	ck_assert_int_eq(store_blob_stats(fx.ctx.store, &blobs, &refs), 0);
+	ck_assert_int_eq(blobs, 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("host_mail");
+	TCase *tc = tcase_create("host");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, accounts_aliases_and_remote_targets);
+	tcase_add_test(tc, alias_loops_and_self_copies_end);
+	tcase_add_test(tc, senders_own_their_address_and_their_aliases);
+	tcase_add_test(tc, delivery_is_stored_once_with_return_path);
+	tcase_add_test(tc, large_messages_spool_to_a_file);
+	tcase_add_test(tc, delivery_to_a_vanished_account_fails_whole);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
