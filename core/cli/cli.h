@@ -26,6 +26,7 @@ cli_command_fn cli_user;
 cli_command_fn cli_alias;
 cli_command_fn cli_module;
 cli_command_fn cli_backup;
+cli_command_fn cli_queue;
 /* `postino NAME COMMAND ...` for a command a module registered. */
 cli_command_fn cli_module_command;
 

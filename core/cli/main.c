@@ -15,6 +15,7 @@ static const struct {
 	{ "alias", cli_alias, CLI_NEED_STORE },
 	{ "module", cli_module, CLI_NEED_CONFIG },
 	{ "backup", cli_backup, CLI_NEED_CONFIG },
+	{ "queue", cli_queue, CLI_NEED_STORE },
 };
 
 static void usage(FILE *out)

@@ -20,6 +20,8 @@ enum key_kind {
 	KIND_LOG_LEVEL,
 	KIND_LOG_TARGET,
 	KIND_TLS_MODE,
+	KIND_HOSTPORT,   /* host, host:port, [v6] or [v6]:port */
+	KIND_RELAY_TLS,  /* required | opportunistic */
 };
 
 struct core_key {
@@ -76,6 +78,23 @@ static const struct core_key listener_keys[] = {
 	{ NULL, 0, false },
 };
 
+/* The outbound queue (core/queue); defaults in core/queue/README. */
+static const struct core_key queue_keys[] = {
+	{ "poll_interval", KIND_TIMEOUT, false },
+	{ "max_parallel", KIND_COUNT, false },
+	{ "relayhost", KIND_HOSTPORT, false },
+	{ "relayhost_user", KIND_TEXT, false },
+	{ "relayhost_password", KIND_TEXT, false },
+	{ "relayhost_tls", KIND_RELAY_TLS, false },
+	{ "mx_port", KIND_PORT, false },
+	{ "retry_min", KIND_TIMEOUT, false },
+	{ "retry_max", KIND_TIMEOUT, false },
+	{ "lifetime", KIND_TIMEOUT, false },
+	{ "connect_timeout", KIND_TIMEOUT, false },
+	{ "command_timeout", KIND_TIMEOUT, false },
+	{ NULL, 0, false },
+};
+
 static const struct core_key module_keys[] = {
 	{ "load", KIND_NAME, true },
 	{ NULL, 0, false },
@@ -96,12 +115,33 @@ static int check_tls_pair(const struct config_section *section,
 	return 0;
 }
 
+/* A user without a password (or the reverse) would fail every delivery;
+ * AUTH with nobody to authenticate makes no sense without a relayhost. */
+static int check_queue(const struct config_section *section,
+		       const char *label, char *err, size_t errlen)
+{
+	bool user = config_section_value(section, "relayhost_user") != NULL;
+	bool pass = config_section_value(section, "relayhost_password") != NULL;
+	bool relay = config_section_value(section, "relayhost") != NULL;
+
+	if (user != pass)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s %s is set but %s is not", label,
+				   user ? "relayhost_user" : "relayhost_password",
+				   user ? "relayhost_password" : "relayhost_user");
+	if (user && !relay)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s relayhost_user needs relayhost", label);
+	return 0;
+}
+
 static const struct core_section core_sections[] = {
 	{ "server", false, CONFIG_FILE_MAIN, server_keys, NULL },
 	{ "tls", false, CONFIG_FILE_MAIN, tls_keys, check_tls_pair },
 	{ "tls", true, CONFIG_FILE_MAIN, tls_sni_keys, NULL },
 	{ "listener", true, CONFIG_FILE_MODULES_D, listener_keys, NULL },
 	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
+	{ "queue", false, CONFIG_FILE_MAIN, queue_keys, check_queue },
 };
 
 #define CORE_SECTION_COUNT (sizeof(core_sections) / sizeof(core_sections[0]))
@@ -158,6 +198,41 @@ static bool is_address(const char *s)
 	       inet_pton(AF_INET6, s, buf) == 1;
 }
 
+static bool is_int_in(const char *s, int64_t min, int64_t max);
+
+static bool is_hostport(const char *s)
+{
+	char host[256];
+	const char *port = NULL;
+	size_t len;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return false;
+		len = (size_t)(end - s - 1);
+		if (len == 0 || len >= sizeof(host))
+			return false;
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return false;
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else {
+		const char *colon = strchr(s, ':');
+		len = colon ? (size_t)(colon - s) : strlen(s);
+		if (len == 0 || len >= sizeof(host))
+			return false;
+		memcpy(host, s, len);
+		host[len] = '\0';
+		if (!is_hostname(host))
+			return false;
+		port = colon ? colon + 1 : NULL;
+	}
+	return port == NULL || is_int_in(port, 1, 65535);
+}
+
 static bool is_int_in(const char *s, int64_t min, int64_t max)
 {
 	int64_t value;
@@ -206,6 +281,15 @@ static const char *value_problem(enum key_kind kind, const char *value)
 				       strcmp(value, "syslog") == 0 ?
 			       NULL :
 			       "is not one of stderr, syslog";
+	case KIND_HOSTPORT:
+		return is_hostport(value) ?
+			       NULL :
+			       "is not host, host:port or [IPv6]:port";
+	case KIND_RELAY_TLS:
+		return strcmp(value, "required") == 0 ||
+				       strcmp(value, "opportunistic") == 0 ?
+			       NULL :
+			       "is not one of required, opportunistic";
 	case KIND_TLS_MODE:
 		return strcmp(value, "implicit") == 0 ||
 				       strcmp(value, "starttls") == 0 ?

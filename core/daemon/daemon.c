@@ -15,6 +15,7 @@
 #include "module/module.h"
 #include "net/net.h"
 #include "net/tls_creds.h"
+#include "queue/queue.h"
 #include "store/store.h"
 
 struct daemon {
@@ -114,6 +115,7 @@ static void daemon_stop(uv_signal_t *handle, int signum)
 	 * what is in flight, and those completions drop the last references
 	 * that keep the modules' code loaded. */
 	module_set_unref(&d->ctx.modules);
+	queue_stop(&d->ctx.queue);
 	store_close(&d->ctx.store);
 }
 
@@ -257,6 +259,9 @@ static int daemon_start(struct daemon *d, struct config *config)
 		return EX_CONFIG;
 	}
 	daemon_signals(d);
+	/* A queue that cannot start leaves mail queued, never lost; it says
+	 * why in its own log line. */
+	queue_start(&d->ctx, &d->ctx.queue);
 	daemon_log_modules(d, "postinod ready");
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	core_log(&d->ctx, LOG_LEVEL_INFO, "stopped");

@@ -12,6 +12,7 @@
 struct store;
 struct module_set;
 struct net;
+struct queue;
 
 enum core_mode {
 	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
@@ -28,7 +29,8 @@ struct core_ctx {
 	 * whole on reload; hook runs keep a reference to the set they began
 	 * with, so a reload never pulls a module out from under them. */
 	struct module_set *modules;
-	struct net *net; /* NULL in the admin CLI */
+	struct net *net;     /* NULL in the admin CLI */
+	struct queue *queue; /* outbound delivery; NULL in the admin CLI */
 };
 
 /* The host table handed to every module. */

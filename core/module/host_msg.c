@@ -11,6 +11,7 @@
 
 #include "module/host_mail.h"
 #include "net/conn_api.h"
+#include "queue/queue.h"
 #include "store/store.h"
 
 #define MSG_MEMORY_MAX (256 * 1024)
@@ -254,6 +255,9 @@ static void msg_delivery_done(void *data, int status)
 		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
 			  "delivery of a message from <%s> failed: %s",
 			  job->mail_from, strerror(-status));
+	/* Remote recipients need not wait for the queue's next poll. */
+	if (status == 0 && job->remote_count > 0 && msg->ctx->queue != NULL)
+		queue_kick(msg->ctx->queue);
 	if (msg->conn != NULL) {
 		call = conn_unref(msg->conn);
 		msg->conn = NULL;

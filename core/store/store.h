@@ -228,4 +228,63 @@ int store_state_get(struct store *store, const char *module, const char *key,
 int store_backup(const char *state_dir, const char *path, char *err,
 		 size_t errlen);
 
+
+/* ---- the outbound queue (store_queue.c) --------------------------------- */
+
+/* queue_rcpts.status */
+enum store_rcpt_status {
+	STORE_RCPT_PENDING = 0,   /* to be tried (again) */
+	STORE_RCPT_FAILED = 1,    /* permanent failure, bounce not yet made */
+	STORE_RCPT_DELIVERED = 2, /* the remote accepted it */
+	STORE_RCPT_BOUNCED = 3,   /* failed and the bounce is stored */
+};
+
+struct store_queue_entry {
+	int64_t id;
+	char sender[320]; /* "" for the null sender (a bounce) */
+	int64_t blob;
+	int64_t size;
+	int64_t created;
+	int64_t next_attempt;
+	int64_t attempts;
+	int64_t giveup;
+};
+
+struct store_queue_rcpt {
+	int64_t id;
+	char address[320];
+	int status;        /* enum store_rcpt_status */
+	char last_reply[512]; /* "" when none (truncated when longer) */
+};
+
+/* Writes, inside a job. reply NULL keeps last_reply. -ENOENT: no such row. */
+int store_txn_queue_rcpt_set(struct store_txn *txn, int64_t rcpt_id,
+			     int status, const char *reply);
+int store_txn_queue_retry(struct store_txn *txn, int64_t queue_id,
+			  int64_t next_attempt, int64_t attempts);
+/* Deletes the entry and its recipients (the blob goes with its last
+ * reference). -ENOENT when unknown. */
+int store_txn_queue_del(struct store_txn *txn, int64_t queue_id);
+/* next_attempt = 0 for queue_id, or for every entry when queue_id is 0.
+ * -ENOENT when queue_id is unknown. */
+int store_txn_queue_flush(struct store_txn *txn, int64_t queue_id);
+
+/* Reads. Ids of entries with next_attempt <= now_s, oldest due first, at
+ * most limit of them. */
+int store_queue_due(struct store *store, int64_t now_s, unsigned limit,
+		    int (*cb)(void *data, int64_t queue_id), void *data);
+/* One entry and, when data_r is not NULL, a malloc'ed copy of its message
+ * (the caller frees it). -ENOENT when unknown. */
+int store_queue_get(struct store *store, int64_t queue_id,
+		    struct store_queue_entry *entry_r, char **data_r,
+		    size_t *len_r);
+/* Every entry in id order. */
+int store_queue_list(struct store *store,
+		     int (*cb)(void *data, const struct store_queue_entry *e),
+		     void *data);
+/* The entry's recipients in the order they were queued. */
+int store_queue_rcpts(struct store *store, int64_t queue_id,
+		      int (*cb)(void *data, const struct store_queue_rcpt *r),
+		      void *data);
+
 #endif

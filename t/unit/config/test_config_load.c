@@ -292,6 +292,45 @@ START_TEST(tls_handshake_timeout)
 }
 END_TEST
 
+/* [queue]: the outbound queue's settings (core/queue). */
+START_TEST(queue_section)
+{
+	struct config *config;
+
+	ck_assert_int_eq(load_main("[queue]\nrelayhost = smtp.isp.test:587\n"
+				   "relayhost_user = u\nrelayhost_password = p\n"
+				   "relayhost_tls = required\nretry_min = 1s\n"
+				   "max_parallel = 3\nmx_port = 2525\n",
+				   &config), 0);
+	ck_assert_str_eq(config_section_value(config->sections, "relayhost"),
+			 "smtp.isp.test:587");
+	config_free(&config);
+	ck_assert_int_eq(load_main("[queue]\nrelayhost = [::1]:25\n", &config),
+			 0);
+	config_free(&config);
+	assert_load_fails("[queue]\nrelayhost = a:b:c\n",
+			  "postino.conf:2: [queue] relayhost: 'a:b:c' is not "
+			  "host, host:port or [IPv6]:port");
+	assert_load_fails("[queue]\nrelayhost = h:70000\n",
+			  "postino.conf:2: [queue] relayhost: 'h:70000'");
+	assert_load_fails("[queue]\nrelayhost_tls = maybe\n",
+			  "postino.conf:2: [queue] relayhost_tls: 'maybe' is "
+			  "not one of required, opportunistic");
+	assert_load_fails("[queue]\nrelayhost = h\nrelayhost_user = u\n",
+			  "postino.conf:1: [queue] relayhost_user is set but "
+			  "relayhost_password is not");
+	assert_load_fails("[queue]\nrelayhost_user = u\n"
+			  "relayhost_password = p\n",
+			  "postino.conf:1: [queue] relayhost_user needs "
+			  "relayhost");
+	assert_load_fails("[queue]\npoll_interval = 0s\n",
+			  "postino.conf:2: [queue] poll_interval: '0s' is not "
+			  "a duration of at least 1s");
+	assert_load_fails("[queue]\nfrobnicate = 1\n",
+			  "postino.conf:2: [queue] unknown key 'frobnicate'");
+}
+END_TEST
+
 START_TEST(section_names)
 {
 	assert_load_fails("[server main]\n",
@@ -409,6 +448,7 @@ Suite *config_load_suite(void)
 	tcase_add_test(tc, bad_values);
 	tcase_add_test(tc, tls_rules);
 	tcase_add_test(tc, tls_handshake_timeout);
+	tcase_add_test(tc, queue_section);
 	tcase_add_test(tc, section_names);
 	tcase_add_test(tc, bad_section_headers);
 	tcase_add_test(tc, unknown_section);

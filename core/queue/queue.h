@@ -1,0 +1,26 @@
+/* The outbound queue worker: delivers the store's queue table to remote
+ * hosts (MX, or [queue] relayhost), retries with back-off, bounces what
+ * fails for good. Runs on the daemon's loop thread; one per core context.
+ * See core/queue/README. */
+#ifndef POSTINO_QUEUE_H
+#define POSTINO_QUEUE_H
+
+#include "module/context.h"
+
+struct queue;
+
+/* Starts polling ctx->store for due entries (at once, then every
+ * [queue] poll_interval). ctx must outlive the queue; ctx->store must stay
+ * open until queue_stop. Returns 0 or a negative errno (bad [queue]
+ * settings, logged). */
+int queue_start(struct core_ctx *ctx, struct queue **queue_r);
+/* Polls now (something was just queued, or an operator flushed). */
+void queue_kick(struct queue *queue);
+/* Stops polling and cancels deliveries in flight (they are retried after
+ * the next start: a recipient is marked delivered only after the remote's
+ * reply to the final dot). Call before store_close; the struct is freed
+ * once its handles are closed and its store jobs are done, which
+ * store_close and the next loop run complete. Sets *queue to NULL. */
+void queue_stop(struct queue **queue);
+
+#endif
