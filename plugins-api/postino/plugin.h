@@ -312,7 +312,8 @@ struct postino_host {
 	/* Checks a password off the loop, with the AUTH_BEFORE_VERIFY hooks
 	 * first (a policy may refuse: TEMPFAIL) and the AUTH_RESULT hooks
 	 * after. done runs on the loop with the result and, on success, the
-	 * account's canonical address. The password is copied and wiped. */
+	 * account's canonical address; not at all if conn closed meanwhile.
+	 * The password is copied and wiped. */
 	int (*auth_verify)(postino_conn *conn, const char *protocol,
 			   const char *account, const char *password,
 			   void (*done)(void *data,

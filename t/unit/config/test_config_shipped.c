@@ -1,10 +1,38 @@
 /* The configuration files shipped in etc/ must load as they are. */
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "helpers.h"
+
+static int has_module(const struct config *config, const char *name)
+{
+	for (size_t i = 0; i < config->module_count; i++) {
+		if (strcmp(config->modules[i].name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void check_listener(const struct config *config, const char *name,
+			   const char *address, const char *port,
+			   const char *protocol, const char *tls)
+{
+	const struct config_section *s;
+
+	for (s = config->sections; s != NULL; s = s->next) {
+		if (strcmp(s->type, "listener") == 0 && s->name != NULL &&
+		    strcmp(s->name, name) == 0)
+			break;
+	}
+	ck_assert_msg(s != NULL, "no [listener %s]", name);
+	ck_assert_str_eq(config_section_value(s, "address"), address);
+	ck_assert_str_eq(config_section_value(s, "port"), port);
+	ck_assert_str_eq(config_section_value(s, "protocol"), protocol);
+	ck_assert_str_eq(config_section_value(s, "tls"), tls);
+}
 
 START_TEST(production_conf_loads)
 {
@@ -22,7 +50,13 @@ START_TEST(production_conf_loads)
 	ck_assert_str_eq(config->server.modules_dir, EXPECTED_MODULES_DIR);
 	ck_assert_int_eq(config->server.log_level, LOG_LEVEL_INFO);
 	ck_assert_int_eq(config->server.log_target, LOG_TARGET_STDERR);
-	ck_assert_uint_eq(config->module_count, 0);
+	/* etc/modules.d ships the production listeners. */
+	ck_assert(has_module(config, "smtp"));
+	check_listener(config, "mx", "0.0.0.0", "25", "smtp", "starttls");
+	check_listener(config, "submission", "0.0.0.0", "587", "submission",
+		       "starttls");
+	check_listener(config, "submissions", "0.0.0.0", "465", "submission",
+		       "implicit");
 	config_free(&config);
 }
 END_TEST
@@ -45,7 +79,7 @@ START_TEST(dev_conf_loads)
 	ck_assert_str_eq(config->server.hostname, "localhost");
 	ck_assert_str_eq(config->server.state_dir, "var");
 	ck_assert_str_eq(config->server.modules_dir, "build/modules");
-	ck_assert_str_eq(config->server.modules_conf_dir, "etc/modules.d");
+	ck_assert_str_eq(config->server.modules_conf_dir, "etc/modules.dev.d");
 	ck_assert_int_eq(config->server.log_level, LOG_LEVEL_INFO);
 	for (s = config->sections; s != NULL; s = s->next) {
 		if (strcmp(s->type, "tls") == 0 && s->name == NULL)
@@ -54,6 +88,22 @@ START_TEST(dev_conf_loads)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(config_section_value(s, "cert"), "var/tls/cert.pem");
 	ck_assert_str_eq(config_section_value(s, "key"), "var/tls/key.pem");
+	/* `make run` needs no root and exposes nothing: every listener is on
+	 * 127.0.0.1 at the standard port + 10000. */
+	ck_assert(has_module(config, "smtp"));
+	check_listener(config, "mx", "127.0.0.1", "10025", "smtp", "starttls");
+	check_listener(config, "submission", "127.0.0.1", "10587", "submission",
+		       "starttls");
+	check_listener(config, "submissions", "127.0.0.1", "10465",
+		       "submission", "implicit");
+	for (s = config->sections; s != NULL; s = s->next) {
+		if (strcmp(s->type, "listener") != 0)
+			continue;
+		ck_assert_msg(strcmp(config_section_value(s, "address"),
+				     "127.0.0.1") == 0 &&
+				      atoi(config_section_value(s, "port")) > 10000,
+			      "dev listener %s", s->name);
+	}
 	config_free(&config);
 }
 END_TEST

@@ -1,0 +1,188 @@
+/* DATA: the message is read as raw bytes (conn_read_bytes(UINT64_MAX)),
+ * run through the smtp_data machine and spooled into a host message as it
+ * arrives; at CRLF.CRLF the rest of the chunk goes back to line input,
+ * the DATA_END hooks run, and the message is delivered. 250 is sent only
+ * from msg_deliver's done, after the durable commit. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp.h"
+#include "smtp_received.h"
+#include "smtp_reply.h"
+
+#define SMTP_SPOOL_CHUNK 8192
+
+int smtp_check_data(struct smtp_session *s, const char *arg, size_t len)
+{
+	(void)arg;
+	if (!s->in_mail) {
+		smtp_reply_error(s, R_NEED_RCPT);
+		return -1;
+	}
+	if (s->rcpt_count == 0) {
+		smtp_reply_error(s, R_NO_RCPTS);
+		return -1;
+	}
+	if (len != 0) {
+		smtp_reply_error(s, R_SYNTAX_NOARGS, "DATA");
+		return -1;
+	}
+	return 0;
+}
+
+static int append_received(struct smtp_session *s)
+{
+	const struct postino_host *host = s->srv->host;
+	const struct postino_conn_info *info = smtp_info(s);
+	char header[1024];
+	struct smtp_received r = {
+		.helo = s->helo,
+		.client_ip = s->client_ip,
+		.hostname = s->srv->hostname,
+		.esmtp = s->esmtp,
+		.tls = info != NULL && info->tls,
+		.authenticated = s->account != NULL,
+		.tls_version = info != NULL ? info->tls_version : NULL,
+		.tls_cipher = info != NULL ? info->tls_cipher : NULL,
+		.id = s->session_id,
+		.when = (time_t)(host->now_ms() / 1000),
+	};
+	size_t n = smtp_received_format(&r, header, sizeof(header));
+
+	if (n == 0)
+		return -1;
+	return host->msg_append(s->msg, header, n);
+}
+
+void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
+{
+	const struct postino_host *host = s->srv->host;
+
+	(void)arg;
+	(void)len;
+	s->msg = host->msg_new(s->srv->mod, s->conn);
+	if (s->msg == NULL || append_received(s) < 0) {
+		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+			  "cannot start a message");
+		smtp_transaction_reset(s);
+		smtp_reply_error(s, R_QUEUE_ERROR);
+		return;
+	}
+	smtp_data_init(&s->data);
+	s->too_big = s->write_error = 0;
+	if (host->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
+		smtp_transaction_reset(s);
+		smtp_reply_error(s, R_QUEUE_ERROR);
+		return;
+	}
+	s->phase = SMTP_PHASE_DATA;
+	smtp_reply(s, R_DATA_GO);
+}
+
+/* ---- the end: hooks, delivery ------------------------------------------- */
+
+static void deliver_done(void *data, int status)
+{
+	struct smtp_session *s = data;
+	char queue_id[sizeof(s->session_id) + 24];
+
+	if (status == 0) {
+		snprintf(queue_id, sizeof(queue_id), "%s-%u", s->session_id,
+			 ++s->msg_seq);
+		s->srv->host->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
+				  "queued as %s: from=<%s> size=%" PRIu64
+				  " nrcpt=%u", queue_id, s->mail.path.address,
+				  s->data.size, s->rcpt_count);
+		smtp_reply(s, R_QUEUED, queue_id);
+	} else {
+		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+				  "delivery failed: %s", strerror(-status));
+		smtp_reply_error(s, R_QUEUE_ERROR);
+	}
+	smtp_transaction_reset(s);
+	smtp_resume(s);
+}
+
+static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
+			  int code, const char *text)
+{
+	const struct postino_host *host = s->srv->host;
+
+	if (verdict == POSTINO_DEFER || verdict == POSTINO_REJECT) {
+		smtp_transaction_reset(s);
+		smtp_reply_verdict(s, verdict, code, text);
+		smtp_resume(s);
+		return;
+	}
+	struct postino_delivery d = {
+		.size = sizeof(d),
+		.mail_from = s->mail.path.address,
+		.local = (const char *const *)s->local.v,
+		.local_count = s->local.n,
+		.remote = (const char *const *)s->remote.v,
+		.remote_count = s->remote.n,
+	};
+	postino_msg *msg = s->msg;
+
+	s->msg = NULL; /* msg_deliver consumes it */
+	host->conn_pause(s->conn); /* already paused by the hooks */
+	int ret = host->msg_deliver(msg, &d, deliver_done, s);
+	if (ret < 0) {
+		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+			  "msg_deliver failed: %s", strerror(-ret));
+		smtp_transaction_reset(s);
+		smtp_reply_error(s, R_QUEUE_ERROR);
+		smtp_resume(s);
+	}
+}
+
+/* CRLF.CRLF was seen: the verdict on the message as received. */
+static void data_finish(struct smtp_session *s)
+{
+	s->phase = SMTP_PHASE_COMMAND;
+	if (s->data.bare || s->too_big || s->write_error) {
+		if (s->data.bare)
+			smtp_reply_error(s, R_BARE_LF);
+		else if (s->too_big)
+			smtp_reply_error(s, R_SIZE_EXCEEDED);
+		else
+			smtp_reply_error(s, R_QUEUE_ERROR);
+		smtp_transaction_reset(s);
+		return;
+	}
+	smtp_run_hooks(s, POSTINO_HOOK_SMTP_DATA_END, data_end_then);
+}
+
+void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
+{
+	const struct postino_host *host = s->srv->host;
+	char out[SMTP_SPOOL_CHUNK + 1];
+	size_t off = 0;
+
+	while (off < len && !smtp_data_done(&s->data)) {
+		size_t piece = len - off < SMTP_SPOOL_CHUNK ? len - off
+							    : SMTP_SPOOL_CHUNK;
+		size_t out_len;
+
+		off += smtp_data_feed(&s->data, bytes + off, piece, out,
+				      &out_len);
+		if (s->msg == NULL)
+			continue; /* already refused: read on to the end */
+		if (s->data.bare) {
+			host->msg_discard(&s->msg);
+		} else if (s->data.size > s->srv->max_message_size) {
+			s->too_big = 1;
+			host->msg_discard(&s->msg);
+		} else if (out_len > 0 &&
+			   host->msg_append(s->msg, out, out_len) < 0) {
+			s->write_error = 1;
+			host->msg_discard(&s->msg);
+		}
+	}
+	if (!smtp_data_done(&s->data))
+		return;
+	/* Pipelined commands after the end go back to line input. */
+	host->conn_read_lines(s->conn, len - off);
+	data_finish(s);
+}
