@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
+import ssl
 import subprocess
 import tempfile
 import time
@@ -412,6 +414,35 @@ class Env:
         with closing(sqlite3.connect(path or self.db_path, timeout=30)) as c:
             return c.execute(sql, params).fetchall()
 
+    def add_user(self, address, password):
+        """postino user add ADDRESS --password-stdin."""
+        return self.cli_ok("user", "add", address, "--password-stdin",
+                           input=password + "\n")
+
+    def mailbox_messages(self, address, mailbox="INBOX"):
+        """The stored bytes of every message in a mailbox, by UID."""
+        rows = self.query(
+            "SELECT b.data FROM messages m"
+            " JOIN mailboxes x ON x.id = m.mailbox"
+            " JOIN accounts a ON a.id = x.account"
+            " JOIN blobs b ON b.id = m.blob"
+            " WHERE a.address = ? AND x.name = ? ORDER BY m.uid",
+            (address, mailbox))
+        return [_as_bytes(r[0]) for r in rows]
+
+    def queued(self):
+        """The outbound queue: a list of (sender, [recipients], data) in
+        queue order, recipients in the order they were added."""
+        out = []
+        for qid, sender, data in self.query(
+                "SELECT q.id, q.sender, b.data FROM queue q"
+                " JOIN blobs b ON b.id = q.blob ORDER BY q.id"):
+            rcpts = [r[0] for r in self.query(
+                "SELECT address FROM queue_rcpts WHERE queue = ?"
+                " ORDER BY id", (qid,))]
+            out.append((sender, rcpts, _as_bytes(data)))
+        return out
+
     def db_bytes(self):
         """The database file and its -wal/-shm companions, as bytes."""
         data = b""
@@ -462,3 +493,179 @@ class TestCase(unittest.TestCase):
         if missing:
             self.fail(missing)
         self.env = Env(self)
+
+
+def _as_bytes(value):
+    """A BLOB column as bytes (TEXT would come back as str)."""
+    return value.encode() if isinstance(value, str) else value
+
+
+# ---- helpers for protocol tests (SMTP, later IMAP/POP3) ---------------------
+#
+# Added for test_smtp.py. test_tls.py has its own copies of free_port,
+# make_cert and client_context that behave the same.
+
+MODULES_DIR = os.path.join(BUILD_ROOT, "modules")   # modules/*/ builds here
+CERTTOOL = shutil.which("certtool")
+
+
+def free_port(address="127.0.0.1"):
+    """A TCP port nobody listens on right now (bind to port 0)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def make_cert(directory, name, cn, dns, days=30):
+    """A self-signed server certificate and its RSA key, made with
+    certtool: (cert path, key path)."""
+    if CERTTOOL is None:
+        raise AssertionError("certtool (gnutls-bin) is not installed")
+    key = os.path.join(directory, name + ".key")
+    cert = os.path.join(directory, name + ".pem")
+    tmpl = os.path.join(directory, name + ".tmpl")
+    with open(tmpl, "w") as f:
+        f.write(f'cn = "{cn}"\n')
+        for d in dns:
+            f.write(f'dns_name = "{d}"\n')
+        f.write(f"expiration_days = {days}\n"
+                "tls_www_server\nsigning_key\nencryption_key\n")
+    for argv in ([CERTTOOL, "--generate-privkey", "--key-type", "rsa",
+                  "--bits", "2048", "--outfile", key],
+                 [CERTTOOL, "--generate-self-signed", "--load-privkey", key,
+                  "--template", tmpl, "--outfile", cert]):
+        proc = subprocess.run(argv, capture_output=True, text=True,
+                              timeout=CLI_TIMEOUT, env=base_env())
+        if proc.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} failed:\n"
+                                 f"{proc.stdout}{proc.stderr}")
+    return cert, key
+
+
+def tls_client_context():
+    """A TLS client context that does not verify (self-signed certs)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def tls_section(cert, key):
+    """postino.conf's [tls] section for write_config(extra=...)."""
+    return f"\n[tls]\ncert = {cert}\nkey = {key}\n"
+
+
+def listener_sections(listeners):
+    """[listener NAME] sections for a modules.d file. listeners: a list of
+    dicts with name, protocol and tls (optionally address, port and any
+    other listener key). Returns (text, {name: (address, port)}); ports
+    default to free ones on 127.0.0.1."""
+    text = ""
+    where = {}
+    for spec in listeners:
+        spec = dict(spec)
+        name = spec.pop("name")
+        address = spec.pop("address", "127.0.0.1")
+        port = spec.pop("port", None) or free_port(address)
+        keys = {"address": address, "port": port}
+        keys.update(spec)
+        text += f"\n[listener {name}]\n"
+        text += "".join(f"{k} = {v}\n" for k, v in keys.items())
+        where[name] = (address, port)
+    return text, where
+
+
+IO_TIMEOUT = 20.0   # one awaited reply, EOF or TLS handshake
+
+
+class LineClient:
+    """One client connection to a line protocol over a plain or TLS
+    socket; every wait is bounded and failures are the test's failures.
+    Safe to use from a worker thread (a failure raises there)."""
+
+    def __init__(self, tc, where, implicit_tls=False, server_hostname=None,
+                 timeout=IO_TIMEOUT):
+        self.tc = tc
+        self.timeout = timeout
+        address, port = where
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.buf = b""
+        tc.addCleanup(self.close)
+        self.sock.settimeout(timeout)
+        self.sock.connect((address, port))
+        if implicit_tls:
+            self.wrap(server_hostname=server_hostname)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    @property
+    def tls(self):
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    def wrap(self, ctx=None, server_hostname=None):
+        """The TLS handshake on the connection as it is now."""
+        ctx = ctx or tls_client_context()
+        self.sock.settimeout(self.timeout)
+        self.sock = ctx.wrap_socket(self.sock,
+                                    server_hostname=server_hostname)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.settimeout(self.timeout)
+        self.sock.sendall(data)
+
+    def _fill(self, deadline, what):
+        """Reads more into buf; False at EOF (or a reset)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self.tc.fail(f"timed out waiting for {what}; received so far: "
+                         f"{self.buf[-300:]!r}")
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            self.tc.fail(f"timed out waiting for {what}; received so far: "
+                         f"{self.buf[-300:]!r}")
+        except (ssl.SSLEOFError, ConnectionResetError):
+            data = b""
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def readline(self, timeout=None):
+        """The next CRLF-terminated line as str, without the CRLF."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n" not in self.buf:
+            if not self._fill(deadline, "a line"):
+                self.tc.fail(f"EOF while waiting for a line; received "
+                             f"{self.buf[-300:]!r}")
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line.decode("utf-8", errors="replace")
+
+    def expect_eof(self, timeout=None):
+        """Waits for the server to close; returns the bytes before it."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while self._fill(deadline, "EOF"):
+            pass
+        data, self.buf = self.buf, b""
+        return data
+
+    def quiet(self, seconds=0.3):
+        """True when the server sends nothing for that long."""
+        if self.buf:
+            return False
+        self.sock.settimeout(seconds)
+        try:
+            data = self.sock.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            return True
+        self.buf += data
+        return False

@@ -292,7 +292,19 @@ static void echo_command(struct echo_conn *ec, const char *line, size_t len)
 /* ---- protocol callbacks ------------------------------------------------- */
 
 static void echo_line(struct echo_conn *ec, const char *line, size_t len,
-		      int too_long);
+		      int too_long)
+{
+	if (too_long) {
+		if (++ec->long_lines >= ECHO_LONG_LINES_MAX)
+			echo_close(ec, "-ERR too many long lines",
+				   "too many long lines");
+		else
+			echo_reply(ec, "-ERR line too long");
+		return;
+	}
+	ec->long_lines = 0;
+	echo_command(ec, line, len);
+}
 
 static void echo_on_connect(postino_conn *conn, void *data)
 {
@@ -336,21 +348,6 @@ static void echo_on_line(postino_conn *conn, const char *line, size_t len,
 	}
 	echo_line(ec, line, len, too_long);
 	free(copy);
-}
-
-static void echo_line(struct echo_conn *ec, const char *line, size_t len,
-		      int too_long)
-{
-	if (too_long) {
-		if (++ec->long_lines >= ECHO_LONG_LINES_MAX)
-			echo_close(ec, "-ERR too many long lines",
-				   "too many long lines");
-		else
-			echo_reply(ec, "-ERR line too long");
-		return;
-	}
-	ec->long_lines = 0;
-	echo_command(ec, line, len);
 }
 
 static void echo_on_bytes(postino_conn *conn, const char *bytes, size_t len,

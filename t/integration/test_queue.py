@@ -1,0 +1,356 @@
+"""The outbound queue (core/queue): a real postinod delivers queued mail to
+a small SMTP sink of our own through [queue] relayhost, retries after a
+4xx, bounces a 5xx into the local sender's INBOX, uses STARTTLS when the
+sink offers it, and `postino queue list|flush|del` show and change it.
+
+Mail is queued by writing the rows directly (blob + queue + queue_rcpts;
+the blob refcount is kept by the schema's triggers)."""
+import hashlib
+import os
+import socket
+import socketserver
+import ssl
+import threading
+import time
+import unittest
+
+import harness
+from harness import EX_NOUSER, EX_USAGE, free_port, make_cert
+
+FAR_FUTURE = 4102444800  # 2100-01-01: not due until flushed
+
+
+class Sink:
+    """An SMTP server on 127.0.0.1 recording every message it accepted.
+
+    mode: "ok"; "tempfail_once" (first final dot gets 451, later ones
+    250); "reject" (every RCPT gets 550 5.1.1). tls: (cert, key) to offer
+    STARTTLS."""
+
+    def __init__(self, tc, mode="ok", tls=None):
+        self.mode = mode
+        self.messages = []   # dicts: mail, rcpts, data (unstuffed), tls
+        self.dots = 0        # final dots seen
+        self.lock = threading.Lock()
+        self.ctx = None
+        if tls:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(*tls)
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            timeout = 20
+
+            def handle(self):
+                sink.session(self)
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+        tc.addCleanup(self.close)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def session(self, h):
+        sock = h.request
+        rfile, wfile = h.rfile, h.wfile
+        tls = False
+        mail, rcpts = None, []
+
+        def send(line):
+            wfile.write(line.encode() + b"\r\n")
+            wfile.flush()
+
+        send("220 sink.test ESMTP")
+        while True:
+            line = rfile.readline()
+            if not line:
+                return
+            cmd = line.decode(errors="replace").rstrip("\r\n")
+            verb = cmd.split(" ")[0].upper()
+            if verb == "EHLO":
+                caps = ["sink.test", "PIPELINING", "SIZE 10000000",
+                        "8BITMIME"]
+                if self.ctx is not None and not tls:
+                    caps.append("STARTTLS")
+                for c in caps[:-1]:
+                    send("250-" + c)
+                send("250 " + caps[-1])
+            elif verb == "STARTTLS" and self.ctx is not None:
+                send("220 go ahead")
+                sock = self.ctx.wrap_socket(sock, server_side=True)
+                rfile = sock.makefile("rb")
+                wfile = sock.makefile("wb")
+                tls = True
+            elif verb == "MAIL":
+                mail, rcpts = cmd[10:].split(">")[0].lstrip("<"), []
+                send("250 2.1.0 ok")
+            elif verb == "RCPT":
+                if self.mode == "reject":
+                    send("550 5.1.1 <%s>: user unknown in sink" %
+                         cmd[8:].strip("<>"))
+                else:
+                    rcpts.append(cmd[8:].strip("<>"))
+                    send("250 2.1.5 ok")
+            elif verb == "DATA":
+                if not rcpts:
+                    send("554 5.5.1 no valid recipients")
+                    continue
+                send("354 go on")
+                lines = []
+                while True:
+                    l = rfile.readline()
+                    if not l or l == b".\r\n":
+                        break
+                    lines.append(l[1:] if l.startswith(b".") else l)
+                with self.lock:
+                    self.dots += 1
+                    first = self.dots == 1
+                if self.mode == "tempfail_once" and first:
+                    send("451 4.3.0 try again later")
+                    continue
+                with self.lock:
+                    self.messages.append({"mail": mail, "rcpts": rcpts,
+                                          "data": b"".join(lines),
+                                          "tls": tls})
+                send("250 2.0.0 queued as 1")
+            elif verb == "QUIT":
+                send("221 bye")
+                return
+            elif verb == "RSET":
+                send("250 ok")
+            else:
+                send("502 5.5.2 what")
+
+
+MESSAGE = (b"From: alice@example.test\r\n"
+           b"To: bob@remote.test\r\n"
+           b"Subject: queued\r\n"
+           b"\r\n"
+           b"Hello,\r\n"
+           b".a line starting with a dot\r\n"
+           b".\r\n"
+           b"..two dots\r\n"
+           b"bye\r\n")
+
+
+class QueueTest(harness.TestCase):
+
+    def configure(self, sink_port, **queue):
+        keys = {"relayhost": f"127.0.0.1:{sink_port}",
+                "poll_interval": "1s", "retry_min": "1s",
+                "retry_max": "2s", "connect_timeout": "5s",
+                "command_timeout": "10s"}
+        keys.update(queue)
+        extra = "\n[queue]\n" + "".join(f"{k} = {v}\n"
+                                        for k, v in keys.items())
+        self.env.write_config(extra=extra)
+
+    def setUp(self):
+        super().setUp()
+        self.env.setup()
+        self.env.add_user("alice@example.test", "Correct-Horse-42-Battery")
+
+    def enqueue(self, sender, rcpts, data=MESSAGE, next_attempt=FAR_FUTURE,
+                created=None):
+        now = int(time.time())
+        db = self.env.db()
+        with db:
+            digest = hashlib.sha256(data).digest()
+            row = db.execute("SELECT id FROM blobs WHERE sha256 = ?",
+                             (digest,)).fetchone()
+            if row:
+                blob = row[0]
+            else:
+                blob = db.execute(
+                    "INSERT INTO blobs (sha256, size, data) VALUES (?,?,?)",
+                    (digest, len(data), data)).lastrowid
+            qid = db.execute(
+                "INSERT INTO queue (sender, blob, created, next_attempt,"
+                " giveup) VALUES (?,?,?,?,?)",
+                (sender, blob, created or now, next_attempt,
+                 (created or now) + 86400)).lastrowid
+            for r in rcpts:
+                db.execute("INSERT INTO queue_rcpts (queue, address)"
+                           " VALUES (?,?)", (qid, r))
+        db.close()
+        return qid
+
+    def queue_rows(self):
+        return self.env.query("SELECT id FROM queue")
+
+    def wait_empty(self):
+        self.env.poll(lambda: not self.queue_rows(), "an empty queue")
+        # Blobs are referenced by nothing else here: all gone.
+        self.assertEqual(self.env.query("SELECT count(*) FROM blobs")[0][0],
+                         len(self.env.query("SELECT 1 FROM messages")))
+
+    def test_delivered_byte_exact(self):
+        sink = Sink(self)
+        self.configure(sink.port)
+        qid = self.enqueue("alice@example.test",
+                           ["bob@remote.test", "carol@other.test"])
+        daemon = self.env.start()
+        self.env.cli_ok("queue", "flush", str(qid))
+        self.wait_empty()
+        self.assertEqual(len(sink.messages), 1, sink.messages)
+        m = sink.messages[0]
+        self.assertEqual(m["data"], MESSAGE)
+        self.assertEqual(m["mail"], "alice@example.test")
+        self.assertEqual(m["rcpts"], ["bob@remote.test", "carol@other.test"])
+        self.assertFalse(m["tls"])
+        daemon.stop()
+
+    def test_tempfail_retried_once(self):
+        sink = Sink(self, mode="tempfail_once")
+        self.configure(sink.port)
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"])
+        daemon = self.env.start()
+        self.env.cli_ok("queue", "flush")
+        self.env.poll(lambda: sink.dots >= 1, "the first attempt")
+        self.wait_empty()
+        self.assertEqual(sink.dots, 2)
+        self.assertEqual(len(sink.messages), 1)
+        self.assertEqual(sink.messages[0]["data"], MESSAGE)
+        log = daemon.stop()
+        self.assertIn(f"q{qid}: 1 recipient(s) deferred", log)
+        self.assertEqual(self.env.mailbox_messages("alice@example.test"), [])
+
+    def test_reject_bounces_to_local_sender(self):
+        sink = Sink(self, mode="reject")
+        self.configure(sink.port)
+        self.enqueue("alice@example.test", ["nobody@remote.test"],
+                     next_attempt=0)
+        daemon = self.env.start()
+        self.wait_empty()
+        inbox = self.env.mailbox_messages("alice@example.test")
+        self.assertEqual(len(inbox), 1)
+        dsn = inbox[0].decode()
+        self.assertIn("From: Mail Delivery System "
+                      "<MAILER-DAEMON@mail.example.test>\r\n", dsn)
+        self.assertIn("To: <alice@example.test>\r\n", dsn)
+        self.assertIn("Subject: Undelivered Mail Returned to Sender\r\n", dsn)
+        self.assertIn("Auto-Submitted: auto-replied\r\n", dsn)
+        self.assertIn("Content-Type: multipart/report; "
+                      "report-type=delivery-status;", dsn)
+        self.assertIn("Final-Recipient: rfc822; nobody@remote.test\r\n"
+                      "Action: failed\r\nStatus: 5.1.1\r\n"
+                      "Diagnostic-Code: smtp; 550 5.1.1 "
+                      "<nobody@remote.test>: user unknown in sink\r\n", dsn)
+        self.assertIn("Content-Type: text/rfc822-headers\r\n\r\n"
+                      "From: alice@example.test\r\n", dsn)
+        self.assertEqual(sink.messages, [])
+        daemon.stop()
+
+    def test_bounce_of_remote_sender_is_queued_but_never_bounced(self):
+        sink = Sink(self, mode="reject")
+        self.configure(sink.port)
+        self.enqueue("zed@elsewhere.test", ["nobody@remote.test"],
+                     next_attempt=0)
+        daemon = self.env.start()
+        # The bounce to zed is rejected too (same sink): with sender <>
+        # it is dropped, not bounced again.
+        self.env.poll(lambda: "a bounce is not bounced" in daemon.log(),
+                      "the bounce's own failure")
+        self.wait_empty()
+        daemon.stop()
+
+    def test_list_flush_del(self):
+        port = free_port()   # nobody listens: nothing is delivered
+        self.configure(port)
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"],
+                           created=1700000000)
+        r = self.env.cli_ok("queue", "list")
+        self.assertEqual(r.out,
+                         f"{qid} 2023-11-14T22:13:20Z 2100-01-01T00:00:00Z "
+                         f"attempts=0 size={len(MESSAGE)} "
+                         "<alice@example.test>\n"
+                         "  bob@remote.test pending\n")
+        self.env.cli_fails(EX_NOUSER, "unknown queue id 999",
+                           "queue", "del", "999")
+        self.env.cli_fails(EX_NOUSER, "unknown queue id 999",
+                           "queue", "flush", "999")
+        self.env.cli_fails(EX_USAGE, "malformed queue id", "queue", "del",
+                           "x")
+        self.env.cli_fails(EX_USAGE, "usage", "queue", "frobnicate")
+        self.env.cli_ok("queue", "flush", str(qid))
+        self.assertEqual(self.env.query(
+            "SELECT next_attempt FROM queue WHERE id = ?", (qid,)), [(0,)])
+        self.env.cli_ok("queue", "del", str(qid))
+        self.assertEqual(self.env.cli_ok("queue", "list").out, "")
+        self.assertEqual(self.env.query("SELECT count(*) FROM blobs"),
+                         [(0,)])
+
+    def test_connection_refused_is_retried_and_listed(self):
+        port = free_port()
+        self.configure(port, retry_min="1h", retry_max="4h")
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"],
+                           next_attempt=0)
+        daemon = self.env.start()
+        self.env.poll(lambda: self.env.query(
+            "SELECT attempts FROM queue WHERE id = ?", (qid,)) == [(1,)],
+            "one failed attempt")
+        out = self.env.cli_ok("queue", "list").out
+        self.assertIn("attempts=1", out)
+        self.assertRegex(out, r"bob@remote\.test pending 4\.4\.\d .*"
+                         r"(refused|reached)")
+        next_attempt = self.env.query(
+            "SELECT next_attempt - strftime('%s','now') FROM queue")[0][0]
+        self.assertGreater(next_attempt, 3000)
+        daemon.stop()
+
+    def test_survives_restart(self):
+        sink = Sink(self)
+        self.configure(sink.port)
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"])
+        daemon = self.env.start()
+        daemon.stop()
+        self.assertEqual(self.queue_rows(), [(qid,)])
+        self.assertEqual(sink.messages, [])
+        daemon = self.env.start()
+        self.env.cli_ok("queue", "flush")
+        self.wait_empty()
+        self.assertEqual(len(sink.messages), 1)
+        daemon.stop()
+
+    def test_starttls_when_offered(self):
+        cert, key = make_cert(self.env.root, "sink", "sink.test",
+                              ["sink.test"])
+        sink = Sink(self, tls=(cert, key))
+        self.configure(sink.port, relayhost_tls="required")
+        self.enqueue("alice@example.test", ["bob@remote.test"],
+                     next_attempt=0)
+        daemon = self.env.start()
+        self.wait_empty()
+        self.assertEqual(len(sink.messages), 1)
+        self.assertTrue(sink.messages[0]["tls"])
+        self.assertEqual(sink.messages[0]["data"], MESSAGE)
+        log = daemon.stop()
+        self.assertIn("TLS with 127.0.0.1", log)
+
+    def test_tls_required_but_not_offered_defers(self):
+        sink = Sink(self)
+        self.configure(sink.port, relayhost_tls="required",
+                       retry_min="1h")
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"],
+                           next_attempt=0)
+        daemon = self.env.start()
+        self.env.poll(lambda: self.env.query(
+            "SELECT attempts FROM queue WHERE id = ?", (qid,)) == [(1,)],
+            "one failed attempt")
+        self.assertEqual(sink.messages, [])
+        self.assertIn("offers no STARTTLS", self.env.query(
+            "SELECT last_reply FROM queue_rcpts")[0][0])
+        daemon.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
