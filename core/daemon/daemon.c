@@ -3,6 +3,7 @@
  * modules as a whole; a new configuration that does not load is refused and
  * the running one stays. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,9 @@ int daemon_run(const struct daemon_options *options)
 	struct config *config = NULL;
 	char err[1024];
 
+	/* A client that closes before reading its reply must cost us an
+	 * EPIPE on that connection, not the whole server. */
+	signal(SIGPIPE, SIG_IGN);
 	if (config_load(options->config_file, &config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postinod: %s\n", err);
 		return EX_CONFIG;

@@ -3,6 +3,7 @@ reload, SIGTERM, refused starts, the sample module's timer writing through
 the store, privilege drop, the `make run` set-up script and online
 backups."""
 import os
+import signal
 import pwd
 import re
 import shutil
@@ -30,6 +31,16 @@ class Lifecycle(harness.TestCase):
         log = d.stop()
         # The module's fini ran before exit.
         self.assertRegex(log, log_line_re("info sample: fini ticks=0"))
+
+    def test_ignores_sigpipe(self):
+        """A client closing before it reads its reply must not kill the
+        server: SIGPIPE is ignored (the write fails with EPIPE instead)."""
+        env = self.env.setup()
+        d = env.start()
+        mask = int(d.proc_status("SigIgn")[0], 16)
+        self.assertTrue(mask & (1 << (signal.SIGPIPE - 1)),
+                        f"SIGPIPE not ignored (SigIgn={mask:x})")
+        d.stop()
 
     def test_start_without_modules(self):
         env = self.env
