@@ -404,4 +404,5 @@ const struct postino_host core_host_table = {
 	.msg_discard = host_msg_discard,
 	.hostname = host_hostname,
 	.conn_read_lines = conn_read_lines,
+	.msg_add_header = host_msg_add_header,
 };

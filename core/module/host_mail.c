@@ -41,6 +41,8 @@ static const char *host_hook_copy(struct host_hook_run *run, size_t slot,
 
 static void host_hook_run_free(struct host_hook_run *run)
 {
+	if (run->ev.msg != NULL)
+		host_msg_unref(run->ev.msg);
 	for (size_t i = 0; i < sizeof(run->strings) / sizeof(run->strings[0]); i++) {
 		if (run->strings[i] != NULL)
 			explicit_bzero(run->strings[i], strlen(run->strings[i]));
@@ -83,6 +85,8 @@ int host_hooks_run(postino_conn *conn, const struct postino_hook_event *ev,
 	run->conn = conn;
 	run->done = done;
 	run->data = data;
+	if (run->ev.msg != NULL)
+		host_msg_ref(run->ev.msg);
 	conn_ref(conn);
 	int ret = hooks_run(conn_module_set(conn), &run->ev, host_hook_run_done,
 			    run);

@@ -28,6 +28,11 @@ struct postino_msg {
 	int fd;                 /* spool file once over MSG_MEMORY_MAX */
 	uint64_t size;
 	int failed;
+	/* The module's reference plus one per hook run that can see the
+	 * message: a PENDING policy may outlive the module's session. */
+	unsigned refs;
+	char *headers;          /* added by policies, written on delivery */
+	size_t headers_len;
 };
 
 postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
@@ -38,6 +43,7 @@ postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
 		return NULL;
 	msg->ctx = mod->ctx;
 	msg->fd = -1;
+	msg->refs = 1;
 	msg->set = mod->set;
 	module_set_ref(msg->set);
 	msg->conn = conn;
@@ -130,11 +136,19 @@ uint64_t host_msg_size(const postino_msg *msg)
 	return msg->size;
 }
 
-static void msg_free(postino_msg *msg)
+void host_msg_ref(postino_msg *msg)
 {
+	msg->refs++;
+}
+
+void host_msg_unref(postino_msg *msg)
+{
+	if (--msg->refs > 0)
+		return;
 	if (msg->fd >= 0)
 		close(msg->fd);
 	free(msg->mem);
+	free(msg->headers);
 	if (msg->conn != NULL)
 		conn_unref(msg->conn);
 	module_set_unref(&msg->set);
@@ -147,7 +161,57 @@ void host_msg_discard(postino_msg **msgp)
 
 	*msgp = NULL;
 	if (msg != NULL)
-		msg_free(msg);
+		host_msg_unref(msg);
+}
+
+/* RFC 5322 field names: printable ASCII but the colon. */
+static int msg_header_name_ok(const char *name)
+{
+	if (name == NULL || *name == '\0' || strlen(name) > 76)
+		return 0;
+	for (const char *p = name; *p != '\0'; p++) {
+		if (*p < 33 || *p > 126 || *p == ':')
+			return 0;
+	}
+	return 1;
+}
+
+int host_msg_add_header(postino_msg *msg, const char *name, const char *value)
+{
+	if (!msg_header_name_ok(name) || value == NULL ||
+	    strpbrk(value, "\r\n") != NULL || strlen(value) > 8192)
+		return -EINVAL;
+	/* Worst case: every byte starts a folded line. */
+	size_t need = strlen(name) + 2 + strlen(value) * 4 + 3;
+	char *grown = realloc(msg->headers, msg->headers_len + need);
+	if (grown == NULL)
+		return -ENOMEM;
+	msg->headers = grown;
+	char *out = msg->headers + msg->headers_len;
+	size_t line = (size_t)sprintf(out, "%s:", name);
+	char *w = out + line;
+	/* Fold before a blank when the line would pass 78 characters
+	 * (RFC 5322 2.1.1); words longer than that stay whole. */
+	for (const char *p = value; *p != '\0';) {
+		size_t word = 1 + strcspn(p + 1, " \t");
+		if (p == value && *p != ' ' && *p != '\t') {
+			*w++ = ' ';
+			line++;
+		}
+		if (line + word > 78 && line > 1 && (*p == ' ' || *p == '\t')) {
+			memcpy(w, "\r\n", 2);
+			w += 2;
+			line = 0;
+		}
+		memcpy(w, p, word);
+		w += word;
+		line += word;
+		p += word;
+	}
+	memcpy(w, "\r\n", 2);
+	w += 2;
+	msg->headers_len = (size_t)(w - msg->headers);
+	return 0;
 }
 
 struct msg_delivery {
@@ -187,17 +251,20 @@ static char *msg_load(struct msg_delivery *job, size_t *prefix_r,
 
 	if (plen < 0 || (size_t)plen >= sizeof(prefix))
 		return NULL;
-	char *buf = malloc((size_t)plen + msg->size + 1);
+	size_t head = (size_t)plen + msg->headers_len;
+	char *buf = malloc(head + msg->size + 1);
 	if (buf == NULL)
 		return NULL;
 	memcpy(buf, prefix, (size_t)plen);
+	if (msg->headers_len > 0)
+		memcpy(buf + plen, msg->headers, msg->headers_len);
 	if (msg->fd < 0) {
 		if (msg->len > 0)
-			memcpy(buf + plen, msg->mem, msg->len);
+			memcpy(buf + head, msg->mem, msg->len);
 	} else {
 		size_t got = 0;
 		while (got < msg->size) {
-			ssize_t n = pread(msg->fd, buf + plen + got,
+			ssize_t n = pread(msg->fd, buf + head + got,
 					  msg->size - got, (off_t)got);
 			if (n <= 0) {
 				if (n < 0 && errno == EINTR)
@@ -209,7 +276,7 @@ static char *msg_load(struct msg_delivery *job, size_t *prefix_r,
 		}
 	}
 	*prefix_r = (size_t)plen;
-	*len_r = (size_t)plen + msg->size;
+	*len_r = head + msg->size;
 	return buf;
 }
 
@@ -233,7 +300,7 @@ static int msg_delivery_run(struct store_txn *txn, void *data)
 						       job->now, NULL);
 	}
 	/* Relays never add Return-Path: the remote copy is the bytes as
-	 * received. */
+	 * received, with the policies' headers. */
 	if (ret == 0 && job->remote_count > 0)
 		ret = store_txn_blob_put(txn, buf + prefix, len - prefix, &blob);
 	if (ret == 0 && job->remote_count > 0)
@@ -264,7 +331,7 @@ static void msg_delivery_done(void *data, int status)
 	}
 	if (call)
 		job->done(job->data, status);
-	msg_free(msg);
+	host_msg_unref(msg);
 	msg_delivery_free(job);
 }
 

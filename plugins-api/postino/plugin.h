@@ -118,6 +118,8 @@ struct postino_hook_event {
 	int auth_success;       /* AUTH_RESULT: 1 success, 0 failure */
 	uint64_t message_size;  /* DATA_END */
 	unsigned rcpt_count;    /* accepted recipients so far */
+	postino_msg *msg;       /* DATA_END: the message; msg_add_header
+				 * puts headers on it */
 };
 
 typedef enum postino_verdict (*postino_hook_fn)(
@@ -366,6 +368,12 @@ struct postino_host {
 	 * on_bytes; the last `unused` bytes of that chunk go back to line
 	 * input (pipelined commands after the end of the data). */
 	void (*conn_read_lines)(postino_conn *conn, size_t unused);
+	/* Puts "name: value" at the top of the message (above the Received
+	 * lines, below Return-Path), e.g. Received-SPF from a DATA_END hook.
+	 * Long values are folded. -EINVAL for a malformed name or a value
+	 * holding CR, LF or NUL. */
+	int (*msg_add_header)(postino_msg *msg, const char *name,
+			      const char *value);
 };
 
 /* ---- the module descriptor ------------------------------------------------ */

@@ -47,6 +47,62 @@ AT(postino_host, state_put, 104);
 AT(postino_host, state_delete, 112);
 AT(postino_host, now_ms, 120);
 
+AT(postino_host, protocol_register, 128);
+AT(postino_host, conn_write, 136);
+AT(postino_host, conn_printf, 144);
+AT(postino_host, conn_starttls, 152);
+AT(postino_host, conn_close, 160);
+AT(postino_host, conn_read_bytes, 168);
+AT(postino_host, conn_pause, 176);
+AT(postino_host, conn_resume, 184);
+AT(postino_host, conn_set_data, 192);
+AT(postino_host, conn_get_data, 200);
+AT(postino_host, conn_info, 208);
+AT(postino_host, conn_set_account, 216);
+AT(postino_host, auth_verify, 224);
+AT(postino_host, hooks_run, 232);
+AT(postino_host, domain_is_local, 240);
+AT(postino_host, address_expand, 248);
+AT(postino_host, address_owned_by, 256);
+AT(postino_host, msg_new, 264);
+AT(postino_host, msg_append, 272);
+AT(postino_host, msg_size, 280);
+AT(postino_host, msg_deliver, 288);
+AT(postino_host, msg_discard, 296);
+AT(postino_host, hostname, 304);
+AT(postino_host, conn_read_lines, 312);
+AT(postino_host, msg_add_header, 320);
+AT(postino_protocol, size, 0);
+AT(postino_protocol, name, 8);
+AT(postino_protocol, max_line, 16);
+AT(postino_protocol, idle_timeout_s, 20);
+AT(postino_protocol, overload_reply, 24);
+AT(postino_protocol, timeout_reply, 32);
+AT(postino_protocol, on_connect, 40);
+AT(postino_protocol, on_line, 48);
+AT(postino_protocol, on_bytes, 56);
+AT(postino_protocol, on_starttls, 64);
+AT(postino_protocol, on_writable, 72);
+AT(postino_protocol, on_close, 80);
+AT(postino_conn_info, size, 0);
+AT(postino_conn_info, session_id, 8);
+AT(postino_conn_info, listener, 16);
+AT(postino_conn_info, client_ip, 24);
+AT(postino_conn_info, client_port, 32);
+AT(postino_conn_info, local_ip, 40);
+AT(postino_conn_info, local_port, 48);
+AT(postino_conn_info, tls, 52);
+AT(postino_conn_info, tls_version, 56);
+AT(postino_conn_info, tls_cipher, 64);
+AT(postino_conn_info, tls_sni, 72);
+AT(postino_conn_info, account, 80);
+AT(postino_delivery, size, 0);
+AT(postino_delivery, mail_from, 8);
+AT(postino_delivery, local, 16);
+AT(postino_delivery, local_count, 24);
+AT(postino_delivery, remote, 32);
+AT(postino_delivery, remote_count, 40);
+
 AT(postino_hook_event, size, 0);
 AT(postino_hook_event, point, 8);
 AT(postino_hook_event, session_id, 16);
@@ -61,6 +117,7 @@ AT(postino_hook_event, password, 80);
 AT(postino_hook_event, auth_success, 88);
 AT(postino_hook_event, message_size, 96);
 AT(postino_hook_event, rcpt_count, 104);
+AT(postino_hook_event, msg, 112);
 
 _Static_assert(POSTINO_HOOK_SMTP_CONNECT == 1 &&
 	       POSTINO_HOOK_PASSWORD_CHANGED == 11, "hook points renumbered");
@@ -68,6 +125,8 @@ _Static_assert(POSTINO_CONTINUE == 0 && POSTINO_PENDING == 4,
 	       "verdicts renumbered");
 _Static_assert(POSTINO_CONFIG_STRING == 1 && POSTINO_CONFIG_SIZE == 5,
 	       "config types renumbered");
+_Static_assert(POSTINO_AUTH_OK == 0 && POSTINO_AUTH_TEMPFAIL == 3,
+	       "auth results renumbered");
 _Static_assert(POSTINO_LOG_ERROR == 0 && POSTINO_LOG_DEBUG == 3,
 	       "log levels renumbered");
 

@@ -277,6 +277,79 @@ START_TEST(delivery_to_a_vanished_account_fails_whole)
 }
 END_TEST
 
+START_TEST(policies_add_headers_on_top)
+{
+	const char *local[] = { "alice@example.test" };
+	const char *remote[] = { "carol@remote.test" };
+	struct store_mailbox inbox;
+	char long_value[200];
+	char *data;
+	size_t len;
+
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "Received: x\r\n\r\nbody\r\n", 21);
+	ck_assert_int_eq(host_msg_add_header(msg, "Received-SPF",
+					     "pass (example.test: ok)"), 0);
+	memset(long_value, 'w', sizeof(long_value));
+	for (size_t i = 9; i < sizeof(long_value); i += 10)
+		long_value[i] = ' ';
+	long_value[sizeof(long_value) - 1] = '\0';
+	ck_assert_int_eq(host_msg_add_header(msg, "X-Long", long_value), 0);
+	/* Header injection and bad names are refused. */
+	ck_assert_int_eq(host_msg_add_header(msg, "X-Evil", "a\r\nBcc: x"),
+			 -EINVAL);
+	ck_assert_int_eq(host_msg_add_header(msg, "Bad Name", "v"), -EINVAL);
+	ck_assert_int_eq(host_msg_add_header(msg, "Bad:Name", "v"), -EINVAL);
+	ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, remote, 1), 0);
+
+	ck_assert_int_eq(store_mailbox_get(fx.ctx.store, "alice@example.test",
+					   "INBOX", &inbox), 0);
+	ck_assert_int_eq(store_message_read(fx.ctx.store, inbox.id, 1, &data,
+					    &len), 0);
+	const char *top = "Return-Path: <s@far.test>\r\n"
+			  "Received-SPF: pass (example.test: ok)\r\nX-Long: ";
+	ck_assert_int_eq(strncmp(data, top, strlen(top)), 0);
+	/* Folded: no physical line over 78 characters, and unfolding gives
+	 * the value back. */
+	char *x = strstr(data, "X-Long:");
+	char *end = strstr(x, "\r\nReceived: x\r\n");
+	ck_assert_ptr_nonnull(end);
+	for (char *l = x; l < end;) {
+		char *eol = strstr(l, "\r\n");
+		ck_assert_int_le(eol - l, 78);
+		l = eol + 2;
+	}
+	char unfolded[400] = "";
+	for (char *p = x + strlen("X-Long: "); p < end; p++) {
+		if (p[0] == '\r' && p[1] == '\n') {
+			p++;
+			continue;
+		}
+		strncat(unfolded, p, 1);
+	}
+	ck_assert_str_eq(unfolded, long_value);
+	free(data);
+}
+END_TEST
+
+START_TEST(a_hook_run_keeps_the_message_alive)
+{
+	/* A policy holding the message after the module dropped it (its
+	 * connection closed): the host's reference keeps it valid. */
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	postino_msg *held = msg;
+
+	host_msg_append(msg, "x\r\n", 3);
+	host_msg_ref(held);
+	host_msg_discard(&msg);
+	ck_assert_ptr_null(msg);
+	/* Still valid for the policy (ASan would catch a freed message). */
+	ck_assert_int_eq(host_msg_add_header(held, "X-Late", "ok"), 0);
+	ck_assert_uint_eq(host_msg_size(held), 3);
+	host_msg_unref(held);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host_mail");
@@ -290,6 +363,8 @@ int main(void)
 	tcase_add_test(tc, delivery_is_stored_once_with_return_path);
 	tcase_add_test(tc, large_messages_spool_to_a_file);
 	tcase_add_test(tc, delivery_to_a_vanished_account_fails_whole);
+	tcase_add_test(tc, policies_add_headers_on_top);
+	tcase_add_test(tc, a_hook_run_keeps_the_message_alive);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
