@@ -13,6 +13,7 @@ struct store;
 struct module_set;
 struct net;
 struct queue;
+struct mailbox_lock;
 
 enum core_mode {
 	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
@@ -31,6 +32,8 @@ struct core_ctx {
 	struct module_set *modules;
 	struct net *net;     /* NULL in the admin CLI */
 	struct queue *queue; /* outbound delivery; NULL in the admin CLI */
+	/* Mailboxes with an exclusive view open (POP3 maildrops). */
+	struct mailbox_lock *mailbox_locks;
 };
 
 /* The host table handed to every module. */

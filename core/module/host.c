@@ -405,4 +405,11 @@ const struct postino_host core_host_table = {
 	.hostname = host_hostname,
 	.conn_read_lines = conn_read_lines,
 	.msg_add_header = host_msg_add_header,
+	.mailbox_open = host_mailbox_open,
+	.mailbox_count = host_mailbox_count,
+	.mailbox_uidvalidity = host_mailbox_uidvalidity,
+	.mailbox_message = host_mailbox_message,
+	.mailbox_read = host_mailbox_read,
+	.mailbox_expunge = host_mailbox_expunge,
+	.mailbox_close = host_mailbox_close,
 };

@@ -32,4 +32,18 @@ int host_msg_add_header(postino_msg *msg, const char *name, const char *value);
 void host_msg_ref(postino_msg *msg);
 void host_msg_unref(postino_msg *msg);
 
+int host_mailbox_open(struct postino_mod *mod, const char *account,
+		      const char *name, int exclusive,
+		      postino_mailbox **mailbox_r);
+uint32_t host_mailbox_count(postino_mailbox *mailbox);
+uint32_t host_mailbox_uidvalidity(postino_mailbox *mailbox);
+int host_mailbox_message(postino_mailbox *mailbox, uint32_t index,
+			 struct postino_message_info *info_r);
+int64_t host_mailbox_read(postino_mailbox *mailbox, uint32_t index,
+			  uint64_t offset, void *buf, size_t len);
+int host_mailbox_expunge(postino_mailbox *mailbox, const uint32_t *uids,
+			 size_t count, void (*done)(void *data, int status),
+			 void *data);
+void host_mailbox_close(postino_mailbox **mailbox);
+
 #endif

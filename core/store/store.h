@@ -209,6 +209,22 @@ int store_mailbox_list(struct store *store, const char *address,
 int store_mailbox_get(struct store *store, const char *address,
 		      const char *name, struct store_mailbox *mailbox_r);
 
+struct store_message {
+	uint32_t uid;
+	uint64_t size;
+	uint32_t flags;
+	int64_t internaldate;
+	int64_t blob_id;
+};
+/* The mailbox's messages in UID order; stops when cb returns nonzero. */
+int store_message_list(struct store *store, int64_t mailbox_id,
+		       int (*cb)(void *data, const struct store_message *m),
+		       void *data);
+/* Copies up to len bytes of a blob from offset: the count, 0 past the end,
+ * -ENOENT when the blob is gone (the message was expunged meanwhile). */
+int64_t store_blob_read(struct store *store, int64_t blob_id, uint64_t offset,
+			void *buf, size_t len);
+
 /* Copies the message's bytes into a malloc'ed buffer the caller frees. */
 int store_message_read(struct store *store, int64_t mailbox_id, uint32_t uid,
 		       char **data_r, size_t *len_r);

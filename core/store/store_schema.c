@@ -52,7 +52,9 @@ static const char schema_v1[] =
 	"  UNIQUE (account, name)"
 	");"
 	"CREATE TABLE blobs ("
-	"  id INTEGER PRIMARY KEY,"
+	/* AUTOINCREMENT: an id is never reused, so a mailbox view holding
+	 * the id of an expunged message can never read another message. */
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  sha256 BLOB NOT NULL UNIQUE,"
 	"  size INTEGER NOT NULL,"
 	"  refcount INTEGER NOT NULL DEFAULT 0,"

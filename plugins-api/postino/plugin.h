@@ -44,6 +44,7 @@ typedef struct postino_hook_call postino_hook_call; /* one hook invocation */
 typedef struct postino_timer postino_timer;         /* one repeating timer */
 typedef struct postino_conn postino_conn;           /* one client connection */
 typedef struct postino_msg postino_msg;             /* a message being received */
+typedef struct postino_mailbox postino_mailbox;     /* an open mailbox view */
 
 enum postino_log_level {
 	POSTINO_LOG_ERROR = 0,
@@ -206,6 +207,15 @@ struct postino_delivery {
 	size_t local_count;
 	const char *const *remote;        /* addresses: the outbound queue */
 	size_t remote_count;
+};
+
+/* One message of an open mailbox view. */
+struct postino_message_info {
+	size_t size;
+	uint32_t uid;
+	uint64_t octets;      /* stored size, CRLF line ends */
+	uint32_t flags;
+	int64_t internaldate; /* unix seconds */
 };
 
 /* ---- the host table ------------------------------------------------------ */
@@ -374,6 +384,34 @@ struct postino_host {
 	 * holding CR, LF or NUL. */
 	int (*msg_add_header)(postino_msg *msg, const char *name,
 			      const char *value);
+
+	/* ---- mailboxes ---- */
+
+	/* Opens a view of account's mailbox `name` ("INBOX"): its messages
+	 * in UID order as of now, indexed 0..count-1. -ENOENT when there is
+	 * no such mailbox. exclusive = 1 fails with -EBUSY while another
+	 * exclusive view of the same mailbox is open (POP3's maildrop lock);
+	 * non-exclusive views never conflict. */
+	int (*mailbox_open)(postino_mod *mod, const char *account,
+			    const char *name, int exclusive,
+			    postino_mailbox **mailbox_r);
+	uint32_t (*mailbox_count)(postino_mailbox *mailbox);
+	uint32_t (*mailbox_uidvalidity)(postino_mailbox *mailbox);
+	/* Fills *info_r (set info_r->size = sizeof(*info_r) first). */
+	int (*mailbox_message)(postino_mailbox *mailbox, uint32_t index,
+			       struct postino_message_info *info_r);
+	/* Copies up to len bytes of message `index` from offset; returns the
+	 * count (0 at the end) or a negative errno. A short indexed read. */
+	int64_t (*mailbox_read)(postino_mailbox *mailbox, uint32_t index,
+				uint64_t offset, void *buf, size_t len);
+	/* Removes the messages with these UIDs in one durable commit, then
+	 * done(data, 0 or -errno) on the loop (always called). */
+	int (*mailbox_expunge)(postino_mailbox *mailbox, const uint32_t *uids,
+			       size_t count,
+			       void (*done)(void *data, int status),
+			       void *data);
+	/* Closes the view (and its lock); sets *mailbox to NULL. */
+	void (*mailbox_close)(postino_mailbox **mailbox);
 };
 
 /* ---- the module descriptor ------------------------------------------------ */

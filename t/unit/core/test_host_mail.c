@@ -350,6 +350,73 @@ START_TEST(a_hook_run_keeps_the_message_alive)
 }
 END_TEST
 
+START_TEST(mailbox_views_read_ranges_and_expunge)
+{
+	const char *local[] = { "alice@example.test" };
+	struct postino_message_info info = { .size = sizeof(info) };
+	postino_mailbox *a = NULL, *b = NULL, *c = NULL;
+	char buf[64];
+
+	for (int i = 0; i < 3; i++) {
+		postino_msg *msg = host_msg_new(&fx.mod, NULL);
+		char body[32];
+		snprintf(body, sizeof(body), "Subject: %d\r\n\r\nbody\r\n", i);
+		host_msg_append(msg, body, strlen(body));
+		ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	}
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "nobody@example.test",
+					   "INBOX", 0, &a), -ENOENT);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "ALICE@example.test",
+					   "INBOX", 1, &a), 0);
+	/* One exclusive view at a time; shared views never conflict. */
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 1, &b), -EBUSY);
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &c), 0);
+	ck_assert_uint_eq(host_mailbox_count(a), 3);
+	ck_assert_uint_ne(host_mailbox_uidvalidity(a), 0);
+	ck_assert_int_eq(host_mailbox_message(a, 2, &info), 0);
+	ck_assert_uint_eq(info.uid, 3);
+	const char *whole = "Return-Path: <s@far.test>\r\nSubject: 2\r\n\r\nbody\r\n";
+	ck_assert_uint_eq(info.octets, strlen(whole));
+	ck_assert_int_eq(host_mailbox_message(a, 3, &info), -EINVAL);
+	/* Ranged reads: a middle slice, a short read at the end, then 0. */
+	ck_assert_int_eq(host_mailbox_read(a, 2, 13, buf, 11), 11);
+	ck_assert_int_eq(memcmp(buf, "<s@far.test", 11), 0);
+	int64_t tail = host_mailbox_read(a, 2, strlen(whole) - 6, buf, sizeof(buf));
+	ck_assert_int_eq(tail, 6);
+	ck_assert_int_eq(memcmp(buf, "body\r\n", 6), 0);
+	ck_assert_int_eq(host_mailbox_read(a, 2, strlen(whole), buf, 8), 0);
+
+	uint32_t gone[] = { 1, 3 };
+	int status = 1;
+	ck_assert_int_eq(host_mailbox_expunge(a, gone, 2, delivered, &status), 0);
+	while (status == 1)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	ck_assert_int_eq(status, 0);
+	host_mailbox_close(&a);
+	ck_assert_ptr_null(a);
+	/* The lock went with the view; the expunge is visible. */
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 1, &b), 0);
+	ck_assert_uint_eq(host_mailbox_count(b), 1);
+	ck_assert_int_eq(host_mailbox_message(b, 0, &info), 0);
+	ck_assert_uint_eq(info.uid, 2);
+	/* A view opened before the expunge reads a vanished message as
+	 * gone, not as garbage. */
+	ck_assert_int_eq(host_mailbox_read(c, 0, 0, buf, sizeof(buf)), -ENOENT);
+	/* Not even when a new message arrives after the highest one went
+	 * (SQLite would hand out the freed rowid again). */
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "Subject: new\r\n\r\n", 17);
+	ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	ck_assert_int_eq(host_mailbox_read(c, 2, 0, buf, sizeof(buf)), -ENOENT);
+	host_mailbox_close(&b);
+	host_mailbox_close(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host_mail");
@@ -365,6 +432,7 @@ int main(void)
 	tcase_add_test(tc, delivery_to_a_vanished_account_fails_whole);
 	tcase_add_test(tc, policies_add_headers_on_top);
 	tcase_add_test(tc, a_hook_run_keeps_the_message_alive);
+	tcase_add_test(tc, mailbox_views_read_ranges_and_expunge);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
