@@ -15,6 +15,7 @@ static void server_free(struct smtp_server *srv)
 	if (srv == NULL)
 		return;
 	free(srv->hostname);
+	free(srv->postmaster);
 	free(srv->overload_reply);
 	free(srv->timeout_reply);
 	free(srv);
@@ -69,6 +70,26 @@ static int smtp_init(postino_mod *mod, const struct postino_host *host,
 	srv->max_message_size = (uint64_t)max_size;
 	srv->max_recipients = (unsigned)max_rcpt;
 
+	/* Where RCPT TO:<postmaster> goes (RFC 5321 4.5.1). */
+	const char *postmaster = host->config_string(mod, "postmaster");
+	if (postmaster != NULL && *postmaster != '\0') {
+		struct smtp_path path;
+
+		if (smtp_parse_address(postmaster, strlen(postmaster),
+				       &path) != SMTP_PARSE_OK) {
+			host->log(mod, POSTINO_LOG_ERROR, NULL,
+				  "[smtp] postmaster is not an address "
+				  "(local@domain): %s", postmaster);
+			server_free(srv);
+			return -EINVAL;
+		}
+		srv->postmaster = strdup(path.address);
+		if (srv->postmaster == NULL) {
+			server_free(srv);
+			return -ENOMEM;
+		}
+	}
+
 	const char *hostname = host->hostname(mod);
 	srv->hostname = strdup(hostname != NULL ? hostname : "localhost");
 	if (srv->hostname == NULL) {
@@ -113,6 +134,8 @@ static const struct postino_config_key smtp_keys[] = {
 	  "most RCPT TO accepted per message" },
 	{ "sender_login_check", POSTINO_CONFIG_BOOL, "yes",
 	  "authenticated senders may only use addresses they own" },
+	{ "postmaster", POSTINO_CONFIG_STRING, "",
+	  "where RCPT TO:<postmaster> goes; empty: postmaster@hostname" },
 	{ NULL, 0, NULL, NULL },
 };
 

@@ -35,6 +35,7 @@ struct smtp_server {
 	uint64_t max_message_size;
 	unsigned max_recipients;
 	int sender_login_check;
+	char *postmaster;        /* [smtp] postmaster, normalized; NULL: unset */
 	struct smtp_service mx;
 	struct smtp_service submission;
 };

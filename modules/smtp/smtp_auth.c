@@ -98,6 +98,8 @@ enum smtp_auth_plain_result smtp_auth_plain_decode(
 	const unsigned char *nul1, *nul2;
 
 	memset(creds, 0, sizeof(*creds));
+	if (len == 0 || (len == 1 && b64[0] == '='))
+		return SMTP_AUTH_PLAIN_EMPTY;
 	int ret = smtp_base64_decode(b64, len, buf, sizeof(buf), &n);
 	if (ret == -EINVAL) {
 		r = SMTP_AUTH_PLAIN_BASE64;

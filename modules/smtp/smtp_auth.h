@@ -23,6 +23,8 @@ enum smtp_auth_plain_result {
 	SMTP_AUTH_PLAIN_BASE64 = 1,   /* not base64: 501 */
 	SMTP_AUTH_PLAIN_FORMAT = 2,   /* not authzid NUL authcid NUL passwd */
 	SMTP_AUTH_PLAIN_AUTHZID = 3,  /* authzid is someone else */
+	SMTP_AUTH_PLAIN_EMPTY = 4,    /* an empty response: "" or "=" (RFC
+				       * 4954 4); bad credentials, 535 */
 };
 
 struct smtp_auth_creds {
@@ -30,7 +32,8 @@ struct smtp_auth_creds {
 	char password[SMTP_AUTH_FIELD_MAX + 1];
 };
 
-/* Decodes a base64 PLAIN response into creds (NUL-terminated). The
+/* Decodes a base64 PLAIN response into creds (NUL-terminated). An empty
+ * response ("" or the single "=" that stands for it) is EMPTY. The
  * authzid must be empty or equal to the authcid; authcid and password
  * must not be empty. The caller wipes creds (explicit_bzero) after use;
  * so does this function on every failure. */

@@ -95,6 +95,7 @@ static void auth_plain(struct smtp_session *s, const char *b64, size_t len)
 		auth_verify(s, creds.user, creds.password);
 		break;
 	case SMTP_AUTH_PLAIN_AUTHZID:
+	case SMTP_AUTH_PLAIN_EMPTY: /* "AUTH PLAIN =", a lone "=" or "" */
 		s->phase = SMTP_PHASE_COMMAND;
 		smtp_reply_error(s, R_AUTH_FAILED);
 		break;

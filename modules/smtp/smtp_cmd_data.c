@@ -172,6 +172,10 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 		if (s->data.bare) {
 			host->msg_discard(&s->msg);
 		} else if (s->data.size > s->srv->max_message_size) {
+			/* The limit is on the client's message, as EHLO's
+			 * SIZE advertises it: our own Received header must
+			 * not turn a message the client sized correctly
+			 * into a 552 after MAIL accepted it. */
 			s->too_big = 1;
 			host->msg_discard(&s->msg);
 		} else if (out_len > 0 &&

@@ -174,47 +174,78 @@ done:
 	smtp_resume(s);
 }
 
+/* A recipient in a local domain: its targets into rcpt_local and
+ * rcpt_remote. 0, or -1 after replying (shown: the address in it). */
+static int route_local(struct smtp_session *s, const char *address,
+		       const char *shown)
+{
+	int n = expand_local(s, address);
+
+	if (n < 0) {
+		smtp_strv_clear(&s->rcpt_local);
+		smtp_strv_clear(&s->rcpt_remote);
+		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+				  "address_expand failed: %d", n);
+		smtp_reply_error(s, R_INTERNAL);
+		return -1;
+	}
+	if (n == 0 || s->rcpt_local.n + s->rcpt_remote.n == 0) {
+		smtp_reply_error(s, R_USER_UNKNOWN, shown);
+		return -1;
+	}
+	return 0;
+}
+
+/* <postmaster> without a domain (RFC 5321 4.5.1: MUST be accepted):
+ * [smtp] postmaster when set, local or remote, for any client (never
+ * "Relaying denied"); else postmaster@hostname when that domain is
+ * hosted here. */
+static void run_postmaster(struct smtp_session *s)
+{
+	const struct postino_host *host = s->srv->host;
+	const char *shown = s->rcpt.path.address; /* "postmaster" */
+	struct smtp_path pm;
+	int local = 0;
+
+	if (smtp_postmaster_path(s->srv->postmaster, s->srv->hostname,
+				 &pm) == 0)
+		local = host->domain_is_local(s->srv->mod,
+					      pm.address + pm.domain_off) == 1;
+	else
+		pm.len = 0;
+	if (pm.len == 0 || (s->srv->postmaster == NULL && !local)) {
+		smtp_reply_error(s, R_NO_POSTMASTER, shown);
+		return;
+	}
+	if (local) {
+		if (route_local(s, pm.address, shown) < 0)
+			return;
+	} else if (smtp_strv_add_unique(&s->rcpt_remote, pm.address, 0) < 0) {
+		smtp_reply_error(s, R_INTERNAL);
+		return;
+	}
+	smtp_run_hooks(s, POSTINO_HOOK_SMTP_RCPT_TO, rcpt_then);
+}
+
 void smtp_run_rcpt(struct smtp_session *s, const char *arg, size_t len)
 {
 	const struct postino_host *host = s->srv->host;
 	struct smtp_path *path = &s->rcpt.path;
-	char postmaster[SMTP_ADDRESS_MAX + 1];
-	const char *address = path->address;
-	const char *domain = path->address + path->domain_off;
 
 	(void)arg;
 	(void)len;
 	smtp_strv_clear(&s->rcpt_local);
 	smtp_strv_clear(&s->rcpt_remote);
 	if (path->domain_off == path->len) {
-		/* <postmaster> without a domain (RFC 5321 4.5.1): the
-		 * postmaster of this host's own name. */
-		size_t n = (size_t)snprintf(postmaster, sizeof(postmaster),
-					    "postmaster@%s", s->srv->hostname);
-		if (n >= sizeof(postmaster)) {
-			smtp_reply_error(s, R_USER_UNKNOWN, path->address);
-			return;
-		}
-		address = postmaster;
-		domain = postmaster + sizeof("postmaster@") - 1;
+		run_postmaster(s);
+		return;
 	}
-
-	if (host->domain_is_local(s->srv->mod, domain) == 1) {
-		int n = expand_local(s, address);
-		if (n < 0) {
-			smtp_strv_clear(&s->rcpt_local);
-			smtp_strv_clear(&s->rcpt_remote);
-			host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
-				  "address_expand failed: %d", n);
-			smtp_reply_error(s, R_INTERNAL);
+	if (host->domain_is_local(s->srv->mod,
+				  path->address + path->domain_off) == 1) {
+		if (route_local(s, path->address, path->address) < 0)
 			return;
-		}
-		if (n == 0 || s->rcpt_local.n + s->rcpt_remote.n == 0) {
-			smtp_reply_error(s, R_USER_UNKNOWN, path->address);
-			return;
-		}
 	} else if (s->account != NULL) {
-		if (smtp_strv_add_unique(&s->rcpt_remote, address, 0) < 0) {
+		if (smtp_strv_add_unique(&s->rcpt_remote, path->address, 0) < 0) {
 			smtp_reply_error(s, R_INTERNAL);
 			return;
 		}

@@ -41,4 +41,5 @@ static inline int smtp_data_done(const struct smtp_data *d)
 	return d->state == SMTP_DATA_DONE;
 }
 
+
 #endif

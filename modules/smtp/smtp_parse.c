@@ -1,5 +1,6 @@
 /* SMTP command syntax: verb split, MAIL FROM / RCPT TO paths and
  * parameters, EHLO argument. See smtp_parse.h. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -545,4 +546,47 @@ int smtp_parse_helo(const char *arg, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+enum smtp_parse_result smtp_parse_address(const char *s, size_t len,
+					  struct smtp_path *out)
+{
+	/* Reuse the path parser on "<" s ">": the same rules, the same
+	 * normalization; but no source route and nothing after. */
+	unsigned char buf[SMTP_ADDRESS_MAX + 3];
+	struct cur c = { buf, buf + len + 2 };
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len > SMTP_ADDRESS_MAX || has_nul(s, len) ||
+	    s[0] == '@')
+		return SMTP_PARSE_ADDRESS;
+	buf[0] = '<';
+	memcpy(buf + 1, s, len);
+	buf[len + 1] = '>';
+	if (parse_path(&c, out, 0, 0) != SMTP_PARSE_OK || c.p != c.end) {
+		memset(out, 0, sizeof(*out));
+		return SMTP_PARSE_ADDRESS;
+	}
+	return SMTP_PARSE_OK;
+}
+
+int smtp_postmaster_path(const char *configured, const char *hostname,
+			 struct smtp_path *out)
+{
+	char buf[SMTP_ADDRESS_MAX + 1];
+	const char *address = configured;
+
+	if (address == NULL || *address == '\0') {
+		int n = snprintf(buf, sizeof(buf), "postmaster@%s",
+				 hostname != NULL ? hostname : "");
+		if (n < 0 || (size_t)n >= sizeof(buf)) {
+			memset(out, 0, sizeof(*out));
+			return -1;
+		}
+		address = buf;
+	}
+	return smtp_parse_address(address, strlen(address), out) ==
+			       SMTP_PARSE_OK
+		       ? 0
+		       : -1;
 }

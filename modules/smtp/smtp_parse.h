@@ -66,6 +66,18 @@ enum smtp_parse_result smtp_parse_mail(const char *arg, size_t len,
 enum smtp_parse_result smtp_parse_rcpt(const char *arg, size_t len,
 				       struct smtp_rcpt_args *out);
 
+/* A bare address "local@domain" (a configuration value), checked and
+ * normalized as a path's mailbox: OK, or ADDRESS when it is not one (a
+ * source route, angle brackets, a missing domain...). */
+enum smtp_parse_result smtp_parse_address(const char *s, size_t len,
+					  struct smtp_path *out);
+
+/* The mailbox RCPT TO:<postmaster> (no domain, RFC 5321 4.5.1) stands
+ * for: configured when set and not empty ([smtp] postmaster), else
+ * postmaster@hostname. 0, or -1 when that is not a valid address. */
+int smtp_postmaster_path(const char *configured, const char *hostname,
+			 struct smtp_path *out);
+
 /* EHLO/HELO argument: one word of printable ASCII, at most
  * SMTP_DOMAIN_MAX bytes. Returns 1 when valid. */
 int smtp_parse_helo(const char *arg, size_t len);

@@ -66,6 +66,9 @@
 			   "non-ASCII addresses"
 #define R_USER_UNKNOWN     "550 5.1.1 <%s>: Recipient address rejected: " \
 			   "User unknown in local recipient table"
+#define R_NO_POSTMASTER    "550 5.1.1 <%s>: Recipient address rejected: " \
+			   "no postmaster address configured ([smtp] " \
+			   "postmaster)"
 #define R_RELAY_DENIED     "550 5.7.1 <%s>: Relaying denied"
 #define R_TOO_MANY_RCPTS   "452 4.5.3 Error: too many recipients"
 #define R_NO_RCPTS         "554 5.5.1 Error: no valid recipients"

@@ -76,7 +76,9 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->too_big = s->write_error = 0;
 }
 
-/* Forgets everything the client said: after STARTTLS (RFC 3207 4.2). */
+/* Forgets everything the client said: after STARTTLS (RFC 3207 4.2).
+ * The error count stays: it is the server's budget for this connection,
+ * not protocol state, and a fresh one would let a client reset it. */
 static void session_reset(struct smtp_session *s)
 {
 	smtp_transaction_reset(s);
@@ -84,7 +86,6 @@ static void session_reset(struct smtp_session *s)
 	s->phase = SMTP_PHASE_COMMAND;
 	s->helo_seen = s->esmtp = 0;
 	s->helo[0] = '\0';
-	s->errors = 0;
 	if (s->account != NULL) {
 		free(s->account);
 		s->account = NULL;
@@ -139,6 +140,8 @@ void smtp_run_hooks(struct smtp_session *s, enum postino_hook_point point,
 	ev->message_size = point == POSTINO_HOOK_SMTP_DATA_END ? s->data.size
 							       : 0;
 	ev->rcpt_count = s->rcpt_count;
+	/* The host holds a reference for the run: msg outlives a close. */
+	ev->msg = point == POSTINO_HOOK_SMTP_DATA_END ? s->msg : NULL;
 
 	/* The host copies the event; done may run before hooks_run returns. */
 	s->hook_then = then;

@@ -1,6 +1,9 @@
 /* A test module built only against plugins-api/: it exercises every kind of
  * registration (hooks sync and PENDING, timers, async work, admin commands,
- * per-module state, config keys). The ABI tests also build it out of tree
+ * per-module state, config keys), and acts as an SMTP policy for the SMTP
+ * tests: add_header (a DATA_END header via msg_add_header), defer_rcpt
+ * (450 for one recipient, decided at once or, with pending_rcpt, on a
+ * worker like a DNS lookup). The ABI tests also build it out of tree
  * from the installed headers, and build broken variants of it:
  *   -DSAMPLE_CLAIM_MAJOR=2          descriptor claims another ABI major
  *   -DSAMPLE_SYMBOL=postino_module_v2   exported under another major's name
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <postino/plugin.h>
 
@@ -27,6 +31,9 @@ struct sample {
 	const struct postino_host *host;
 	postino_timer *timer;
 	const char *forbidden;
+	const char *add_header;  /* "": no X-Sample header */
+	const char *defer_rcpt;  /* "": no deferred recipient */
+	int pending_rcpt;        /* decide defer_rcpt asynchronously */
 	int64_t ticks;
 };
 
@@ -119,6 +126,97 @@ static void sample_tick(void *data)
 							      "greeting"));
 }
 
+/* ---- SMTP policy hooks ---- */
+
+static enum postino_verdict sample_data_end(
+	postino_hook_call *call, const struct postino_hook_event *ev, void *data)
+{
+	struct sample *sample = data;
+
+	(void)call;
+	if (POSTINO_HAS_FIELD(ev, struct postino_hook_event, msg) &&
+	    ev->msg != NULL) {
+		int ret = sample->host->msg_add_header(ev->msg, "X-Sample",
+						       sample->add_header);
+		if (ret < 0)
+			sample->host->log(sample->mod, POSTINO_LOG_ERROR,
+					  ev->session_id,
+					  "msg_add_header failed: %d", ret);
+	}
+	return POSTINO_CONTINUE;
+}
+
+/* One PENDING recipient decision, made on a worker thread. */
+struct sample_rcpt {
+	struct sample *sample;
+	postino_hook_call *call;
+	char *rcpt;
+	int defer;
+};
+
+static enum postino_verdict sample_rcpt_defer(struct sample *sample,
+					      postino_hook_call *call,
+					      const char *rcpt)
+{
+	sample->host->hook_reply(call, 450, "4.7.1 <%s>: sample says try later",
+				 rcpt);
+	return POSTINO_DEFER;
+}
+
+static void sample_rcpt_work(void *data)
+{
+	struct sample_rcpt *r = data;
+
+	r->defer = strcasecmp(r->rcpt, r->sample->defer_rcpt) == 0;
+}
+
+static void sample_rcpt_done(void *data, int status)
+{
+	struct sample_rcpt *r = data;
+	const struct postino_host *host = r->sample->host;
+
+	if (status != 0) {
+		host->hook_reply(r->call, 451, "4.3.0 sample: check cancelled");
+		host->hook_complete(r->call, POSTINO_DEFER);
+	} else if (r->defer) {
+		host->hook_complete(r->call,
+				    sample_rcpt_defer(r->sample, r->call,
+						      r->rcpt));
+	} else {
+		host->hook_complete(r->call, POSTINO_CONTINUE);
+	}
+	free(r->rcpt);
+	free(r);
+}
+
+static enum postino_verdict sample_rcpt_to(
+	postino_hook_call *call, const struct postino_hook_event *ev, void *data)
+{
+	struct sample *sample = data;
+
+	if (ev->rcpt_to == NULL)
+		return POSTINO_CONTINUE;
+	if (!sample->pending_rcpt) {
+		if (strcasecmp(ev->rcpt_to, sample->defer_rcpt) != 0)
+			return POSTINO_CONTINUE;
+		return sample_rcpt_defer(sample, call, ev->rcpt_to);
+	}
+	struct sample_rcpt *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return POSTINO_DEFER;
+	r->sample = sample;
+	r->call = call;
+	r->rcpt = strdup(ev->rcpt_to);
+	if (r->rcpt == NULL ||
+	    sample->host->work_submit(sample->mod, sample_rcpt_work,
+				      sample_rcpt_done, r) < 0) {
+		free(r->rcpt);
+		free(r);
+		return POSTINO_DEFER;
+	}
+	return POSTINO_PENDING;
+}
+
 static int sample_cmd_get(void *data, int argc, char **argv, FILE *out,
 			  FILE *err)
 {
@@ -175,6 +273,21 @@ static int sample_init(postino_mod *mod, const struct postino_host *host,
 			    sample_password_validate, sample);
 	host->hook_register(mod, POSTINO_HOOK_PASSWORD_CHANGED,
 			    sample_password_changed, sample);
+	sample->add_header = host->config_string(mod, "add_header");
+	sample->defer_rcpt = host->config_string(mod, "defer_rcpt");
+	sample->pending_rcpt = host->config_number(mod, "pending_rcpt") != 0;
+	if (sample->add_header != NULL && *sample->add_header != '\0') {
+		if (POSTINO_HOST_HAS(host, msg_add_header))
+			host->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END,
+					    sample_data_end, sample);
+		else
+			host->log(mod, POSTINO_LOG_WARNING, NULL,
+				  "add_header ignored: the host has no "
+				  "msg_add_header");
+	}
+	if (sample->defer_rcpt != NULL && *sample->defer_rcpt != '\0')
+		host->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO,
+				    sample_rcpt_to, sample);
 	host->admin_register(mod, "get", "KEY", sample_cmd_get, sample);
 	host->admin_register(mod, "put", "KEY VALUE", sample_cmd_put, sample);
 	int64_t tick_ms = host->config_number(mod, "tick_ms");
@@ -208,6 +321,12 @@ static const struct postino_config_key sample_keys[] = {
 	{ "greeting", POSTINO_CONFIG_STRING, "hello", "logged at the first tick" },
 	{ "tick_ms", POSTINO_CONFIG_INT, "0", "timer period, 0 = no timer" },
 	{ "enabled", POSTINO_CONFIG_BOOL, "yes", "a boolean, for config tests" },
+	{ "add_header", POSTINO_CONFIG_STRING, "",
+	  "SMTP: put X-Sample: VALUE on every message (DATA_END)" },
+	{ "defer_rcpt", POSTINO_CONFIG_STRING, "",
+	  "SMTP: answer 450 to RCPT TO this address" },
+	{ "pending_rcpt", POSTINO_CONFIG_BOOL, "no",
+	  "SMTP: decide defer_rcpt on a worker (PENDING)" },
 	{ NULL, 0, NULL, NULL },
 };
 

@@ -34,6 +34,7 @@ from harness import (IO_TIMEOUT, MODULES_DIR, VERSION, LineClient,
                      base_env, make_cert, tls_client_context)
 
 SMTP_SO = os.path.join(MODULES_DIR, "smtp.so")
+SAMPLE_SO = os.path.join(harness.SAMPLE_DIR, "sample.so")
 SWAKS = shutil.which("swaks")
 CURL = shutil.which("curl")
 
@@ -67,6 +68,10 @@ SIZE_STREAMED = "552 5.3.4 Error: message too big"
 BARE_LF = ("550 5.5.2 Error: bare <LF> or <CR> received; lines must end "
            "with CRLF")
 LINE_TOO_LONG = "500 5.5.2 Line too long"
+UNKNOWN_COMMAND = "500 5.5.2 Error: command not recognized"
+TOO_MANY_ERRORS = "421 4.7.0 Too many errors"
+NO_POSTMASTER = ("550 5.1.1 <postmaster>: Recipient address rejected: no "
+                 "postmaster address configured ([smtp] postmaster)")
 QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as \S+$")
 TOO_MANY_RCPTS_RE = re.compile(r"^452 4\.5\.3 ")
 
@@ -253,7 +258,7 @@ class SMTPTestCase(harness.TestCase):
         # (pending, retried in an hour) where the tests look for them.
         parking = (f"\n[queue]\nrelayhost = 127.0.0.1:{harness.free_port()}\n"
                    "poll_interval = 1h\nretry_min = 1h\nretry_max = 1h\n")
-        env.write_config(modules_dir=MODULES_DIR,
+        env.write_config(modules_dir=self.modules_dir(),
                          extra=harness.tls_section(*self.cert) + parking)
         text, self.where = harness.listener_sections([
             {"name": "mx", "protocol": "smtp", "tls": "starttls"},
@@ -272,10 +277,17 @@ class SMTPTestCase(harness.TestCase):
         env.cli_ok("alias", "add", TEAM, BOB)
         env.cli_ok("alias", "add", TEAM, CAROL)
 
+    def modules_dir(self):
+        return MODULES_DIR
+
+    # The ready line's "modules=N names=..." part.
+    READY_MODULES = re.escape("modules=1 names=smtp")
+
     def start(self):
         self.d = self.env.start()
-        self.d.wait_for(f"info core: postinod ready version={VERSION} "
-                        f"modules=1 names=smtp listeners=3")
+        self.d.wait_for(re.escape(f"info core: postinod ready version="
+                                  f"{VERSION} ") + self.READY_MODULES +
+                        " listeners=3$", regex=True)
         return self.d
 
     def serve(self, settings=None, users=(ALICE, BOB)):
@@ -1394,6 +1406,209 @@ class Durability(SMTPTestCase):
         self.assertEqual(len(self.inbox(BOB)), 2)
         self.stop()
 
+
+# ---- policies: smtp.so with the sample module (t/abi/sample.c) -------------------------
+
+def sample_deferred(address):
+    return f"450 4.7.1 <{address}>: sample says try later"
+
+
+class Policy(SMTPTestCase):
+    """smtp.so and sample.so together: the sample module acts as a policy
+    on SMTP hooks (an X-Sample header from DATA_END through
+    msg_add_header, a 450 for one recipient decided at once or on a
+    worker), as SPF-like modules do."""
+
+    READY_MODULES = "modules=2 names=(sample,smtp|smtp,sample)"
+
+    def modules_dir(self):
+        """A private modules_dir holding both modules."""
+        path = self.env.path("modules")
+        os.makedirs(path, exist_ok=True)
+        for so in (SMTP_SO, SAMPLE_SO):
+            self.assertTrue(os.path.exists(so), f"{so} not built")
+            shutil.copy(so, path)
+        return path
+
+    def serve_with(self, sample=None, settings=None):
+        self.configure(settings)
+        self.env.write_module("sample", sample)
+        return self.start()
+
+    def mx_session(self):
+        s = self.smtplib_client("mx")
+        code, text = s.ehlo()
+        self.assertEqual(code, 250, text)
+        return s
+
+    def reply_of(self, code, text):
+        return f"{code} {text.decode(errors='replace')}"
+
+    def test_data_end_hook_adds_a_header(self):
+        self.serve_with({"add_header": "checked"})
+        s = self.mx_session()
+        sender = "someone@remote.test"
+        sent = message("policy header", sender=sender)
+        self.assertEqual(s.mail(sender)[0], 250)
+        self.assertEqual(s.rcpt(BOB)[0], 250)
+        code, text = s.data(sent)
+        self.assertEqual(code, 250, text)
+        s.quit()
+        stored = self.inbox(BOB)
+        self.assertEqual(len(stored), 1)
+        prefix = (f"Return-Path: <{sender}>\r\nX-Sample: checked\r\n"
+                  f"Received: ").encode()
+        self.assertTrue(stored[0].startswith(prefix), stored[0][:500])
+        self.assertTrue(stored[0].endswith(sent), stored[0][-500:])
+        self.assertEqual(stored[0].count(b"X-Sample:"), 1, stored[0])
+        self.stop()
+
+    def deferred_recipient(self, sample):
+        self.serve_with(dict(sample, defer_rcpt=BOB))
+        s = self.mx_session()
+        sender = "someone@remote.test"
+        sent = message("one of two", sender=sender)
+        self.assertEqual(s.mail(sender)[0], 250)
+        self.assertEqual(self.reply_of(*s.rcpt(BOB)), sample_deferred(BOB))
+        code, text = s.rcpt(ALICE)
+        self.assertEqual((code, text[:5]), (250, b"2.1.5"), text)
+        # The policy compares case-insensitively.
+        self.assertEqual(self.reply_of(*s.rcpt("Bob@Example.TEST")),
+                         sample_deferred("Bob@example.test"))
+        code, text = s.data(sent)
+        self.assertEqual(code, 250, text)
+        self.assertRegex(text.decode(), r"^2\.0\.0 Ok: queued as \S+$")
+        s.quit()
+        stored = self.inbox(ALICE)
+        self.assertEqual(len(stored), 1)
+        self.assert_delivered(stored[0], sent, sender=sender)
+        self.assertEqual(self.inbox(BOB), [])
+        self.assertEqual(self.env.queued(), [])
+        self.stop()
+
+    def test_rcpt_hook_defers_one_recipient(self):
+        self.deferred_recipient({})
+
+    def test_rcpt_hook_defers_one_recipient_async(self):
+        self.deferred_recipient({"pending_rcpt": "yes"})
+
+    def test_postmaster_configured_local(self):
+        self.serve_with(settings={"postmaster": ALICE})
+        s = self.mx_session()
+        sender = "someone@remote.test"
+        sent = message("to the postmaster", sender=sender, to="postmaster")
+        self.assertEqual(s.mail(sender)[0], 250)
+        code, text = s.rcpt("postmaster")   # RCPT TO:<postmaster>
+        self.assertEqual((code, text[:5]), (250, b"2.1.5"), text)
+        code, text = s.data(sent)
+        self.assertEqual(code, 250, text)
+        s.quit()
+        stored = self.inbox(ALICE)
+        self.assertEqual(len(stored), 1)
+        self.assert_delivered(stored[0], sent, sender=sender)
+        # Any case, and not a relay even without TLS or AUTH.
+        c = self.client("mx")
+        c.expect_prefix(f"MAIL FROM:<{sender}>", "250 2.1.0")
+        c.expect_prefix("RCPT TO:<PostMaster>", "250 2.1.5")
+        c.expect_prefix("RSET", "250 ")
+        c.quit()
+        self.stop()
+
+    def test_postmaster_configured_remote(self):
+        remote = "pm@remote.test"
+        self.serve_with(settings={"postmaster": remote})
+        c = self.client("mx")
+        sent = message("remote postmaster", sender="someone@remote.test",
+                       to="postmaster")
+        c.expect_prefix(f"RCPT TO:<{remote}>", "503 ")
+        c.transaction("someone@remote.test", ["postmaster"], sent)
+        # The configured address itself is still relaying.
+        c.expect_prefix("MAIL FROM:<someone@remote.test>", "250 ")
+        c.expect(f"RCPT TO:<{remote}>", relaying_denied(remote))
+        c.quit()
+        queued = self.env.queued()
+        self.assertEqual([(q[0], q[1]) for q in queued],
+                         [("someone@remote.test", [remote])])
+        self.assertTrue(queued[0][2].endswith(sent))
+        self.assertEqual(self.env.query("SELECT count(*) FROM messages"),
+                         [(0,)])
+        self.stop()
+
+    def test_postmaster_unconfigured(self):
+        # The host name, mail.example.test, is not a hosted domain.
+        self.serve_with()
+        s = self.mx_session()
+        self.assertEqual(s.mail("someone@remote.test")[0], 250)
+        self.assertEqual(self.reply_of(*s.rcpt("postmaster")),
+                         NO_POSTMASTER)
+        s.rset()
+        s.quit()
+        self.assert_nothing_stored()
+        self.stop()
+
+    def test_error_limit_survives_starttls(self):
+        self.serve_with()
+        c = self.client("mx")
+        for _ in range(5):
+            c.expect("FROBNICATE", UNKNOWN_COMMAND)
+        c.starttls()
+        c.ehlo()
+        for _ in range(4):
+            c.expect("FROBNICATE", UNKNOWN_COMMAND)
+        c.expect_prefix("NOOP", "250 ")
+        # The tenth error of the connection, not the fifth of the TLS
+        # session, ends it.
+        c.send("FROBNICATE\r\n")
+        self.assertEqual(c.reply(), [UNKNOWN_COMMAND])
+        self.assertEqual(c.reply(timeout=10), [TOO_MANY_ERRORS])
+        self.assertEqual(c.expect_eof(), b"")
+        self.assert_running()
+        self.stop()
+
+
+class Fixes(SMTPTestCase):
+    """Corners found by the tests above: empty AUTH responses and the size
+    limit on what is stored."""
+
+    def test_empty_auth_plain_response_is_bad_credentials(self):
+        self.serve()
+        c = self.client("submission", tls=True)
+        c.expect("AUTH PLAIN =", AUTH_BAD)      # RFC 4954: "=" is empty
+        c.expect_prefix("AUTH PLAIN", "334 ")
+        c.expect("=", AUTH_BAD)
+        c.expect_prefix("AUTH PLAIN", "334 ")
+        c.expect("", AUTH_BAD)
+        c.expect_prefix("AUTH PLAIN", "334 ")
+        c.expect("==", "501 5.5.2 Error: cannot decode response")
+        c.login(ALICE)
+        c.quit()
+        self.stop()
+
+    def test_size_limit_is_the_clients_message(self):
+        """The limit EHLO advertises is on the client's message: exactly
+        the limit is accepted (our Received header does not count against
+        it), one byte more is refused."""
+        limit = 4096
+        self.serve({"max_message_size": str(limit)})
+        c = self.client("mx")
+        head = message("exactly the limit", body=b"")
+        line = b"z" * 62 + b"\r\n"
+        body = line * ((limit - len(head)) // len(line))
+        body += b"z" * (limit - len(head) - len(body) - 2) + b"\r\n"
+        exact = head + body
+        self.assertEqual(len(exact), limit)
+        c.transaction("someone@remote.test", [BOB], exact)
+        self.assertEqual(len(self.inbox(BOB)), 1)
+        over = exact[:-2] + b"z\r\n"
+        self.assertEqual(len(over), limit + 1)
+        c.expect_prefix("MAIL FROM:<someone@remote.test>", "250 ")
+        c.expect_prefix(f"RCPT TO:<{BOB}>", "250 ")
+        c.expect_prefix("DATA", "354 ")
+        c.send(dot_stuff(over))
+        self.assertEqual(c.reply(), [SIZE_STREAMED])
+        c.quit()
+        self.assertEqual(len(self.inbox(BOB)), 1)
+        self.stop()
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -133,12 +133,21 @@ START_TEST(plain)
 	ck_assert_int_eq(PLAIN("\0\0pw", &c), SMTP_AUTH_PLAIN_FORMAT);
 	ck_assert_int_eq(PLAIN("\0u\0", &c), SMTP_AUTH_PLAIN_FORMAT);
 	ck_assert_int_eq(PLAIN("nonuls", &c), SMTP_AUTH_PLAIN_FORMAT);
-	ck_assert_int_eq(plain_decode("", 0, &c), SMTP_AUTH_PLAIN_FORMAT);
+	/* An empty response, also as RFC 4954's "=": bad credentials. */
+	ck_assert_int_eq(plain_decode("", 0, &c), SMTP_AUTH_PLAIN_EMPTY);
+	ck_assert_int_eq(smtp_auth_plain_decode("", 0, &c),
+			 SMTP_AUTH_PLAIN_EMPTY);
+	ck_assert_str_eq(c.user, "");
+	ck_assert_str_eq(c.password, "");
 	ck_assert_int_eq(smtp_auth_plain_decode("AHUAcA", 6, &c),
 			 SMTP_AUTH_PLAIN_BASE64);
 	ck_assert_int_eq(smtp_auth_plain_decode("*", 1, &c),
 			 SMTP_AUTH_PLAIN_BASE64);
 	ck_assert_int_eq(smtp_auth_plain_decode("=", 1, &c),
+			 SMTP_AUTH_PLAIN_EMPTY);
+	ck_assert_int_eq(smtp_auth_plain_decode("==", 2, &c),
+			 SMTP_AUTH_PLAIN_BASE64);
+	ck_assert_int_eq(smtp_auth_plain_decode("====", 4, &c),
 			 SMTP_AUTH_PLAIN_BASE64);
 }
 END_TEST

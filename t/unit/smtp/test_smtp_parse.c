@@ -268,6 +268,64 @@ START_TEST(rcpt_paths)
 }
 END_TEST
 
+START_TEST(config_address)
+{
+	struct smtp_path p;
+
+	ck_assert_int_eq(smtp_parse_address("Alice@Example.TEST", 18, &p),
+			 SMTP_PARSE_OK);
+	ck_assert_str_eq(p.address, "Alice@example.test");
+	ck_assert_str_eq(p.address + p.domain_off, "example.test");
+	ck_assert_int_eq(smtp_parse_address("\"a\"@d.org", 9, &p),
+			 SMTP_PARSE_OK);
+	ck_assert_str_eq(p.address, "a@d.org");
+	static const char *const bad[] = {
+		"", "alice", "<a@d.org>", "a@d.org>", "@r.org:a@d.org",
+		"a@d.org x", "a b@d.org", "a@", "@d.org", "a@d.org\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(smtp_parse_address(bad[i], strlen(bad[i]), &p) ==
+				      SMTP_PARSE_ADDRESS, "%s", bad[i]);
+		ck_assert_str_eq(p.address, "");
+	}
+	ck_assert_int_eq(smtp_parse_address("a@d\0.org", 8, &p),
+			 SMTP_PARSE_ADDRESS);
+	static char huge[SMTP_ADDRESS_MAX + 8];
+	memset(huge, 'a', sizeof(huge) - 1);
+	memcpy(huge + sizeof(huge) - 7, "@d.org", 6);
+	ck_assert_int_eq(smtp_parse_address(huge, strlen(huge), &p),
+			 SMTP_PARSE_ADDRESS);
+}
+END_TEST
+
+START_TEST(postmaster_target)
+{
+	struct smtp_path p;
+
+	/* Configured: that address, normalized. */
+	ck_assert_int_eq(smtp_postmaster_path("Hostmaster@Example.TEST",
+					      "mail.example.test", &p), 0);
+	ck_assert_str_eq(p.address, "Hostmaster@example.test");
+	ck_assert_str_eq(p.address + p.domain_off, "example.test");
+	ck_assert_int_eq(smtp_postmaster_path("x@remote.test", NULL, &p), 0);
+	ck_assert_str_eq(p.address, "x@remote.test");
+	/* Unset or empty: postmaster@ the host name. */
+	ck_assert_int_eq(smtp_postmaster_path(NULL, "Mail.Example.Test", &p),
+			 0);
+	ck_assert_str_eq(p.address, "postmaster@mail.example.test");
+	ck_assert_str_eq(p.address + p.domain_off, "mail.example.test");
+	ck_assert_int_eq(smtp_postmaster_path("", "localhost", &p), 0);
+	ck_assert_str_eq(p.address, "postmaster@localhost");
+	/* Nothing usable. */
+	ck_assert_int_eq(smtp_postmaster_path(NULL, "", &p), -1);
+	ck_assert_int_eq(smtp_postmaster_path(NULL, NULL, &p), -1);
+	ck_assert_int_eq(smtp_postmaster_path("nodomain", "h.org", &p), -1);
+	static char huge[SMTP_ADDRESS_MAX + 8];
+	memset(huge, 'h', sizeof(huge) - 1);
+	ck_assert_int_eq(smtp_postmaster_path(NULL, huge, &p), -1);
+}
+END_TEST
+
 START_TEST(helo)
 {
 	ck_assert_int_eq(smtp_parse_helo("mail.example.org", 16), 1);
@@ -296,6 +354,8 @@ Suite *smtp_parse_suite(void)
 	tcase_add_test(tc, mail_utf8);
 	tcase_add_test(tc, mail_params);
 	tcase_add_test(tc, rcpt_paths);
+	tcase_add_test(tc, config_address);
+	tcase_add_test(tc, postmaster_target);
 	tcase_add_test(tc, helo);
 	suite_add_tcase(s, tc);
 	return s;
