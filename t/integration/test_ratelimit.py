@@ -232,6 +232,63 @@ class SendLimit(RateLimitCase):
         s.quit()
         self.stop()
 
+    def test_client_retry_splits_a_big_message(self):
+        """One message to more recipients than the limit allows: the
+        first ones are accepted and queued, the rest deferred; the
+        client's retry after the window slides delivers them, once."""
+        self.serve()
+        rcpts = [remote(i) for i in range(8)]
+        s = self.login()
+        refused = s.sendmail(ALICE, rcpts, b"Subject: big\r\n\r\nHi.\r\n")
+        self.assertEqual(sorted(refused), rcpts[5:])
+        for code, text in refused.values():
+            self.assertEqual(code, 450)
+            self.assertRegex("450 " + text.decode(), LIMIT_EN_RE)
+        self.assertEqual([q[1] for q in self.env.queued()], [rcpts[:5]])
+        s.quit()
+        # The client retries the deferred ones until the window slid.
+        deadline = time.monotonic() + 30
+        while True:
+            s = self.login()
+            try:
+                refused = s.sendmail(ALICE, rcpts[5:],
+                                     b"Subject: big\r\n\r\nHi.\r\n")
+            except smtplib.SMTPRecipientsRefused as e:
+                refused = e.recipients   # all still deferred
+            s.quit()
+            for code, _ in refused.values():
+                self.assertEqual(code, 450, refused)
+            if not refused:
+                break
+            self.assertLess(time.monotonic(), deadline, refused)
+            time.sleep(0.5)
+        queued = [r for q in self.env.queued() for r in q[1]]
+        self.assertEqual(sorted(queued), sorted(rcpts))
+        self.stop()
+
+    def test_swaks_sees_the_limit(self):
+        swaks = shutil.which("swaks")
+        self.assertIsNotNone(swaks, "swaks is not installed (make test "
+                             "installs it)")
+        self.serve()
+        address, port = self.where["submission"]
+        proc = subprocess.run(
+            [swaks, "--server", address, "--port", str(port), "--helo", HELO,
+             "--tls", "--auth", "PLAIN", "--auth-user", ALICE,
+             "--auth-password", PASSWORDS[ALICE], "--from", ALICE,
+             "--to", ",".join(remote(i) for i in range(6)),
+             "--timeout", "20"],
+            capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        out = proc.stdout.decode(errors="replace")
+        # Inside TLS swaks marks replies "<~ " ("<~*" for failures).
+        accepted = [l for l in out.splitlines() if l.startswith("<~  250 2.1.5")]
+        self.assertEqual(len(accepted), 5, out)
+        deferred = [l[4:] for l in out.splitlines() if l.startswith("<~* 450")]
+        self.assertEqual(len(deferred), 1, out)
+        self.assertRegex(deferred[0], LIMIT_EN_RE)
+        self.assertEqual(len(self.env.queued()), 1, out)
+        self.stop()
+
     def test_messages_mode_and_other_accounts(self):
         self.serve({"count": "messages", "limit": "2", "window": "1h"})
         s = self.login()
