@@ -8,7 +8,7 @@
 
 #include <postino/plugin.h>
 
-#include "pop3_auth.h"
+#include <postino/sasl.h>
 #include "pop3_parse.h"
 #include "pop3_stuff.h"
 

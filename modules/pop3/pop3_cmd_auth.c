@@ -113,7 +113,7 @@ void pop3_run_user(struct pop3_session *s, const char *arg, size_t len)
 		pop3_reply_error(s, R_NEED_TLS);
 		return;
 	}
-	if (len == 0 || len > POP3_AUTH_FIELD_MAX) {
+	if (len == 0 || len > POSTINO_SASL_FIELD_MAX) {
 		pop3_reply_error(s, R_SYNTAX);
 		return;
 	}
@@ -162,19 +162,19 @@ void pop3_run_pass(struct pop3_session *s, const char *arg, size_t len)
 
 static void auth_plain(struct pop3_session *s, const char *b64, size_t len)
 {
-	struct pop3_auth_creds creds;
+	struct postino_sasl_creds creds;
 
-	switch (pop3_auth_plain_decode(b64, len, &creds)) {
-	case POP3_AUTH_PLAIN_OK:
+	switch (postino_sasl_plain_decode(b64, len, &creds)) {
+	case POSTINO_SASL_PLAIN_OK:
 		auth_verify(s, creds.user, creds.password);
 		break;
-	case POP3_AUTH_PLAIN_AUTHZID:
-	case POP3_AUTH_PLAIN_EMPTY:
+	case POSTINO_SASL_PLAIN_AUTHZID:
+	case POSTINO_SASL_PLAIN_EMPTY:
 		s->phase = POP3_PHASE_COMMAND;
 		pop3_reply_error(s, R_AUTH_FAILED);
 		break;
-	case POP3_AUTH_PLAIN_BASE64:
-	case POP3_AUTH_PLAIN_FORMAT:
+	case POSTINO_SASL_PLAIN_BASE64:
+	case POSTINO_SASL_PLAIN_FORMAT:
 	default:
 		s->phase = POP3_PHASE_COMMAND;
 		pop3_reply_error(s, R_AUTH_DECODE);

@@ -73,7 +73,7 @@ struct smtp_session {
 	int esmtp;
 	char helo[SMTP_DOMAIN_MAX + 1];
 	char *account;             /* after AUTH */
-	char login_user[SMTP_AUTH_FIELD_MAX + 1];
+	char login_user[POSTINO_SASL_FIELD_MAX + 1];
 
 	/* The mail transaction. */
 	int in_mail;

@@ -88,19 +88,19 @@ static void auth_verify(struct smtp_session *s, const char *user,
 
 static void auth_plain(struct smtp_session *s, const char *b64, size_t len)
 {
-	struct smtp_auth_creds creds;
+	struct postino_sasl_creds creds;
 
-	switch (smtp_auth_plain_decode(b64, len, &creds)) {
-	case SMTP_AUTH_PLAIN_OK:
+	switch (postino_sasl_plain_decode(b64, len, &creds)) {
+	case POSTINO_SASL_PLAIN_OK:
 		auth_verify(s, creds.user, creds.password);
 		break;
-	case SMTP_AUTH_PLAIN_AUTHZID:
-	case SMTP_AUTH_PLAIN_EMPTY: /* "AUTH PLAIN =", a lone "=" or "" */
+	case POSTINO_SASL_PLAIN_AUTHZID:
+	case POSTINO_SASL_PLAIN_EMPTY: /* "AUTH PLAIN =", a lone "=" or "" */
 		s->phase = SMTP_PHASE_COMMAND;
 		smtp_reply_error(s, R_AUTH_FAILED);
 		break;
-	case SMTP_AUTH_PLAIN_BASE64:
-	case SMTP_AUTH_PLAIN_FORMAT:
+	case POSTINO_SASL_PLAIN_BASE64:
+	case POSTINO_SASL_PLAIN_FORMAT:
 	default:
 		s->phase = SMTP_PHASE_COMMAND;
 		smtp_reply_error(s, R_AUTH_DECODE);
@@ -125,7 +125,7 @@ static void auth_login_user(struct smtp_session *s, const char *b64,
 static void auth_login_pass(struct smtp_session *s, const char *b64,
 			    size_t len)
 {
-	char password[SMTP_AUTH_FIELD_MAX + 1];
+	char password[POSTINO_SASL_FIELD_MAX + 1];
 
 	if (smtp_auth_login_decode(b64, len, password) < 0) {
 		s->phase = SMTP_PHASE_COMMAND;

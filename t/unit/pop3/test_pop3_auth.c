@@ -2,12 +2,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "pop3_auth.h"
+#include <postino/sasl.h>
 #include "test_pop3.h"
 
 static int dec(const char *in, char *out, size_t outsize, size_t *len_r)
 {
-	return pop3_base64_decode(in, strlen(in), (unsigned char *)out,
+	return postino_base64_decode(in, strlen(in), (unsigned char *)out,
 				  outsize, len_r);
 }
 
@@ -44,39 +44,39 @@ START_TEST(base64_invalid)
 }
 END_TEST
 
-static enum pop3_auth_plain_result plain(const char *b64,
-					 struct pop3_auth_creds *c)
+static enum postino_sasl_plain_result plain(const char *b64,
+					 struct postino_sasl_creds *c)
 {
-	return pop3_auth_plain_decode(b64, strlen(b64), c);
+	return postino_sasl_plain_decode(b64, strlen(b64), c);
 }
 
 START_TEST(plain_decode)
 {
-	struct pop3_auth_creds c;
+	struct postino_sasl_creds c;
 
 	/* "\0user\0pass" */
-	ck_assert_int_eq(plain("AHVzZXIAcGFzcw==", &c), POP3_AUTH_PLAIN_OK);
+	ck_assert_int_eq(plain("AHVzZXIAcGFzcw==", &c), POSTINO_SASL_PLAIN_OK);
 	ck_assert_str_eq(c.user, "user");
 	ck_assert_str_eq(c.password, "pass");
 	/* "user\0user\0pass" */
 	ck_assert_int_eq(plain("dXNlcgB1c2VyAHBhc3M=", &c),
-			 POP3_AUTH_PLAIN_OK);
+			 POSTINO_SASL_PLAIN_OK);
 	ck_assert_str_eq(c.user, "user");
 	/* "other\0user\0pass" */
 	ck_assert_int_eq(plain("b3RoZXIAdXNlcgBwYXNz", &c),
-			 POP3_AUTH_PLAIN_AUTHZID);
+			 POSTINO_SASL_PLAIN_AUTHZID);
 	ck_assert_str_eq(c.user, "");
-	ck_assert_int_eq(plain("", &c), POP3_AUTH_PLAIN_EMPTY);
-	ck_assert_int_eq(plain("=", &c), POP3_AUTH_PLAIN_EMPTY);
-	ck_assert_int_eq(plain("!!!!", &c), POP3_AUTH_PLAIN_BASE64);
+	ck_assert_int_eq(plain("", &c), POSTINO_SASL_PLAIN_EMPTY);
+	ck_assert_int_eq(plain("=", &c), POSTINO_SASL_PLAIN_EMPTY);
+	ck_assert_int_eq(plain("!!!!", &c), POSTINO_SASL_PLAIN_BASE64);
 	/* "user" (no NUL) */
-	ck_assert_int_eq(plain("dXNlcg==", &c), POP3_AUTH_PLAIN_FORMAT);
+	ck_assert_int_eq(plain("dXNlcg==", &c), POSTINO_SASL_PLAIN_FORMAT);
 	/* "\0user\0" (empty password) */
-	ck_assert_int_eq(plain("AHVzZXIA", &c), POP3_AUTH_PLAIN_FORMAT);
+	ck_assert_int_eq(plain("AHVzZXIA", &c), POSTINO_SASL_PLAIN_FORMAT);
 	/* "\0\0pass" (empty user) */
-	ck_assert_int_eq(plain("AABwYXNz", &c), POP3_AUTH_PLAIN_FORMAT);
+	ck_assert_int_eq(plain("AABwYXNz", &c), POSTINO_SASL_PLAIN_FORMAT);
 	/* "\0u\0p\0x": a NUL in the password */
-	ck_assert_int_eq(plain("AHUAcAB4", &c), POP3_AUTH_PLAIN_FORMAT);
+	ck_assert_int_eq(plain("AHUAcAB4", &c), POSTINO_SASL_PLAIN_FORMAT);
 }
 END_TEST
 

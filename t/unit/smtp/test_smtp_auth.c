@@ -7,7 +7,7 @@
 
 static int dec(const char *in, char *out, size_t outsize, size_t *len_r)
 {
-	return smtp_base64_decode(in, strlen(in), (unsigned char *)out,
+	return postino_base64_decode(in, strlen(in), (unsigned char *)out,
 				  outsize, len_r);
 }
 
@@ -62,7 +62,7 @@ START_TEST(base64_invalid)
 	/* Non-zero bits under the padding: not canonical. */
 	ck_assert_int_eq(dec("Zh==", out, sizeof(out), &n), -EINVAL);
 	ck_assert_int_eq(dec("Zm9=", out, sizeof(out), &n), -EINVAL);
-	ck_assert_int_eq(smtp_base64_decode("Zm\0v", 4, (unsigned char *)out,
+	ck_assert_int_eq(postino_base64_decode("Zm\0v", 4, (unsigned char *)out,
 					    sizeof(out), &n), -EINVAL);
 	/* Output exactly full, then one byte short. */
 	ck_assert_int_eq(dec("Zm9v", out, 3, &n), 0);
@@ -81,9 +81,9 @@ START_TEST(base64_round_trip)
 		in[i] = (unsigned char)(i * 37 + 11);
 	for (size_t len = 0; len < 300; len += 1 + len / 4) {
 		ck_assert_uint_lt(4 * ((len + 2) / 3), sizeof(enc));
-		smtp_base64_encode(in, len, enc);
+		postino_base64_encode(in, len, enc);
 		ck_assert_uint_eq(strlen(enc), 4 * ((len + 2) / 3));
-		ck_assert_int_eq(smtp_base64_decode(enc, strlen(enc), back,
+		ck_assert_int_eq(postino_base64_decode(enc, strlen(enc), back,
 						    sizeof(back), &n), 0);
 		ck_assert_uint_eq(n, len);
 		ck_assert_mem_eq(back, in, len);
@@ -94,94 +94,94 @@ END_TEST
 /* base64 of len raw bytes. */
 static void b64(const char *raw, size_t len, char *out)
 {
-	smtp_base64_encode((const unsigned char *)raw, len, out);
+	postino_base64_encode((const unsigned char *)raw, len, out);
 }
 
 #define PLAIN(raw, creds) plain_decode(raw, sizeof(raw) - 1, creds)
 
-static enum smtp_auth_plain_result plain_decode(const char *raw, size_t len,
-						struct smtp_auth_creds *c)
+static enum postino_sasl_plain_result plain_decode(const char *raw, size_t len,
+						struct postino_sasl_creds *c)
 {
 	char enc[8192];
 
 	b64(raw, len, enc);
-	return smtp_auth_plain_decode(enc, strlen(enc), c);
+	return postino_sasl_plain_decode(enc, strlen(enc), c);
 }
 
 START_TEST(plain)
 {
-	struct smtp_auth_creds c;
+	struct postino_sasl_creds c;
 
 	ck_assert_int_eq(PLAIN("\0user@example.org\0secret", &c),
-			 SMTP_AUTH_PLAIN_OK);
+			 POSTINO_SASL_PLAIN_OK);
 	ck_assert_str_eq(c.user, "user@example.org");
 	ck_assert_str_eq(c.password, "secret");
 	/* authzid equal to authcid is fine. */
-	ck_assert_int_eq(PLAIN("u@d.org\0u@d.org\0p w", &c), SMTP_AUTH_PLAIN_OK);
+	ck_assert_int_eq(PLAIN("u@d.org\0u@d.org\0p w", &c), POSTINO_SASL_PLAIN_OK);
 	ck_assert_str_eq(c.user, "u@d.org");
 	ck_assert_str_eq(c.password, "p w");
 	/* Someone else's identity. */
 	ck_assert_int_eq(PLAIN("admin@d.org\0u@d.org\0pw", &c),
-			 SMTP_AUTH_PLAIN_AUTHZID);
+			 POSTINO_SASL_PLAIN_AUTHZID);
 	ck_assert_str_eq(c.user, "");
 	ck_assert_str_eq(c.password, "");
 	ck_assert_int_eq(PLAIN("u@d.or\0u@d.org\0pw", &c),
-			 SMTP_AUTH_PLAIN_AUTHZID);
+			 POSTINO_SASL_PLAIN_AUTHZID);
 	/* Wrong shapes. */
-	ck_assert_int_eq(PLAIN("u@d.org\0pw", &c), SMTP_AUTH_PLAIN_FORMAT);
-	ck_assert_int_eq(PLAIN("\0u@d.org\0pw\0", &c), SMTP_AUTH_PLAIN_FORMAT);
-	ck_assert_int_eq(PLAIN("\0\0pw", &c), SMTP_AUTH_PLAIN_FORMAT);
-	ck_assert_int_eq(PLAIN("\0u\0", &c), SMTP_AUTH_PLAIN_FORMAT);
-	ck_assert_int_eq(PLAIN("nonuls", &c), SMTP_AUTH_PLAIN_FORMAT);
+	ck_assert_int_eq(PLAIN("u@d.org\0pw", &c), POSTINO_SASL_PLAIN_FORMAT);
+	ck_assert_int_eq(PLAIN("\0u@d.org\0pw\0", &c), POSTINO_SASL_PLAIN_FORMAT);
+	ck_assert_int_eq(PLAIN("\0\0pw", &c), POSTINO_SASL_PLAIN_FORMAT);
+	ck_assert_int_eq(PLAIN("\0u\0", &c), POSTINO_SASL_PLAIN_FORMAT);
+	ck_assert_int_eq(PLAIN("nonuls", &c), POSTINO_SASL_PLAIN_FORMAT);
 	/* An empty response, also as RFC 4954's "=": bad credentials. */
-	ck_assert_int_eq(plain_decode("", 0, &c), SMTP_AUTH_PLAIN_EMPTY);
-	ck_assert_int_eq(smtp_auth_plain_decode("", 0, &c),
-			 SMTP_AUTH_PLAIN_EMPTY);
+	ck_assert_int_eq(plain_decode("", 0, &c), POSTINO_SASL_PLAIN_EMPTY);
+	ck_assert_int_eq(postino_sasl_plain_decode("", 0, &c),
+			 POSTINO_SASL_PLAIN_EMPTY);
 	ck_assert_str_eq(c.user, "");
 	ck_assert_str_eq(c.password, "");
-	ck_assert_int_eq(smtp_auth_plain_decode("AHUAcA", 6, &c),
-			 SMTP_AUTH_PLAIN_BASE64);
-	ck_assert_int_eq(smtp_auth_plain_decode("*", 1, &c),
-			 SMTP_AUTH_PLAIN_BASE64);
-	ck_assert_int_eq(smtp_auth_plain_decode("=", 1, &c),
-			 SMTP_AUTH_PLAIN_EMPTY);
-	ck_assert_int_eq(smtp_auth_plain_decode("==", 2, &c),
-			 SMTP_AUTH_PLAIN_BASE64);
-	ck_assert_int_eq(smtp_auth_plain_decode("====", 4, &c),
-			 SMTP_AUTH_PLAIN_BASE64);
+	ck_assert_int_eq(postino_sasl_plain_decode("AHUAcA", 6, &c),
+			 POSTINO_SASL_PLAIN_BASE64);
+	ck_assert_int_eq(postino_sasl_plain_decode("*", 1, &c),
+			 POSTINO_SASL_PLAIN_BASE64);
+	ck_assert_int_eq(postino_sasl_plain_decode("=", 1, &c),
+			 POSTINO_SASL_PLAIN_EMPTY);
+	ck_assert_int_eq(postino_sasl_plain_decode("==", 2, &c),
+			 POSTINO_SASL_PLAIN_BASE64);
+	ck_assert_int_eq(postino_sasl_plain_decode("====", 4, &c),
+			 POSTINO_SASL_PLAIN_BASE64);
 }
 END_TEST
 
 START_TEST(plain_limits)
 {
-	static char raw[3 * SMTP_AUTH_FIELD_MAX + 8];
-	struct smtp_auth_creds c;
+	static char raw[3 * POSTINO_SASL_FIELD_MAX + 8];
+	struct postino_sasl_creds c;
 	size_t n = 0;
 
 	/* The longest password kept. */
 	raw[n++] = '\0';
 	raw[n++] = 'u';
 	raw[n++] = '\0';
-	memset(raw + n, 'p', SMTP_AUTH_FIELD_MAX);
-	n += SMTP_AUTH_FIELD_MAX;
-	ck_assert_int_eq(plain_decode(raw, n, &c), SMTP_AUTH_PLAIN_OK);
-	ck_assert_uint_eq(strlen(c.password), SMTP_AUTH_FIELD_MAX);
+	memset(raw + n, 'p', POSTINO_SASL_FIELD_MAX);
+	n += POSTINO_SASL_FIELD_MAX;
+	ck_assert_int_eq(plain_decode(raw, n, &c), POSTINO_SASL_PLAIN_OK);
+	ck_assert_uint_eq(strlen(c.password), POSTINO_SASL_FIELD_MAX);
 	/* One more byte. */
 	raw[n++] = 'p';
-	ck_assert_int_eq(plain_decode(raw, n, &c), SMTP_AUTH_PLAIN_FORMAT);
+	ck_assert_int_eq(plain_decode(raw, n, &c), POSTINO_SASL_PLAIN_FORMAT);
 	/* Far too long for any field: refused, not truncated. */
 	memset(raw, 'x', sizeof(raw));
 	raw[0] = '\0';
 	raw[10] = '\0';
 	ck_assert_int_eq(plain_decode(raw, sizeof(raw), &c),
-			 SMTP_AUTH_PLAIN_FORMAT);
+			 POSTINO_SASL_PLAIN_FORMAT);
 }
 END_TEST
 
 START_TEST(login)
 {
-	char field[SMTP_AUTH_FIELD_MAX + 1], enc[4 * SMTP_AUTH_FIELD_MAX];
-	static char raw[SMTP_AUTH_FIELD_MAX + 2];
+	char field[POSTINO_SASL_FIELD_MAX + 1], enc[4 * POSTINO_SASL_FIELD_MAX];
+	static char raw[POSTINO_SASL_FIELD_MAX + 2];
 
 	ck_assert_int_eq(smtp_auth_login_decode("dXNlcg==", 8, field), 0);
 	ck_assert_str_eq(field, "user");
@@ -192,13 +192,13 @@ START_TEST(login)
 	ck_assert_int_eq(smtp_auth_login_decode(enc, strlen(enc), field),
 			 -EINVAL);
 	memset(raw, 'q', sizeof(raw));
-	b64(raw, SMTP_AUTH_FIELD_MAX, enc);
+	b64(raw, POSTINO_SASL_FIELD_MAX, enc);
 	ck_assert_int_eq(smtp_auth_login_decode(enc, strlen(enc), field), 0);
-	ck_assert_uint_eq(strlen(field), SMTP_AUTH_FIELD_MAX);
-	b64(raw, SMTP_AUTH_FIELD_MAX + 1, enc);
+	ck_assert_uint_eq(strlen(field), POSTINO_SASL_FIELD_MAX);
+	b64(raw, POSTINO_SASL_FIELD_MAX + 1, enc);
 	ck_assert_int_eq(smtp_auth_login_decode(enc, strlen(enc), field),
 			 -EINVAL);
-	b64(raw, SMTP_AUTH_FIELD_MAX + 2, enc);
+	b64(raw, POSTINO_SASL_FIELD_MAX + 2, enc);
 	ck_assert_int_eq(smtp_auth_login_decode(enc, strlen(enc), field),
 			 -EINVAL);
 }
