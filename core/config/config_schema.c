@@ -87,6 +87,7 @@ static const struct core_key queue_keys[] = {
 	{ "relayhost_password", KIND_TEXT, false },
 	{ "relayhost_tls", KIND_RELAY_TLS, false },
 	{ "mx_port", KIND_PORT, false },
+	{ "dns_server", KIND_HOSTPORT, false },
 	{ "retry_min", KIND_TIMEOUT, false },
 	{ "retry_max", KIND_TIMEOUT, false },
 	{ "lifetime", KIND_TIMEOUT, false },

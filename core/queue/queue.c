@@ -7,6 +7,7 @@
  * memory until that job committed so no poll can pick it up twice. */
 #include "queue/queue.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ struct queue_settings {
 	char relay_password[256];
 	enum queue_tls_mode relay_tls;
 	unsigned mx_port;
+	struct sockaddr_in dns; /* [queue] dns_server, when has_dns */
+	int has_dns;
 	int64_t retry_min, retry_max, lifetime;
 	unsigned connect_timeout_ms, command_timeout_ms;
 	char helo[256];
@@ -209,6 +212,20 @@ static int settings_read(const struct core_ctx *ctx,
 	    parse_hostport(relay, s->relay_host, sizeof s->relay_host,
 			   &s->relay_port) < 0)
 		return -EINVAL;
+	char dns[300], dns_host[256];
+	unsigned dns_port = 53;
+	setting_str(sec, "dns_server", dns, sizeof dns);
+	if (dns[0] != '\0') {
+		/* The resolver takes addresses, not names. */
+		if (parse_hostport(dns, dns_host, sizeof dns_host, &dns_port) < 0 ||
+		    inet_pton(AF_INET, dns_host, &s->dns.sin_addr) != 1)
+			return -EINVAL;
+		s->dns.sin_family = AF_INET;
+		if (strchr(dns, ':') == NULL)
+			dns_port = 53; /* parse_hostport assumes SMTP's 25 */
+		s->dns.sin_port = htons((uint16_t)dns_port);
+		s->has_dns = 1;
+	}
 	setting_str(sec, "relayhost_user", s->relay_user, sizeof s->relay_user);
 	setting_str(sec, "relayhost_password", s->relay_password,
 		    sizeof s->relay_password);
@@ -602,6 +619,8 @@ static void next_group(struct qentry *en)
 		snprintf(r->name, sizeof r->name, "%s", domain);
 		r->port = en->set.mx_port;
 		r->mx = 1;
+		r->dns = en->set.dns;
+		r->has_dns = en->set.has_dns;
 	}
 	en->resolving = 1;
 	int ret = queue_resolve_start(en->q->ctx->loop, r);

@@ -102,6 +102,12 @@ static void resolve_mx(struct queue_resolve *r)
 		fail(r, -EAGAIN, "%s", "resolver initialisation failed");
 		return;
 	}
+	if (r->has_dns) {
+		st.nscount = 1;
+		st.nsaddr_list[0] = r->dns;
+		st.retry = 1;
+		st.retrans = 2;
+	}
 	len = res_nquery(&st, r->name, ns_c_in, ns_t_mx, answer,
 			 sizeof answer);
 	if (len < 0) {

@@ -25,6 +25,10 @@ struct queue_resolve {
 	char name[256]; /* the domain (mx = 1) or the host to resolve */
 	unsigned port;
 	int mx;
+	/* [queue] dns_server: MX queries go to this nameserver only (tests
+	 * serve a zone from 127.0.0.1 instead of asking the Internet). */
+	struct sockaddr_in dns;
+	int has_dns;
 	void (*done)(struct queue_resolve *r);
 	void *data;
 	/* results */

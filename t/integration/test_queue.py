@@ -142,6 +142,64 @@ MESSAGE = (b"From: alice@example.test\r\n"
            b"bye\r\n")
 
 
+class Zone:
+    """A tiny DNS server on 127.0.0.1 (UDP) answering MX queries from a
+    dict, so MX routing is tested without touching the network:
+    name -> [(preference, host)], "NXDOMAIN", or [] (no MX records)."""
+
+    def __init__(self, tc, records):
+        self.records = records
+        self.queries = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+        tc.addCleanup(self.close)
+
+    def close(self):
+        self.running = False
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    @staticmethod
+    def encode_name(name):
+        out = b""
+        for label in name.strip(".").split("."):
+            if label:
+                out += bytes([len(label)]) + label.encode()
+        return out + b"\0"
+
+    def serve(self):
+        while self.running:
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            labels, i = [], 12
+            while query[i] != 0:
+                labels.append(query[i + 1:i + 1 + query[i]].decode())
+                i += 1 + query[i]
+            qtype = int.from_bytes(query[i + 1:i + 3], "big")
+            question = query[12:i + 5]
+            name = ".".join(labels).lower()
+            self.queries.append((name, qtype))
+            answer = self.records.get(name, "NXDOMAIN")
+            rcode = 3 if answer == "NXDOMAIN" else 0
+            rrs = [] if answer == "NXDOMAIN" or qtype != 15 else answer
+            header = (query[:2] + bytes([0x81, 0x80 | rcode]) + b"\0\1" +
+                      len(rrs).to_bytes(2, "big") + b"\0\0\0\0")
+            body = b""
+            for pref, host in rrs:
+                rdata = pref.to_bytes(2, "big") + self.encode_name(host)
+                body += (b"\xc0\x0c" + (15).to_bytes(2, "big") + b"\0\1" +
+                         (60).to_bytes(4, "big") +
+                         len(rdata).to_bytes(2, "big") + rdata)
+            self.sock.sendto(header + question + body, peer)
+
+
 class QueueTest(harness.TestCase):
 
     def configure(self, sink_port, **queue):
@@ -151,7 +209,8 @@ class QueueTest(harness.TestCase):
                 "command_timeout": "10s"}
         keys.update(queue)
         extra = "\n[queue]\n" + "".join(f"{k} = {v}\n"
-                                        for k, v in keys.items())
+                                        for k, v in keys.items()
+                                        if v is not None)
         self.env.write_config(extra=extra)
 
     def setUp(self):
@@ -192,6 +251,41 @@ class QueueTest(harness.TestCase):
         # Blobs are referenced by nothing else here: all gone.
         self.assertEqual(self.env.query("SELECT count(*) FROM blobs")[0][0],
                          len(self.env.query("SELECT 1 FROM messages")))
+
+    def mx_configure(self, sink, zone):
+        """No relayhost: mail goes to MX hosts found through zone; every
+        MX host here is localhost, listening on the sink's port."""
+        self.configure(sink.port, relayhost=None,
+                       dns_server=f"127.0.0.1:{zone.port}",
+                       mx_port=str(sink.port))
+
+    def test_mx_routing_and_permanent_dns_failures(self):
+        sink = Sink(self)
+        zone = Zone(self, {
+            # Both MX hosts resolve without DNS (numeric, /etc/hosts):
+            # only the zone above is ever asked anything.
+            "remote.test": [(20, "127.0.0.2"), (10, "localhost")],
+            "nullmx.test": [(0, ".")],
+        })
+        self.mx_configure(sink, zone)
+        self.enqueue("alice@example.test", ["bob@remote.test"], next_attempt=0)
+        self.enqueue("alice@example.test", ["x@nx.test"], next_attempt=0)
+        self.enqueue("alice@example.test", ["y@nullmx.test"], next_attempt=0)
+        daemon = self.env.start()
+        self.wait_empty()
+        # The preferred MX (10, localhost) took the message.
+        self.assertEqual(len(sink.messages), 1, sink.messages)
+        self.assertEqual(sink.messages[0]["rcpts"], ["bob@remote.test"])
+        self.assertEqual(sink.messages[0]["data"], MESSAGE)
+        self.assertIn(("remote.test", 15), zone.queries)
+        # A domain that does not exist and one with a null MX (RFC 7505)
+        # bounce at once instead of being retried for days.
+        inbox = b"\n".join(self.env.mailbox_messages("alice@example.test"))
+        self.assertIn(b"Final-Recipient: rfc822; x@nx.test", inbox)
+        self.assertIn(b"domain nx.test does not exist", inbox)
+        self.assertIn(b"Final-Recipient: rfc822; y@nullmx.test", inbox)
+        self.assertIn(b"accepts no mail (null MX)", inbox)
+        daemon.stop()
 
     def test_delivered_byte_exact(self):
         sink = Sink(self)
