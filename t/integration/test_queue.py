@@ -5,8 +5,10 @@ sink offers it, and `postino queue list|flush|del` show and change it.
 
 Mail is queued by writing the rows directly (blob + queue + queue_rcpts;
 the blob refcount is kept by the schema's triggers)."""
+import base64
 import hashlib
 import os
+import smtplib
 import socket
 import socketserver
 import ssl
@@ -27,8 +29,10 @@ class Sink:
     250); "reject" (every RCPT gets 550 5.1.1). tls: (cert, key) to offer
     STARTTLS."""
 
-    def __init__(self, tc, mode="ok", tls=None):
+    def __init__(self, tc, mode="ok", tls=None, auth=None):
         self.mode = mode
+        self.auth = auth     # (user, password): AUTH PLAIN required
+        self.logins = []     # (user, accepted) per AUTH attempt
         self.messages = []   # dicts: mail, rcpts, data (unstuffed), tls
         self.dots = 0        # final dots seen
         self.lock = threading.Lock()
@@ -63,6 +67,7 @@ class Sink:
         sock = h.request
         rfile, wfile = h.rfile, h.wfile
         tls = False
+        authed = self.auth is None
         mail, rcpts = None, []
 
         def send(line):
@@ -81,6 +86,8 @@ class Sink:
                         "8BITMIME"]
                 if self.ctx is not None and not tls:
                     caps.append("STARTTLS")
+                if self.auth is not None and tls:
+                    caps.append("AUTH PLAIN")
                 for c in caps[:-1]:
                     send("250-" + c)
                 send("250 " + caps[-1])
@@ -90,6 +97,20 @@ class Sink:
                 rfile = sock.makefile("rb")
                 wfile = sock.makefile("wb")
                 tls = True
+            elif verb == "AUTH" and self.auth is not None and tls:
+                parts = cmd.split(" ")
+                try:
+                    fields = base64.b64decode(parts[2], validate=True).split(b"\0")
+                    user, password = fields[1].decode(), fields[2].decode()
+                except (IndexError, ValueError):
+                    send("501 5.5.2 bad AUTH")
+                    continue
+                ok = (user, password) == self.auth
+                self.logins.append((user, ok))
+                authed = authed or ok
+                send("235 2.7.0 ok" if ok else "535 5.7.8 bad credentials")
+            elif verb == "MAIL" and not authed:
+                send("530 5.7.0 Authentication required")
             elif verb == "MAIL":
                 mail, rcpts = cmd[10:].split(">")[0].lstrip("<"), []
                 send("250 2.1.0 ok")
@@ -357,6 +378,58 @@ class QueueTest(harness.TestCase):
         self.wait_empty()
         daemon.stop()
 
+    def test_gives_up_after_the_lifetime_and_bounces(self):
+        """Past its give-up time, a message that still cannot be delivered
+        (nobody listens: every attempt is a temporary failure) goes back
+        to the sender instead of being retried for ever."""
+        self.configure(free_port())
+        self.enqueue("alice@example.test", ["bob@remote.test"],
+                     next_attempt=0, created=int(time.time()) - 2 * 86400)
+        daemon = self.env.start()
+        self.wait_empty()
+        inbox = self.env.mailbox_messages("alice@example.test")
+        self.assertEqual(len(inbox), 1)
+        dsn = inbox[0].decode()
+        self.assertIn("Subject: Undelivered Mail Returned to Sender\r\n", dsn)
+        self.assertIn("Final-Recipient: rfc822; bob@remote.test\r\n"
+                      "Action: failed\r\n", dsn)
+        daemon.stop()
+
+    def test_submission_to_a_remote_domain_reaches_the_sink(self):
+        """End to end: a real client submits mail for a remote domain, the
+        server queues it in the same commit as its 250, and the queue
+        delivers it to the (relay) sink, with the server's Received."""
+        sink = Sink(self)
+        cert, key = make_cert(self.env.root, "server", "mail.example.test",
+                              ["mail.example.test"])
+        keys = {"relayhost": f"127.0.0.1:{sink.port}", "poll_interval": "1h",
+                "retry_min": "1s"}
+        self.env.write_config(
+            modules_dir=harness.MODULES_DIR,
+            extra=harness.tls_section(cert, key) + "\n[queue]\n" +
+            "".join(f"{k} = {v}\n" for k, v in keys.items()))
+        self.env.remove_module("sample")
+        text, where = harness.listener_sections([
+            {"name": "submission", "protocol": "submission",
+             "tls": "starttls"}])
+        self.env.write_module("smtp", extra=text)
+        daemon = self.env.start()
+        s = smtplib.SMTP(*where["submission"], timeout=20)
+        s.starttls(context=harness.tls_client_context())
+        s.login("alice@example.test", "Correct-Horse-42-Battery")
+        s.sendmail("alice@example.test", ["carol@remote.test"], MESSAGE)
+        s.quit()
+        # Not waiting for the hourly poll: the delivery kicked the queue.
+        self.env.poll(lambda: len(sink.messages) == 1, "the relayed message")
+        m = sink.messages[0]
+        self.assertEqual(m["mail"], "alice@example.test")
+        self.assertEqual(m["rcpts"], ["carol@remote.test"])
+        self.assertTrue(m["data"].startswith(b"Received: from "), m["data"])
+        self.assertTrue(m["data"].endswith(MESSAGE))
+        self.assertNotIn(b"Return-Path:", m["data"])
+        self.wait_empty()
+        daemon.stop()
+
     def test_list_flush_del(self):
         port = free_port()   # nobody listens: nothing is delivered
         self.configure(port)
@@ -429,6 +502,25 @@ class QueueTest(harness.TestCase):
         self.assertEqual(sink.messages[0]["data"], MESSAGE)
         log = daemon.stop()
         self.assertIn("TLS with 127.0.0.1", log)
+
+    def test_relayhost_auth_inside_tls(self):
+        cert, key = make_cert(self.env.root, "sink", "sink.test",
+                              ["sink.test"])
+        secret = "Relay-Secret-0042"
+        sink = Sink(self, tls=(cert, key), auth=("relay@example.test", secret))
+        self.configure(sink.port, relayhost_tls="required",
+                       relayhost_user="relay@example.test",
+                       relayhost_password=secret)
+        self.enqueue("alice@example.test", ["bob@remote.test"],
+                     next_attempt=0)
+        daemon = self.env.start()
+        self.wait_empty()
+        self.assertEqual(sink.logins, [("relay@example.test", True)])
+        self.assertEqual(len(sink.messages), 1)
+        self.assertTrue(sink.messages[0]["tls"])
+        self.assertEqual(sink.messages[0]["data"], MESSAGE)
+        log = daemon.stop()
+        self.assertNotIn(secret, log)
 
     def test_tls_required_but_not_offered_defers(self):
         sink = Sink(self)
