@@ -295,9 +295,12 @@ static int host_expand_one(struct host_expand *x, const char *address)
 		x->count++;
 		return 0;
 	}
-	struct host_alias_batch *batch = calloc(1, sizeof(*batch));
+	/* Not zeroed: only targets[0..count) are ever read, and this runs
+	 * for every RCPT. */
+	struct host_alias_batch *batch = malloc(sizeof(*batch));
 	if (batch == NULL)
 		return -ENOMEM;
+	batch->count = 0;
 	int ret = store_alias_list(x->store, address, host_collect_alias, batch);
 	if (ret >= 0 && batch->count > 0 && x->depth >= EXPAND_DEPTH_MAX) {
 		log_write(&x->mod->ctx->log, LOG_LEVEL_WARNING, "core", NULL,
@@ -337,9 +340,14 @@ int host_address_expand(struct postino_mod *mod, const char *address,
 
 	if (address_normalize(address, a, sizeof(a)) < 0)
 		return 0;
-	struct host_expand *x = calloc(1, sizeof(*x));
+	/* Not zeroed either: seen[] is read only up to seen_count. */
+	struct host_expand *x = malloc(sizeof(*x));
 	if (x == NULL)
 		return -ENOMEM;
+	x->seen_count = 0;
+	x->count = 0;
+	x->error = 0;
+	x->depth = 0;
 	x->store = mod->ctx->store;
 	x->target = target;
 	x->data = data;
