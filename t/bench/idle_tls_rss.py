@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import time
 
+from benchlib import free_port, make_cert, wait_port
+
 
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
@@ -25,24 +27,8 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def make_cert(d):
-    key, cert, tmpl = (os.path.join(d, n) for n in ("key.pem", "cert.pem", "t.cfg"))
-    with open(tmpl, "w") as f:
-        f.write('cn = "localhost"\ndns_name = "localhost"\nexpiration_days = 2\n'
-                "tls_www_server\nsigning_key\nencryption_key\n")
-    subprocess.run(["certtool", "--generate-privkey", "--key-type=ecdsa",
-                    "--curve=secp256r1", "--outfile", key], check=True,
-                   capture_output=True)
-    subprocess.run(["certtool", "--generate-self-signed", "--load-privkey", key,
-                    "--template", tmpl, "--outfile", cert], check=True,
-                   capture_output=True)
-    return cert, key
 
 
 def one_run(build, n):
@@ -62,15 +48,7 @@ def one_run(build, n):
                                  os.path.join(d, "postino.conf")],
                                 stderr=subprocess.DEVNULL)
         try:
-            deadline = time.time() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port)).close()
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.05)
+            wait_port(port)
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE

@@ -16,38 +16,15 @@ import subprocess
 import tempfile
 import time
 
+from benchlib import free_port, make_cert, wait_port
+
 PASSWORD = "Bench-password-42"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def make_cert(d):
-    key, cert, tmpl = (os.path.join(d, n) for n in ("key.pem", "cert.pem", "t.cfg"))
-    with open(tmpl, "w") as f:
-        f.write('cn = "localhost"\ndns_name = "localhost"\nexpiration_days = 2\n'
-                "tls_www_server\nsigning_key\nencryption_key\n")
-    for args in (["--generate-privkey", "--key-type=ecdsa", "--curve=secp256r1",
-                  "--outfile", key],
-                 ["--generate-self-signed", "--load-privkey", key, "--template",
-                  tmpl, "--outfile", cert]):
-        subprocess.run(["certtool"] + args, check=True, capture_output=True)
-    return cert, key
 
 
-def wait_port(port):
-    deadline = time.time() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            return
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def one_run(build, n):

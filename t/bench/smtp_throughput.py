@@ -17,26 +17,13 @@ import tempfile
 import threading
 import time
 
+from benchlib import free_port, make_cert, wait_port
+
 PASSWORD = "Bench-password-42"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def make_cert(d):
-    key, cert, tmpl = (os.path.join(d, n) for n in ("key.pem", "cert.pem", "t.cfg"))
-    with open(tmpl, "w") as f:
-        f.write('cn = "localhost"\ndns_name = "localhost"\nexpiration_days = 2\n'
-                "tls_www_server\nsigning_key\nencryption_key\n")
-    for args in (["--generate-privkey", "--key-type=ecdsa", "--curve=secp256r1",
-                  "--outfile", key],
-                 ["--generate-self-signed", "--load-privkey", key, "--template",
-                  tmpl, "--outfile", cert]):
-        subprocess.run(["certtool"] + args, check=True, capture_output=True)
-    return cert, key
 
 
 def one_run(build, senders, messages):
@@ -64,15 +51,7 @@ def one_run(build, senders, messages):
         proc = subprocess.Popen([f"{build}/core/daemon/postinod", "-c", conf],
                                 stderr=subprocess.DEVNULL)
         try:
-            deadline = time.time() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port)).close()
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.05)
+            wait_port(port)
             body = ("Subject: bench\r\n\r\n" + ("x" * 76 + "\r\n") * 52).encode()
             assert 4000 < len(body) < 4200
             ctx = ssl.create_default_context()
