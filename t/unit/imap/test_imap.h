@@ -1,0 +1,8 @@
+#ifndef TEST_IMAP_H
+#define TEST_IMAP_H
+
+#include <check.h>
+
+Suite *imap_parser_suite(void);
+
+#endif
