@@ -4,5 +4,6 @@
 #include <check.h>
 
 Suite *imap_parser_suite(void);
+Suite *imap_seqset_suite(void);
 
 #endif
