@@ -25,9 +25,14 @@ void imap_buf_free(struct imap_buf *buf)
 
 void imap_buf_clear(struct imap_buf *buf)
 {
-	buf->len = 0;
+	imap_buf_truncate(buf, 0);
+}
+
+void imap_buf_truncate(struct imap_buf *buf, size_t len)
+{
+	buf->len = len;
 	if (buf->data != NULL)
-		buf->data[0] = '\0';
+		buf->data[len] = '\0';
 }
 
 int imap_buf_append(struct imap_buf *buf, const void *data, size_t len)

@@ -20,6 +20,8 @@ void imap_buf_init(struct imap_buf *buf, size_t max);
 void imap_buf_free(struct imap_buf *buf);
 /* Keeps the allocation, sets len to 0. */
 void imap_buf_clear(struct imap_buf *buf);
+/* Drops everything after the first len bytes (len <= buf->len). */
+void imap_buf_truncate(struct imap_buf *buf, size_t len);
 /* Appends len bytes (NUL bytes allowed). 0, -E2BIG when max would be
  * exceeded (nothing appended), -ENOMEM. */
 int imap_buf_append(struct imap_buf *buf, const void *data, size_t len);

@@ -5,11 +5,14 @@
 
 int main(void)
 {
+	Suite *(*const suites[])(void) = {
+		imap_seqset_suite, imap_mutf7_suite,
+	};
 	SRunner *sr = srunner_create(imap_parser_suite());
 	int failed;
 
-	srunner_add_suite(sr, imap_seqset_suite());
-
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
