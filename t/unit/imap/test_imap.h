@@ -6,5 +6,6 @@
 Suite *imap_parser_suite(void);
 Suite *imap_seqset_suite(void);
 Suite *imap_mutf7_suite(void);
+Suite *imap_date_suite(void);
 
 #endif
