@@ -7,5 +7,6 @@ Suite *imap_parser_suite(void);
 Suite *imap_seqset_suite(void);
 Suite *imap_mutf7_suite(void);
 Suite *imap_date_suite(void);
+Suite *imap_write_suite(void);
 
 #endif
