@@ -1,0 +1,71 @@
+/* IMAP MIME summary of a stored message: ENVELOPE, BODY, BODYSTRUCTURE and
+ * a table of section byte ranges, computed once (at delivery or APPEND)
+ * with GMime, so that FETCH never re-parses a message.
+ *
+ * Threads: call mime_init() once per process before any thread uses this
+ * API (GMime's global init is not thread-safe); after that
+ * mime_summary_build() and mime_section_find() may run concurrently on any
+ * threads (each build uses its own GMime parser and objects). */
+#ifndef POSTINO_MIME_H
+#define POSTINO_MIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deeper multipart/message nesting becomes one opaque
+ * application/octet-stream part; parts beyond MIME_MAX_PARTS are left out
+ * of both the structure and the section table (they stay consistent). */
+#define MIME_MAX_DEPTH 64
+#define MIME_MAX_PARTS 5000
+
+int mime_init(void);
+void mime_shutdown(void);
+
+/* Four NUL-terminated strings, owned by the summary until
+ * mime_summary_free(). Every string is 7-bit clean except where a header
+ * carries 8-bit bytes, which are sent as IMAP literals ("{n}\r\n..."). */
+struct mime_summary {
+	char *envelope;      /* "(date subject from ... message-id)" */
+	char *body;          /* BODY: BODYSTRUCTURE without extension data */
+	char *bodystructure; /* BODYSTRUCTURE with extension data */
+	char *parts;         /* section table for mime_section_find() */
+};
+
+/* data: the whole message as stored (len bytes, may contain NULs, need not
+ * end in a newline). Any input yields a summary; 0, -EINVAL (NULL
+ * arguments) or -ENOMEM. On error *summary_r is zeroed. */
+int mime_summary_build(const void *data, size_t len,
+		       struct mime_summary *summary_r);
+/* Frees the strings and zeroes the struct; safe on a zeroed struct. */
+void mime_summary_free(struct mime_summary *summary);
+
+/* A byte range [start, end) of the stored message; has = 0 when the
+ * section does not exist for that part. */
+struct mime_range {
+	uint64_t start, end;
+	int has;
+};
+
+/* RFC 3501 6.4.5 sections of one part. For depth 0 (the message):
+ * header = [HEADER] (with the blank line), text = [TEXT], body = BODY[]
+ * (the whole message), mime absent. For a part: mime = [n.MIME] (its MIME
+ * header with the blank line), body = [n]; header and text = [n.HEADER]
+ * and [n.TEXT] only when the part is message/rfc822 (of the embedded
+ * message). For a non-multipart message, part 1 is its body and 1.MIME
+ * its header. */
+struct mime_section_ranges {
+	struct mime_range header, text, mime, body;
+};
+
+/* parts: summary.parts; path: part numbers (1-based), depth of them.
+ * 0, -ENOENT (no such part) or -EINVAL (malformed table). Reentrant. */
+int mime_section_find(const char *parts, const uint32_t *path, size_t depth,
+		      struct mime_section_ranges *r);
+
+/* Fuzz/robustness entry point: builds a summary of data, checks every
+ * part's ranges lie inside [0, len] and in order, frees it. 0 when all
+ * holds, -EPROTO on a violated invariant, else as mime_summary_build().
+ * Usable as the body of LLVMFuzzerTestOneInput(). */
+int mime_check_one(const void *data, size_t len);
+
+#endif
