@@ -193,13 +193,12 @@ START_TEST(random_round_trip)
 		}
 		imap_buf_clear(&m7);
 		imap_buf_clear(&back);
-		ck_assert_int_eq(imap_utf8_to_mutf7(s, len, &m7), 0);
+		CHECK((imap_utf8_to_mutf7(s, len, &m7)) == (0));
 		for (size_t i = 0; i < m7.len; i++)
-			ck_assert(m7.data[i] >= 0x20 && m7.data[i] <= 0x7e);
-		ck_assert_int_eq(imap_mutf7_to_utf8(m7.data, m7.len, &back),
-				 0);
-		ck_assert_uint_eq(back.len, len);
-		ck_assert(len == 0 || memcmp(back.data, s, len) == 0);
+			CHECK(m7.data[i] >= 0x20 && m7.data[i] <= 0x7e);
+		CHECK(imap_mutf7_to_utf8(m7.data, m7.len, &back) == 0);
+		CHECK((back.len) == (len));
+		CHECK(len == 0 || memcmp(back.data, s, len) == 0);
 	}
 	imap_buf_free(&m7);
 	imap_buf_free(&back);

@@ -402,11 +402,11 @@ START_TEST(literal_at_every_split)
 		int r = imap_literal_at_end(line, i, &n, &ns);
 		bool want = i > 0 && line[i - 1] == '}';
 
-		ck_assert_int_eq(r, want ? 1 : 0);
+		CHECK((r) == (want ? 1 : 0));
 		if (i == 26)
-			ck_assert(n == 310 && !ns);
+			CHECK(n == 310 && !ns);
 		if (i == 35)
-			ck_assert(n == 12 && ns);
+			CHECK(n == 12 && ns);
 	}
 }
 END_TEST
@@ -427,13 +427,13 @@ START_TEST(every_prefix)
 		if (parse_n(copy, i, NULL) == 0)
 			ok++;
 		else
-			ck_assert_ptr_nonnull(err);
+			CHECK((err) != NULL);
 		if (cmd != NULL)
 			imap_command_free(&cmd);
 		free(copy);
 	}
-	ck_assert_int_eq(parse_n(full, len, NULL), 0);
-	ck_assert_uint_eq(cmd->n_args, 5);
+	CHECK((parse_n(full, len, NULL)) == (0));
+	CHECK((cmd->n_args) == (5));
 	ck_assert_str_eq(cmd->args[4].str, "BODY[HEADER.FIELDS (A)]<1.2>");
 	ck_assert_int_gt(ok, 5);
 }
@@ -453,8 +453,8 @@ START_TEST(random_input)
 		for (size_t i = 0; i < len; i++)
 			s[i] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
 		if (parse_n(s, len, NULL) == 0) {
-			ck_assert_ptr_nonnull(cmd->tag);
-			ck_assert_ptr_nonnull(cmd->name);
+			CHECK((cmd->tag) != NULL);
+			CHECK((cmd->name) != NULL);
 		}
 	}
 }
