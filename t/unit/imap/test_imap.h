@@ -16,5 +16,6 @@ Suite *imap_mutf7_suite(void);
 Suite *imap_date_suite(void);
 Suite *imap_write_suite(void);
 Suite *imap_fetch_att_suite(void);
+Suite *imap_search_suite(void);
 
 #endif

@@ -1,0 +1,437 @@
+/* SEARCH programs; see imap_search.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imap_date.h"
+#include "imap_flags.h"
+#include "imap_search.h"
+
+enum arg_kind {
+	ARG_NONE, ARG_ASTRING, ARG_DATE, ARG_NUMBER, ARG_SEQSET,
+	ARG_KEYWORD, ARG_HEADER, ARG_KEY, ARG_KEY2,
+};
+
+static const struct search_word {
+	const char *name;
+	enum imap_search_type type;
+	enum arg_kind arg;
+	unsigned mask, value;
+	const char *field;
+} words[] = {
+	{ "ALL", IMAP_SK_ALL, ARG_NONE, 0, 0, NULL },
+	{ "ANSWERED", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_ANSWERED,
+	  IMAP_FLAG_ANSWERED, NULL },
+	{ "DELETED", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_DELETED,
+	  IMAP_FLAG_DELETED, NULL },
+	{ "DRAFT", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_DRAFT, IMAP_FLAG_DRAFT,
+	  NULL },
+	{ "FLAGGED", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_FLAGGED,
+	  IMAP_FLAG_FLAGGED, NULL },
+	{ "RECENT", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_RECENT,
+	  IMAP_FLAG_RECENT, NULL },
+	{ "SEEN", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_SEEN, IMAP_FLAG_SEEN,
+	  NULL },
+	{ "NEW", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_RECENT | IMAP_FLAG_SEEN,
+	  IMAP_FLAG_RECENT, NULL },
+	{ "OLD", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_RECENT, 0, NULL },
+	{ "UNANSWERED", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_ANSWERED, 0,
+	  NULL },
+	{ "UNDELETED", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_DELETED, 0, NULL },
+	{ "UNDRAFT", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_DRAFT, 0, NULL },
+	{ "UNFLAGGED", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_FLAGGED, 0, NULL },
+	{ "UNSEEN", IMAP_SK_FLAGS, ARG_NONE, IMAP_FLAG_SEEN, 0, NULL },
+	{ "KEYWORD", IMAP_SK_KEYWORD, ARG_KEYWORD, 0, 1, NULL },
+	{ "UNKEYWORD", IMAP_SK_KEYWORD, ARG_KEYWORD, 0, 0, NULL },
+	{ "BCC", IMAP_SK_HEADER, ARG_ASTRING, 0, 0, "BCC" },
+	{ "CC", IMAP_SK_HEADER, ARG_ASTRING, 0, 0, "CC" },
+	{ "FROM", IMAP_SK_HEADER, ARG_ASTRING, 0, 0, "FROM" },
+	{ "SUBJECT", IMAP_SK_HEADER, ARG_ASTRING, 0, 0, "SUBJECT" },
+	{ "TO", IMAP_SK_HEADER, ARG_ASTRING, 0, 0, "TO" },
+	{ "HEADER", IMAP_SK_HEADER, ARG_HEADER, 0, 0, NULL },
+	{ "BODY", IMAP_SK_BODY, ARG_ASTRING, 0, 0, NULL },
+	{ "TEXT", IMAP_SK_TEXT, ARG_ASTRING, 0, 0, NULL },
+	{ "BEFORE", IMAP_SK_BEFORE, ARG_DATE, 0, 0, NULL },
+	{ "ON", IMAP_SK_ON, ARG_DATE, 0, 0, NULL },
+	{ "SINCE", IMAP_SK_SINCE, ARG_DATE, 0, 0, NULL },
+	{ "SENTBEFORE", IMAP_SK_SENTBEFORE, ARG_DATE, 0, 0, NULL },
+	{ "SENTON", IMAP_SK_SENTON, ARG_DATE, 0, 0, NULL },
+	{ "SENTSINCE", IMAP_SK_SENTSINCE, ARG_DATE, 0, 0, NULL },
+	{ "LARGER", IMAP_SK_LARGER, ARG_NUMBER, 0, 0, NULL },
+	{ "SMALLER", IMAP_SK_SMALLER, ARG_NUMBER, 0, 0, NULL },
+	{ "UID", IMAP_SK_UID, ARG_SEQSET, 0, 0, NULL },
+	{ "NOT", IMAP_SK_NOT, ARG_KEY, 0, 0, NULL },
+	{ "OR", IMAP_SK_OR, ARG_KEY2, 0, 0, NULL },
+};
+
+struct search_parser {
+	struct imap_search_program *prog;
+	unsigned max_depth;
+	const char *error;
+};
+
+static int fail(struct search_parser *p, const char *error)
+{
+	p->error = error;
+	return -EINVAL;
+}
+
+static struct imap_search_key *new_key(struct search_parser *p,
+				       enum imap_search_type type)
+{
+	struct imap_search_key *k = &p->prog->keys[p->prog->n_keys++];
+
+	memset(k, 0, sizeof(*k));
+	k->type = type;
+	return k;
+}
+
+static size_t count_args(const struct imap_arg *args, size_t n)
+{
+	size_t total = n;
+
+	for (size_t i = 0; i < n; i++) {
+		if (args[i].type == IMAP_ARG_LIST)
+			total += count_args(args[i].list, args[i].count);
+	}
+	return total;
+}
+
+static int parse_key(struct search_parser *p, const struct imap_arg *args,
+		     size_t n, size_t *i, unsigned depth,
+		     struct imap_search_key **key_r);
+
+/* Keys args[*i..n) up to the end, as children of parent. */
+static int parse_keys(struct search_parser *p, const struct imap_arg *args,
+		      size_t n, unsigned depth, struct imap_search_key *parent)
+{
+	struct imap_search_key **tail = &parent->child;
+	size_t i = 0;
+
+	while (i < n) {
+		int ret = parse_key(p, args, n, &i, depth, tail);
+
+		if (ret < 0)
+			return ret;
+		tail = &(*tail)->next;
+	}
+	return 0;
+}
+
+static bool is_astring(const struct imap_arg *a)
+{
+	return a->type != IMAP_ARG_LIST;
+}
+
+/* An astring (a literal is not NUL-terminated) equal to word, any case. */
+static bool word_is(const struct imap_arg *a, const char *word)
+{
+	return a->len == strlen(word) && strncasecmp(a->str, word, a->len) == 0;
+}
+
+static int parse_set(struct search_parser *p, struct imap_search_key *k,
+		     const struct imap_arg *a)
+{
+	int ret;
+
+	if (a->type != IMAP_ARG_ATOM)
+		return fail(p, "Invalid sequence set");
+	ret = imap_seqset_parse(a->str, a->len, &k->raw);
+	if (ret == -EINVAL)
+		return fail(p, "Invalid sequence set");
+	return ret;
+}
+
+static int parse_number(struct search_parser *p, struct imap_search_key *k,
+			const struct imap_arg *a)
+{
+	uint64_t v = 0;
+
+	if (a->type != IMAP_ARG_ATOM)
+		return fail(p, "Invalid number");
+	for (size_t i = 0; i < a->len; i++) {
+		unsigned d = (unsigned)(a->str[i] - '0');
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return fail(p, "Invalid number");
+		v = v * 10 + d;
+	}
+	k->size = v;
+	return 0;
+}
+
+static int parse_arg(struct search_parser *p, const struct search_word *w,
+		     struct imap_search_key *k, const struct imap_arg *args,
+		     size_t n, size_t *i, unsigned depth)
+{
+	const struct imap_arg *a = &args[*i];
+
+	if (w->arg == ARG_NONE)
+		return 0;
+	if (*i == n || (w->arg == ARG_HEADER && *i + 1 == n))
+		return fail(p, "Missing search argument");
+	if (w->arg == ARG_KEY || w->arg == ARG_KEY2) {
+		int ret = parse_key(p, args, n, i, depth + 1, &k->child);
+
+		if (ret == 0 && w->arg == ARG_KEY2) {
+			if (*i == n)
+				return fail(p, "Missing search argument");
+			ret = parse_key(p, args, n, i, depth + 1,
+					&k->child->next);
+		}
+		return ret;
+	}
+	(*i)++;
+	switch (w->arg) {
+	case ARG_ASTRING:
+		if (!is_astring(a))
+			return fail(p, "Invalid search string");
+		k->str = a->str;
+		k->len = a->len;
+		k->field = w->field;
+		k->field_len = w->field != NULL ? strlen(w->field) : 0;
+		return 0;
+	case ARG_HEADER:
+		(*i)++;
+		if (!is_astring(a) || !is_astring(a + 1))
+			return fail(p, "Invalid search string");
+		k->field = a->str;
+		k->field_len = a->len;
+		k->str = a[1].str;
+		k->len = a[1].len;
+		return 0;
+	case ARG_DATE:
+		if ((a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_QUOTED) ||
+		    imap_parse_date(a->str, a->len, &k->day) < 0)
+			return fail(p, "Invalid search date");
+		return 0;
+	case ARG_NUMBER:
+		return parse_number(p, k, a);
+	case ARG_SEQSET:
+		return parse_set(p, k, a);
+	default: /* ARG_KEYWORD */
+		if (a->type != IMAP_ARG_ATOM)
+			return fail(p, "Invalid keyword");
+		for (size_t j = 0; j < a->len; j++) {
+			if (!imap_is_atom_char((unsigned char)a->str[j]))
+				return fail(p, "Invalid keyword");
+		}
+		k->str = a->str;
+		k->len = a->len;
+		return 0;
+	}
+}
+
+static int parse_key(struct search_parser *p, const struct imap_arg *args,
+		     size_t n, size_t *i, unsigned depth,
+		     struct imap_search_key **key_r)
+{
+	const struct imap_arg *a = &args[(*i)++];
+	struct imap_search_key *k;
+
+	if (depth > p->max_depth)
+		return fail(p, "Search program nested too deeply");
+	if (a->type == IMAP_ARG_LIST) {
+		if (a->count == 0)
+			return fail(p, "Empty search list");
+		k = *key_r = new_key(p, IMAP_SK_AND);
+		return parse_keys(p, a->list, a->count, depth + 1, k);
+	}
+	if (a->type != IMAP_ARG_ATOM)
+		return fail(p, "Invalid search key");
+	if ((a->str[0] >= '0' && a->str[0] <= '9') || a->str[0] == '*') {
+		k = *key_r = new_key(p, IMAP_SK_SEQSET);
+		return parse_set(p, k, a);
+	}
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		if (strcasecmp(a->str, words[w].name) != 0)
+			continue;
+		k = *key_r = new_key(p, words[w].type);
+		k->mask = words[w].mask;
+		k->value = words[w].value;
+		if (k->type == IMAP_SK_HEADER || k->type == IMAP_SK_SENTBEFORE ||
+		    k->type == IMAP_SK_SENTON || k->type == IMAP_SK_SENTSINCE)
+			p->prog->needs |= IMAP_SEARCH_NEED_HEADER;
+		if (k->type == IMAP_SK_BODY || k->type == IMAP_SK_TEXT)
+			p->prog->needs |= IMAP_SEARCH_NEED_BODY;
+		return parse_arg(p, &words[w], k, args, n, i, depth);
+	}
+	return fail(p, "Unknown search key");
+}
+
+int imap_search_parse(const struct imap_arg *args, size_t n,
+		      unsigned max_depth, struct imap_search_program **prog_r,
+		      const char **error_r)
+{
+	struct search_parser p = {
+		.max_depth = max_depth != 0 ? max_depth :
+			IMAP_SEARCH_DEFAULT_DEPTH,
+	};
+	size_t n_keys;
+	int ret;
+
+	*prog_r = NULL;
+	*error_r = NULL;
+	if (n > 0 && imap_arg_atom_is(&args[0], "CHARSET")) {
+		if (n == 1 || !is_astring(&args[1])) {
+			*error_r = "Missing charset";
+			return -EINVAL;
+		}
+		if (!word_is(&args[1], "UTF-8") &&
+		    !word_is(&args[1], "US-ASCII"))
+			return IMAP_SEARCH_BADCHARSET;
+		args += 2;
+		n -= 2;
+	}
+	if (n == 0) {
+		*error_r = "Missing search keys";
+		return -EINVAL;
+	}
+	/* Every key takes at least one argument; plus the top AND. */
+	n_keys = count_args(args, n) + 1;
+	p.prog = calloc(1, sizeof(*p.prog) + n_keys * sizeof(p.prog->keys[0]));
+	if (p.prog == NULL)
+		return -ENOMEM;
+	p.prog->root = new_key(&p, IMAP_SK_AND);
+	ret = parse_keys(&p, args, n, 1, p.prog->root);
+	if (ret < 0) {
+		imap_search_free(&p.prog);
+		*error_r = p.error;
+		return ret;
+	}
+	*prog_r = p.prog;
+	return 0;
+}
+
+void imap_search_free(struct imap_search_program **prog)
+{
+	if (*prog == NULL)
+		return;
+	for (size_t i = 0; i < (*prog)->n_keys; i++) {
+		if ((*prog)->keys[i].raw != NULL)
+			imap_seqset_free(&(*prog)->keys[i].raw);
+		if ((*prog)->keys[i].set != NULL)
+			imap_seqset_free(&(*prog)->keys[i].set);
+	}
+	free(*prog);
+	*prog = NULL;
+}
+
+unsigned imap_search_needs(const struct imap_search_program *prog)
+{
+	return prog->needs;
+}
+
+int imap_search_prepare(struct imap_search_program *prog, uint32_t max_seq,
+			uint32_t max_uid)
+{
+	for (size_t i = 0; i < prog->n_keys; i++) {
+		struct imap_search_key *k = &prog->keys[i];
+		int ret;
+
+		if (k->raw == NULL)
+			continue;
+		if (k->set != NULL)
+			imap_seqset_free(&k->set);
+		ret = imap_seqset_resolve(k->raw, k->type == IMAP_SK_UID ?
+					  max_uid : max_seq, IMAP_SEQSET_UID,
+					  &k->set);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int eval_key(const struct imap_search_key *k,
+		    const struct imap_search_msg *m)
+{
+	int64_t t;
+	int tz, ret;
+
+	switch (k->type) {
+	case IMAP_SK_ALL:
+		return 1;
+	case IMAP_SK_AND:
+		for (const struct imap_search_key *c = k->child; c != NULL;
+		     c = c->next) {
+			ret = eval_key(c, m);
+			if (ret <= 0)
+				return ret;
+		}
+		return 1;
+	case IMAP_SK_OR:
+		ret = eval_key(k->child, m);
+		return ret != 0 ? ret : eval_key(k->child->next, m);
+	case IMAP_SK_NOT:
+		ret = eval_key(k->child, m);
+		return ret < 0 ? ret : !ret;
+	case IMAP_SK_FLAGS:
+		return (m->flags & k->mask) == k->value;
+	case IMAP_SK_KEYWORD:
+		return imap_keywords_has(m->keywords != NULL ? m->keywords : "",
+					 m->keywords != NULL ?
+					 strlen(m->keywords) : 0,
+					 k->str, k->len) == (k->value != 0);
+	case IMAP_SK_HEADER:
+		return m->header_contains(m->ctx, k->field, k->field_len,
+					  k->str, k->len);
+	case IMAP_SK_BODY:
+	case IMAP_SK_TEXT:
+		return m->body_contains(m->ctx, k->type == IMAP_SK_TEXT,
+					k->str, k->len);
+	case IMAP_SK_BEFORE:
+		return imap_day_of(m->internaldate, 0) < k->day;
+	case IMAP_SK_ON:
+		return imap_day_of(m->internaldate, 0) == k->day;
+	case IMAP_SK_SINCE:
+		return imap_day_of(m->internaldate, 0) >= k->day;
+	case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SENTON:
+	case IMAP_SK_SENTSINCE:
+		ret = m->sent_date(m->ctx, &t, &tz);
+		if (ret <= 0)
+			return ret;
+		t = imap_day_of(t, tz);
+		return k->type == IMAP_SK_SENTBEFORE ? t < k->day :
+			k->type == IMAP_SK_SENTON ? t == k->day : t >= k->day;
+	case IMAP_SK_LARGER:
+		return m->size > k->size;
+	case IMAP_SK_SMALLER:
+		return m->size < k->size;
+	case IMAP_SK_SEQSET:
+	case IMAP_SK_UID:
+		if (k->set == NULL)
+			return -EINVAL;
+		return imap_seqset_contains(k->set, k->type == IMAP_SK_UID ?
+					    m->uid : m->seq);
+	}
+	return -EINVAL;
+}
+
+int imap_search_eval(const struct imap_search_program *prog,
+		     const struct imap_search_msg *msg)
+{
+	return eval_key(prog->root, msg);
+}
+
+static char fold(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+bool imap_search_contains(const char *hay, size_t hay_len,
+			  const char *needle, size_t needle_len)
+{
+	if (needle_len == 0)
+		return true;
+	for (size_t i = 0; i + needle_len <= hay_len; i++) {
+		size_t j = 0;
+
+		while (j < needle_len && fold(hay[i + j]) == fold(needle[j]))
+			j++;
+		if (j == needle_len)
+			return true;
+	}
+	return false;
+}
