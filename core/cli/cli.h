@@ -17,6 +17,7 @@ struct cli {
 	const char *config_file;
 	FILE *out;
 	FILE *err;
+	int mime;    /* mime_init ran: mime_shutdown at close */
 };
 
 typedef int cli_command_fn(struct cli *cli, int argc, char **argv);

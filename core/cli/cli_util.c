@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mime/mime.h"
 #include "cli/cli.h"
 #include "module/hooks.h"
 #include "util/address.h"
@@ -52,6 +53,9 @@ int cli_open(struct cli *cli, unsigned need)
 	cli->ctx.mode = CORE_MODE_ADMIN;
 
 	if (need & CLI_NEED_STORE) {
+		/* Messages the CLI stores (notices) get their IMAP summary. */
+		mime_init();
+		cli->mime = 1;
 		int ret = store_open(config->server.state_dir, STORE_MODE_ADMIN,
 				     0, NULL, &cli->ctx.store, err, sizeof(err));
 		if (ret == -ENOENT)
@@ -93,6 +97,8 @@ void cli_close(struct cli *cli)
 	uv_walk(&cli->loop, cli_close_handle, NULL);
 	uv_run(&cli->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&cli->loop);
+	if (cli->mime)
+		mime_shutdown();
 	log_deinit(&cli->ctx.log);
 }
 

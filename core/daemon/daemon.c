@@ -13,6 +13,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/privileges.h"
+#include "mime/mime.h"
+#include "module/mailbox_registry.h"
 #include "module/module.h"
 #include "net/net.h"
 #include "net/tls_creds.h"
@@ -288,12 +290,16 @@ int daemon_run(const struct daemon_options *options)
 	d.ctx.mode = CORE_MODE_DAEMON;
 	d.ctx.loop = &d.loop;
 
+	/* GMime's tables, before the store writer can parse a message. */
+	mime_init();
 	int code = options->check_only ? daemon_check(&d, config)
 				       : daemon_start(&d, config);
 
 	/* Let close callbacks of everything above run. */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	net_free(&d.ctx.net);
+	mailbox_registry_free(&d.ctx);
+	mime_shutdown();
 	if (uv_loop_close(&d.loop) != 0)
 		core_log(&d.ctx, LOG_LEVEL_WARNING,
 			 "event loop closed with live handles");

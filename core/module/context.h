@@ -13,7 +13,7 @@ struct store;
 struct module_set;
 struct net;
 struct queue;
-struct mailbox_lock;
+struct mailbox_entry;
 
 enum core_mode {
 	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
@@ -32,8 +32,8 @@ struct core_ctx {
 	struct module_set *modules;
 	struct net *net;     /* NULL in the admin CLI */
 	struct queue *queue; /* outbound delivery; NULL in the admin CLI */
-	/* Mailboxes with an exclusive view open (POP3 maildrops). */
-	struct mailbox_lock *mailbox_locks;
+	/* Mailboxes opened since the start: views, locks, \Recent. */
+	struct mailbox_entry *mailboxes;
 };
 
 /* The host table handed to every module. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "module/host_mail.h"
+#include "module/mailbox_registry.h"
 #include "net/conn_api.h"
 #include "queue/queue.h"
 #include "store/store.h"
@@ -222,6 +223,7 @@ struct msg_delivery {
 	char **remote;
 	size_t remote_count;
 	int64_t now;
+	int64_t *mailboxes; /* the INBOXes written, for their views */
 	void (*done)(void *data, int status);
 	void *data;
 	int conn_open;
@@ -236,26 +238,30 @@ static void msg_delivery_free(struct msg_delivery *job)
 	free(job->local);
 	free(job->remote);
 	free(job->mail_from);
+	free(job->mailboxes);
 	free(job);
 }
 
 /* On the writer thread: the whole message once, with the Return-Path
- * header the local copies carry in front of it. */
-static char *msg_load(struct msg_delivery *job, size_t *prefix_r,
-		      size_t *len_r)
+ * header the local copies carry in front of it (none for an IMAP APPEND:
+ * mail_from NULL). */
+static char *msg_load(postino_msg *msg, const char *mail_from,
+		      size_t *prefix_r, size_t *len_r)
 {
-	postino_msg *msg = job->msg;
 	char prefix[600];
-	int plen = snprintf(prefix, sizeof(prefix), "Return-Path: <%s>\r\n",
-			    job->mail_from);
+	int plen = 0;
 
+	if (mail_from != NULL)
+		plen = snprintf(prefix, sizeof(prefix),
+				"Return-Path: <%s>\r\n", mail_from);
 	if (plen < 0 || (size_t)plen >= sizeof(prefix))
 		return NULL;
 	size_t head = (size_t)plen + msg->headers_len;
 	char *buf = malloc(head + msg->size + 1);
 	if (buf == NULL)
 		return NULL;
-	memcpy(buf, prefix, (size_t)plen);
+	if (plen > 0)
+		memcpy(buf, prefix, (size_t)plen);
 	if (msg->headers_len > 0)
 		memcpy(buf + plen, msg->headers, msg->headers_len);
 	if (msg->fd < 0) {
@@ -287,17 +293,19 @@ static int msg_delivery_run(struct store_txn *txn, void *data)
 	int64_t blob;
 	int ret = 0;
 
-	char *buf = msg_load(job, &prefix, &len);
+	char *buf = msg_load(job->msg, job->mail_from, &prefix, &len);
 	if (buf == NULL)
 		return -EIO;
 	if (job->local_count > 0)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
+	if (ret == 0 && job->local_count > 0)
+		ret = host_mime_store(txn, blob, buf, len);
 	for (size_t i = 0; ret == 0 && i < job->local_count; i++) {
-		int64_t mailbox;
-		ret = store_txn_inbox_id(txn, job->local[i], &mailbox);
+		ret = store_txn_inbox_id(txn, job->local[i],
+					 &job->mailboxes[i]);
 		if (ret == 0)
-			ret = store_txn_message_append(txn, mailbox, blob, 0,
-						       job->now, NULL);
+			ret = store_txn_message_append(txn, job->mailboxes[i],
+						       blob, 0, job->now, NULL);
 	}
 	/* Relays never add Return-Path: the remote copy is the bytes as
 	 * received, with the policies' headers. */
@@ -325,6 +333,8 @@ static void msg_delivery_done(void *data, int status)
 	/* Remote recipients need not wait for the queue's next poll. */
 	if (status == 0 && job->remote_count > 0 && msg->ctx->queue != NULL)
 		queue_kick(msg->ctx->queue);
+	for (size_t i = 0; status == 0 && i < job->local_count; i++)
+		mailbox_registry_changed(msg->ctx, job->mailboxes[i]);
 	if (msg->conn != NULL) {
 		call = conn_unref(msg->conn);
 		msg->conn = NULL;
@@ -371,10 +381,12 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 	job->local_count = d->local_count;
 	job->remote = msg_copy_list(d->remote, d->remote_count);
 	job->remote_count = d->remote_count;
+	job->mailboxes = calloc(d->local_count + 1, sizeof(*job->mailboxes));
 	job->now = core_now_ms() / 1000;
 	job->done = done;
 	job->data = data;
-	if (job->mail_from == NULL || job->local == NULL || job->remote == NULL) {
+	if (job->mail_from == NULL || job->local == NULL || job->remote == NULL ||
+	    job->mailboxes == NULL) {
 		job->local_count = job->remote_count = 0;
 		msg_delivery_free(job);
 		host_msg_discard(&msg);
@@ -384,6 +396,120 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 			       msg_delivery_done, job);
 	if (ret < 0) {
 		msg_delivery_free(job);
+		host_msg_discard(&msg);
+	}
+	return ret;
+}
+
+/* ---- IMAP APPEND ---------------------------------------------------------- */
+
+struct msg_append {
+	postino_msg *msg;
+	char *account;
+	char *name;
+	uint32_t flags;
+	char *keywords;
+	int64_t internaldate;
+	int64_t mailbox_id;
+	uint32_t uid;
+	void (*done)(void *data, int status, uint32_t uidvalidity,
+		     uint32_t uid);
+	void *data;
+};
+
+static int msg_append_run(struct store_txn *txn, void *data)
+{
+	struct msg_append *job = data;
+	size_t prefix, len;
+	int64_t blob;
+	char *buf = msg_load(job->msg, NULL, &prefix, &len);
+	int ret;
+
+	if (buf == NULL)
+		return -EIO;
+	ret = store_txn_mailbox_id(txn, job->account, job->name,
+				   &job->mailbox_id);
+	if (ret == 0)
+		ret = store_txn_blob_put(txn, buf, len, &blob);
+	if (ret == 0)
+		ret = host_mime_store(txn, blob, buf, len);
+	if (ret == 0)
+		ret = store_txn_message_append(txn, job->mailbox_id, blob,
+					       job->flags, job->internaldate,
+					       &job->uid);
+	if (ret == 0)
+		ret = store_txn_message_keywords(txn, job->mailbox_id,
+						 job->uid, job->keywords);
+	free(buf);
+	return ret;
+}
+
+static void msg_append_free(struct msg_append *job)
+{
+	free(job->account);
+	free(job->name);
+	free(job->keywords);
+	free(job);
+}
+
+static void msg_append_done(void *data, int status)
+{
+	struct msg_append *job = data;
+	postino_msg *msg = job->msg;
+	uint32_t uidvalidity = 0;
+	struct store_mailbox info;
+
+	if (status == 0) {
+		if (store_mailbox_get(msg->ctx->store, job->account, job->name,
+				      &info) == 0)
+			uidvalidity = info.uidvalidity;
+		mailbox_registry_changed(msg->ctx, job->mailbox_id);
+	}
+	job->done(job->data, status, uidvalidity, status == 0 ? job->uid : 0);
+	host_msg_unref(msg);
+	msg_append_free(job);
+}
+
+int host_mailbox_append(struct postino_mod *mod, const char *account,
+			const char *name, postino_msg *msg, uint32_t flags,
+			const char *keywords, int64_t internaldate,
+			void (*done)(void *data, int status,
+				     uint32_t uidvalidity, uint32_t uid),
+			void *data)
+{
+	struct msg_append *job;
+
+	if (msg == NULL)
+		return -EINVAL;
+	if (msg->failed || done == NULL || name == NULL || account == NULL ||
+	    (flags & ~(uint32_t)0x1f) != 0 ||
+	    (keywords != NULL && strlen(keywords) >= STORE_KEYWORDS_MAX)) {
+		host_msg_discard(&msg);
+		return -EINVAL;
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	job->account = strdup(account);
+	job->name = strdup(name);
+	job->keywords = strdup(keywords != NULL ? keywords : "");
+	job->msg = msg;
+	job->flags = flags;
+	job->internaldate = internaldate > 0 ? internaldate
+					     : core_now_ms() / 1000;
+	job->done = done;
+	job->data = data;
+	if (job->account == NULL || job->name == NULL || job->keywords == NULL) {
+		msg_append_free(job);
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	int ret = store_submit(mod->ctx->store, msg_append_run,
+			       msg_append_done, job);
+	if (ret < 0) {
+		msg_append_free(job);
 		host_msg_discard(&msg);
 	}
 	return ret;

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_DB_FILE "postino.db"
 
 enum store_mode {
@@ -134,6 +134,43 @@ int store_txn_blob_put(struct store_txn *txn, const void *data, size_t len,
 int store_txn_message_append(struct store_txn *txn, int64_t mailbox_id,
 			     int64_t blob_id, uint32_t flags,
 			     int64_t internaldate, uint32_t *uid_r);
+/* IMAP mailbox writes (store_mailboxes.c). Names are UTF-8; "INBOX" in
+ * any case is the INBOX. -ENOENT, -EEXIST, -EPERM (INBOX), -ENOTEMPTY
+ * (has children), -EINVAL (bad name). The *_id_r are the mailboxes
+ * touched, for change notifications (0 when none). */
+int store_txn_mailbox_id(struct store_txn *txn, const char *address,
+			 const char *name, int64_t *mailbox_id_r);
+int store_txn_mailbox_create(struct store_txn *txn, const char *address,
+			     const char *name, const char *special_use);
+int store_txn_mailbox_delete(struct store_txn *txn, const char *address,
+			     const char *name, int64_t *mailbox_id_r);
+int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
+			     const char *from, const char *to,
+			     int64_t *inbox_id_r);
+int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
+				const char *name, int subscribed);
+/* store_flags.c. mode: 0 replace, 1 add, 2 remove (flags and keywords).
+ * The result goes to *flags_r and keywords_r (size keywords_size); both
+ * unchanged -> no write. -ENOENT when the message is gone. */
+#define STORE_KEYWORDS_MAX 1024
+int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
+			    uint32_t uid, int mode, uint32_t flags,
+			    const char *keywords, uint32_t *flags_r,
+			    char *keywords_r, size_t keywords_size);
+/* Copies a message (blob, flags, keywords, date) to the end of another
+ * mailbox. */
+int store_txn_message_copy(struct store_txn *txn, int64_t from_mailbox,
+			   uint32_t uid, int64_t to_mailbox,
+			   uint32_t *new_uid_r);
+/* Sets keywords of a message just appended. */
+int store_txn_message_keywords(struct store_txn *txn, int64_t mailbox_id,
+			       uint32_t uid, const char *keywords);
+/* store_mime.c: 1 when the blob has its summaries, 0 when not. */
+int store_txn_mime_has(struct store_txn *txn, int64_t blob_id);
+int store_txn_mime_put(struct store_txn *txn, int64_t blob_id,
+		       const char *envelope, const char *body,
+		       const char *bodystructure, const char *parts);
+
 int store_txn_message_expunge(struct store_txn *txn, int64_t mailbox_id,
 			      uint32_t uid);
 
@@ -202,6 +239,7 @@ struct store_mailbox {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint32_t messages;
+	int subscribed;
 };
 int store_mailbox_list(struct store *store, const char *address,
 		       int (*cb)(void *data, const struct store_mailbox *m),
@@ -215,11 +253,38 @@ struct store_message {
 	uint32_t flags;
 	int64_t internaldate;
 	int64_t blob_id;
+	uint64_t modseq;
+	const char *keywords; /* "" when none; valid during the callback */
 };
 /* The mailbox's messages in UID order; stops when cb returns nonzero. */
 int store_message_list(struct store *store, int64_t mailbox_id,
 		       int (*cb)(void *data, const struct store_message *m),
 		       void *data);
+/* The messages whose modseq is above since_modseq (changed or new), in
+ * UID order. */
+int store_message_changes(struct store *store, int64_t mailbox_id,
+			  uint64_t since_modseq,
+			  int (*cb)(void *data, const struct store_message *m),
+			  void *data);
+struct store_mailbox_status {
+	uint32_t messages;
+	uint32_t unseen;
+	uint32_t uidnext;
+	uint32_t uidvalidity;
+	uint64_t highestmodseq;
+};
+int store_mailbox_status(struct store *store, int64_t mailbox_id,
+			 struct store_mailbox_status *status_r);
+/* Reads between begin and end see one snapshot of the database. */
+int store_read_begin(struct store *store);
+void store_read_end(struct store *store);
+
+/* MIME summaries of a blob (store_mime.c). which: 0 envelope, 1 body,
+ * 2 bodystructure, 3 parts. Returns the length (copying at most
+ * buflen - 1 bytes and a NUL), -ENOENT when none is stored. */
+int64_t store_mime_get(struct store *store, int64_t blob_id, int which,
+		       char *buf, size_t buflen);
+
 /* Copies up to len bytes of a blob from offset: the count, 0 past the end,
  * -ENOENT when the blob is gone (the message was expunged meanwhile). */
 int64_t store_blob_read(struct store *store, int64_t blob_id, uint64_t offset,

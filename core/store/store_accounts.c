@@ -19,9 +19,9 @@ static const struct {
 /* UIDVALIDITY must differ from any value a mailbox of the same name had
  * before, so clients drop stale caches: the creation time, pushed past the
  * account's newest value so mailboxes made in the same second differ. */
-static int mailbox_create(struct store_conn *c, int64_t account,
-			  const char *name, const char *special_use,
-			  int64_t now)
+int store_mailbox_insert(struct store_conn *c, int64_t account,
+			 const char *name, const char *special_use,
+			 int64_t now)
 {
 	sqlite3_stmt *st;
 
@@ -110,8 +110,9 @@ int store_txn_account_add(struct store_txn *txn,
 	id = sqlite3_last_insert_rowid(c->db);
 	for (size_t i = 0; i < sizeof default_mailboxes /
 				       sizeof default_mailboxes[0]; i++) {
-		ret = mailbox_create(c, id, default_mailboxes[i].name,
-				     default_mailboxes[i].special_use, now);
+		ret = store_mailbox_insert(c, id, default_mailboxes[i].name,
+					   default_mailboxes[i].special_use,
+					   now);
 		if (ret < 0)
 			return ret;
 	}

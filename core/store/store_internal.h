@@ -85,6 +85,29 @@ enum store_stmt_id {
 	STMT_R_QUEUE_LIST,
 	STMT_R_QUEUE_RCPTS,
 
+	/* IMAP mailboxes (store_mailboxes.c, store_flags.c, store_mime.c,
+	 * store_read_imap.c) */
+	STMT_MAILBOX_ID,
+	STMT_MAILBOX_DEL,
+	STMT_MAILBOX_HAS_CHILDREN,
+	STMT_MAILBOX_RENAME,
+	STMT_MAILBOX_SUBSCRIBE,
+	STMT_MAILBOX_TAKE_MODSEQ,
+	STMT_MESSAGE_FLAGS_GET,
+	STMT_MESSAGE_FLAGS_SET,
+	STMT_MESSAGE_COPY,
+	STMT_MIME_HAS,
+	STMT_MIME_PUT,
+	STMT_R_MAILBOX_STATUS,
+	STMT_R_MESSAGE_CHANGES,
+	STMT_R_MESSAGE_COUNT,
+	STMT_R_MIME_ENVELOPE,
+	STMT_R_MIME_BODY,
+	STMT_R_MIME_BODYSTRUCTURE,
+	STMT_R_MIME_PARTS,
+	STMT_R_BEGIN,
+	STMT_R_END,
+
 	STMT__COUNT
 };
 
@@ -181,6 +204,15 @@ int store_each_row(struct store_conn *conn, sqlite3_stmt *st,
 		   int (*row)(struct store_conn *conn, sqlite3_stmt *st,
 			      void *arg),
 		   void *arg);
+
+/* store_accounts.c: a new mailbox with a fresh UIDVALIDITY. */
+int store_mailbox_insert(struct store_conn *c, int64_t account,
+			 const char *name, const char *special_use,
+			 int64_t now);
+
+/* store_messages.c: the mailbox's next UID and modseq, taken. */
+int store_mailbox_next_uid(struct store_conn *c, int64_t mailbox_id,
+			   int64_t *uid_r, int64_t *modseq_r);
 
 /* store_read_accounts.c: 0 and the id, -ENOENT (text set) or an error. */
 int store_account_id(struct store_conn *conn, const char *address,

@@ -67,8 +67,8 @@ int store_txn_blob_put(struct store_txn *txn, const void *data, size_t len,
 }
 
 /* Takes the mailbox's next UID and modseq in one statement. */
-static int mailbox_next_uid(struct store_conn *c, int64_t mailbox_id,
-			    int64_t *uid_r, int64_t *modseq_r)
+int store_mailbox_next_uid(struct store_conn *c, int64_t mailbox_id,
+			   int64_t *uid_r, int64_t *modseq_r)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -110,7 +110,7 @@ int store_txn_message_append(struct store_txn *txn, int64_t mailbox_id,
 	int64_t uid = 0, modseq = 0;
 	int ret;
 
-	ret = mailbox_next_uid(c, mailbox_id, &uid, &modseq);
+	ret = store_mailbox_next_uid(c, mailbox_id, &uid, &modseq);
 	if (ret < 0)
 		return ret;
 	st = store_conn_stmt(c, STMT_MESSAGE_ADD,

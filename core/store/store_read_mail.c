@@ -8,7 +8,7 @@
 
 #define MAILBOX_COLUMNS \
 	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext," \
-	" (SELECT count(*) FROM messages WHERE mailbox = m.id)"
+	" (SELECT count(*) FROM messages WHERE mailbox = m.id), m.subscribed"
 
 static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 			    struct store_mailbox *m)
@@ -24,6 +24,7 @@ static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 	m->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
 	m->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
 	m->messages = (uint32_t)sqlite3_column_int64(st, 5);
+	m->subscribed = sqlite3_column_int(st, 6);
 	return ret;
 }
 

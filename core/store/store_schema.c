@@ -133,8 +133,22 @@ static const char schema_v1[] =
 	"  DELETE FROM blobs WHERE id = OLD.blob AND refcount <= 0;"
 	"END;";
 
+/* v2, IMAP: incremental view syncs read the changes since a modseq; the
+ * MIME summaries are per blob, so a message stored for 50 recipients is
+ * parsed once, and they go with the blob. */
+static const char schema_v2[] =
+	"CREATE INDEX messages_modseq ON messages(mailbox, modseq);"
+	"CREATE TABLE mime ("
+	"  blob INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,"
+	"  envelope TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  bodystructure TEXT NOT NULL,"
+	"  parts TEXT NOT NULL"
+	");";
+
 static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

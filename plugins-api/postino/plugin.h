@@ -216,6 +216,70 @@ struct postino_message_info {
 	uint64_t octets;      /* stored size, CRLF line ends */
 	uint32_t flags;
 	int64_t internaldate; /* unix seconds */
+	/* Appended for IMAP. */
+	uint64_t modseq;      /* the message's last change */
+	const char *keywords; /* space-separated, "" when none; owned by the
+			       * view, valid until its next sync or close */
+};
+
+/* System flags of postino_message_info.flags and mailbox_store. */
+#define POSTINO_FLAG_SEEN     (1u << 0)
+#define POSTINO_FLAG_ANSWERED (1u << 1)
+#define POSTINO_FLAG_FLAGGED  (1u << 2)
+#define POSTINO_FLAG_DELETED  (1u << 3)
+#define POSTINO_FLAG_DRAFT    (1u << 4)
+/* Per view, never stored: the message arrived since the last view that
+ * claimed new messages (mailbox_open with POSTINO_MAILBOX_RECENT). */
+#define POSTINO_FLAG_RECENT   (1u << 5)
+
+/* mailbox_open's flags (0 = a shared view). */
+#define POSTINO_MAILBOX_EXCLUSIVE 1 /* POP3's maildrop lock */
+#define POSTINO_MAILBOX_RECENT    2 /* IMAP SELECT: claims \Recent */
+
+/* One mailbox of an account, for mailbox_list. */
+struct postino_mailbox_entry {
+	size_t size;
+	const char *name;        /* UTF-8; "/" separates hierarchy levels */
+	const char *special_use; /* "\\Sent", "\\Trash", ... or NULL */
+	int subscribed;
+};
+
+/* mailbox_status; the caller sets size. */
+struct postino_mailbox_status {
+	size_t size;
+	uint32_t messages;
+	uint32_t recent;
+	uint32_t unseen;
+	uint32_t uidnext;
+	uint32_t uidvalidity;
+	uint64_t highestmodseq;
+};
+
+enum postino_store_mode {
+	POSTINO_STORE_REPLACE = 0,
+	POSTINO_STORE_ADD = 1,
+	POSTINO_STORE_REMOVE = 2,
+};
+
+/* Summaries computed once when a message is stored, in IMAP syntax. */
+enum postino_mime_summary {
+	POSTINO_MIME_ENVELOPE = 1,
+	POSTINO_MIME_BODY = 2,
+	POSTINO_MIME_BODYSTRUCTURE = 3,
+};
+
+/* Byte ranges of one part of a message (RFC 3501 6.4.5 sections); the
+ * caller sets size. A has_* of 0 means that section does not exist. */
+struct postino_section {
+	size_t size;
+	int has_header;  /* [HEADER] of the message or an embedded message */
+	uint64_t header_start, header_end;
+	int has_text;    /* [TEXT] */
+	uint64_t text_start, text_end;
+	int has_mime;    /* [n.MIME] */
+	uint64_t mime_start, mime_end;
+	int has_body;    /* [n] */
+	uint64_t body_start, body_end;
 };
 
 /* ---- the host table ------------------------------------------------------ */
@@ -389,9 +453,10 @@ struct postino_host {
 
 	/* Opens a view of account's mailbox `name` ("INBOX"): its messages
 	 * in UID order as of now, indexed 0..count-1. -ENOENT when there is
-	 * no such mailbox. exclusive = 1 fails with -EBUSY while another
-	 * exclusive view of the same mailbox is open (POP3's maildrop lock);
-	 * non-exclusive views never conflict. */
+	 * no such mailbox. `exclusive` holds POSTINO_MAILBOX_* flags:
+	 * EXCLUSIVE (1) fails with -EBUSY while another exclusive view of the
+	 * same mailbox is open (POP3's maildrop lock); non-exclusive views
+	 * never conflict. */
 	int (*mailbox_open)(postino_mod *mod, const char *account,
 			    const char *name, int exclusive,
 			    postino_mailbox **mailbox_r);
@@ -412,6 +477,95 @@ struct postino_host {
 			       void *data);
 	/* Closes the view (and its lock); sets *mailbox to NULL. */
 	void (*mailbox_close)(postino_mailbox **mailbox);
+
+	/* ---- IMAP mailboxes ----
+	 * Names are UTF-8 with "/" between levels; "INBOX" is any case.
+	 * Writes commit durably off the loop and then call done on the loop
+	 * (always, unless said otherwise); status is 0 or a negative errno:
+	 * -ENOENT no such mailbox, -EEXIST already there, -EPERM not allowed
+	 * (INBOX), -ENOTEMPTY has children. */
+
+	/* Calls entry once per mailbox of account, in name order. */
+	int (*mailbox_list)(postino_mod *mod, const char *account,
+			    void (*entry)(void *data,
+					  const struct postino_mailbox_entry *e),
+			    void *data);
+	/* Reads counts now (set status_r->size first). */
+	int (*mailbox_status)(postino_mod *mod, const char *account,
+			      const char *name,
+			      struct postino_mailbox_status *status_r);
+	int (*mailbox_create)(postino_mod *mod, const char *account,
+			      const char *name, const char *special_use,
+			      void (*done)(void *data, int status), void *data);
+	/* Deletes a mailbox and its messages; INBOX cannot be deleted. */
+	int (*mailbox_delete)(postino_mod *mod, const char *account,
+			      const char *name,
+			      void (*done)(void *data, int status), void *data);
+	/* Renames a mailbox and its children; renaming INBOX moves its
+	 * messages into a new mailbox `to` and leaves INBOX empty. */
+	int (*mailbox_rename)(postino_mod *mod, const char *account,
+			      const char *from, const char *to,
+			      void (*done)(void *data, int status), void *data);
+	int (*mailbox_subscribe)(postino_mod *mod, const char *account,
+				 const char *name, int subscribed,
+				 void (*done)(void *data, int status),
+				 void *data);
+	/* Stores msg (from msg_new/msg_append; consumed) in the mailbox with
+	 * flags, keywords (space-separated or NULL) and internaldate (unix
+	 * seconds; 0 = now), then done with the new UID. */
+	int (*mailbox_append)(postino_mod *mod, const char *account,
+			      const char *name, postino_msg *msg,
+			      uint32_t flags, const char *keywords,
+			      int64_t internaldate,
+			      void (*done)(void *data, int status,
+					   uint32_t uidvalidity, uint32_t uid),
+			      void *data);
+	/* Changes flags and keywords of the messages with these UIDs; the
+	 * view sees its own change at once (mailbox_message), without a
+	 * flags_changed report at the next sync. */
+	int (*mailbox_store)(postino_mailbox *mailbox, const uint32_t *uids,
+			     size_t count, enum postino_store_mode mode,
+			     uint32_t flags, const char *keywords,
+			     void (*done)(void *data, int status), void *data);
+	/* Copies (move = 1: moves) the messages with these UIDs into the
+	 * account's mailbox dest in one commit; done gets the pairs of
+	 * source and new UIDs (valid during the call). A move removes the
+	 * sources; the view reports them at its next sync. */
+	int (*mailbox_copy)(postino_mailbox *mailbox, const uint32_t *uids,
+			    size_t count, const char *dest, int move,
+			    void (*done)(void *data, int status,
+					 uint32_t uidvalidity,
+					 const uint32_t *src_uids,
+					 const uint32_t *dst_uids, size_t count),
+			    void *data);
+	/* changed(data) runs on the loop after anyone (this server process)
+	 * commits a change to the view's mailbox; call mailbox_sync to see
+	 * it. NULL stops watching. */
+	void (*mailbox_watch)(postino_mailbox *mailbox,
+			      void (*changed)(void *data), void *data);
+	/* Brings the view up to date. With expunges = 1, each message gone
+	 * since the last sync is removed and reported, highest index first
+	 * (so every index is valid when reported); with 0 they stay in the
+	 * view (reads of them fail with -ENOENT) until a sync with 1. Then
+	 * flags_changed(index) for every message whose flags or keywords
+	 * someone else changed, and new messages are appended at the end
+	 * (see mailbox_count). Callbacks may be NULL. */
+	int (*mailbox_sync)(postino_mailbox *mailbox, int expunges,
+			    void (*expunged)(void *data, uint32_t index),
+			    void (*flags_changed)(void *data, uint32_t index),
+			    void *data);
+	/* Copies a stored summary of message index, NUL-terminated, into buf;
+	 * returns its length (when >= buflen, call again with a bigger buf)
+	 * or a negative errno. */
+	int64_t (*mailbox_mime)(postino_mailbox *mailbox, uint32_t index,
+				enum postino_mime_summary which, char *buf,
+				size_t buflen);
+	/* Byte ranges of part `path` (depth numbers, e.g. {2, 1}; depth 0 =
+	 * the message itself) of message index, for mailbox_read. -ENOENT
+	 * when the message has no such part. */
+	int (*mailbox_section)(postino_mailbox *mailbox, uint32_t index,
+			       const uint32_t *path, size_t depth,
+			       struct postino_section *section_r);
 };
 
 /* ---- the module descriptor ------------------------------------------------ */

@@ -72,6 +72,27 @@ AT(postino_host, msg_discard, 296);
 AT(postino_host, hostname, 304);
 AT(postino_host, conn_read_lines, 312);
 AT(postino_host, msg_add_header, 320);
+AT(postino_host, mailbox_open, 328);
+AT(postino_host, mailbox_count, 336);
+AT(postino_host, mailbox_uidvalidity, 344);
+AT(postino_host, mailbox_message, 352);
+AT(postino_host, mailbox_read, 360);
+AT(postino_host, mailbox_expunge, 368);
+AT(postino_host, mailbox_close, 376);
+/* IMAP mailboxes (appended). */
+AT(postino_host, mailbox_list, 384);
+AT(postino_host, mailbox_status, 392);
+AT(postino_host, mailbox_create, 400);
+AT(postino_host, mailbox_delete, 408);
+AT(postino_host, mailbox_rename, 416);
+AT(postino_host, mailbox_subscribe, 424);
+AT(postino_host, mailbox_append, 432);
+AT(postino_host, mailbox_store, 440);
+AT(postino_host, mailbox_copy, 448);
+AT(postino_host, mailbox_watch, 456);
+AT(postino_host, mailbox_sync, 464);
+AT(postino_host, mailbox_mime, 472);
+AT(postino_host, mailbox_section, 480);
 AT(postino_protocol, size, 0);
 AT(postino_protocol, name, 8);
 AT(postino_protocol, max_line, 16);
@@ -119,6 +140,38 @@ AT(postino_hook_event, message_size, 96);
 AT(postino_hook_event, rcpt_count, 104);
 AT(postino_hook_event, msg, 112);
 
+AT(postino_message_info, size, 0);
+AT(postino_message_info, uid, 8);
+AT(postino_message_info, octets, 16);
+AT(postino_message_info, flags, 24);
+AT(postino_message_info, internaldate, 32);
+AT(postino_message_info, modseq, 40);
+AT(postino_message_info, keywords, 48);
+AT(postino_mailbox_entry, size, 0);
+AT(postino_mailbox_entry, name, 8);
+AT(postino_mailbox_entry, special_use, 16);
+AT(postino_mailbox_entry, subscribed, 24);
+AT(postino_mailbox_status, size, 0);
+AT(postino_mailbox_status, messages, 8);
+AT(postino_mailbox_status, recent, 12);
+AT(postino_mailbox_status, unseen, 16);
+AT(postino_mailbox_status, uidnext, 20);
+AT(postino_mailbox_status, uidvalidity, 24);
+AT(postino_mailbox_status, highestmodseq, 32);
+AT(postino_section, size, 0);
+AT(postino_section, has_header, 8);
+AT(postino_section, header_start, 16);
+AT(postino_section, header_end, 24);
+AT(postino_section, has_text, 32);
+AT(postino_section, text_start, 40);
+AT(postino_section, text_end, 48);
+AT(postino_section, has_mime, 56);
+AT(postino_section, mime_start, 64);
+AT(postino_section, mime_end, 72);
+AT(postino_section, has_body, 80);
+AT(postino_section, body_start, 88);
+AT(postino_section, body_end, 96);
+
 _Static_assert(POSTINO_HOOK_SMTP_CONNECT == 1 &&
 	       POSTINO_HOOK_PASSWORD_CHANGED == 11, "hook points renumbered");
 _Static_assert(POSTINO_CONTINUE == 0 && POSTINO_PENDING == 4,
@@ -127,6 +180,11 @@ _Static_assert(POSTINO_CONFIG_STRING == 1 && POSTINO_CONFIG_SIZE == 5,
 	       "config types renumbered");
 _Static_assert(POSTINO_AUTH_OK == 0 && POSTINO_AUTH_TEMPFAIL == 3,
 	       "auth results renumbered");
+_Static_assert(POSTINO_FLAG_SEEN == 1 && POSTINO_FLAG_RECENT == 32 &&
+	       POSTINO_MAILBOX_EXCLUSIVE == 1 && POSTINO_MAILBOX_RECENT == 2,
+	       "flag bits renumbered");
+_Static_assert(POSTINO_STORE_REPLACE == 0 && POSTINO_MIME_ENVELOPE == 1 &&
+	       POSTINO_MIME_BODYSTRUCTURE == 3, "IMAP enums renumbered");
 _Static_assert(POSTINO_LOG_ERROR == 0 && POSTINO_LOG_DEBUG == 3,
 	       "log levels renumbered");
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "auth/password.h"
+#include "mime/mime.h"
 #include "module/host_mail.h"
 #include "store/store.h"
 
@@ -435,6 +436,7 @@ int main(void)
 	tcase_add_test(tc, mailbox_views_read_ranges_and_expunge);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
+	mime_init(); /* as postinod does: deliveries store MIME summaries */
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,0 +1,282 @@
+/* IMAP mailbox management (writes): create, delete, rename, subscribe.
+ * Hierarchy is in the names ("Work/2026"); a mailbox's children are the
+ * names that start with its name and "/". */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "store/store_internal.h"
+
+/* Folds "inbox" to "INBOX"; every other name is case-sensitive. */
+static const char *mailbox_name(const char *name)
+{
+	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+}
+
+/* A name IMAP clients and our hierarchy can live with: not empty, no
+ * empty level, no control characters, bounded. */
+static int mailbox_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 255 || name[0] == '/' || name[len - 1] == '/' ||
+	    strstr(name, "//") != NULL)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+int store_txn_mailbox_id(struct store_txn *txn, const char *address,
+			 const char *name, int64_t *mailbox_id_r)
+{
+	struct store_conn *c = txn->conn;
+	sqlite3_stmt *st;
+	int64_t account;
+	int rc, ret;
+
+	ret = store_account_id(c, address, &account);
+	if (ret < 0)
+		return ret;
+	name = mailbox_name(name);
+	st = store_conn_stmt(c, STMT_MAILBOX_ID,
+			     "SELECT id FROM mailboxes"
+			     " WHERE account = ?1 AND name = ?2");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, account);
+	if (store_bind_text(st, 2, name) != SQLITE_OK)
+		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*mailbox_id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return store_conn_errorf(c, -ENOENT, "no mailbox %s", name);
+	return store_conn_fail(c, rc, "mailbox id");
+}
+
+int store_txn_mailbox_create(struct store_txn *txn, const char *address,
+			     const char *name, const char *special_use)
+{
+	struct store_conn *c = txn->conn;
+	int64_t account;
+	int ret;
+
+	if (!mailbox_name_valid(name))
+		return store_conn_errorf(c, -EINVAL, "invalid mailbox name");
+	ret = store_account_id(c, address, &account);
+	if (ret < 0)
+		return ret;
+	/* RFC 3501 6.3.3: superior names that are missing are made too. */
+	char parent[256];
+	for (const char *p = strchr(name, '/'); p != NULL;
+	     p = strchr(p + 1, '/')) {
+		int64_t id;
+		snprintf(parent, sizeof(parent), "%.*s", (int)(p - name), name);
+		ret = store_txn_mailbox_id(txn, address, parent, &id);
+		if (ret == -ENOENT)
+			ret = store_mailbox_insert(c, account,
+						   mailbox_name(parent), NULL,
+						   (int64_t)time(NULL));
+		if (ret < 0)
+			return ret;
+	}
+	ret = store_mailbox_insert(c, account, mailbox_name(name), special_use,
+				   (int64_t)time(NULL));
+	if (ret == -EEXIST)
+		return store_conn_errorf(c, ret, "mailbox %s exists", name);
+	return ret;
+}
+
+static int mailbox_has_children(struct store_conn *c, int64_t account,
+				const char *name)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = store_conn_stmt(c, STMT_MAILBOX_HAS_CHILDREN,
+			     "SELECT 1 FROM mailboxes WHERE account = ?1"
+			     " AND substr(name, 1, length(?2) + 1) = ?2 || '/'"
+			     " LIMIT 1");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, account);
+	if (store_bind_text(st, 2, name) != SQLITE_OK)
+		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_conn_fail(c, rc, "mailbox children");
+}
+
+int store_txn_mailbox_delete(struct store_txn *txn, const char *address,
+			     const char *name, int64_t *mailbox_id_r)
+{
+	struct store_conn *c = txn->conn;
+	sqlite3_stmt *st;
+	int64_t account, id;
+	int ret;
+
+	*mailbox_id_r = 0;
+	name = mailbox_name(name);
+	if (strcmp(name, "INBOX") == 0)
+		return store_conn_errorf(c, -EPERM, "INBOX cannot be deleted");
+	ret = store_account_id(c, address, &account);
+	if (ret == 0)
+		ret = store_txn_mailbox_id(txn, address, name, &id);
+	if (ret < 0)
+		return ret;
+	ret = mailbox_has_children(c, account, name);
+	if (ret < 0)
+		return ret;
+	if (ret > 0)
+		return store_conn_errorf(c, -ENOTEMPTY,
+					 "mailbox %s has children", name);
+	/* Its messages go by ON DELETE CASCADE; their triggers release the
+	 * blobs. */
+	st = store_conn_stmt(c, STMT_MAILBOX_DEL,
+			     "DELETE FROM mailboxes WHERE id = ?1");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	ret = store_conn_step_done(c, st, "mailbox delete");
+	if (ret == 0)
+		*mailbox_id_r = id;
+	return ret;
+}
+
+/* INBOX cannot go away: its messages move to a new mailbox `to`, with
+ * new UIDs in their order (RFC 3501 6.3.5). */
+static int inbox_rename(struct store_txn *txn, const char *address,
+			const char *to, int64_t *inbox_id_r)
+{
+	struct store_conn *c = txn->conn;
+	int64_t inbox, dest;
+	int ret;
+
+	ret = store_txn_mailbox_create(txn, address, to, NULL);
+	if (ret == 0)
+		ret = store_txn_mailbox_id(txn, address, "INBOX", &inbox);
+	if (ret == 0)
+		ret = store_txn_mailbox_id(txn, address, to, &dest);
+	if (ret < 0)
+		return ret;
+	/* Copy one by one, oldest first, so each gets the next UID. */
+	sqlite3_stmt *list;
+	int rc = sqlite3_prepare_v2(c->db,
+				    "SELECT uid FROM messages WHERE mailbox = ?1"
+				    " ORDER BY uid", -1, &list, NULL);
+	if (rc != SQLITE_OK)
+		return store_conn_fail(c, rc, "inbox list");
+	sqlite3_bind_int64(list, 1, inbox);
+	while (ret == 0 && (rc = sqlite3_step(list)) == SQLITE_ROW)
+		ret = store_txn_message_copy(
+			txn, inbox, (uint32_t)sqlite3_column_int64(list, 0),
+			dest, NULL);
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_conn_fail(c, rc, "inbox list");
+	sqlite3_finalize(list);
+	if (ret < 0)
+		return ret;
+	/* Then empty INBOX; expunges bump its modseq like any other. */
+	sqlite3_stmt *del;
+	rc = sqlite3_prepare_v2(c->db,
+				"DELETE FROM messages WHERE mailbox = ?1", -1,
+				&del, NULL);
+	if (rc != SQLITE_OK)
+		return store_conn_fail(c, rc, "inbox empty");
+	sqlite3_bind_int64(del, 1, inbox);
+	rc = sqlite3_step(del);
+	sqlite3_finalize(del);
+	if (rc != SQLITE_DONE)
+		return store_conn_fail(c, rc, "inbox empty");
+	sqlite3_stmt *bump = store_conn_stmt(c, STMT_MAILBOX_BUMP_MODSEQ,
+					     "UPDATE mailboxes"
+					     " SET highestmodseq = highestmodseq + 1"
+					     " WHERE id = ?1");
+	if (bump == NULL)
+		return -EIO;
+	sqlite3_bind_int64(bump, 1, inbox);
+	ret = store_conn_step_done(c, bump, "inbox modseq");
+	if (ret == 0)
+		*inbox_id_r = inbox;
+	return ret;
+}
+
+int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
+			     const char *from, const char *to,
+			     int64_t *inbox_id_r)
+{
+	struct store_conn *c = txn->conn;
+	sqlite3_stmt *st;
+	int64_t account, id;
+	size_t from_len;
+	int ret;
+
+	*inbox_id_r = 0;
+	from = mailbox_name(from);
+	to = mailbox_name(to);
+	if (!mailbox_name_valid(to) || strcmp(to, "INBOX") == 0)
+		return store_conn_errorf(c, strcmp(to, "INBOX") == 0 ? -EEXIST
+								  : -EINVAL,
+					 "invalid new mailbox name");
+	if (strcmp(from, "INBOX") == 0)
+		return inbox_rename(txn, address, to, inbox_id_r);
+	from_len = strlen(from);
+	if (strncmp(to, from, from_len) == 0 &&
+	    (to[from_len] == '/' || to[from_len] == '\0'))
+		return store_conn_errorf(c, -EINVAL,
+					 "cannot rename %s into itself", from);
+	ret = store_account_id(c, address, &account);
+	if (ret == 0)
+		ret = store_txn_mailbox_id(txn, address, from, &id);
+	if (ret < 0)
+		return ret;
+	/* The mailbox and its children move together; a taken name anywhere
+	 * fails the UPDATE on UNIQUE (account, name). */
+	st = store_conn_stmt(c, STMT_MAILBOX_RENAME,
+			     "UPDATE mailboxes"
+			     " SET name = ?3 || substr(name, length(?2) + 1)"
+			     " WHERE account = ?1 AND (name = ?2 OR"
+			     "  substr(name, 1, length(?2) + 1) = ?2 || '/')");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, account);
+	if (store_bind_text(st, 2, from) != SQLITE_OK ||
+	    store_bind_text(st, 3, to) != SQLITE_OK)
+		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
+	ret = store_conn_step_done(c, st, "mailbox rename");
+	if (ret == -EEXIST)
+		return store_conn_errorf(c, ret, "mailbox %s exists", to);
+	return ret;
+}
+
+int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
+				const char *name, int subscribed)
+{
+	struct store_conn *c = txn->conn;
+	sqlite3_stmt *st;
+	int64_t id;
+	int ret;
+
+	ret = store_txn_mailbox_id(txn, address, name, &id);
+	if (ret < 0)
+		return ret;
+	st = store_conn_stmt(c, STMT_MAILBOX_SUBSCRIBE,
+			     "UPDATE mailboxes SET subscribed = ?2"
+			     " WHERE id = ?1");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, subscribed ? 1 : 0);
+	return store_conn_step_done(c, st, "mailbox subscribe");
+}
