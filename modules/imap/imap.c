@@ -1,0 +1,71 @@
+/* imap.so: the IMAP4rev1 server (RFC 3501) with IDLE, UIDPLUS, MOVE,
+ * SPECIAL-USE, NAMESPACE, ID, ENABLE, LITERAL+, CHILDREN, UNSELECT,
+ * SASL-IR and LIST-EXTENDED. Authentication only inside TLS. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap.h"
+
+static const struct postino_config_key imap_keys[] = {
+	{ "max_message_size", POSTINO_CONFIG_SIZE, "50M",
+	  "largest message APPEND accepts" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int imap_init(postino_mod *mod, const struct postino_host *host,
+		     void **data_r)
+{
+	/* mailbox_section is the newest entry this module needs. */
+	if (!POSTINO_HOST_HAS(host, mailbox_section)) {
+		host->log(mod, POSTINO_LOG_ERROR, NULL,
+			  "the host is too old for imap (no IMAP mailboxes)");
+		return -ENOTSUP;
+	}
+	struct imap_server *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return -ENOMEM;
+	srv->mod = mod;
+	srv->host = host;
+	srv->max_message_size =
+		(uint64_t)host->config_number(mod, "max_message_size");
+	srv->proto = (struct postino_protocol){
+		.size = sizeof(struct postino_protocol),
+		.name = "imap",
+		.max_line = IMAP_MAX_LINE,
+		.idle_timeout_s = IMAP_IDLE_TIMEOUT_S,
+		.overload_reply = "* BYE Too many connections, try later",
+		.timeout_reply = "* BYE Autologout; idle for too long",
+		.on_connect = imap_on_connect,
+		.on_line = imap_on_line,
+		.on_bytes = imap_on_bytes,
+		.on_starttls = imap_on_starttls,
+		.on_writable = imap_on_writable,
+		.on_close = imap_on_close,
+	};
+	int ret = host->protocol_register(mod, &srv->proto, srv);
+	if (ret < 0) {
+		host->log(mod, POSTINO_LOG_ERROR, NULL,
+			  "protocol_register failed: %s", strerror(-ret));
+		free(srv);
+		return ret;
+	}
+	*data_r = srv;
+	return 0;
+}
+
+static void imap_fini(postino_mod *mod, void *data)
+{
+	(void)mod;
+	free(data);
+}
+
+POSTINO_EXPORT const struct postino_module postino_module_v1 = {
+	POSTINO_MODULE_HEADER,
+	.name = "imap",
+	.version = "0.1.0",
+	.description = "IMAP4rev1 server: IDLE, UIDPLUS, MOVE, SPECIAL-USE",
+	.config_keys = imap_keys,
+	.init = imap_init,
+	.fini = imap_fini,
+};

@@ -1,0 +1,219 @@
+/* imap.so: the session side of the IMAP server (RFC 3501 and the
+ * extensions in IMAP_CAPS). Pure syntax lives in imap_parser, imap_seqset,
+ * imap_fetch_att, imap_search, imap_flags, imap_date, imap_mutf7 and
+ * imap_write; this header ties them to connections and mailboxes. */
+#ifndef IMAP_H
+#define IMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "postino/plugin.h"
+#include "imap_buf.h"
+#include "imap_parser.h"
+
+#define IMAP_MAX_LINE 65536           /* one line of a command */
+#define IMAP_MAX_COMMAND (256 * 1024) /* a command with its literals,
+				       * APPEND's message aside */
+#define IMAP_IDLE_TIMEOUT_S 1800      /* RFC 3501 5.4: at least 30 min */
+#define IMAP_ACCOUNT_MAX 320
+
+static inline int toupper_ascii(int c)
+{
+	return c >= 'a' && c <= 'z' ? c - 32 : c;
+}
+
+struct imap_server {
+	postino_mod *mod;
+	const struct postino_host *host;
+	struct postino_protocol proto;
+	uint64_t max_message_size;
+};
+
+enum imap_state {
+	IMAP_NOT_AUTH,
+	IMAP_AUTH,
+	IMAP_SELECTED,
+	IMAP_LOGOUT,
+};
+
+/* What the session does with input now. */
+enum imap_phase {
+	IMAP_PHASE_COMMAND,      /* reading command lines */
+	IMAP_PHASE_LITERAL,      /* reading a literal into cmd */
+	IMAP_PHASE_APPEND_DATA,  /* streaming APPEND's message into msg */
+	IMAP_PHASE_APPEND_END,   /* the line that ends APPEND */
+	IMAP_PHASE_DISCARD,      /* skipping a refused literal */
+	IMAP_PHASE_AUTH,         /* AUTHENTICATE's response line */
+	IMAP_PHASE_IDLE,         /* waiting for DONE */
+	IMAP_PHASE_BUSY,         /* a command waits for the store; paused */
+};
+
+struct imap_session;
+
+/* One command of the dispatch table: the states it is valid in (bits of
+ * 1 << enum imap_state) and its handler. A handler either answers
+ * (imap_tagged) before returning, or sets the phase to BUSY and answers
+ * from its completion callback. */
+struct imap_command_def {
+	const char *name;
+	unsigned states;
+	void (*run)(struct imap_session *s, const struct imap_command *cmd,
+		    const struct imap_arg *args, size_t n_args, bool uid);
+	/* FETCH, STORE, SEARCH (not their UID forms): no EXPUNGE responses
+	 * while they run or right after (RFC 3501 7.4.1). */
+	bool no_expunge;
+};
+
+struct imap_session {
+	struct imap_server *srv;
+	postino_conn *conn;
+	const char *session_id;
+	enum imap_state state;
+	enum imap_phase phase;
+	char account[IMAP_ACCOUNT_MAX + 1];
+	bool closed;       /* on_close ran; freed when pending reaches 0 */
+	unsigned pending;  /* store operations in flight */
+	unsigned bad_lines; /* too long lines so far */
+
+	/* The command being assembled: lines and literals. */
+	struct imap_buf cmd;
+	uint64_t literal_left;
+	char tag[64];      /* of the command being run */
+	bool tag_uid;      /* it is a UID command */
+	const struct imap_command_def *running;
+
+	/* Selected state. */
+	postino_mailbox *mb;
+	char *mailbox_name;  /* UTF-8 */
+	bool readonly;       /* EXAMINE */
+	bool dirty;          /* the mailbox changed: sync at the next chance */
+	uint32_t exists;     /* EXISTS the client knows */
+	uint32_t recent;     /* \Recent messages in the view */
+
+	/* APPEND in progress. */
+	postino_msg *append_msg;
+	char *append_mailbox;
+	uint32_t append_flags;
+	char *append_keywords;
+	int64_t append_date;
+	bool append_toobig;
+
+	/* A FETCH streamed over several on_writable rounds. */
+	bool blocked;      /* output over the high-water mark */
+	struct imap_fetch_run *fetch;
+
+	char idle_tag[64];
+	postino_timer *idle_timer;
+};
+
+/* imap_session.c */
+void imap_on_connect(postino_conn *conn, void *data);
+void imap_on_line(postino_conn *conn, const char *line, size_t len,
+		  int too_long, void *data);
+void imap_on_bytes(postino_conn *conn, const char *bytes, size_t len,
+		   int last, void *data);
+void imap_on_starttls(postino_conn *conn, int ok, void *data);
+void imap_on_writable(postino_conn *conn, void *data);
+void imap_on_close(postino_conn *conn, const char *reason, void *data);
+/* The running command waits for a callback: input is paused. Call it
+ * before starting the asynchronous step (which may complete at once). */
+void imap_busy(struct imap_session *s);
+/* The running command finished (answered): reads input again. */
+void imap_command_done(struct imap_session *s);
+/* Drops a store reference taken with s->pending++; 1 when s was freed
+ * (its connection is gone). */
+bool imap_release(struct imap_session *s);
+const struct imap_command_def *imap_command_find(const char *name);
+
+/* imap_reply.c: output. */
+void imap_printf(struct imap_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void imap_write(struct imap_session *s, const void *buf, size_t len);
+/* "TAG OK|NO|BAD text" for the running command, then imap_command_done
+ * (syncing the view first for OK/NO in the selected state). */
+void imap_tagged(struct imap_session *s, const char *status,
+		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void imap_capability_list(struct imap_session *s, struct imap_buf *out);
+
+/* imap_mailbox.c: names on the wire and the selected view. */
+/* Decodes a mailbox argument (astring, mUTF-7) to UTF-8 in out (NUL-
+ * terminated). false with a NO/BAD already sent when invalid. */
+bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
+		      struct imap_buf *out);
+/* Decodes a mUTF-7 name to UTF-8, NUL-terminated; -EINVAL if invalid. */
+int imap_mutf7_name(const char *str, size_t len, struct imap_buf *out);
+void imap_unselect(struct imap_session *s);
+/* Brings the view up to date and reports the changes (EXPUNGE unless
+ * the command forbids it, FETCH FLAGS, EXISTS, RECENT). */
+void imap_sync(struct imap_session *s, bool expunges);
+/* Sequence number (1-based) -> view index, with bounds. */
+uint32_t imap_count(struct imap_session *s);
+/* Fills info (size set) for view index i. */
+int imap_message(struct imap_session *s, uint32_t index,
+		 struct postino_message_info *info);
+/* Resolves a sequence set or UID set argument to view indices (a
+ * sorted array, malloc'ed). false with BAD/NO sent when invalid. */
+bool imap_set_indices(struct imap_session *s, const struct imap_arg *arg,
+		      bool uid, uint32_t **indices_r, size_t *count_r);
+
+/* Command handlers (one file per group). */
+void imap_cmd_capability(struct imap_session *, const struct imap_command *,
+			 const struct imap_arg *, size_t, bool);
+void imap_cmd_noop(struct imap_session *, const struct imap_command *,
+		   const struct imap_arg *, size_t, bool);
+void imap_cmd_logout(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_starttls(struct imap_session *, const struct imap_command *,
+		       const struct imap_arg *, size_t, bool);
+void imap_cmd_id(struct imap_session *, const struct imap_command *,
+		 const struct imap_arg *, size_t, bool);
+void imap_cmd_enable(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_namespace(struct imap_session *, const struct imap_command *,
+			const struct imap_arg *, size_t, bool);
+void imap_cmd_login(struct imap_session *, const struct imap_command *,
+		    const struct imap_arg *, size_t, bool);
+void imap_cmd_authenticate(struct imap_session *, const struct imap_command *,
+			   const struct imap_arg *, size_t, bool);
+void imap_auth_response(struct imap_session *s, const char *line, size_t len);
+void imap_cmd_select(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_create(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_delete(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_rename(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_subscribe(struct imap_session *, const struct imap_command *,
+			const struct imap_arg *, size_t, bool);
+void imap_cmd_list(struct imap_session *, const struct imap_command *,
+		   const struct imap_arg *, size_t, bool);
+void imap_cmd_status(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_close(struct imap_session *, const struct imap_command *,
+		    const struct imap_arg *, size_t, bool);
+void imap_cmd_expunge(struct imap_session *, const struct imap_command *,
+		      const struct imap_arg *, size_t, bool);
+void imap_cmd_store(struct imap_session *, const struct imap_command *,
+		    const struct imap_arg *, size_t, bool);
+void imap_cmd_copy(struct imap_session *, const struct imap_command *,
+		   const struct imap_arg *, size_t, bool);
+void imap_cmd_fetch(struct imap_session *, const struct imap_command *,
+		    const struct imap_arg *, size_t, bool);
+void imap_fetch_pump(struct imap_session *s);
+void imap_fetch_run_free(struct imap_fetch_run **run);
+void imap_cmd_search(struct imap_session *, const struct imap_command *,
+		     const struct imap_arg *, size_t, bool);
+void imap_cmd_idle(struct imap_session *, const struct imap_command *,
+		   const struct imap_arg *, size_t, bool);
+void imap_idle_line(struct imap_session *s, const char *line, size_t len);
+void imap_idle_changed(struct imap_session *s);
+/* APPEND: the line announcing the message literal (imap_cmd_append.c). */
+void imap_append_begin(struct imap_session *s, const char *line,
+		       size_t len, uint64_t size, bool nonsync);
+void imap_append_bytes(struct imap_session *s, const char *bytes, size_t len,
+		       int last);
+void imap_append_end(struct imap_session *s, const char *line, size_t len);
+
+#endif

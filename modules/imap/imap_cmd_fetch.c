@@ -1,0 +1,386 @@
+/* FETCH and UID FETCH (RFC 3501 6.4.5). Responses stream: messages are
+ * written one by one and the command pauses whenever the connection's
+ * output is over its high-water mark, so FETCH 1:* of a huge mailbox
+ * holds one message's response at a time. ENVELOPE and BODYSTRUCTURE
+ * come from the summaries stored at delivery; BODY[section] reads only
+ * the section's byte range from the store. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap.h"
+#include "imap_date.h"
+#include "imap_fetch_att.h"
+#include "imap_flags.h"
+
+#define FETCH_CHUNK 65536
+/* HEADER.FIELDS filters the header in memory: bounded. */
+#define FETCH_HEADER_MAX (1024 * 1024)
+
+struct imap_fetch_run {
+	struct imap_fetch *att;
+	uint32_t *indices;
+	size_t count;
+	size_t pos;
+	uint32_t *seen; /* UIDs to mark \Seen after the responses */
+	size_t seen_count;
+	bool set_seen;  /* a non-PEEK body item on a read-write mailbox */
+	bool missing;   /* some message was expunged meanwhile */
+};
+
+void imap_fetch_run_free(struct imap_fetch_run **runp)
+{
+	struct imap_fetch_run *run = *runp;
+
+	*runp = NULL;
+	if (run == NULL)
+		return;
+	imap_fetch_free(&run->att);
+	free(run->indices);
+	free(run->seen);
+	free(run);
+}
+
+/* Writes count bytes of message index from offset as a literal. */
+static int write_range(struct imap_session *s, uint32_t index,
+		       uint64_t start, uint64_t end)
+{
+	const struct postino_host *host = s->srv->host;
+	uint64_t len = end > start ? end - start : 0;
+	char *buf;
+
+	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
+	if (len == 0)
+		return 0;
+	buf = malloc(len < FETCH_CHUNK ? len : FETCH_CHUNK);
+	if (buf == NULL)
+		return -ENOMEM;
+	while (len > 0) {
+		size_t want = len < FETCH_CHUNK ? (size_t)len : FETCH_CHUNK;
+		int64_t n = host->mailbox_read(s->mb, index, start, buf, want);
+		if (n <= 0) {
+			/* The literal length is promised: pad, and let the
+			 * tagged reply say what happened. */
+			memset(buf, ' ', want);
+			n = (int64_t)want;
+		}
+		imap_write(s, buf, (size_t)n);
+		start += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	free(buf);
+	return 0;
+}
+
+/* The byte range [start, end) of a body item, or has = false. */
+static bool body_range(struct imap_session *s, uint32_t index,
+		       const struct imap_fetch_body *b, uint64_t octets,
+		       uint64_t *start_r, uint64_t *end_r)
+{
+	struct postino_section sec = { .size = sizeof(sec) };
+	bool whole_msg = b->depth == 0;
+
+	if (whole_msg && b->kind == IMAP_SECTION_WHOLE) {
+		*start_r = 0;
+		*end_r = octets;
+		return true;
+	}
+	if (s->srv->host->mailbox_section(s->mb, index, b->part, b->depth,
+					  &sec) < 0)
+		return false;
+	switch (b->kind) {
+	case IMAP_SECTION_WHOLE:
+		*start_r = sec.body_start;
+		*end_r = sec.body_end;
+		return sec.has_body;
+	case IMAP_SECTION_MIME:
+		*start_r = sec.mime_start;
+		*end_r = sec.mime_end;
+		return sec.has_mime;
+	case IMAP_SECTION_TEXT:
+		*start_r = sec.text_start;
+		*end_r = sec.text_end;
+		return sec.has_text;
+	case IMAP_SECTION_HEADER:
+	case IMAP_SECTION_HEADER_FIELDS:
+	case IMAP_SECTION_HEADER_FIELDS_NOT:
+		*start_r = sec.header_start;
+		*end_r = sec.header_end;
+		return sec.has_header;
+	}
+	return false;
+}
+
+static void apply_partial(const struct imap_fetch_body *b, uint64_t *start,
+			  uint64_t *end)
+{
+	if (!b->partial)
+		return;
+	uint64_t len = *end - *start;
+	uint64_t from = b->origin < len ? b->origin : len;
+	uint64_t n = len - from < b->length ? len - from : b->length;
+	*start += from;
+	*end = *start + n;
+}
+
+/* One BODY[...] (or RFC822*) item: label, then the literal. */
+static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
+		       uint32_t index, uint64_t octets,
+		       const struct imap_fetch_body *b, const char *label)
+{
+	uint64_t start = 0, end = 0;
+	struct imap_buf lab;
+
+	imap_buf_init(&lab, 0);
+	if (label != NULL)
+		imap_buf_append_str(&lab, label);
+	else
+		imap_fetch_body_label(b, &lab);
+	imap_buf_append_char(&lab, ' ');
+	imap_write(s, lab.data, lab.len);
+	imap_buf_free(&lab);
+
+	if (!body_range(s, index, b, octets, &start, &end)) {
+		/* A part the message does not have is empty (RFC 3501
+		 * 6.4.5 lets the server choose; clients handle ""). */
+		imap_write(s, "\"\"", 2);
+		return;
+	}
+	if (b->kind != IMAP_SECTION_HEADER_FIELDS &&
+	    b->kind != IMAP_SECTION_HEADER_FIELDS_NOT) {
+		apply_partial(b, &start, &end);
+		if (write_range(s, index, start, end) < 0)
+			run->missing = true;
+		return;
+	}
+	size_t len = end - start < FETCH_HEADER_MAX ? (size_t)(end - start)
+						    : FETCH_HEADER_MAX;
+	char *hdr = malloc(len + 1), *out = malloc(len + 3);
+	size_t out_len = 0;
+	int64_t n = hdr != NULL && out != NULL
+			    ? s->srv->host->mailbox_read(s->mb, index, start,
+							 hdr, len)
+			    : -ENOMEM;
+	if (n < 0 ||
+	    imap_header_filter(hdr, (size_t)n, b->fields, b->n_fields,
+			       b->kind == IMAP_SECTION_HEADER_FIELDS_NOT, out,
+			       len + 3, &out_len) < 0) {
+		run->missing = true;
+		out_len = 0;
+	}
+	uint64_t from = 0, to = out_len;
+	apply_partial(b, &from, &to);
+	imap_printf(s, "{%llu}\r\n", (unsigned long long)(to - from));
+	imap_write(s, out + from, (size_t)(to - from));
+	free(hdr);
+	free(out);
+}
+
+static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
+		       uint32_t index, enum postino_mime_summary which,
+		       const char *label)
+{
+	char small[4096], *buf = small;
+	int64_t n = s->srv->host->mailbox_mime(s->mb, index, which, small,
+					       sizeof small);
+
+	if (n >= (int64_t)sizeof small) {
+		buf = malloc((size_t)n + 1);
+		n = buf == NULL ? -ENOMEM
+				: s->srv->host->mailbox_mime(s->mb, index, which,
+							     buf, (size_t)n + 1);
+	}
+	if (n < 0) {
+		run->missing = true;
+		imap_printf(s, "%s NIL", label);
+	} else {
+		imap_printf(s, "%s ", label);
+		imap_write(s, buf, (size_t)n);
+	}
+	if (buf != small)
+		free(buf);
+}
+
+/* Writes "* n FETCH (...)" for one message. */
+static void fetch_one(struct imap_session *s, struct imap_fetch_run *run,
+		      uint32_t index)
+{
+	const struct imap_fetch *att = run->att;
+	struct postino_message_info info;
+	bool first = true, marks_seen = false;
+
+	if (imap_message(s, index, &info) < 0)
+		return;
+	if (run->set_seen && !(info.flags & POSTINO_FLAG_SEEN)) {
+		marks_seen = true;
+		info.flags |= POSTINO_FLAG_SEEN;
+		run->seen[run->seen_count++] = info.uid;
+	}
+	imap_printf(s, "* %u FETCH (", index + 1);
+#define SEP() do { if (!first) imap_write(s, " ", 1); first = false; } while (0)
+	if (att->flags & IMAP_FETCH_UID) {
+		SEP();
+		imap_printf(s, "UID %u", info.uid);
+	}
+	if ((att->flags & IMAP_FETCH_FLAGS) || marks_seen) {
+		struct imap_buf f;
+		imap_buf_init(&f, 0);
+		imap_flags_format(info.flags, info.keywords, &f);
+		SEP();
+		imap_printf(s, "FLAGS %s", f.data);
+		imap_buf_free(&f);
+	}
+	if (att->flags & IMAP_FETCH_INTERNALDATE) {
+		char date[IMAP_INTERNALDATE_SIZE];
+		if (imap_format_internaldate(info.internaldate, date) == 0) {
+			SEP();
+			imap_printf(s, "INTERNALDATE %s", date);
+		}
+	}
+	if (att->flags & IMAP_FETCH_RFC822_SIZE) {
+		SEP();
+		imap_printf(s, "RFC822.SIZE %llu",
+			    (unsigned long long)info.octets);
+	}
+	if (att->flags & IMAP_FETCH_ENVELOPE) {
+		SEP();
+		fetch_mime(s, run, index, POSTINO_MIME_ENVELOPE, "ENVELOPE");
+	}
+	if (att->flags & IMAP_FETCH_BODY) {
+		SEP();
+		fetch_mime(s, run, index, POSTINO_MIME_BODY, "BODY");
+	}
+	if (att->flags & IMAP_FETCH_BODYSTRUCTURE) {
+		SEP();
+		fetch_mime(s, run, index, POSTINO_MIME_BODYSTRUCTURE,
+			   "BODYSTRUCTURE");
+	}
+	static const struct imap_fetch_body rfc822 = {
+		.kind = IMAP_SECTION_WHOLE,
+	}, rfc822_header = {
+		.kind = IMAP_SECTION_HEADER, .peek = true,
+	}, rfc822_text = {
+		.kind = IMAP_SECTION_TEXT,
+	};
+	if (att->flags & IMAP_FETCH_RFC822) {
+		SEP();
+		fetch_body(s, run, index, info.octets, &rfc822, "RFC822");
+	}
+	if (att->flags & IMAP_FETCH_RFC822_HEADER) {
+		SEP();
+		fetch_body(s, run, index, info.octets, &rfc822_header,
+			   "RFC822.HEADER");
+	}
+	if (att->flags & IMAP_FETCH_RFC822_TEXT) {
+		SEP();
+		fetch_body(s, run, index, info.octets, &rfc822_text,
+			   "RFC822.TEXT");
+	}
+	for (size_t i = 0; i < att->n_bodies; i++) {
+		SEP();
+		fetch_body(s, run, index, info.octets, &att->bodies[i], NULL);
+	}
+#undef SEP
+	imap_write(s, ")\r\n", 3);
+}
+
+static void seen_done(void *data, int status)
+{
+	struct imap_session *s = data;
+
+	if (imap_release(s))
+		return;
+	if (status < 0)
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot set \\Seen");
+	else
+		imap_tagged(s, "OK", "Fetch completed");
+}
+
+static void fetch_finish(struct imap_session *s)
+{
+	struct imap_fetch_run *run = s->fetch;
+	bool missing = run->missing;
+
+	if (run->seen_count > 0) {
+		s->pending++;
+		int ret = s->srv->host->mailbox_store(
+			s->mb, run->seen, run->seen_count, POSTINO_STORE_ADD,
+			POSTINO_FLAG_SEEN, NULL, seen_done, s);
+		imap_fetch_run_free(&s->fetch);
+		if (ret < 0) {
+			s->pending--;
+			imap_tagged(s, "NO", "[SERVERBUG] Cannot set \\Seen");
+		}
+		return;
+	}
+	imap_fetch_run_free(&s->fetch);
+	if (missing)
+		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
+				     "expunged meanwhile");
+	else
+		imap_tagged(s, "OK", "Fetch completed");
+}
+
+void imap_fetch_pump(struct imap_session *s)
+{
+	struct imap_fetch_run *run = s->fetch;
+
+	s->blocked = false;
+	while (run->pos < run->count && !s->blocked && s->conn != NULL)
+		fetch_one(s, run, run->indices[run->pos++]);
+	if (run->pos == run->count)
+		fetch_finish(s);
+}
+
+static bool wants_seen(const struct imap_fetch *att)
+{
+	if (att->flags & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT))
+		return true;
+	for (size_t i = 0; i < att->n_bodies; i++)
+		if (!att->bodies[i].peek)
+			return true;
+	return false;
+}
+
+void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd,
+		    const struct imap_arg *args, size_t n_args, bool uid)
+{
+	struct imap_fetch_run *run;
+	const char *error = NULL;
+
+	(void)cmd;
+	if (n_args != 2) {
+		imap_tagged(s, "BAD", "FETCH needs a set and items");
+		return;
+	}
+	run = calloc(1, sizeof(*run));
+	if (run == NULL) {
+		imap_tagged(s, "NO", "Out of memory");
+		return;
+	}
+	int ret = imap_fetch_parse(&args[1], &run->att, &error);
+	if (ret < 0) {
+		free(run);
+		imap_tagged(s, ret == -ENOMEM ? "NO" : "BAD", "%s",
+			    error != NULL ? error : "Invalid FETCH items");
+		return;
+	}
+	if (!imap_set_indices(s, &args[0], uid, &run->indices, &run->count)) {
+		imap_fetch_run_free(&run);
+		return;
+	}
+	if (uid)
+		run->att->flags |= IMAP_FETCH_UID;
+	run->set_seen = !s->readonly && wants_seen(run->att);
+	if (run->set_seen) {
+		run->seen = malloc((run->count + 1) * sizeof(*run->seen));
+		if (run->seen == NULL) {
+			imap_fetch_run_free(&run);
+			imap_tagged(s, "NO", "Out of memory");
+			return;
+		}
+	}
+	s->fetch = run;
+	imap_busy(s);
+	imap_fetch_pump(s);
+}

@@ -1,0 +1,329 @@
+/* SELECT, EXAMINE, CREATE (with CREATE-SPECIAL-USE), DELETE, RENAME,
+ * SUBSCRIBE, UNSUBSCRIBE and STATUS. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imap.h"
+#include "imap_write.h"
+
+static void mailbox_changed(void *data)
+{
+	struct imap_session *s = data;
+
+	s->dirty = true;
+	if (s->phase == IMAP_PHASE_IDLE)
+		imap_idle_changed(s);
+}
+
+void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
+		     const struct imap_arg *args, size_t n_args, bool uid)
+{
+	const struct postino_host *host = s->srv->host;
+	bool examine = strcmp(cmd->name, "EXAMINE") == 0;
+	struct postino_mailbox_status st = { .size = sizeof(st) };
+	struct imap_buf name;
+	uint32_t unseen = 0;
+	int ret;
+
+	(void)uid;
+	if (n_args != 1) {
+		imap_tagged(s, "BAD", "%s needs a mailbox name", cmd->name);
+		return;
+	}
+	imap_buf_init(&name, 1024);
+	if (!imap_mailbox_arg(s, &args[0], &name)) {
+		imap_buf_free(&name);
+		return;
+	}
+	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
+	imap_unselect(s);
+	ret = host->mailbox_open(s->srv->mod, s->account, name.data,
+				 examine ? 0 : POSTINO_MAILBOX_RECENT, &s->mb);
+	if (ret == 0)
+		ret = host->mailbox_status(s->srv->mod, s->account, name.data,
+					   &st);
+	if (ret < 0) {
+		if (s->mb != NULL)
+			host->mailbox_close(&s->mb);
+		imap_buf_free(&name);
+		imap_tagged(s, "NO", ret == -ENOENT
+				? "[NONEXISTENT] Mailbox does not exist"
+				: "[SERVERBUG] Cannot open the mailbox");
+		return;
+	}
+	s->mailbox_name = strdup(name.data);
+	imap_buf_free(&name);
+	s->state = IMAP_SELECTED;
+	s->readonly = examine;
+	s->exists = imap_count(s);
+	s->recent = 0;
+	for (uint32_t i = 0; i < s->exists; i++) {
+		struct postino_message_info info;
+		if (imap_message(s, i, &info) < 0)
+			continue;
+		if (info.flags & POSTINO_FLAG_RECENT)
+			s->recent++;
+		if (unseen == 0 && !(info.flags & POSTINO_FLAG_SEEN))
+			unseen = i + 1;
+	}
+	host->mailbox_watch(s->mb, mailbox_changed, s);
+	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+		       "\\Draft)\r\n"
+		       "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n"
+		       "* %u EXISTS\r\n* %u RECENT\r\n",
+		    examine ? "" : "\\Answered \\Flagged \\Deleted \\Seen "
+				   "\\Draft \\*",
+		    s->exists, s->recent);
+	if (unseen > 0)
+		imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
+	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
+		       "* OK [UIDNEXT %u] Predicted next UID\r\n",
+		    host->mailbox_uidvalidity(s->mb), st.uidnext);
+	imap_tagged(s, "OK", "[%s] %s completed",
+		    examine ? "READ-ONLY" : "READ-WRITE",
+		    examine ? "Examine" : "Select");
+}
+
+/* ---- mailbox management -------------------------------------------------- */
+
+static void mbox_done(void *data, int status)
+{
+	struct imap_session *s = data;
+
+	if (imap_release(s))
+		return;
+	switch (status) {
+	case 0:
+		imap_tagged(s, "OK", "%s completed", s->running->name);
+		return;
+	case -ENOENT:
+		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox does not exist");
+		return;
+	case -EEXIST:
+		imap_tagged(s, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		return;
+	case -EPERM:
+		imap_tagged(s, "NO", "[CANNOT] INBOX cannot be deleted");
+		return;
+	case -ENOTEMPTY:
+		imap_tagged(s, "NO", "[INUSE] Mailbox has children, delete "
+				     "them first");
+		return;
+	case -EINVAL:
+		imap_tagged(s, "NO", "[CANNOT] Invalid mailbox name");
+		return;
+	default:
+		imap_tagged(s, "NO", "[SERVERBUG] Internal error");
+		return;
+	}
+}
+
+/* Starts an asynchronous mailbox operation: ret from the host call. */
+static void mbox_started(struct imap_session *s, int ret)
+{
+	if (ret < 0) {
+		s->pending--;
+		imap_tagged(s, "NO", ret == -EINVAL
+				? "[CANNOT] Invalid mailbox name or option"
+				: "[SERVERBUG] Internal error");
+	}
+}
+
+/* CREATE name [(USE (\Sent))] (RFC 6154). */
+void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd,
+		     const struct imap_arg *args, size_t n_args, bool uid)
+{
+	struct imap_buf name;
+	const char *use = NULL;
+
+	(void)cmd;
+	(void)uid;
+	if (n_args < 1 || n_args > 2) {
+		imap_tagged(s, "BAD", "CREATE needs a mailbox name");
+		return;
+	}
+	if (n_args == 2) {
+		const struct imap_arg *o = &args[1];
+		if (o->type != IMAP_ARG_LIST || o->count != 2 ||
+		    !imap_arg_atom_is(&o->list[0], "USE") ||
+		    o->list[1].type != IMAP_ARG_LIST ||
+		    o->list[1].count != 1 ||
+		    o->list[1].list[0].type != IMAP_ARG_ATOM) {
+			imap_tagged(s, "BAD", "Invalid CREATE options");
+			return;
+		}
+		use = o->list[1].list[0].str;
+	}
+	imap_buf_init(&name, 1024);
+	if (!imap_mailbox_arg(s, &args[0], &name)) {
+		imap_buf_free(&name);
+		return;
+	}
+	/* A trailing delimiter only says children will follow. */
+	if (name.len > 1 && name.data[name.len - 1] == '/')
+		imap_buf_truncate(&name, name.len - 1);
+	if (strcasecmp(name.data, "INBOX") == 0) {
+		imap_buf_free(&name);
+		imap_tagged(s, "NO", "[ALREADYEXISTS] INBOX always exists");
+		return;
+	}
+	s->pending++;
+	imap_busy(s);
+	int ret = s->srv->host->mailbox_create(s->srv->mod, s->account,
+					       name.data, use, mbox_done, s);
+	imap_buf_free(&name);
+	if (ret == -EINVAL && use != NULL) {
+		s->pending--;
+		imap_tagged(s, "NO", "[USEATTR] Unsupported special-use "
+				     "attribute");
+		return;
+	}
+	mbox_started(s, ret);
+}
+
+void imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd,
+		     const struct imap_arg *args, size_t n_args, bool uid)
+{
+	struct imap_buf name;
+
+	(void)cmd;
+	(void)uid;
+	if (n_args != 1) {
+		imap_tagged(s, "BAD", "DELETE needs a mailbox name");
+		return;
+	}
+	imap_buf_init(&name, 1024);
+	if (!imap_mailbox_arg(s, &args[0], &name)) {
+		imap_buf_free(&name);
+		return;
+	}
+	if (s->mailbox_name != NULL && strcmp(s->mailbox_name, name.data) == 0)
+		imap_unselect(s);
+	s->pending++;
+	imap_busy(s);
+	int ret = s->srv->host->mailbox_delete(s->srv->mod, s->account,
+					       name.data, mbox_done, s);
+	imap_buf_free(&name);
+	mbox_started(s, ret);
+}
+
+void imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd,
+		     const struct imap_arg *args, size_t n_args, bool uid)
+{
+	struct imap_buf from, to;
+
+	(void)cmd;
+	(void)uid;
+	if (n_args != 2) {
+		imap_tagged(s, "BAD", "RENAME needs two mailbox names");
+		return;
+	}
+	imap_buf_init(&from, 1024);
+	imap_buf_init(&to, 1024);
+	if (!imap_mailbox_arg(s, &args[0], &from) ||
+	    !imap_mailbox_arg(s, &args[1], &to)) {
+		imap_buf_free(&from);
+		imap_buf_free(&to);
+		return;
+	}
+	s->pending++;
+	imap_busy(s);
+	int ret = s->srv->host->mailbox_rename(s->srv->mod, s->account,
+					       from.data, to.data, mbox_done,
+					       s);
+	imap_buf_free(&from);
+	imap_buf_free(&to);
+	mbox_started(s, ret);
+}
+
+void imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd,
+			const struct imap_arg *args, size_t n_args, bool uid)
+{
+	struct imap_buf name;
+	bool on = strcmp(cmd->name, "SUBSCRIBE") == 0;
+
+	(void)uid;
+	if (n_args != 1) {
+		imap_tagged(s, "BAD", "%s needs a mailbox name", cmd->name);
+		return;
+	}
+	imap_buf_init(&name, 1024);
+	if (!imap_mailbox_arg(s, &args[0], &name)) {
+		imap_buf_free(&name);
+		return;
+	}
+	s->pending++;
+	imap_busy(s);
+	int ret = s->srv->host->mailbox_subscribe(s->srv->mod, s->account,
+						  name.data, on, mbox_done, s);
+	imap_buf_free(&name);
+	mbox_started(s, ret);
+}
+
+/* ---- STATUS -------------------------------------------------------------- */
+
+void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd,
+		     const struct imap_arg *args, size_t n_args, bool uid)
+{
+	struct postino_mailbox_status st = { .size = sizeof(st) };
+	struct imap_buf name, out;
+	int ret;
+
+	(void)cmd;
+	(void)uid;
+	if (n_args != 2 || args[1].type != IMAP_ARG_LIST ||
+	    args[1].count == 0) {
+		imap_tagged(s, "BAD", "STATUS needs a mailbox and items");
+		return;
+	}
+	for (size_t i = 0; i < args[1].count; i++) {
+		const struct imap_arg *a = &args[1].list[i];
+		if (!imap_arg_atom_is(a, "MESSAGES") &&
+		    !imap_arg_atom_is(a, "RECENT") &&
+		    !imap_arg_atom_is(a, "UIDNEXT") &&
+		    !imap_arg_atom_is(a, "UIDVALIDITY") &&
+		    !imap_arg_atom_is(a, "UNSEEN")) {
+			imap_tagged(s, "BAD", "Unknown STATUS item");
+			return;
+		}
+	}
+	imap_buf_init(&name, 1024);
+	if (!imap_mailbox_arg(s, &args[0], &name)) {
+		imap_buf_free(&name);
+		return;
+	}
+	ret = s->srv->host->mailbox_status(s->srv->mod, s->account, name.data,
+					   &st);
+	if (ret < 0) {
+		imap_buf_free(&name);
+		imap_tagged(s, "NO", ret == -ENOENT
+				? "[NONEXISTENT] Mailbox does not exist"
+				: "[SERVERBUG] Internal error");
+		return;
+	}
+	imap_buf_init(&out, 0);
+	imap_buf_append_str(&out, "* STATUS ");
+	imap_write_mailbox(&out, name.data, strlen(name.data));
+	imap_buf_append_str(&out, " (");
+	for (size_t i = 0; i < args[1].count; i++) {
+		const struct imap_arg *a = &args[1].list[i];
+		uint32_t v = imap_arg_atom_is(a, "MESSAGES") ? st.messages
+			   : imap_arg_atom_is(a, "RECENT")   ? st.recent
+			   : imap_arg_atom_is(a, "UIDNEXT")  ? st.uidnext
+			   : imap_arg_atom_is(a, "UIDVALIDITY") ? st.uidvalidity
+								: st.unseen;
+		if (i > 0)
+			imap_buf_append_char(&out, ' ');
+		for (size_t k = 0; k < a->len; k++)
+			imap_buf_append_char(&out, (char)toupper_ascii(a->str[k]));
+		imap_buf_append_char(&out, ' ');
+		imap_buf_append_u64(&out, v);
+	}
+	imap_buf_append_str(&out, ")\r\n");
+	imap_write(s, out.data, out.len);
+	imap_buf_free(&out);
+	imap_buf_free(&name);
+	imap_tagged(s, "OK", "Status completed");
+}

@@ -1,0 +1,326 @@
+/* STORE (RFC 3501 6.4.6), COPY (6.4.7, UIDPLUS COPYUID), MOVE (RFC 6851),
+ * EXPUNGE / UID EXPUNGE (6.4.3, RFC 4315), CLOSE and UNSELECT. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imap.h"
+#include "imap_flags.h"
+#include "imap_seqset.h"
+
+struct store_op {
+	struct imap_session *s;
+	uint32_t *indices;
+	size_t count;
+	bool silent;
+};
+
+static void store_done(void *data, int status)
+{
+	struct store_op *op = data;
+	struct imap_session *s = op->s;
+
+	if (imap_release(s))
+		goto out;
+	if (status < 0) {
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags");
+		goto out;
+	}
+	for (size_t i = 0; !op->silent && i < op->count; i++) {
+		struct postino_message_info info;
+		struct imap_buf out;
+		if (imap_message(s, op->indices[i], &info) < 0)
+			continue;
+		imap_buf_init(&out, 0);
+		imap_flags_format(info.flags, info.keywords, &out);
+		if (s->tag_uid)
+			imap_printf(s, "* %u FETCH (UID %u FLAGS %s)\r\n",
+				    op->indices[i] + 1, info.uid, out.data);
+		else
+			imap_printf(s, "* %u FETCH (FLAGS %s)\r\n",
+				    op->indices[i] + 1, out.data);
+		imap_buf_free(&out);
+	}
+	imap_tagged(s, "OK", "Store completed");
+out:
+	free(op->indices);
+	free(op);
+}
+
+void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd,
+		    const struct imap_arg *args, size_t n_args, bool uid)
+{
+	enum postino_store_mode mode;
+	const struct imap_arg *flags;
+	size_t n_flags;
+	unsigned bits;
+	struct imap_buf kw;
+	const char *item, *error = NULL;
+
+	(void)cmd;
+	if (n_args < 3 || args[1].type != IMAP_ARG_ATOM) {
+		imap_tagged(s, "BAD", "STORE needs a set, an item and flags");
+		return;
+	}
+	item = args[1].str;
+	mode = item[0] == '+' ? POSTINO_STORE_ADD
+	     : item[0] == '-' ? POSTINO_STORE_REMOVE : POSTINO_STORE_REPLACE;
+	if (mode != POSTINO_STORE_REPLACE)
+		item++;
+	bool silent = strcasecmp(item, "FLAGS.SILENT") == 0;
+	if (!silent && strcasecmp(item, "FLAGS") != 0) {
+		imap_tagged(s, "BAD", "Unknown STORE item");
+		return;
+	}
+	flags = &args[2];
+	n_flags = n_args - 2;
+	imap_buf_init(&kw, 1000);
+	if (imap_flags_parse(flags, n_flags, &bits, &kw, &error) < 0 ||
+	    imap_buf_append(&kw, "", 0) < 0 || kw.data == NULL) {
+		imap_buf_free(&kw);
+		imap_tagged(s, "BAD", "%s", error != NULL ? error
+							  : "Invalid flags");
+		return;
+	}
+	if (s->readonly) {
+		imap_buf_free(&kw);
+		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	struct store_op *op = calloc(1, sizeof(*op));
+	if (op == NULL ||
+	    !imap_set_indices(s, &args[0], uid, &op->indices, &op->count)) {
+		imap_buf_free(&kw);
+		if (op == NULL)
+			imap_tagged(s, "NO", "Out of memory");
+		free(op);
+		return;
+	}
+	op->s = s;
+	op->silent = silent;
+	uint32_t *uids = malloc((op->count + 1) * sizeof(*uids));
+	for (size_t i = 0; uids != NULL && i < op->count; i++) {
+		struct postino_message_info info;
+		imap_message(s, op->indices[i], &info);
+		uids[i] = info.uid;
+	}
+	if (uids == NULL || op->count == 0) {
+		free(uids);
+		imap_buf_free(&kw);
+		free(op->indices);
+		free(op);
+		if (uids == NULL)
+			imap_tagged(s, "NO", "Out of memory");
+		else
+			imap_tagged(s, "OK", "Store completed");
+		return;
+	}
+	s->pending++;
+	imap_busy(s);
+	int ret = s->srv->host->mailbox_store(s->mb, uids, op->count, mode,
+					      bits, kw.data, store_done, op);
+	free(uids);
+	imap_buf_free(&kw);
+	if (ret < 0) {
+		s->pending--;
+		free(op->indices);
+		free(op);
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags");
+	}
+}
+
+/* ---- COPY and MOVE ------------------------------------------------------- */
+
+static void copy_done(void *data, int status, uint32_t uidvalidity,
+		      const uint32_t *src, const uint32_t *dst, size_t count)
+{
+	struct imap_session *s = data;
+	bool move = strcmp(s->running->name, "MOVE") == 0;
+
+	if (imap_release(s))
+		return;
+	if (status == -ENOENT) {
+		imap_tagged(s, "NO", "[TRYCREATE] Mailbox does not exist");
+		return;
+	}
+	if (status < 0) {
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot %s messages",
+			    move ? "move" : "copy");
+		return;
+	}
+	struct imap_buf a, b;
+	imap_buf_init(&a, 0);
+	imap_buf_init(&b, 0);
+	if (count > 0) {
+		imap_uids_format(src, count, &a);
+		imap_uids_format(dst, count, &b);
+	}
+	if (move) {
+		if (count > 0)
+			imap_printf(s, "* OK [COPYUID %u %s %s] Moved\r\n",
+				    uidvalidity, a.data, b.data);
+		imap_tagged(s, "OK", "Move completed");
+	} else if (count > 0) {
+		imap_tagged(s, "OK", "[COPYUID %u %s %s] Copy completed",
+			    uidvalidity, a.data, b.data);
+	} else {
+		imap_tagged(s, "OK", "Copy completed");
+	}
+	imap_buf_free(&a);
+	imap_buf_free(&b);
+}
+
+void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd,
+		   const struct imap_arg *args, size_t n_args, bool uid)
+{
+	/* cmd->name is "UID" for UID MOVE: the table entry has the verb. */
+	bool move = strcmp(s->running->name, "MOVE") == 0;
+	struct imap_buf dest;
+	uint32_t *idx;
+	size_t n;
+
+	if (n_args != 2) {
+		imap_tagged(s, "BAD", "%s needs a set and a mailbox",
+			    s->running->name);
+		return;
+	}
+	if (move && s->readonly) {
+		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	imap_buf_init(&dest, 1024);
+	if (!imap_mailbox_arg(s, &args[1], &dest)) {
+		imap_buf_free(&dest);
+		return;
+	}
+	if (!imap_set_indices(s, &args[0], uid, &idx, &n)) {
+		imap_buf_free(&dest);
+		return;
+	}
+	uint32_t *uids = malloc((n + 1) * sizeof(*uids));
+	for (size_t i = 0; uids != NULL && i < n; i++) {
+		struct postino_message_info info;
+		imap_message(s, idx[i], &info);
+		uids[i] = info.uid;
+	}
+	free(idx);
+	if (uids == NULL) {
+		imap_buf_free(&dest);
+		imap_tagged(s, "NO", "Out of memory");
+		return;
+	}
+	s->pending++;
+	imap_busy(s);
+	int ret = s->srv->host->mailbox_copy(s->mb, uids, n, dest.data, move,
+					     copy_done, s);
+	free(uids);
+	imap_buf_free(&dest);
+	if (ret < 0) {
+		s->pending--;
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot %s messages",
+			    move ? "move" : "copy");
+	}
+}
+
+/* ---- EXPUNGE, CLOSE, UNSELECT -------------------------------------------- */
+
+static void expunge_done(void *data, int status)
+{
+	struct imap_session *s = data;
+
+	if (imap_release(s))
+		return;
+	if (status < 0) {
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot expunge");
+		return;
+	}
+	if (strcmp(s->running->name, "CLOSE") == 0) {
+		imap_unselect(s);
+		imap_tagged(s, "OK", "Close completed");
+		return;
+	}
+	s->dirty = true;
+	imap_tagged(s, "OK", "Expunge completed");
+}
+
+/* Expunges the \Deleted messages (of set, when not NULL). */
+static void expunge_deleted(struct imap_session *s,
+			    const struct imap_seqset *set)
+{
+	uint32_t *uids = malloc((s->exists + 1) * sizeof(*uids));
+	size_t n = 0;
+
+	if (uids == NULL) {
+		imap_tagged(s, "NO", "Out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < s->exists; i++) {
+		struct postino_message_info info;
+		if (imap_message(s, i, &info) == 0 &&
+		    (info.flags & POSTINO_FLAG_DELETED) &&
+		    (set == NULL || imap_seqset_contains(set, info.uid)))
+			uids[n++] = info.uid;
+	}
+	s->pending++;
+	imap_busy(s);
+	int ret = s->srv->host->mailbox_expunge(s->mb, uids, n, expunge_done,
+						s);
+	free(uids);
+	if (ret < 0) {
+		s->pending--;
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot expunge");
+	}
+}
+
+void imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd,
+		      const struct imap_arg *args, size_t n_args, bool uid)
+{
+	struct imap_seqset *raw = NULL, *set = NULL;
+
+	(void)cmd;
+	if (n_args != (uid ? 1u : 0u)) {
+		imap_tagged(s, "BAD", uid ? "UID EXPUNGE needs a UID set"
+					  : "EXPUNGE takes no arguments");
+		return;
+	}
+	if (s->readonly) {
+		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (uid) {
+		uint32_t max = 0;
+		struct postino_message_info info;
+		if (s->exists > 0 && imap_message(s, s->exists - 1, &info) == 0)
+			max = info.uid;
+		if (args[0].type != IMAP_ARG_ATOM ||
+		    imap_seqset_parse(args[0].str, args[0].len, &raw) < 0 ||
+		    imap_seqset_resolve(raw, max, IMAP_SEQSET_UID, &set) < 0) {
+			imap_seqset_free(&raw);
+			imap_tagged(s, "BAD", "Invalid UID set");
+			return;
+		}
+		imap_seqset_free(&raw);
+	}
+	expunge_deleted(s, set);
+	imap_seqset_free(&set);
+}
+
+void imap_cmd_close(struct imap_session *s, const struct imap_command *cmd,
+		    const struct imap_arg *args, size_t n_args, bool uid)
+{
+	(void)args;
+	(void)uid;
+	if (n_args != 0) {
+		imap_tagged(s, "BAD", "%s takes no arguments", cmd->name);
+		return;
+	}
+	/* CLOSE expunges silently (RFC 3501 6.4.2); UNSELECT does not. */
+	if (strcmp(cmd->name, "CLOSE") == 0 && !s->readonly) {
+		expunge_deleted(s, NULL);
+		return;
+	}
+	imap_unselect(s);
+	imap_tagged(s, "OK", "%s completed",
+		    strcmp(cmd->name, "CLOSE") == 0 ? "Close" : "Unselect");
+}

@@ -1,0 +1,230 @@
+/* The selected mailbox as this session shows it: names on the wire
+ * (mUTF-7), sequence numbers over the host's view, and the untagged
+ * responses that keep the client's view in step with other sessions
+ * and deliveries. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap.h"
+#include "imap_mutf7.h"
+#include "imap_flags.h"
+#include "imap_seqset.h"
+
+int imap_mutf7_name(const char *str, size_t len, struct imap_buf *out)
+{
+	int ret;
+
+	if (len == 0 || memchr(str, '\0', len) != NULL)
+		return -EINVAL;
+	ret = imap_mutf7_to_utf8(str, len, out);
+	if (ret == 0)
+		ret = imap_buf_append(out, "", 0);
+	if (ret == 0 && out->data == NULL)
+		ret = -EINVAL;
+	return ret;
+}
+
+bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
+		      struct imap_buf *out)
+{
+	const char *str;
+	size_t len;
+
+	if (!imap_arg_astring(arg, &str, &len) || len == 0 ||
+	    memchr(str, '\0', len) != NULL) {
+		imap_tagged(s, "BAD", "Invalid mailbox name");
+		return false;
+	}
+	if (imap_mutf7_name(str, len, out) < 0) {
+		imap_tagged(s, "NO", "Invalid mailbox name (modified UTF-7)");
+		return false;
+	}
+	return true;
+}
+
+uint32_t imap_count(struct imap_session *s)
+{
+	return s->mb != NULL ? s->srv->host->mailbox_count(s->mb) : 0;
+}
+
+int imap_message(struct imap_session *s, uint32_t index,
+		 struct postino_message_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return s->srv->host->mailbox_message(s->mb, index, info);
+}
+
+void imap_unselect(struct imap_session *s)
+{
+	if (s->mb != NULL)
+		s->srv->host->mailbox_close(&s->mb);
+	free(s->mailbox_name);
+	s->mailbox_name = NULL;
+	s->exists = 0;
+	s->recent = 0;
+	s->dirty = false;
+	s->readonly = false;
+	if (s->state == IMAP_SELECTED)
+		s->state = IMAP_AUTH;
+}
+
+/* ---- sync ---------------------------------------------------------------- */
+
+static void sync_expunged(void *data, uint32_t index)
+{
+	struct imap_session *s = data;
+	struct postino_message_info info;
+
+	if (imap_message(s, index, &info) == 0 &&
+	    (info.flags & POSTINO_FLAG_RECENT) && s->recent > 0)
+		s->recent--;
+	imap_printf(s, "* %u EXPUNGE\r\n", index + 1);
+	if (s->exists > 0)
+		s->exists--;
+}
+
+static void sync_flags(void *data, uint32_t index)
+{
+	struct imap_session *s = data;
+	struct postino_message_info info;
+	struct imap_buf out;
+
+	if (index >= s->exists || imap_message(s, index, &info) < 0)
+		return; /* new: the client learns it with EXISTS */
+	imap_buf_init(&out, 0);
+	if (imap_flags_format(info.flags, info.keywords, &out) == 0) {
+		if (s->tag_uid)
+			imap_printf(s, "* %u FETCH (UID %u FLAGS %s)\r\n",
+				    index + 1, info.uid, out.data);
+		else
+			imap_printf(s, "* %u FETCH (FLAGS %s)\r\n", index + 1,
+				    out.data);
+	}
+	imap_buf_free(&out);
+}
+
+void imap_sync(struct imap_session *s, bool expunges)
+{
+	const struct postino_host *host = s->srv->host;
+	uint32_t before;
+
+	if (s->mb == NULL || !s->dirty)
+		return;
+	int ret = host->mailbox_sync(s->mb, expunges, sync_expunged,
+				     sync_flags, s);
+	if (ret < 0) {
+		host->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
+			  "cannot sync mailbox %s: %s", s->mailbox_name,
+			  strerror(-ret));
+		if (ret == -ENOENT) {
+			imap_printf(s, "* BYE [UNAVAILABLE] The selected "
+				       "mailbox was deleted\r\n");
+			host->conn_close(s->conn, "mailbox deleted");
+		}
+		return;
+	}
+	if (expunges)
+		s->dirty = false;
+	before = s->exists;
+	uint32_t count = imap_count(s);
+	if (count > before) {
+		for (uint32_t i = before; i < count; i++) {
+			struct postino_message_info info;
+			if (imap_message(s, i, &info) == 0 &&
+			    (info.flags & POSTINO_FLAG_RECENT))
+				s->recent++;
+		}
+		s->exists = count;
+		imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists,
+			    s->recent);
+	}
+}
+
+/* ---- sets ---------------------------------------------------------------- */
+
+/* Index of the first message with UID >= uid. */
+static uint32_t index_of_uid(struct imap_session *s, uint32_t uid)
+{
+	uint32_t lo = 0, hi = s->exists;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		struct postino_message_info info;
+		if (imap_message(s, mid, &info) < 0 || info.uid >= uid)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+bool imap_set_indices(struct imap_session *s, const struct imap_arg *arg,
+		      bool uid, uint32_t **indices_r, size_t *count_r)
+{
+	struct imap_seqset *raw = NULL, *set = NULL;
+	struct postino_message_info info;
+	uint32_t max = 0;
+	uint32_t *idx = NULL;
+	size_t n = 0, cap = 0;
+
+	*indices_r = NULL;
+	*count_r = 0;
+	if (arg->type != IMAP_ARG_ATOM ||
+	    imap_seqset_parse(arg->str, arg->len, &raw) < 0) {
+		imap_tagged(s, "BAD", "Invalid sequence set");
+		return false;
+	}
+	if (uid) {
+		if (s->exists > 0 && imap_message(s, s->exists - 1, &info) == 0)
+			max = info.uid;
+	} else {
+		max = s->exists;
+	}
+	int ret = imap_seqset_resolve(raw, max,
+				      uid ? IMAP_SEQSET_UID : IMAP_SEQSET_SEQ,
+				      &set);
+	imap_seqset_free(&raw);
+	if (ret == -ERANGE) {
+		imap_tagged(s, "BAD", "Invalid message sequence number");
+		return false;
+	}
+	if (ret < 0) {
+		imap_tagged(s, "NO", "Out of memory");
+		return false;
+	}
+	/* Walk the ranges: sequence numbers map straight to indices; UID
+	 * ranges find their first message by binary search. */
+	for (size_t r = 0; r < set->count; r++) {
+		uint32_t lo = set->range[r].lo, hi = set->range[r].hi;
+		uint32_t i = uid ? index_of_uid(s, lo) : lo - 1;
+		for (; i < s->exists; i++) {
+			if (uid) {
+				if (imap_message(s, i, &info) < 0 ||
+				    info.uid > hi)
+					break;
+			} else if (i + 1 > hi) {
+				break;
+			}
+			if (n == cap) {
+				size_t c = cap > 0 ? cap * 2 : 64;
+				uint32_t *g = realloc(idx, c * sizeof(*g));
+				if (g == NULL) {
+					free(idx);
+					imap_seqset_free(&set);
+					imap_tagged(s, "NO", "Out of memory");
+					return false;
+				}
+				idx = g;
+				cap = c;
+			}
+			idx[n++] = i;
+		}
+	}
+	/* A resolved set is sorted and disjoint: so are the indices. */
+	imap_seqset_free(&set);
+	*indices_r = idx;
+	*count_r = n;
+	return true;
+}
