@@ -7,11 +7,13 @@ installed headers. Each test runs its own postinod with smtp.so and
 ratelimit.so; remote recipients stay parked in the queue (the relayhost is
 a closed port), as in test_smtp.py."""
 import base64
+import imaplib
 import math
 import os
 import poplib
 import re
 import shutil
+import socket
 import smtplib
 import subprocess
 import tempfile
@@ -73,7 +75,7 @@ class RateLimitCase(harness.TestCase):
         self.d = None
 
     def configure(self, settings=None, modules_dir=MODULES_DIR, init=True,
-                  pop3=False):
+                  pop3=False, imap=False):
         env = self.env
         parking = (f"\n[queue]\nrelayhost = 127.0.0.1:{harness.free_port()}\n"
                    "poll_interval = 1h\nretry_min = 1h\nretry_max = 1h\n")
@@ -88,6 +90,11 @@ class RateLimitCase(harness.TestCase):
                 {"name": "pop3s", "protocol": "pop3", "tls": "implicit"}])
             self.where.update(where)
             env.write_module("pop3", extra=text)
+        if imap:
+            text, where = harness.listener_sections([
+                {"name": "imaps", "protocol": "imap", "tls": "implicit"}])
+            self.where.update(where)
+            env.write_module("imap", extra=text)
         rl = {"limit": "5", "window": "10s"}
         rl.update(settings or {})
         env.write_module("ratelimit", {k: v for k, v in rl.items()
@@ -101,12 +108,14 @@ class RateLimitCase(harness.TestCase):
 
     def start(self):
         self.d = self.env.start()
-        self.d.wait_for("names=pop3,ratelimit,smtp" if "pop3s" in self.where
-                        else "names=ratelimit,smtp")
+        names = ",".join(sorted(["ratelimit", "smtp"] +
+                                [p for p in ("imap", "pop3")
+                                 if p + "s" in self.where]))
+        self.d.wait_for(f"names={names}")
         return self.d
 
-    def serve(self, settings=None, pop3=False):
-        self.configure(settings, pop3=pop3)
+    def serve(self, settings=None, pop3=False, imap=False):
+        self.configure(settings, pop3=pop3, imap=imap)
         return self.start()
 
     def stop(self):
@@ -441,6 +450,48 @@ class LoginThrottle(RateLimitCase):
         self.assertEqual(f"{code} {text.decode()}", TEMPFAIL)
         s.quit()
         p.quit()
+        self.stop()
+
+    def test_imap_alike(self):
+        """imaplib brute force from one address is throttled with IMAP's
+        temporary error; a client on another address logs in."""
+        self.serve(dict(self.SETTINGS, throttle_delay="0"), imap=True)
+        where = self.where["imaps"]
+
+        class SourcedIMAP(imaplib.IMAP4_SSL):
+            def __init__(self, source):
+                self.source = source
+                super().__init__(where[0], where[1],
+                                 ssl_context=tls_client_context(),
+                                 timeout=IO_TIMEOUT)
+
+            def _create_socket(self, timeout):
+                sock = socket.create_connection(
+                    (self.host, self.port), timeout,
+                    source_address=(self.source, 0))
+                return self.ssl_context.wrap_socket(
+                    sock, server_hostname=self.host)
+
+        def close(client):
+            try:
+                client.shutdown()
+            except OSError:
+                pass
+        m = SourcedIMAP("127.0.0.1")
+        self.addCleanup(close, m)
+        for _ in range(3):
+            with self.assertRaisesRegex(imaplib.IMAP4.error,
+                                        "AUTHENTICATIONFAILED"):
+                m.login(ALICE, "wrong password")
+        with self.assertRaisesRegex(imaplib.IMAP4.error, r"\[UNAVAILABLE\]"):
+            m.login(ALICE, PASSWORDS[ALICE])
+        self.d.wait_for("login throttled: protocol=imap ip=127.0.0.1 "
+                        "account=alice@example.test ip_failures=3/3")
+        other = SourcedIMAP("127.0.0.2")
+        self.addCleanup(close, other)
+        self.assertEqual(other.login(ALICE, PASSWORDS[ALICE])[0], "OK")
+        self.assertEqual(other.select("INBOX")[0], "OK")
+        other.logout()
         self.stop()
 
     def test_account_limit_across_ips(self):
