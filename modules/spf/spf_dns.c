@@ -1,9 +1,9 @@
 /* DNS for the SPF checks: the system resolver or a zone file (spf_dns.h).
  *
  * libspf2's zone layer answers "no such domain" for any (name, type) it
- * does not hold, and libspf2 asks for type SPF (99) before TXT and gives
- * up on "no such domain": so every listed name gets an explicit "no data"
- * for the types it lacks. The zone layer also knows no CNAME: aliases are
+ * does not hold, where a real server says "no data" for a name that
+ * exists: so every listed name gets an explicit "no data" for the types
+ * it lacks. The zone layer also knows no CNAME: aliases are
  * flattened here. Lookups only read the zone (the layer copies each
  * answer), so one zone serves every worker thread at once. */
 #include <ctype.h>
