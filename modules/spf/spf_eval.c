@@ -164,6 +164,11 @@ void spf_eval(const struct spf_dns *dns, const struct spf_query *q,
 		err = SPF_record_interpret(record, req, resp, 0);
 	}
 	a->result = result_of(resp, err, &problem);
+	if (problem == NULL)
+		problem = SPF_strerror(SPF_response_errcode(resp) !=
+					       SPF_E_SUCCESS
+				       ? SPF_response_errcode(resp)
+				       : err);
 	if (a->result == SPF_RES_PERMERROR || a->result == SPF_RES_TEMPERROR)
 		copy(a->problem, sizeof(a->problem),
 		     problem != NULL ? problem : "");
