@@ -418,6 +418,121 @@ START_TEST(mailbox_views_read_ranges_and_expunge)
 }
 END_TEST
 
+
+struct sync_log {
+	char text[256];
+};
+
+static void sync_expunged(void *data, uint32_t index)
+{
+	struct sync_log *log = data;
+	size_t n = strlen(log->text);
+	snprintf(log->text + n, sizeof(log->text) - n, "x%u ", index);
+}
+
+static void sync_flags(void *data, uint32_t index)
+{
+	struct sync_log *log = data;
+	size_t n = strlen(log->text);
+	snprintf(log->text + n, sizeof(log->text) - n, "f%u ", index);
+}
+
+static void sync_changed(void *data)
+{
+	(*(int *)data)++;
+}
+
+static void wait_status(int *status)
+{
+	while (*status == 1)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+}
+
+/* What IMAP relies on: one view's STORE and expunge reach another view
+ * through watch + sync, expunges only when the sync allows them, highest
+ * index first; the view that made a change is not told about it again;
+ * \Recent goes to the first view that claims. */
+START_TEST(views_follow_each_other)
+{
+	const char *local[] = { "alice@example.test" };
+	struct postino_message_info info = { .size = sizeof(info) };
+	postino_mailbox *a = NULL, *b = NULL;
+	struct sync_log log = { "" };
+	int changed = 0, status;
+
+	for (int i = 0; i < 4; i++) {
+		postino_msg *msg = host_msg_new(&fx.mod, NULL);
+		host_msg_append(msg, "Subject: s\r\n\r\nbody\r\n", 20);
+		ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	}
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", POSTINO_MAILBOX_RECENT, &a), 0);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", POSTINO_MAILBOX_RECENT, &b), 0);
+	host_mailbox_watch(b, sync_changed, &changed);
+
+	/* a flags UID 2 and removes UIDs 1 and 3. */
+	uint32_t two = 2, gone[] = { 1, 3 };
+	status = 1;
+	ck_assert_int_eq(host_mailbox_store(a, &two, 1, POSTINO_STORE_ADD,
+					    POSTINO_FLAG_FLAGGED, "kw",
+					    delivered, &status), 0);
+	wait_status(&status);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(changed, 1);
+	/* a sees its own change at once and is not told again. */
+	ck_assert_int_eq(host_mailbox_message(a, 1, &info), 0);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_FLAGGED);
+	ck_assert_str_eq(info.keywords, "kw");
+	ck_assert_int_eq(host_mailbox_sync(a, 1, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "");
+	status = 1;
+	ck_assert_int_eq(host_mailbox_expunge(a, gone, 2, delivered, &status),
+			 0);
+	wait_status(&status);
+	ck_assert_int_eq(changed, 2);
+
+	/* b, during a FETCH: the flag change, no expunge, numbers kept. */
+	ck_assert_int_eq(host_mailbox_sync(b, 0, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "f1 ");
+	ck_assert_uint_eq(host_mailbox_count(b), 4);
+	char buf[8];
+	ck_assert_int_eq(host_mailbox_read(b, 0, 0, buf, sizeof(buf)),
+			 -ENOENT);
+	/* Later, when allowed: the expunges, highest index first. */
+	log.text[0] = '\0';
+	ck_assert_int_eq(host_mailbox_sync(b, 1, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "x2 x0 ");
+	ck_assert_uint_eq(host_mailbox_count(b), 2);
+	ck_assert_int_eq(host_mailbox_message(b, 0, &info), 0);
+	ck_assert_uint_eq(info.uid, 2);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_FLAGGED);
+
+	/* New mail: appended at the next sync, \Recent for b only (the
+	 * first to look), never for a. */
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "Subject: new\r\n\r\n", 16);
+	ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	log.text[0] = '\0';
+	ck_assert_int_eq(host_mailbox_sync(b, 1, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_uint_eq(host_mailbox_count(b), 3);
+	ck_assert_int_eq(host_mailbox_message(b, 2, &info), 0);
+	ck_assert_uint_eq(info.uid, 5);
+	ck_assert_uint_eq(info.flags & POSTINO_FLAG_RECENT,
+			  POSTINO_FLAG_RECENT);
+	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(host_mailbox_message(a, 2, &info), 0);
+	ck_assert_uint_eq(info.uid, 5);
+	ck_assert_uint_eq(info.flags & POSTINO_FLAG_RECENT, 0);
+	host_mailbox_close(&a);
+	host_mailbox_close(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host_mail");
@@ -434,6 +549,7 @@ int main(void)
 	tcase_add_test(tc, policies_add_headers_on_top);
 	tcase_add_test(tc, a_hook_run_keeps_the_message_alive);
 	tcase_add_test(tc, mailbox_views_read_ranges_and_expunge);
+	tcase_add_test(tc, views_follow_each_other);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	mime_init(); /* as postinod does: deliveries store MIME summaries */
