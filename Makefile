@@ -7,6 +7,7 @@ CONF       ?= etc/postino.dev.conf
 
 # Debian 12 packages: build, library and test dependencies.
 DEPS = gcc make pkg-config python3 meson ninja-build curl swaks fetchmail \
+       isync getmail6 \
        libuv1-dev libgnutls28-dev libsqlite3-dev libcrypt-dev libinih-dev \
        check libsubunit-dev gnutls-bin libgmime-3.0-dev libspf2-dev
 
