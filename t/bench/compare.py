@@ -149,6 +149,12 @@ def memory_kib(server):
 
 
 def fig_idle(server, cfg, rnd, mode, users):
+    if not isinstance(server, Peer):
+        # A fresh process: after a round, freed session memory stays
+        # resident and the next round's sessions reuse it (growth ~0).
+        server.stop()
+        server.start()
+
     async def go():
         before = memory_kib(server)
         port = server.imaps_port if mode == "imap" else server.pop3s_port
