@@ -38,3 +38,154 @@ def wait_port(port, timeout=20):
             if time.time() > deadline:
                 raise
             time.sleep(0.05)
+
+
+PASSWORD = "Bench-password-42"
+DOMAIN = "example.test"
+
+
+def body_4k():
+    """A 4 KiB message (header and body) as bytes with CRLF line ends."""
+    body = ("Subject: bench\r\n\r\n" + ("x" * 76 + "\r\n") * 52).encode()
+    assert 4000 < len(body) < 4200
+    return body
+
+
+def client_tls():
+    """A TLS client context that accepts the throw-away certificate."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def rss_kib(pid):
+    """Resident set size of one process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def pss_kib(pids):
+    """Sum of the proportional set sizes of several processes, in KiB: pages
+    shared between them (a forking server's code and libraries) count once."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def process_tree(root_pid):
+    """root_pid and all its descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+class Postino:
+    """One postinod on 127.0.0.1 in the directory d (which must exist),
+    with an MX listener (plain SMTP, STARTTLS offered), a submission
+    listener, POP3 over implicit TLS and, when the build has imap.so, IMAP
+    over implicit TLS. Connection limits are raised for the benchmarks."""
+
+    name = "postino"
+
+    def __init__(self, build, d, cert, key, log_level="warning"):
+        self.build, self.d = build, d
+        self.mx_port, self.submission_port = free_port(), free_port()
+        self.pop3s_port = free_port()
+        self.has_imap = os.path.exists(os.path.join(build, "modules", "imap.so"))
+        self.imaps_port = free_port() if self.has_imap else None
+        self.conf = os.path.join(d, "postino.conf")
+        self.proc = None
+        os.makedirs(os.path.join(d, "modules.d"), exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write(f"[server]\nstate_dir = {d}/var\nmodules_dir = {build}/modules\n"
+                    f"log_level = {log_level}\n[tls]\ncert = {cert}\nkey = {key}\n"
+                    f"[queue]\nrelayhost = 127.0.0.1:{free_port()}\n")
+        limits = "max_connections = 50000\nmax_connections_per_ip = 50000\n"
+        with open(os.path.join(d, "modules.d", "smtp.conf"), "w") as f:
+            f.write("[module]\nload = smtp\n"
+                    f"[listener mx]\naddress = 127.0.0.1\nport = {self.mx_port}\n"
+                    f"protocol = smtp\ntls = starttls\n{limits}"
+                    f"[listener submission]\naddress = 127.0.0.1\n"
+                    f"port = {self.submission_port}\nprotocol = submission\n"
+                    f"tls = starttls\n{limits}")
+        with open(os.path.join(d, "modules.d", "pop3.conf"), "w") as f:
+            f.write("[module]\nload = pop3\n[listener pop3s]\n"
+                    f"address = 127.0.0.1\nport = {self.pop3s_port}\n"
+                    f"protocol = pop3\ntls = implicit\n{limits}")
+        if self.has_imap:
+            with open(os.path.join(d, "modules.d", "imap.conf"), "w") as f:
+                f.write("[module]\nload = imap\n[listener imaps]\n"
+                        f"address = 127.0.0.1\nport = {self.imaps_port}\n"
+                        f"protocol = imap\ntls = implicit\n{limits}")
+        self.daemon = [f"{build}/core/daemon/postinod", "-c", self.conf]
+        subprocess.run(self.daemon + ["--init"], check=True, capture_output=True)
+        self.cli(["domain", "add", DOMAIN])
+
+    def cli(self, args, stdin=None):
+        subprocess.run([f"{self.build}/core/cli/postino", "-c", self.conf] + args,
+                       input=stdin, check=True, stdout=subprocess.DEVNULL)
+
+    def add_users(self, locals_, jobs=2):
+        """Creates LOCAL@example.test for each name, with PASSWORD, jobs CLI
+        processes at a time (each hashes with yescrypt)."""
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(lambda u: self.cli(
+                ["user", "add", f"{u}@{DOMAIN}", "--password-stdin"],
+                PASSWORD.encode()), locals_))
+
+    def password_hash(self):
+        """The stored yescrypt hash of one account, so a peer can verify
+        the same password at the same cost."""
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.d, "var", "postino.db"))
+        try:
+            return db.execute("SELECT password_hash FROM accounts LIMIT 1").fetchone()[0]
+        finally:
+            db.close()
+
+    def start(self, wrapper=()):
+        self.proc = subprocess.Popen(list(wrapper) + self.daemon,
+                                     stderr=open(os.path.join(self.d, "postinod.log"), "a"))
+        ports = [self.mx_port, self.pop3s_port] + ([self.imaps_port] if self.has_imap else [])
+        for p in ports:
+            wait_port(p, timeout=120)
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None

@@ -10,25 +10,12 @@ import argparse
 import os
 import resource
 import socket
-import ssl
 import statistics
 import subprocess
 import tempfile
 import time
 
-from benchlib import free_port, make_cert, wait_port
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-
-
+from benchlib import client_tls, free_port, make_cert, rss_kib, wait_port
 
 
 def one_run(build, n):
@@ -49,9 +36,7 @@ def one_run(build, n):
                                 stderr=subprocess.DEVNULL)
         try:
             wait_port(port)
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+            ctx = client_tls()
             warm = []
             for _ in range(20):  # allocator and GnuTLS warm-up
                 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))

@@ -9,67 +9,36 @@ the median. Run by hand (never in CI):
 import argparse
 import os
 import smtplib
-import socket
-import ssl
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 
-from benchlib import free_port, make_cert, wait_port
-
-PASSWORD = "Bench-password-42"
-
-
-
-
+from benchlib import DOMAIN, PASSWORD, Postino, body_4k, client_tls, make_cert
 
 
 def one_run(build, senders, messages):
     with tempfile.TemporaryDirectory(prefix="postino-bench-") as d:
         cert, key = make_cert(d)
-        port = free_port()
-        conf = os.path.join(d, "postino.conf")
-        os.mkdir(os.path.join(d, "modules.d"))
-        with open(conf, "w") as f:
-            f.write(f"[server]\nstate_dir = {d}/var\nmodules_dir = {build}/modules\n"
-                    f"log_level = warning\n[tls]\ncert = {cert}\nkey = {key}\n"
-                    f"[queue]\nrelayhost = 127.0.0.1:{free_port()}\n")
-        with open(os.path.join(d, "modules.d", "smtp.conf"), "w") as f:
-            f.write("[module]\nload = smtp\n[listener submission]\n"
-                    f"address = 127.0.0.1\nport = {port}\nprotocol = submission\n"
-                    "tls = starttls\n")
-        cli = [f"{build}/core/cli/postino", "-c", conf]
-        subprocess.run([f"{build}/core/daemon/postinod", "-c", conf, "--init"],
-                       check=True, capture_output=True)
-        subprocess.run(cli + ["domain", "add", "example.test"], check=True)
-        for u in ("alice", "bob"):
-            subprocess.run(cli + ["user", "add", f"{u}@example.test",
-                                  "--password-stdin"], input=PASSWORD.encode(),
-                           check=True)
-        proc = subprocess.Popen([f"{build}/core/daemon/postinod", "-c", conf],
-                                stderr=subprocess.DEVNULL)
+        srv = Postino(build, os.path.join(d, "postino"), cert, key)
+        srv.add_users(["alice", "bob"])
+        srv.start()
         try:
-            wait_port(port)
-            body = ("Subject: bench\r\n\r\n" + ("x" * 76 + "\r\n") * 52).encode()
-            assert 4000 < len(body) < 4200
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+            body = body_4k()
+            ctx = client_tls()
             per = messages // senders
             sessions = []
             for _ in range(senders):
-                s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+                s = smtplib.SMTP("127.0.0.1", srv.submission_port, timeout=60)
                 s.starttls(context=ctx)
-                s.login("alice@example.test", PASSWORD)
+                s.login(f"alice@{DOMAIN}", PASSWORD)
                 sessions.append(s)
             errors = []
 
             def send(s):
                 try:
                     for _ in range(per):
-                        s.sendmail("alice@example.test", ["bob@example.test"], body)
+                        s.sendmail(f"alice@{DOMAIN}", [f"bob@{DOMAIN}"], body)
                 except Exception as e:  # noqa: BLE001 - reported below
                     errors.append(e)
 
@@ -86,8 +55,7 @@ def one_run(build, senders, messages):
                 raise errors[0]
             return per * senders / elapsed
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            srv.stop()
 
 
 def main():
