@@ -1,6 +1,7 @@
 # Thin wrapper over meson: the two commands a newcomer needs.
 #   make run   install what is missing, build, set up ./var, run postinod
 #   make test  install what is missing, build with ASan+UBSan, run every test
+#   make fuzz  libFuzzer targets, 10 minutes each (FUZZ=TARGET, MINUTES=N)
 BUILD      ?= build
 TEST_BUILD ?= build-test
 CONF       ?= etc/postino.dev.conf
@@ -10,13 +11,20 @@ DEPS = gcc make pkg-config python3 meson ninja-build curl swaks fetchmail \
        isync getmail6 \
        libuv1-dev libgnutls28-dev libsqlite3-dev libcrypt-dev libinih-dev \
        check libsubunit-dev gnutls-bin libgmime-3.0-dev libspf2-dev
+# Only for make fuzz (libFuzzer ships in clang's runtime libraries).
+FUZZ_DEPS = clang libclang-rt-dev
+FUZZ      ?= all
+MINUTES   ?= 10
 
-.PHONY: all deps build run test clean
+.PHONY: all deps fuzz-deps build run test fuzz clean
 
 all: build
 
 deps:
 	@core/scripts/install-deps $(DEPS)
+
+fuzz-deps:
+	@core/scripts/install-deps $(FUZZ_DEPS)
 
 build: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) -Dtests=false
@@ -32,5 +40,9 @@ test: deps
 	ninja -C $(TEST_BUILD)
 	python3 t/run-tests $(TEST_BUILD)
 
+# libFuzzer targets in build-fuzz (t/fuzz/README): FUZZ=TARGET|all, MINUTES.
+fuzz: deps fuzz-deps
+	t/fuzz/run $(FUZZ) $(MINUTES)
+
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) build-fuzz

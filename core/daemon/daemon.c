@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/fdlimit.h"
 #include "daemon/privileges.h"
 #include "mime/mime.h"
 #include "module/mailbox_registry.h"
@@ -213,6 +214,7 @@ static int daemon_start(struct daemon *d, struct config *config)
 	char err[1024];
 
 	d->ctx.config = config;
+	fdlimit_raise(&d->ctx);
 	/* Ports below 1024 need root: bind before dropping it. */
 	int ret = net_open(&d->ctx, &d->ctx.net, err, sizeof(err));
 	if (ret < 0) {

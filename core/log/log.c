@@ -120,6 +120,11 @@ static void write_all(int fd, const char *buf, size_t len)
 static size_t format_event(char *buf, size_t size, enum log_level level,
 			   const char *component, const char *session_id,
 			   const char *fmt, va_list args)
+	__attribute__((format(printf, 6, 0)));
+
+static size_t format_event(char *buf, size_t size, enum log_level level,
+			   const char *component, const char *session_id,
+			   const char *fmt, va_list args)
 {
 	size_t len = 0;
 	int n;

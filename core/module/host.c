@@ -17,6 +17,10 @@
 
 static void host_log(struct postino_mod *mod, enum postino_log_level level,
 		     const char *session_id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void host_log(struct postino_mod *mod, enum postino_log_level level,
+		     const char *session_id, const char *fmt, ...)
 {
 	va_list args;
 

@@ -554,12 +554,15 @@ enum smtp_parse_result smtp_parse_address(const char *s, size_t len,
 	/* Reuse the path parser on "<" s ">": the same rules, the same
 	 * normalization; but no source route and nothing after. */
 	unsigned char buf[SMTP_ADDRESS_MAX + 3];
-	struct cur c = { buf, buf + len + 2 };
+	struct cur c;
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0 || len > SMTP_ADDRESS_MAX || has_nul(s, len) ||
 	    s[0] == '@')
 		return SMTP_PARSE_ADDRESS;
+	/* Only now that len fits: a pointer past the buffer is undefined
+	 * even when it is never used. */
+	c = (struct cur){ buf, buf + len + 2 };
 	buf[0] = '<';
 	memcpy(buf + 1, s, len);
 	buf[len + 1] = '>';

@@ -298,6 +298,23 @@ START_TEST(config_address)
 }
 END_TEST
 
+/* Found by fuzz_smtp (t/fuzz/corpus/smtp/crash-address-end): the end of
+ * the "<...>" buffer was computed from len before len was checked, so an
+ * overlong input formed a pointer far past the buffer (undefined even
+ * unused). With a length that wraps the pointer, UBSan's pointer-overflow
+ * check sees it in this gcc build too. */
+START_TEST(config_address_overlong_end)
+{
+	struct smtp_path p;
+
+	ck_assert_int_eq(smtp_parse_address("a@d.org", SIZE_MAX / 2, &p),
+			 SMTP_PARSE_ADDRESS);
+	ck_assert_int_eq(smtp_parse_address("a@d.org", SIZE_MAX, &p),
+			 SMTP_PARSE_ADDRESS);
+	ck_assert_str_eq(p.address, "");
+}
+END_TEST
+
 START_TEST(postmaster_target)
 {
 	struct smtp_path p;
@@ -355,6 +372,7 @@ Suite *smtp_parse_suite(void)
 	tcase_add_test(tc, mail_params);
 	tcase_add_test(tc, rcpt_paths);
 	tcase_add_test(tc, config_address);
+	tcase_add_test(tc, config_address_overlong_end);
 	tcase_add_test(tc, postmaster_target);
 	tcase_add_test(tc, helo);
 	suite_add_tcase(s, tc);
