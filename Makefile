@@ -8,7 +8,8 @@ CONF       ?= etc/postino.dev.conf
 # Debian 12 packages: build, library and test dependencies.
 DEPS = gcc make pkg-config python3 meson ninja-build curl swaks fetchmail \
        libuv1-dev libgnutls28-dev libsqlite3-dev libcrypt-dev libinih-dev \
-       check libsubunit-dev gnutls-bin
+       check libsubunit-dev gnutls-bin \
+       libpwquality-dev cracklib-runtime
 
 .PHONY: all deps build run test clean
 
