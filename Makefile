@@ -10,7 +10,8 @@ CONF       ?= etc/postino.dev.conf
 DEPS = gcc make pkg-config python3 meson ninja-build curl swaks fetchmail \
        isync getmail6 \
        libuv1-dev libgnutls28-dev libsqlite3-dev libcrypt-dev libinih-dev \
-       check libsubunit-dev gnutls-bin libgmime-3.0-dev libspf2-dev
+       check libsubunit-dev gnutls-bin libgmime-3.0-dev libspf2-dev \
+       libpwquality-dev cracklib-runtime
 # Only for make fuzz (libFuzzer ships in clang's runtime libraries).
 FUZZ_DEPS = clang libclang-rt-dev
 FUZZ      ?= all

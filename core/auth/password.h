@@ -10,6 +10,10 @@
 
 struct store;
 
+/* Old hashes kept per account in password_history: enough for any
+ * reasonable "not one of the last N" rule (pwpolicy's history setting). */
+#define PASSWORD_HISTORY_KEEP 24
+
 /* Hashes plain with a fresh random salt ("$y$..."); 0 or -EIO. */
 int password_hash(const char *plain, char *hash_r, size_t size);
 /* 1 when plain matches hash, 0 otherwise (also for a malformed hash).

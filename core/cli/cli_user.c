@@ -10,7 +10,6 @@
 
 #define PASSWORD_MAX 1024
 #define HASH_MAX 160
-#define PASSWORD_HISTORY_KEEP 5
 #define GENERATED_PASSWORD_LEN 16
 
 struct user_args {

@@ -17,6 +17,7 @@ struct postino_hook_call {
 	const struct postino_hook_event *ev;
 	size_t next;            /* index of the hook to run next */
 	int pending;            /* the hook at next-1 returned PENDING */
+	const struct postino_mod *skip; /* whose hooks do not run, or NULL */
 	hook_done_fn *done;
 	void *data;
 	int code;
@@ -97,6 +98,8 @@ static void hooks_advance(postino_hook_call *call)
 	while (call->next < set->hook_count[point]) {
 		const struct hook_entry *entry = &set->hooks[point][call->next];
 		call->next++;
+		if (entry->mod == call->skip)
+			continue;
 		call->code = 0;
 		call->text[0] = '\0';
 		enum postino_verdict verdict = entry->fn(call, call->ev,
@@ -165,6 +168,14 @@ void hooks_complete(postino_hook_call *call, enum postino_verdict verdict)
 int hooks_run(struct module_set *set, const struct postino_hook_event *ev,
 	      hook_done_fn *done, void *data)
 {
+	return hooks_run_except(set, ev, NULL, done, data);
+}
+
+int hooks_run_except(struct module_set *set,
+		     const struct postino_hook_event *ev,
+		     const struct postino_mod *skip, hook_done_fn *done,
+		     void *data)
+{
 	if ((int)ev->point <= 0 || ev->point >= HOOK_POINT_MAX)
 		return -EINVAL;
 	postino_hook_call *call = calloc(1, sizeof(*call));
@@ -174,6 +185,7 @@ int hooks_run(struct module_set *set, const struct postino_hook_event *ev,
 	call->ev = ev;
 	call->done = done;
 	call->data = data;
+	call->skip = skip;
 	module_set_ref(set);
 	hooks_advance(call);
 	return 0;

@@ -16,6 +16,13 @@ typedef void hook_done_fn(void *data, enum postino_verdict verdict, int code,
 int hooks_run(struct module_set *set, const struct postino_hook_event *ev,
 	      hook_done_fn *done, void *data);
 
+/* hooks_run without skip's hooks: a module that made a change itself is
+ * not told about it through its own hook (it would run into itself). */
+int hooks_run_except(struct module_set *set,
+		     const struct postino_hook_event *ev,
+		     const struct postino_mod *skip, hook_done_fn *done,
+		     void *data);
+
 /* Host table entries. */
 int hooks_register(struct postino_mod *mod, enum postino_hook_point point,
 		   postino_hook_fn fn, void *data);

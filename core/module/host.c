@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "module/hooks.h"
+#include "module/host_account.h"
 #include "module/host_mail.h"
 #include "module/module.h"
 #include "net/conn_api.h"
@@ -429,4 +430,11 @@ const struct postino_host core_host_table = {
 	.mailbox_sync = host_mailbox_sync,
 	.mailbox_mime = host_mailbox_mime,
 	.mailbox_section = host_mailbox_section,
+	/* ---- accounts ---- */
+	.account_get = host_account_get,
+	.account_list = host_account_list,
+	.password_hash = host_password_hash,
+	.password_verify = host_password_verify,
+	.password_in_history = host_password_in_history,
+	.password_set_hash = host_password_set_hash,
 };

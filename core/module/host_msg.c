@@ -34,6 +34,8 @@ struct postino_msg {
 	unsigned refs;
 	char *headers;          /* added by policies, written on delivery */
 	size_t headers_len;
+	char *module;           /* the maker's state namespace (copied: a
+				 * reload may unload it first) */
 };
 
 postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
@@ -45,6 +47,11 @@ postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
 	msg->ctx = mod->ctx;
 	msg->fd = -1;
 	msg->refs = 1;
+	msg->module = strdup(mod->name);
+	if (msg->module == NULL) {
+		free(msg);
+		return NULL;
+	}
 	msg->set = mod->set;
 	module_set_ref(msg->set);
 	msg->conn = conn;
@@ -150,6 +157,7 @@ void host_msg_unref(postino_msg *msg)
 		close(msg->fd);
 	free(msg->mem);
 	free(msg->headers);
+	free(msg->module);
 	if (msg->conn != NULL)
 		conn_unref(msg->conn);
 	module_set_unref(&msg->set);
@@ -227,6 +235,11 @@ struct msg_delivery {
 	void (*done)(void *data, int status);
 	void *data;
 	int conn_open;
+	/* The module's state entry committed with the message, or none. */
+	char *state_key;
+	void *state_value; /* NULL: delete the key */
+	size_t state_len;
+	int64_t state_expires_at;
 };
 
 static void msg_delivery_free(struct msg_delivery *job)
@@ -239,6 +252,8 @@ static void msg_delivery_free(struct msg_delivery *job)
 	free(job->remote);
 	free(job->mail_from);
 	free(job->mailboxes);
+	free(job->state_key);
+	free(job->state_value);
 	free(job);
 }
 
@@ -317,6 +332,20 @@ static int msg_delivery_run(struct store_txn *txn, void *data)
 					  job->remote_count, job->now,
 					  job->now + MSG_QUEUE_LIFETIME_S, NULL);
 	free(buf);
+	if (ret == 0 && job->state_key != NULL) {
+		if (job->state_value == NULL)
+			ret = store_txn_state_delete(txn, job->msg->module,
+						     job->state_key);
+		else
+			ret = store_txn_state_put(txn, job->msg->module,
+						  job->state_key,
+						  job->state_value,
+						  job->state_len,
+						  job->state_expires_at);
+		/* Deleting what is not there is the state wanted. */
+		if (ret == -ENOENT && job->state_value == NULL)
+			ret = 0;
+	}
 	return ret;
 }
 
@@ -361,6 +390,28 @@ static char **msg_copy_list(const char *const *list, size_t count)
 	return copy;
 }
 
+/* Copies the optional state entry, read only as far as d->size covers.
+ * Returns 1 when out of memory. */
+static int msg_delivery_state(struct msg_delivery *job,
+			      const struct postino_delivery *d)
+{
+	if (!POSTINO_HAS_FIELD(d, struct postino_delivery, state_expires_at) ||
+	    d->state_key == NULL)
+		return 0;
+	job->state_key = strdup(d->state_key);
+	job->state_len = d->state_len;
+	job->state_expires_at = d->state_expires_at > 0
+					? d->state_expires_at : 0;
+	if (d->state_value != NULL) {
+		/* +1: an empty value still differs from a delete. */
+		job->state_value = malloc(d->state_len + 1);
+		if (job->state_value != NULL)
+			memcpy(job->state_value, d->state_value, d->state_len);
+	}
+	return job->state_key == NULL ||
+	       (d->state_value != NULL && job->state_value == NULL);
+}
+
 int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 		     void (*done)(void *data, int status), void *data)
 {
@@ -385,8 +436,9 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 	job->now = core_now_ms() / 1000;
 	job->done = done;
 	job->data = data;
-	if (job->mail_from == NULL || job->local == NULL || job->remote == NULL ||
-	    job->mailboxes == NULL) {
+	int state_failed = msg_delivery_state(job, d);
+	if (job->mail_from == NULL || job->local == NULL ||
+	    job->remote == NULL || job->mailboxes == NULL || state_failed) {
 		job->local_count = job->remote_count = 0;
 		msg_delivery_free(job);
 		host_msg_discard(&msg);

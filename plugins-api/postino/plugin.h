@@ -207,6 +207,28 @@ struct postino_delivery {
 	size_t local_count;
 	const char *const *remote;        /* addresses: the outbound queue */
 	size_t remote_count;
+	/* Optional: one entry of the delivering module's state (as
+	 * state_put/state_delete) written in the same durable commit as the
+	 * message, so a module records "this notice went out" exactly when it
+	 * does: a crash leaves both or neither. state_key NULL: none;
+	 * state_value NULL: delete the key. */
+	const char *state_key;
+	const void *state_value;
+	size_t state_len;
+	int64_t state_expires_at;         /* unix seconds, 0 = never */
+};
+
+/* What is known about one account (see account_get). The module sets size
+ * = sizeof(struct postino_account); the host fills only what it covers. */
+struct postino_account {
+	size_t size;
+	char address[320];
+	char domain[256];
+	char secondary[320];      /* "" when none */
+	char lang[8];             /* "it", "en", or "" when not set */
+	int disabled;
+	int64_t password_changed; /* unix seconds */
+	int64_t created;          /* unix seconds */
 };
 
 /* One message of an open mailbox view. */
@@ -566,6 +588,57 @@ struct postino_host {
 	int (*mailbox_section)(postino_mailbox *mailbox, uint32_t index,
 			       const uint32_t *path, size_t depth,
 			       struct postino_section *section_r);
+
+	/* ---- accounts ---- */
+
+	/* Reads an account now (loop thread; an indexed read). Address case
+	 * is ignored. 0, -ENOENT when there is no such account, -EINVAL. */
+	int (*account_get)(postino_mod *mod, const char *address,
+			   struct postino_account *account_r);
+	/* Calls cb(data, address) for every account, or only domain's when
+	 * domain is not NULL, in address order (loop thread). A nonzero
+	 * return from cb stops the walk and is returned. cb may read but
+	 * must not call account_list again; collect addresses first to write.
+	 * -ENOENT for an unknown domain. The address is valid during cb. */
+	int (*account_list)(postino_mod *mod, const char *domain,
+			    int (*cb)(void *data, const char *address),
+			    void *data);
+	/* Hashes password with yescrypt (fresh salt) off the loop, then
+	 * done(data, 0, hash) on the loop, or done(data, -errno, NULL); the
+	 * hash is valid during done. The password is copied and wiped. In
+	 * admin commands done runs before this returns. Returns 0 or a
+	 * negative errno (done not called). */
+	int (*password_hash)(postino_mod *mod, const char *password,
+			     void (*done)(void *data, int status,
+					  const char *hash),
+			     void *data);
+	/* Checks password against a yescrypt hash off the loop (constant
+	 * time); done(data, 1) on a match, 0 otherwise. Same threading and
+	 * copying as password_hash. */
+	int (*password_verify)(postino_mod *mod, const char *password,
+			       const char *hash,
+			       void (*done)(void *data, int match),
+			       void *data);
+	/* Whether password is one of account's last `last` passwords (the
+	 * current one and the newest last-1 of its history; the host keeps at
+	 * least 24). Hashes are read on the calling thread, checked off the
+	 * loop; done(data, 1) found, 0 not, or a negative errno (-ENOENT: no
+	 * such account). Same threading and copying as password_hash. */
+	int (*password_in_history)(postino_mod *mod, const char *account,
+				   const char *password, unsigned last,
+				   void (*done)(void *data, int status),
+				   void *data);
+	/* Sets account's password to a yescrypt hash (from password_hash),
+	 * keeping the old one in the history and setting password_changed
+	 * to now, in one durable commit; then runs the PASSWORD_CHANGED hooks
+	 * of every OTHER module (never the caller's own: it made the change
+	 * and knows, and its hook would run into itself), then done(data, 0
+	 * or -errno) on the loop. In admin commands it completes before
+	 * returning. -EINVAL for a hash that is not yescrypt. */
+	int (*password_set_hash)(postino_mod *mod, const char *account,
+				 const char *hash,
+				 void (*done)(void *data, int status),
+				 void *data);
 };
 
 /* ---- the module descriptor ------------------------------------------------ */

@@ -262,12 +262,13 @@ class Users(CliTest):
                    input="Third-pass-3\n")
         self.assertEqual(self.history_count(a), 2)
         self.assert_password(a, "Third-pass-3")
-        # The history keeps the newest five.
-        for i in range(4, 9):
+        # The history keeps the newest 24 (PASSWORD_HISTORY_KEEP: room
+        # for pwpolicy's "not one of the last N").
+        for i in range(4, 27):
             env.cli_ok("user", "passwd", a, "--password-stdin",
                        input=f"Pass-number-{i}\n")
-        self.assertEqual(self.history_count(a), 5)
-        self.assert_password(a, "Pass-number-8")
+        self.assertEqual(self.history_count(a), 24)
+        self.assert_password(a, "Pass-number-26")
 
         env.cli_fails(EX_USAGE, "usage: postino user passwd ADDRESS "
                       "--password-stdin", "user", "passwd", a)
@@ -278,8 +279,8 @@ class Users(CliTest):
                       "user", "passwd", a, "--password-stdin", input="\n")
         env.cli_fails(EX_DATAERR, "postino: no password on stdin",
                       "user", "passwd", a, "--password-stdin", input="")
-        self.assert_password(a, "Pass-number-8")
-        self.assertEqual(self.history_count(a), 5)
+        self.assert_password(a, "Pass-number-26")
+        self.assertEqual(self.history_count(a), 24)
 
     def test_del(self):
         env = self.env
