@@ -3,11 +3,11 @@
 with `postino pwpolicy tick --at`, a user who changes on day 10, restarts,
 the daemon's own pass catching up after 30 days, advisory reminders,
 reset tokens to the secondary address, languages. Notices are real mail
-in the INBOX, read back over POP3S with poplib; logins are checked over
-POP3S too (login_works) until imap.so exists: an IMAP variant of
-login_works can then check the same passwords with imaplib."""
+in the INBOX, read back over POP3S with poplib and IMAPS with imaplib;
+logins are checked over both (login_works, imap_login_works)."""
 import email
 import email.policy
+import imaplib
 import os
 import poplib
 import re
@@ -91,6 +91,10 @@ class PwPolicyCase(harness.TestCase):
         text, self.where = harness.listener_sections([
             {"name": "pop3s", "protocol": "pop3", "tls": "implicit"}])
         env.write_module("pop3", extra=text)
+        text, where = harness.listener_sections([
+            {"name": "imaps", "protocol": "imap", "tls": "implicit"}])
+        self.where.update(where)
+        env.write_module("imap", extra=text)
         pw = {"templates": TEMPLATES, "lang": "en"}
         pw.update(settings or {})
         env.write_module("pwpolicy", pw)
@@ -138,6 +142,45 @@ class PwPolicyCase(harness.TestCase):
                 p.quit()
             except (poplib.error_proto, OSError, ssl.SSLError):
                 pass
+
+    def imap_login_works(self, user, password):
+        """True when IMAPS accepts user/password, False when it refuses."""
+        where = self.where["imaps"]
+        m = imaplib.IMAP4_SSL(where[0], where[1],
+                              ssl_context=tls_client_context(),
+                              timeout=IO_TIMEOUT)
+        try:
+            try:
+                m.login(user, password)
+            except imaplib.IMAP4.error:
+                return False
+            return True
+        finally:
+            try:
+                m.logout()
+            except (imaplib.IMAP4.error, OSError, ssl.SSLError):
+                pass
+
+    def imap_subjects(self, user, password):
+        """The INBOX's Subjects as an IMAP client sees them."""
+        where = self.where["imaps"]
+        m = imaplib.IMAP4_SSL(where[0], where[1],
+                              ssl_context=tls_client_context(),
+                              timeout=IO_TIMEOUT)
+        def close():
+            try:
+                m.shutdown()
+            except OSError:
+                pass
+        self.addCleanup(close)
+        m.login(user, password)
+        typ, data = m.select("INBOX")
+        self.assertEqual(typ, "OK")
+        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(typ, "OK")
+        out = [parse(d[1])["Subject"] for d in data if isinstance(d, tuple)]
+        m.logout()
+        return out
 
     def pop3_subjects(self, user, password):
         """Every INBOX message's Subject as any POP3 client sees it."""
@@ -248,6 +291,10 @@ class PwPolicyCase(harness.TestCase):
         self.assertEqual(len(self.subjects()), 5)
         self.assertFalse(self.login_works(ALICE, PASSWORD))
         self.assertTrue(self.login_works(ALICE, new))
+        # The same over IMAP, and the notices are there for any client.
+        self.assertFalse(self.imap_login_works(ALICE, PASSWORD))
+        self.assertTrue(self.imap_login_works(ALICE, new))
+        self.assertEqual(self.imap_subjects(ALICE, new), self.subjects())
         self.assertIn("campaign: none", self.pw("campaign", "status",
                                                  ALICE).out)
         for day in (24, 30, 60):
