@@ -174,7 +174,11 @@ static int scan_multipart(struct scan *s, size_t idx, int depth,
 {
 	struct mime_tree *t = s->tree;
 	GMimeMultipart *mp = GMIME_MULTIPART(t->nodes[idx].obj);
-	const char *boundary = g_mime_multipart_get_boundary(mp);
+	/* Not g_mime_multipart_get_boundary(): without a boundary parameter
+	 * it makes one up and re-encodes the whole Content-Type, which with
+	 * hostile RFC 2231 parameters takes minutes (a fuzzer's timeout). */
+	const char *boundary = g_mime_object_get_content_type_parameter(
+		t->nodes[idx].obj, "boundary");
 	int count = g_mime_multipart_get_count(mp), children = 0, bi, own;
 	size_t bs = header_end(s, t->nodes[idx].hs), pos = bs, dpos, sidx;
 	bool final = false;
