@@ -67,8 +67,8 @@ static int keywords_apply(const char *old, int mode, const char *change,
 	return ret;
 }
 
-static int mailbox_take_modseq(struct store_conn *c, int64_t mailbox_id,
-			       int64_t *modseq_r)
+int store_mailbox_take_modseq(struct store_conn *c, int64_t mailbox_id,
+			      int64_t *modseq_r)
 {
 	sqlite3_stmt *st = store_conn_stmt(c, STMT_MAILBOX_TAKE_MODSEQ,
 		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
@@ -139,7 +139,7 @@ int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
 	*flags_r = new_flags;
 	if (new_flags == old_flags && strcmp(keywords_r, old_keywords) == 0)
 		return 0;
-	ret = mailbox_take_modseq(c, mailbox_id, &modseq);
+	ret = store_mailbox_take_modseq(c, mailbox_id, &modseq);
 	if (ret < 0)
 		return ret;
 	st = store_conn_stmt(c, STMT_MESSAGE_FLAGS_SET,

@@ -49,7 +49,6 @@ enum store_stmt_id {
 	STMT_MAILBOX_NEXT_UID,
 	STMT_MESSAGE_ADD,
 	STMT_MESSAGE_DEL,
-	STMT_MAILBOX_BUMP_MODSEQ,
 	STMT_INBOX_ID,
 	STMT_QUEUE_ADD,
 	STMT_QUEUE_RCPT_ADD,
@@ -213,6 +212,11 @@ int store_mailbox_insert(struct store_conn *c, int64_t account,
 /* store_messages.c: the mailbox's next UID and modseq, taken. */
 int store_mailbox_next_uid(struct store_conn *c, int64_t mailbox_id,
 			   int64_t *uid_r, int64_t *modseq_r);
+
+/* store_flags.c: takes the mailbox's next modseq (every change, an
+ * expunge too, must be visible to views syncing from a modseq). */
+int store_mailbox_take_modseq(struct store_conn *c, int64_t mailbox_id,
+			      int64_t *modseq_r);
 
 /* store_read_accounts.c: 0 and the id, -ENOENT (text set) or an error. */
 int store_account_id(struct store_conn *conn, const char *address,

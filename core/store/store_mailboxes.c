@@ -199,14 +199,8 @@ static int inbox_rename(struct store_txn *txn, const char *address,
 	sqlite3_finalize(del);
 	if (rc != SQLITE_DONE)
 		return store_conn_fail(c, rc, "inbox empty");
-	sqlite3_stmt *bump = store_conn_stmt(c, STMT_MAILBOX_BUMP_MODSEQ,
-					     "UPDATE mailboxes"
-					     " SET highestmodseq = highestmodseq + 1"
-					     " WHERE id = ?1");
-	if (bump == NULL)
-		return -EIO;
-	sqlite3_bind_int64(bump, 1, inbox);
-	ret = store_conn_step_done(c, bump, "inbox modseq");
+	int64_t modseq;
+	ret = store_mailbox_take_modseq(c, inbox, &modseq);
 	if (ret == 0)
 		*inbox_id_r = inbox;
 	return ret;

@@ -157,12 +157,6 @@ int store_txn_message_expunge(struct store_txn *txn, int64_t mailbox_id,
 	if (sqlite3_changes(c->db) == 0)
 		return store_conn_errorf(c, -ENOENT, "no message %u", uid);
 	/* An expunge is a change CONDSTORE/QRESYNC clients must see. */
-	st = store_conn_stmt(c, STMT_MAILBOX_BUMP_MODSEQ,
-			     "UPDATE mailboxes"
-			     " SET highestmodseq = highestmodseq + 1"
-			     " WHERE id = ?1");
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	return store_conn_step_done(c, st, "expunge modseq");
+	int64_t modseq;
+	return store_mailbox_take_modseq(c, mailbox_id, &modseq);
 }

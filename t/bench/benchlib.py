@@ -97,11 +97,11 @@ def process_tree(root_pid):
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root_pid]
-    while todo:
-        pid = todo.pop()
+    out, stack = [], [root_pid]
+    while stack:
+        pid = stack.pop()
         out.append(pid)
-        todo.extend(children.get(pid, []))
+        stack.extend(children.get(pid, []))
     return out
 
 

@@ -206,7 +206,6 @@ class Login(ImapTestCase):
 
     def test_starttls_required_before_login(self):
         self.serve()
-        c = self.raw("imap", login=None) if False else None
         c = ImapClient(self, self.where["imap"])
         greeting = c.readline()
         self.assertIn("STARTTLS", greeting)
