@@ -1,7 +1,9 @@
 /* Mailbox views for protocol modules: a mailbox's messages (UID, size,
  * flags, keywords, modseq) as this session knows them, kept up to date
- * by mailbox_sync, with ranged reads of their bytes. Message bodies are
- * never held: a 100,000-message view is an array of small records.
+ * by mailbox_sync (host_view_sync.c), with ranged reads of their bytes.
+ * Message bodies are never held, and the records are the mailbox's
+ * shared table (host_view.h): a view of a 100,000-message mailbox costs
+ * the same few dozen bytes as one of an empty mailbox.
  * An exclusive view (POP3's maildrop) conflicts only with another
  * exclusive view of the same mailbox. */
 #include <errno.h>
@@ -11,106 +13,34 @@
 #include "module/host_mail.h"
 #include "module/host_view.h"
 #include "module/mailbox_registry.h"
+#include "module/uid_list.h"
 #include "store/store.h"
 #include "util/address.h"
-
-static void view_msg_clear(struct view_msg *m)
-{
-	free(m->keywords);
-	m->keywords = NULL;
-}
-
-static int view_msg_set(struct view_msg *m, const struct store_message *s)
-{
-	char *kw = NULL;
-
-	if (s->keywords[0] != '\0' && (m->keywords == NULL ||
-				       strcmp(m->keywords, s->keywords) != 0)) {
-		kw = strdup(s->keywords);
-		if (kw == NULL)
-			return -ENOMEM;
-	} else if (s->keywords[0] != '\0') {
-		kw = m->keywords;
-		m->keywords = NULL;
-	}
-	view_msg_clear(m);
-	m->uid = s->uid;
-	m->size = s->size;
-	m->flags = s->flags;
-	m->internaldate = s->internaldate;
-	m->blob_id = s->blob_id;
-	m->modseq = s->modseq;
-	m->keywords = kw;
-	return 0;
-}
-
-static int view_grow(struct postino_mailbox *mb)
-{
-	if (mb->count < mb->cap)
-		return 0;
-	uint32_t cap = mb->cap > 0 ? mb->cap * 2 : 64;
-	struct view_msg *grown = realloc(mb->msgs, cap * sizeof(*grown));
-	if (grown == NULL)
-		return -ENOMEM;
-	mb->msgs = grown;
-	mb->cap = cap;
-	return 0;
-}
-
-/* Appends a message newer than every one in the view. */
-static int view_add(struct postino_mailbox *mb, const struct store_message *s)
-{
-	if (view_grow(mb) < 0)
-		return -ENOMEM;
-	struct view_msg *m = &mb->msgs[mb->count];
-	memset(m, 0, sizeof(*m));
-	if (view_msg_set(m, s) < 0)
-		return -ENOMEM;
-	if (mb->claims_recent && mb->entry != NULL &&
-	    s->uid >= mb->entry->recent_uid) {
-		m->recent = 1;
-		mb->entry->recent_uid = s->uid + 1;
-	}
-	mb->count++;
-	return 0;
-}
-
-static int view_collect(void *data, const struct store_message *s)
-{
-	return view_add(data, s);
-}
-
-/* Index of uid, or -1. */
-static int64_t view_find(const struct postino_mailbox *mb, uint32_t uid)
-{
-	uint32_t lo = 0, hi = mb->count;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (mb->msgs[mid].uid == uid)
-			return mid;
-		if (mb->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
 
 void host_view_ref(postino_mailbox *mb)
 {
 	mb->refs++;
 }
 
+static void view_shown_clear(postino_mailbox *mb)
+{
+	for (uint32_t i = 0; i < mb->shown_count; i++)
+		free(mb->shown[i].keywords);
+	free(mb->shown);
+	mb->shown = NULL;
+	mb->shown_count = mb->shown_cap = 0;
+}
+
 void host_view_unref(postino_mailbox *mb)
 {
 	if (--mb->refs > 0)
 		return;
-	for (uint32_t i = 0; i < mb->count; i++)
-		view_msg_clear(&mb->msgs[i]);
+	view_shown_clear(mb);
+	uid_list_free(&mb->gone);
+	uid_list_free(&mb->recent);
+	msg_table_unref(&mb->table);
 	module_set_unref(&mb->set);
 	free(mb->account);
-	free(mb->msgs);
 	free(mb);
 }
 
@@ -129,6 +59,9 @@ void host_mailbox_close(postino_mailbox **mbp)
 			*p = mb->link.next;
 		if (mb->locked)
 			mb->entry->locked = 0;
+		/* Jobs in flight keep this view's own table reference. */
+		if (mb->entry->views == NULL)
+			mailbox_entry_release(mb->entry);
 	}
 	mb->closed = 1;
 	host_view_unref(mb);
@@ -173,20 +106,12 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 		mb->locked = 1;
 	}
 	mb->claims_recent = (flags & POSTINO_MAILBOX_RECENT) != 0;
-	/* One snapshot: the list and the modseq it is current to. */
-	ret = store_read_begin(ctx->store);
-	if (ret == 0) {
-		ret = store_mailbox_status(ctx->store, info.id, &status);
-		if (ret == 0)
-			ret = store_message_list(ctx->store, info.id,
-						 view_collect, mb);
-		store_read_end(ctx->store);
-	}
+	ret = mailbox_entry_refresh(ctx->store, entry, &status);
 	if (ret < 0) {
 		host_mailbox_close(&mb);
 		return ret;
 	}
-	mb->modseq = status.highestmodseq;
+	mb->table = msg_table_ref(entry->table);
 	if (mb->claims_recent && entry->recent_uid < status.uidnext)
 		entry->recent_uid = status.uidnext;
 	*mailbox_r = mb;
@@ -195,7 +120,7 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 
 uint32_t host_mailbox_count(postino_mailbox *mb)
 {
-	return mb->count;
+	return mb->table->count;
 }
 
 uint32_t host_mailbox_uidvalidity(postino_mailbox *mb)
@@ -203,34 +128,70 @@ uint32_t host_mailbox_uidvalidity(postino_mailbox *mb)
 	return mb->uidvalidity;
 }
 
+const struct view_flags *host_view_shown(const postino_mailbox *mb,
+					 uint32_t uid)
+{
+	uint32_t lo = 0, hi = mb->shown_count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (mb->shown[mid].uid == uid)
+			return &mb->shown[mid];
+		if (mb->shown[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 int host_mailbox_message(postino_mailbox *mb, uint32_t index,
 			 struct postino_message_info *info_r)
 {
-	if (index >= mb->count || info_r == NULL ||
+	if (index >= mb->table->count || info_r == NULL ||
 	    !POSTINO_HAS_FIELD(info_r, struct postino_message_info,
 			       internaldate))
 		return -EINVAL;
-	const struct view_msg *m = &mb->msgs[index];
+	const struct msg_rec *m = &mb->table->recs[index];
+	const struct view_flags *own = host_view_shown(mb, m->uid);
+	const char *keywords = own != NULL ? own->keywords : m->keywords;
+	uint32_t flags = own != NULL ? own->flags : m->flags;
+	if (mb->recent.count > 0 && uid_list_has(&mb->recent, m->uid))
+		flags |= POSTINO_FLAG_RECENT;
 	info_r->uid = m->uid;
 	info_r->octets = m->size;
-	info_r->flags = m->flags | (m->recent ? POSTINO_FLAG_RECENT : 0);
+	info_r->flags = flags;
 	info_r->internaldate = m->internaldate;
 	if (POSTINO_HAS_FIELD(info_r, struct postino_message_info, modseq))
 		info_r->modseq = m->modseq;
 	if (POSTINO_HAS_FIELD(info_r, struct postino_message_info, keywords))
-		info_r->keywords = m->keywords != NULL ? m->keywords : "";
+		info_r->keywords = keywords != NULL ? keywords : "";
+	return 0;
+}
+
+int host_view_blob(postino_mailbox *mb, uint32_t index, int64_t *blob_id_r,
+		   uint64_t *size_r)
+{
+	if (index >= mb->table->count)
+		return -EINVAL;
+	const struct msg_rec *m = &mb->table->recs[index];
+	if (mb->gone.count > 0 && uid_list_has(&mb->gone, m->uid))
+		return -ENOENT;
+	*blob_id_r = m->blob_id;
+	*size_r = m->size;
 	return 0;
 }
 
 int64_t host_mailbox_read(postino_mailbox *mb, uint32_t index,
 			  uint64_t offset, void *buf, size_t len)
 {
-	if (index >= mb->count)
-		return -EINVAL;
-	if (mb->msgs[index].gone)
-		return -ENOENT;
-	return store_blob_read(mb->ctx->store, mb->msgs[index].blob_id, offset,
-			       buf, len);
+	int64_t blob_id;
+	uint64_t size;
+	int ret = host_view_blob(mb, index, &blob_id, &size);
+
+	if (ret < 0)
+		return ret;
+	return store_blob_read(mb->ctx->store, blob_id, offset, buf, len);
 }
 
 void host_mailbox_watch(postino_mailbox *mb, void (*changed)(void *data),
@@ -240,118 +201,48 @@ void host_mailbox_watch(postino_mailbox *mb, void (*changed)(void *data),
 	mb->link.data = data;
 }
 
-/* ---- sync ---------------------------------------------------------------- */
-
-static int sync_change(void *data, const struct store_message *s)
+/* Records that this view now shows flags/keywords for uid (its own
+ * STORE, or a change it has reported); -ENOMEM leaves it unrecorded. */
+int host_view_show(postino_mailbox *mb, uint32_t uid, uint32_t flags,
+		   const char *keywords)
 {
-	struct postino_mailbox *mb = data;
-	int64_t i = view_find(mb, s->uid);
+	char *kw = NULL;
 
-	if (i < 0) {
-		/* Newer than the view: new mail. (Older and missing cannot
-		 * be: UIDs only grow, and the view had everything older.) */
-		if (mb->count > 0 && s->uid < mb->msgs[mb->count - 1].uid)
-			return 0;
-		return view_add(mb, s);
+	if (keywords != NULL && keywords[0] != '\0' &&
+	    (kw = strdup(keywords)) == NULL)
+		return -ENOMEM;
+	uint32_t lo = 0, hi = mb->shown_count;
+	/* STOREs come in UID order: usually an append. */
+	if (hi > 0 && mb->shown[hi - 1].uid < uid)
+		lo = hi;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (mb->shown[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	struct view_msg *m = &mb->msgs[i];
-	const char *old_kw = m->keywords != NULL ? m->keywords : "";
-	if (m->flags != s->flags || strcmp(old_kw, s->keywords) != 0) {
-		uint8_t recent = m->recent;
-		if (view_msg_set(m, s) < 0)
+	if (lo < mb->shown_count && mb->shown[lo].uid == uid) {
+		free(mb->shown[lo].keywords);
+		mb->shown[lo].flags = flags;
+		mb->shown[lo].keywords = kw;
+		return 0;
+	}
+	if (mb->shown_count == mb->shown_cap) {
+		uint32_t cap = mb->shown_cap > 0 ? mb->shown_cap * 2 : 8;
+		struct view_flags *grown = realloc(mb->shown,
+						   cap * sizeof(*grown));
+		if (grown == NULL) {
+			free(kw);
 			return -ENOMEM;
-		m->recent = recent;
-		m->changed = 1;
-	} else {
-		m->modseq = s->modseq;
-	}
-	return 0;
-}
-
-struct sync_scan {
-	struct postino_mailbox *mb;
-	uint32_t next; /* view index the scan has reached */
-};
-
-/* Every view message between the scan position and this UID is gone. */
-static int sync_present(void *data, const struct store_message *s)
-{
-	struct sync_scan *scan = data;
-	struct postino_mailbox *mb = scan->mb;
-
-	while (scan->next < mb->count && mb->msgs[scan->next].uid < s->uid)
-		mb->msgs[scan->next++].gone = 1;
-	if (scan->next < mb->count && mb->msgs[scan->next].uid == s->uid)
-		scan->next++;
-	return 0;
-}
-
-static uint32_t view_present(const struct postino_mailbox *mb)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < mb->count; i++)
-		n += !mb->msgs[i].gone;
-	return n;
-}
-
-static int sync_read(struct postino_mailbox *mb)
-{
-	struct store_mailbox_status status;
-	struct store *store = mb->ctx->store;
-	int ret = store_read_begin(store);
-
-	if (ret < 0)
-		return ret;
-	ret = store_mailbox_status(store, mb->mailbox_id, &status);
-	if (ret == 0 && status.highestmodseq != mb->modseq)
-		ret = store_message_changes(store, mb->mailbox_id, mb->modseq,
-					    sync_change, mb);
-	/* Expunges leave no row behind: they show as a count below ours. */
-	if (ret == 0 && status.messages != view_present(mb)) {
-		struct sync_scan scan = { .mb = mb };
-		ret = store_message_list(store, mb->mailbox_id, sync_present,
-					 &scan);
-		while (ret == 0 && scan.next < mb->count)
-			mb->msgs[scan.next++].gone = 1;
-	}
-	store_read_end(store);
-	if (ret == 0)
-		mb->modseq = status.highestmodseq;
-	return ret;
-}
-
-int host_mailbox_sync(postino_mailbox *mb, int expunges,
-		      void (*expunged)(void *data, uint32_t index),
-		      void (*flags_changed)(void *data, uint32_t index),
-		      void *data)
-{
-	int ret = sync_read(mb);
-
-	if (ret < 0)
-		return ret;
-	if (expunges) {
-		uint32_t kept = 0;
-		for (uint32_t i = mb->count; i-- > 0;) {
-			if (mb->msgs[i].gone && expunged != NULL)
-				expunged(data, i);
 		}
-		for (uint32_t i = 0; i < mb->count; i++) {
-			if (mb->msgs[i].gone) {
-				view_msg_clear(&mb->msgs[i]);
-				continue;
-			}
-			mb->msgs[kept++] = mb->msgs[i];
-		}
-		mb->count = kept;
+		mb->shown = grown;
+		mb->shown_cap = cap;
 	}
-	for (uint32_t i = 0; i < mb->count; i++) {
-		if (!mb->msgs[i].changed)
-			continue;
-		mb->msgs[i].changed = 0;
-		if (flags_changed != NULL && !mb->msgs[i].gone)
-			flags_changed(data, i);
-	}
+	memmove(&mb->shown[lo + 1], &mb->shown[lo],
+		(mb->shown_count - lo) * sizeof(*mb->shown));
+	mb->shown[lo] = (struct view_flags){ uid, flags, kw };
+	mb->shown_count++;
 	return 0;
 }
 
@@ -360,21 +251,13 @@ int host_mailbox_sync(postino_mailbox *mb, int expunges,
 void host_view_set_flags(postino_mailbox *mb, uint32_t uid, uint32_t flags,
 			 const char *keywords)
 {
-	int64_t i = view_find(mb, uid);
+	if (msg_table_find(mb->table, uid) >= 0)
+		(void)host_view_show(mb, uid, flags, keywords);
+}
 
-	if (i < 0)
-		return;
-	struct view_msg *m = &mb->msgs[i];
-	m->flags = flags;
-	if (keywords[0] == '\0') {
-		view_msg_clear(m);
-	} else if (m->keywords == NULL || strcmp(m->keywords, keywords) != 0) {
-		char *kw = strdup(keywords);
-		if (kw != NULL) {
-			view_msg_clear(m);
-			m->keywords = kw;
-		}
-	}
+void host_view_forget_shown(postino_mailbox *mb)
+{
+	view_shown_clear(mb);
 }
 
 /* ---- expunge ------------------------------------------------------------- */

@@ -48,14 +48,16 @@ int host_mime_store(struct store_txn *txn, int64_t blob_id, const char *buf,
 static int mime_compute(postino_mailbox *mb, uint32_t index,
 			struct mime_summary *summary_r)
 {
-	const struct view_msg *m = &mb->msgs[index];
-	char *buf = malloc(m->size + 1);
-	int64_t n;
-	int ret;
+	int64_t blob_id, n;
+	uint64_t size;
+	int ret = host_view_blob(mb, index, &blob_id, &size);
 
+	if (ret < 0)
+		return ret;
+	char *buf = malloc(size + 1);
 	if (buf == NULL)
 		return -ENOMEM;
-	n = store_blob_read(mb->ctx->store, m->blob_id, 0, buf, m->size);
+	n = store_blob_read(mb->ctx->store, blob_id, 0, buf, size);
 	if (n < 0) {
 		free(buf);
 		return (int)n;
@@ -69,18 +71,22 @@ int64_t host_mailbox_mime(postino_mailbox *mb, uint32_t index,
 			  enum postino_mime_summary which, char *buf,
 			  size_t buflen)
 {
-	if (index >= mb->count || buf == NULL || buflen == 0 ||
+	int64_t blob_id;
+	uint64_t size;
+
+	if (buf == NULL || buflen == 0 ||
 	    which < POSTINO_MIME_ENVELOPE || which > POSTINO_MIME_BODYSTRUCTURE)
 		return -EINVAL;
-	if (mb->msgs[index].gone)
-		return -ENOENT;
-	int64_t n = store_mime_get(mb->ctx->store, mb->msgs[index].blob_id,
+	int ret = host_view_blob(mb, index, &blob_id, &size);
+	if (ret < 0)
+		return ret;
+	int64_t n = store_mime_get(mb->ctx->store, blob_id,
 				   (int)which - 1, buf, buflen);
 	if (n != -ENOENT)
 		return n;
 
 	struct mime_summary summary;
-	int ret = mime_compute(mb, index, &summary);
+	ret = mime_compute(mb, index, &summary);
 	if (ret < 0)
 		return ret;
 	const char *s = which == POSTINO_MIME_ENVELOPE ? summary.envelope
@@ -100,21 +106,24 @@ int host_mailbox_section(postino_mailbox *mb, uint32_t index,
 {
 	struct mime_section_ranges r;
 	char small[4096], *parts = small;
+	int64_t blob_id;
+	uint64_t size;
 	int ret;
 
-	if (index >= mb->count || section_r == NULL ||
+	if (section_r == NULL ||
 	    !POSTINO_HAS_FIELD(section_r, struct postino_section, body_end) ||
 	    (depth > 0 && path == NULL))
 		return -EINVAL;
-	if (mb->msgs[index].gone)
-		return -ENOENT;
-	int64_t n = store_mime_get(mb->ctx->store, mb->msgs[index].blob_id, 3,
+	ret = host_view_blob(mb, index, &blob_id, &size);
+	if (ret < 0)
+		return ret;
+	int64_t n = store_mime_get(mb->ctx->store, blob_id, 3,
 				   small, sizeof small);
 	if (n >= (int64_t)sizeof small) {
 		parts = malloc((size_t)n + 1);
 		if (parts == NULL)
 			return -ENOMEM;
-		n = store_mime_get(mb->ctx->store, mb->msgs[index].blob_id, 3,
+		n = store_mime_get(mb->ctx->store, blob_id, 3,
 				   parts, (size_t)n + 1);
 	}
 	if (n == -ENOENT) {

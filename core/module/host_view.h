@@ -1,5 +1,10 @@
 /* A mailbox view (postino_mailbox), shared by the files that implement
- * the mailbox entries of the host table. */
+ * the mailbox entries of the host table. A view is a reference to the
+ * mailbox's shared message table at the version it has caught up with,
+ * plus only what is its own: the flags it has been told of since (its
+ * STOREs, changes reported while it could not move on), the UIDs of
+ * that version already expunged but not yet reported, and its \Recent
+ * claims. An idle view costs a few dozen bytes, whatever the mailbox. */
 #ifndef POSTINO_HOST_VIEW_H
 #define POSTINO_HOST_VIEW_H
 
@@ -7,18 +12,18 @@
 
 #include "module/mailbox_registry.h"
 #include "module/module.h"
+#include "module/msg_table.h"
 
-struct view_msg {
+struct view_flags {
 	uint32_t uid;
 	uint32_t flags;
-	uint64_t size;
-	int64_t internaldate;
-	int64_t blob_id;
-	uint64_t modseq;
-	char *keywords;  /* NULL when none */
-	uint8_t recent;  /* claimed by this view */
-	uint8_t gone;    /* expunged, not yet reported */
-	uint8_t changed; /* flags changed by someone else, not yet reported */
+	char *keywords; /* NULL when none */
+};
+
+struct uid_list {
+	uint32_t *uids; /* ascending */
+	uint32_t count;
+	uint32_t cap;
 };
 
 struct postino_mailbox {
@@ -29,10 +34,12 @@ struct postino_mailbox {
 	char *account;
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
-	uint64_t modseq; /* the mailbox's highestmodseq the view is at */
-	struct view_msg *msgs;
-	uint32_t count;
-	uint32_t cap;
+	struct msg_table *table;   /* shared; its order is the view's */
+	struct view_flags *shown;  /* newer than the table's, by UID */
+	uint32_t shown_count;
+	uint32_t shown_cap;
+	struct uid_list gone;      /* expunged, not yet reported */
+	struct uid_list recent;    /* claimed by this view */
 	int locked;
 	int claims_recent;
 	struct mailbox_entry *entry;
@@ -43,5 +50,17 @@ void host_view_ref(postino_mailbox *mb);
 void host_view_unref(postino_mailbox *mb);
 void host_view_set_flags(postino_mailbox *mb, uint32_t uid, uint32_t flags,
 			 const char *keywords);
+/* Records that the view now shows these flags for uid (its own STORE, or
+ * a change it reported before it could move to a newer table). */
+int host_view_show(postino_mailbox *mb, uint32_t uid, uint32_t flags,
+		   const char *keywords);
+/* What the view shows for uid instead of its table's record, or NULL. */
+const struct view_flags *host_view_shown(const postino_mailbox *mb,
+					 uint32_t uid);
+void host_view_forget_shown(postino_mailbox *mb);
+/* The stored message behind index: -EINVAL out of range, -ENOENT
+ * expunged (not yet reported). */
+int host_view_blob(postino_mailbox *mb, uint32_t index, int64_t *blob_id_r,
+		   uint64_t *size_r);
 
 #endif

@@ -49,6 +49,7 @@ void mailbox_registry_free(struct core_ctx *ctx)
 	while (ctx->mailboxes != NULL) {
 		struct mailbox_entry *e = ctx->mailboxes;
 		ctx->mailboxes = e->next;
+		mailbox_entry_release(e);
 		free(e);
 	}
 }

@@ -10,6 +10,7 @@
 #include "auth/password.h"
 #include "mime/mime.h"
 #include "module/host_mail.h"
+#include "module/host_view.h"
 #include "store/store.h"
 
 struct fixture {
@@ -533,6 +534,144 @@ START_TEST(views_follow_each_other)
 }
 END_TEST
 
+/* Sessions of one mailbox share one message table: a view costs a few
+ * dozen bytes however big the mailbox. A view moves to the newer table
+ * only at its own sync; the table goes with the last view. */
+START_TEST(views_share_one_table)
+{
+	const char *local[] = { "alice@example.test" };
+	struct postino_message_info info = { .size = sizeof(info) };
+	postino_mailbox *a = NULL, *b = NULL, *c = NULL;
+	struct sync_log log = { "" };
+	int status;
+
+	for (int i = 0; i < 3; i++) {
+		postino_msg *msg = host_msg_new(&fx.mod, NULL);
+		host_msg_append(msg, "Subject: s\r\n\r\nbody\r\n", 20);
+		ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	}
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", POSTINO_MAILBOX_RECENT, &a), 0);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", POSTINO_MAILBOX_RECENT, &b), 0);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &c), 0);
+	struct mailbox_entry *e = a->entry;
+	struct msg_table *first = a->table;
+	ck_assert_ptr_eq(first, e->table);
+	ck_assert_ptr_eq(b->table, first);
+	ck_assert_ptr_eq(c->table, first);
+	ck_assert_uint_eq(first->refs, 4);
+
+	uint32_t one = 1;
+	status = 1;
+	ck_assert_int_eq(host_mailbox_store(a, &one, 1, POSTINO_STORE_ADD,
+					    POSTINO_FLAG_SEEN, NULL, delivered,
+					    &status), 0);
+	wait_status(&status);
+	ck_assert_int_eq(status, 0);
+	/* a shows its change before it moves; nobody else does. */
+	ck_assert_ptr_eq(a->table, first);
+	ck_assert_int_eq(host_mailbox_message(a, 0, &info), 0);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN);
+	ck_assert_int_eq(host_mailbox_message(c, 0, &info), 0);
+	ck_assert_uint_eq(info.flags, 0);
+
+	ck_assert_int_eq(host_mailbox_sync(a, 1, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "");
+	struct msg_table *second = a->table;
+	ck_assert_ptr_ne(second, first);
+	ck_assert_ptr_eq(second, e->table);
+	ck_assert_int_eq(host_mailbox_sync(b, 1, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "f0 ");
+	ck_assert_int_eq(host_mailbox_sync(c, 0, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "f0 f0 ");
+	ck_assert_ptr_eq(b->table, second);
+	ck_assert_ptr_eq(c->table, second);
+	ck_assert_uint_eq(second->refs, 4);
+	ck_assert_int_eq(host_mailbox_message(c, 0, &info), 0);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN);
+
+	host_mailbox_close(&a);
+	host_mailbox_close(&b);
+	ck_assert_ptr_eq(e->table, second);
+	host_mailbox_close(&c);
+	ck_assert_ptr_null(e->table);
+}
+END_TEST
+
+/* A view further behind than the change log reaches finds its
+ * differences by comparing tables, with the same reports: flags while
+ * expunges must wait (each reported once), then the expunge. */
+START_TEST(a_view_behind_the_log_compares_tables)
+{
+	const char *local[] = { "alice@example.test" };
+	struct postino_message_info info = { .size = sizeof(info) };
+	postino_mailbox *a = NULL, *b = NULL;
+	struct sync_log log = { "" };
+	int status;
+
+	for (int i = 0; i < 5; i++) {
+		postino_msg *msg = host_msg_new(&fx.mod, NULL);
+		host_msg_append(msg, "Subject: s\r\n\r\nbody\r\n", 20);
+		ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	}
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &a), 0);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &b), 0);
+	a->entry->log_max = 1;
+
+	uint32_t two = 2, four = 4, three = 3;
+	status = 1;
+	ck_assert_int_eq(host_mailbox_store(a, &two, 1, POSTINO_STORE_ADD,
+					    POSTINO_FLAG_FLAGGED, "kw",
+					    delivered, &status), 0);
+	wait_status(&status);
+	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
+	status = 1;
+	ck_assert_int_eq(host_mailbox_store(a, &four, 1, POSTINO_STORE_ADD,
+					    POSTINO_FLAG_ANSWERED, NULL,
+					    delivered, &status), 0);
+	wait_status(&status);
+	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
+	status = 1;
+	ck_assert_int_eq(host_mailbox_expunge(a, &three, 1, delivered,
+					      &status), 0);
+	wait_status(&status);
+	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(host_mailbox_count(a), 4);
+	ck_assert_uint_lt(b->table->modseq, b->entry->log_floor);
+
+	ck_assert_int_eq(host_mailbox_sync(b, 0, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "f1 f3 ");
+	ck_assert_uint_eq(host_mailbox_count(b), 5);
+	ck_assert_int_eq(host_mailbox_message(b, 1, &info), 0);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_FLAGGED);
+	ck_assert_str_eq(info.keywords, "kw");
+	char buf[8];
+	ck_assert_int_eq(host_mailbox_read(b, 2, 0, buf, sizeof(buf)),
+			 -ENOENT);
+	log.text[0] = '\0';
+	ck_assert_int_eq(host_mailbox_sync(b, 0, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "");
+	ck_assert_int_eq(host_mailbox_sync(b, 1, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "x2 ");
+	ck_assert_ptr_eq(b->table, a->table);
+	ck_assert_int_eq(host_mailbox_message(b, 2, &info), 0);
+	ck_assert_uint_eq(info.uid, 4);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_ANSWERED);
+	host_mailbox_close(&a);
+	host_mailbox_close(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host_mail");
@@ -550,6 +689,8 @@ int main(void)
 	tcase_add_test(tc, a_hook_run_keeps_the_message_alive);
 	tcase_add_test(tc, mailbox_views_read_ranges_and_expunge);
 	tcase_add_test(tc, views_follow_each_other);
+	tcase_add_test(tc, views_share_one_table);
+	tcase_add_test(tc, a_view_behind_the_log_compares_tables);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	mime_init(); /* as postinod does: deliveries store MIME summaries */
