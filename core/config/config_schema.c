@@ -75,6 +75,7 @@ static const struct core_key listener_keys[] = {
 	{ "max_connections", KIND_COUNT, false },
 	{ "max_connections_per_ip", KIND_COUNT, false },
 	{ "idle_timeout", KIND_TIMEOUT, false },
+	{ "command_timeout", KIND_TIMEOUT, false }, /* default 60s */
 	{ NULL, 0, false },
 };
 

@@ -19,7 +19,10 @@
 
 #define CONN_DEFAULT_MAX_LINE 8192
 #define CONN_DEFAULT_IDLE_S 300
+#define CONN_DEFAULT_COMMAND_S 60
 #define CONN_CHUNK_MIN 4096
+
+static void conn_deadline_track(struct postino_conn *conn);
 
 void conn_log(const struct postino_conn *conn, enum log_level level,
 	      const char *fmt, ...)
@@ -305,10 +308,13 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	}
 	conn->bytes_in += (uint64_t)nread;
 	conn->last_input = uv_now(stream->loop);
-	if (conn->tls_state != CONN_TLS_NONE)
+	if (conn->tls_state != CONN_TLS_NONE) {
+		tls_frame_feed(&conn->frame, buf->base, (size_t)nread);
 		conn_tls_read(conn, buf->base, (size_t)nread);
-	else
+	} else {
 		conn_input(conn, buf->base, (size_t)nread);
+	}
+	conn_deadline_track(conn);
 }
 
 void conn_update_reading(struct postino_conn *conn)
@@ -358,6 +364,7 @@ static void conn_begin_starttls(struct postino_conn *conn, size_t unread)
 	conn->held_len = conn->held_off = 0;
 	conn->bytes_left = 0;
 	conn->starttls_wanted = 0;
+	conn->line_pending = 0;
 	if (dropped > 0)
 		conn_log(conn, LOG_LEVEL_WARNING,
 			 "discarded %zu bytes sent after STARTTLS", dropped);
@@ -404,6 +411,9 @@ static void conn_dispatch(struct postino_conn *conn, const char *data,
 		data += used;
 		len -= used;
 		if (line != NULL) {
+			/* Whatever follows is a new line, with its own
+			 * deadline (conn_deadline_track). */
+			conn->line_pending = 0;
 			/* plugin.h promises line[len] == '\0'. A line found in
 			 * place ends at its CR or LF, a byte of our own
 			 * (writable) buffers that this call consumed. */
@@ -464,6 +474,7 @@ void conn_resume(postino_conn *conn)
 	}
 	conn_flush(conn);
 	conn_update_reading(conn);
+	conn_deadline_track(conn);
 }
 
 int conn_read_bytes(postino_conn *conn, uint64_t n)
@@ -535,32 +546,109 @@ struct core_ctx *conn_ctx(postino_conn *conn)
 
 /* ---- timers -------------------------------------------------------------- */
 
-/* Checked lazily: a read only stamps the time, the timer re-arms itself
- * for the rest of the period, so busy connections cost no timer updates. */
-static void conn_idle_check(uv_timer_t *timer)
+/* The command deadline. Every byte read resets the idle timeout, so a
+ * client sending one byte a second would hold its connection (and, by the
+ * thousand, the server's descriptors) forever. Once the first byte of a
+ * command line has arrived, the whole line, up to its LF, must arrive
+ * within command_ms, or the connection is closed.
+ *
+ * It runs only in line mode. Raw-bytes mode (conn_read_bytes: an SMTP DATA
+ * body or BDAT chunk, an IMAP literal) is a transfer of known or open-ended
+ * size that may legitimately take long; it streams steadily or trips the
+ * idle timeout. Lines inside it (SMTP DATA is read raw) are not commands.
+ * AUTH continuation lines are lines, and are held to it like commands.
+ *
+ * In TLS the line is pending from the first byte of the record that
+ * carries it: GnuTLS keeps an incomplete record to itself, so tls_frame
+ * follows the record framing to see a record trickled a byte at a time.
+ * The handshake has its own timeout ([tls] handshake_timeout).
+ *
+ * The line comes from the client, so the clock only counts while we read:
+ * while the module is paused (an asynchronous step), pipelined input is
+ * held, or output back-pressure stops reading, the line's start moves on
+ * (conn_timeouts_check). The idle timeout still bounds such a client. */
+static int conn_line_partial(const struct postino_conn *conn)
+{
+	if (conn->bytes_left > 0)
+		return 0;
+	return conn->lines.len > 0 || conn->lines.overflow ||
+	       (conn->tls_state == CONN_TLS_ON &&
+		tls_frame_partial(&conn->frame));
+}
+
+/* Sends the protocol's timeout reply, when it has one and the client can
+ * read it, and closes. */
+static void conn_timeout_close(struct postino_conn *conn, const char *reason)
+{
+	const char *reply = conn->proto->proto.timeout_reply;
+
+	if (reply != NULL && conn->announced) {
+		conn_write(conn, reply, strlen(reply));
+		conn_write(conn, "\r\n", 2);
+	}
+	conn_close(conn, reason);
+}
+
+/* One timer serves the idle timeout and the command deadline. Checked
+ * lazily: a read only stamps the time, the timer re-arms itself for what
+ * is left of the nearer of the two, so busy connections cost no timer
+ * updates (a line that starts pending may bring it forward). */
+static void conn_timeouts_check(uv_timer_t *timer)
 {
 	struct postino_conn *conn = timer->data;
 	uint64_t now = uv_now(timer->loop);
 	uint64_t idle = now - conn->last_input;
 
-	if (idle < conn->timeout_ms) {
-		uv_timer_start(timer, conn_idle_check, conn->timeout_ms - idle, 0);
+	if (conn->line_pending && !conn_line_partial(conn))
+		conn->line_pending = 0;
+	if (conn->line_pending && !conn->reading)
+		conn->line_since = now;
+	if (conn->line_pending && now - conn->line_since >= conn->command_ms) {
+		conn_log(conn, LOG_LEVEL_WARNING, "command timeout client=%s:%d "
+			 "listener=%s: no complete line within %u s",
+			 conn->client_ip, conn->info.client_port,
+			 conn->listener->name, conn->command_ms / 1000);
+		conn_timeout_close(conn, "command timeout");
 		return;
 	}
-	conn_log(conn, LOG_LEVEL_INFO, "idle timeout after %u s",
-		 conn->timeout_ms / 1000);
-	const char *reply = conn->proto->proto.timeout_reply;
-	if (reply != NULL && conn->announced) {
-		conn_write(conn, reply, strlen(reply));
-		conn_write(conn, "\r\n", 2);
+	if (idle >= conn->timeout_ms) {
+		conn_log(conn, LOG_LEVEL_INFO, "idle timeout after %u s",
+			 conn->timeout_ms / 1000);
+		conn_timeout_close(conn, "idle timeout");
+		return;
 	}
-	conn_close(conn, "idle timeout");
+	uint64_t next = conn->timeout_ms - idle;
+	if (conn->line_pending && conn->line_since + conn->command_ms - now < next)
+		next = conn->line_since + conn->command_ms - now;
+	uv_timer_start(timer, conn_timeouts_check, next, 0);
+}
+
+/* After input was handled: starts the command deadline when a line is now
+ * pending, ends it when none is. */
+static void conn_deadline_track(struct postino_conn *conn)
+{
+	/* The timer serves the handshake or the close meanwhile. */
+	if (conn->closing || conn->closed ||
+	    conn->tls_state == CONN_TLS_HANDSHAKE || !conn->announced)
+		return;
+	if (!conn_line_partial(conn)) {
+		conn->line_pending = 0;
+		return;
+	}
+	if (conn->line_pending)
+		return;
+	conn->line_pending = 1;
+	conn->line_since = uv_now(conn->tcp.loop);
+	if (!uv_is_active((uv_handle_t *)&conn->timer) ||
+	    uv_timer_get_due_in(&conn->timer) > conn->command_ms)
+		uv_timer_start(&conn->timer, conn_timeouts_check,
+			       conn->command_ms, 0);
 }
 
 void conn_idle_start(struct postino_conn *conn)
 {
 	conn->last_input = uv_now(conn->tcp.loop);
-	uv_timer_start(&conn->timer, conn_idle_check, conn->timeout_ms, 0);
+	uv_timer_start(&conn->timer, conn_timeouts_check, conn->timeout_ms, 0);
 }
 
 void conn_announce(struct postino_conn *conn)
@@ -702,6 +790,9 @@ void conn_accept(struct listener *listener)
 			  : proto->idle_timeout_s > 0 ? proto->idle_timeout_s
 						      : CONN_DEFAULT_IDLE_S;
 	conn->timeout_ms = idle_s * 1000u;
+	conn->command_ms = (listener->command_timeout_s > 0
+				    ? listener->command_timeout_s
+				    : CONN_DEFAULT_COMMAND_S) * 1000u;
 	uv_tcp_nodelay(&conn->tcp, 1);
 	if (listener->tls == LISTENER_TLS_IMPLICIT) {
 		if (conn_tls_start(conn) < 0) {

@@ -64,6 +64,7 @@ int conn_tls_start(struct postino_conn *conn)
 	gnutls_transport_set_push_function(conn->tls, conn_tls_push);
 	gnutls_transport_set_pull_function(conn->tls, conn_tls_pull);
 	conn->tls_state = CONN_TLS_HANDSHAKE;
+	tls_frame_init(&conn->frame);
 	uv_timer_start(&conn->timer, conn_tls_handshake_timeout,
 		       (uint64_t)tls_creds_handshake_timeout(creds) * 1000, 0);
 	return 0;

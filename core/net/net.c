@@ -39,6 +39,8 @@ static void net_listener_limits(struct listener *l,
 		"max_connections_per_ip", POSTINO_CONFIG_INT);
 	l->idle_timeout_s = net_number(section, "idle_timeout",
 				       POSTINO_CONFIG_DURATION);
+	l->command_timeout_s = net_number(section, "command_timeout",
+					  POSTINO_CONFIG_DURATION);
 }
 
 static void net_on_connection(uv_stream_t *server, int status)

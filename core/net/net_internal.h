@@ -12,6 +12,7 @@
 #include "net/linebuf.h"
 #include "net/net.h"
 #include "net/tls_creds.h"
+#include "net/tls_frame.h"
 
 /* One read hands a connection at most this much; every connection shares
  * the same buffers, since a read is consumed before the next one starts. */
@@ -42,6 +43,7 @@ struct listener {
 	unsigned max_connections;        /* 0: no limit */
 	unsigned max_connections_per_ip; /* 0: no limit */
 	unsigned idle_timeout_s;         /* 0: the protocol's default */
+	unsigned command_timeout_s;      /* 0: CONN_DEFAULT_COMMAND_S */
 	unsigned connections;
 	struct iptable per_ip;
 	int open;
@@ -106,14 +108,17 @@ struct postino_conn {
 	enum conn_tls_state tls_state;
 	const char *pull_data;   /* ciphertext of the current read */
 	size_t pull_len;
+	struct tls_frame frame;  /* the client's record framing */
 
 	struct conn_chunk *out;  /* staging: plaintext, or ciphertext in TLS */
 	size_t writing;          /* bytes handed to libuv, not yet written */
 	size_t corked_bytes;     /* plaintext inside GnuTLS's cork */
 
-	uv_timer_t timer;        /* idle, handshake or close timeout */
+	uv_timer_t timer;        /* idle/command, handshake or close timeout */
 	unsigned timeout_ms;     /* idle timeout */
+	unsigned command_ms;     /* command deadline: a line, once begun */
 	uint64_t last_input;     /* uv_now() of the last read */
+	uint64_t line_since;     /* uv_now() when the pending line began */
 	unsigned handles_open;   /* tcp + timer; freed when both closed */
 	unsigned refs;           /* host operations in flight (conn_ref) */
 
@@ -135,6 +140,7 @@ struct postino_conn {
 	unsigned corked : 1;        /* TLS records being collected */
 	unsigned want_writable : 1; /* conn_write returned 1 */
 	unsigned gone : 1;          /* torn down; memory kept for refs */
+	unsigned line_pending : 1;  /* a command line is arriving: line_since */
 };
 
 /* conn.c */

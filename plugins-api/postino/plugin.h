@@ -145,7 +145,8 @@ struct postino_protocol {
 			       * line end; 0 = 8192 */
 	uint32_t idle_timeout_s; /* listeners without idle_timeout; 0 = 300 */
 	/* Sent (followed by CRLF) before closing a connection refused by a
-	 * listener limit, or closed by the idle timeout; may be NULL. */
+	 * listener limit, or closed by the idle timeout or the listener's
+	 * command_timeout (a command line too slow to arrive); may be NULL. */
 	const char *overload_reply;
 	const char *timeout_reply;
 	/* A client connected; on implicit-TLS listeners after the handshake.

@@ -6,8 +6,15 @@ and stored bytes; no time limits). Afterwards the server's descriptor
 count is back to its baseline, memory grew by a bounded amount per
 connection, and SIGTERM ends it with exit 0 and no sanitizer report.
 
+Slow loris: a client slower than the listener's command_timeout (the time
+one command line may take once its first byte is in) is cut off with the
+protocol's timeout reply and one log line, in clear and inside TLS; one
+within it is served; complete commands with long pauses between them, and
+a message body streamed for longer than command_timeout, are not cut off.
+
 Each test runs its own postinod with smtp.so (an MX listener, plain with
-STARTTLS) and pop3.so (implicit TLS) on 127.0.0.1.
+STARTTLS) and pop3.so (implicit TLS) on 127.0.0.1, each also on a second
+listener with a short command_timeout.
 """
 import os
 import poplib
@@ -15,8 +22,10 @@ import re
 import resource
 import selectors
 import shutil
+import select
 import smtplib
 import socket
+import ssl
 import tempfile
 import time
 
@@ -36,8 +45,13 @@ WAVE = 400
 # ASan's redzones and quarantine add to it. A bound, not a benchmark.
 MAX_BYTES_PER_CONN = 64 * 1024
 SLOW_CLIENTS = 40
+LORIS_CLIENTS = 10
 NOOPS = 3000000      # 18 MB of commands, 42 MB of replies never read
-SLOW_SECONDS = 4
+SLOW_SECONDS = 4     # well within the default command_timeout (60s)
+COMMAND_TIMEOUT = 2  # seconds, on the *-short listeners
+# Lines a slow loris sends a byte a second: long enough that it could not
+# finish them before the deadline on the most loaded machine.
+LORIS_LINE = b"EHLO a-rather-slow-client.example.org\r\n"
 
 
 def raise_nofile(want):
@@ -52,6 +66,74 @@ def message(marker, body=b"Hello.\r\n"):
     return (f"From: <sender@example.org>\r\nTo: <{BOB}>\r\n"
             f"Subject: {marker}\r\nMessage-ID: <{marker}@test>\r\n"
             f"\r\n").encode() + body
+
+
+class BioTLS:
+    """TLS on a connected socket through memory BIOs: the test makes the
+    records and sends their bytes at the pace it chooses."""
+
+    def __init__(self, tc, sock):
+        self.tc = tc
+        self.sock = sock
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = tls_client_context().wrap_bio(
+            self.incoming, self.outgoing, server_hostname=HOST)
+        self.plain = bytearray()
+        self.open = True
+
+    def pump(self, when, until_line=False, once=False):
+        """Sends what TLS queued, then takes what arrives until then (or
+        until a line is in, one read is done, or EOF)."""
+        if self.outgoing.pending:
+            self.sock.sendall(self.outgoing.read())
+        while self.open and time.monotonic() < when:
+            if until_line and b"\r\n" in self.plain:
+                return
+            ready, _, _ = select.select([self.sock], [], [],
+                                        when - time.monotonic())
+            if not ready:
+                return
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            if data:
+                self.incoming.write(data)
+            else:
+                self.incoming.write_eof()
+                self.open = False
+            while True:
+                try:
+                    chunk = self.tls.read(65536)
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    break
+                if not chunk:
+                    break
+                self.plain.extend(chunk)
+            if once:
+                return
+
+    def handshake(self):
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.tc.assertTrue(self.open, "EOF during the handshake")
+                self.pump(time.monotonic() + IO_TIMEOUT, once=True)
+        self.pump(time.monotonic())  # our last flight
+
+    def records(self, data):
+        """The TLS records carrying data, not yet sent."""
+        self.tls.write(data)
+        return self.outgoing.read()
+
+    def readline(self):
+        self.pump(time.monotonic() + IO_TIMEOUT, until_line=True)
+        line, sep, rest = bytes(self.plain).partition(b"\r\n")
+        self.tc.assertTrue(sep, f"no line; got {bytes(self.plain)!r}")
+        self.plain = bytearray(rest)
+        return line.decode()
 
 
 class OverloadTest(harness.TestCase):
@@ -80,10 +162,14 @@ class OverloadTest(harness.TestCase):
                          extra=harness.tls_section(*self.cert) + parking)
         text, self.where = harness.listener_sections([
             {"name": "mx", "protocol": "smtp", "tls": "starttls",
-             "max_connections": ABANDONED + 100}])
+             "max_connections": ABANDONED + 100},
+            {"name": "mx-short", "protocol": "smtp", "tls": "starttls",
+             "command_timeout": f"{COMMAND_TIMEOUT}s"}])
         env.write_module("smtp", extra=text)
         text, where = harness.listener_sections([
-            {"name": "pop3s", "protocol": "pop3", "tls": "implicit"}])
+            {"name": "pop3s", "protocol": "pop3", "tls": "implicit"},
+            {"name": "pop3s-short", "protocol": "pop3", "tls": "implicit",
+             "command_timeout": f"{COMMAND_TIMEOUT}s"}])
         self.where.update(where)
         env.write_module("pop3", extra=text)
         env.init()
@@ -132,12 +218,13 @@ class OverloadTest(harness.TestCase):
 
     # -- the well-behaved client
 
-    def good_client(self):
+    def good_client(self, listener="mx"):
         """One SMTP transaction and one POP3 session, checked end to end:
         the message just sent is the last one POP3 hands out."""
         self.sent += 1
         marker = f"good-{self.sent}"
-        with smtplib.SMTP(*self.where["mx"], local_hostname="c.example.org",
+        with smtplib.SMTP(*self.where[listener],
+                          local_hostname="c.example.org",
                           timeout=IO_TIMEOUT) as s:
             code, _ = s.ehlo()
             self.assertEqual(code, 250)
@@ -172,7 +259,7 @@ class OverloadTest(harness.TestCase):
 
     # -- tests
 
-    def open_many(self, n):
+    def open_many(self, n, listener="mx"):
         """n non-blocking connects at once; returns the sockets once every
         one is established."""
         socks = []
@@ -180,7 +267,7 @@ class OverloadTest(harness.TestCase):
         for _ in range(n):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)
-            s.connect_ex(self.where["mx"])
+            s.connect_ex(self.where[listener])
             socks.append(s)
             sel.register(s, selectors.EVENT_WRITE)
         pending = len(socks)
@@ -260,6 +347,8 @@ class OverloadTest(harness.TestCase):
         self.d.stop()
 
     def test_slow_loris(self):
+        """Slow, but each line within the default command_timeout (60s,
+        this listener sets none): every slow client is served."""
         fds0, _ = self.warm_up()
         socks = self.open_many(SLOW_CLIENTS)
         self.addCleanup(lambda: [s.close() for s in socks])
@@ -287,6 +376,192 @@ class OverloadTest(harness.TestCase):
             self.assertTrue(data.startswith(b"220 "), data)
             s.close()
         self.settle_fds(fds0)
+        self.d.stop()
+
+    # -- the command deadline (listeners *-short: command_timeout 2s)
+
+    def assert_cut_off(self, listener, ports):
+        """The log names each client once as cut off by the deadline, and
+        each session ended for that reason."""
+        log = self.d.log()
+        cut = re.findall(r"warning net sid=(\w+): command timeout "
+                         r"client=127\.0\.0\.1:(\d+) listener=" +
+                         re.escape(listener) +
+                         f": no complete line within {COMMAND_TIMEOUT} s",
+                         log)
+        self.assertEqual(sorted(int(port) for _, port in cut), sorted(ports),
+                         log[-3000:])
+        for sid, _ in cut:
+            self.assertIn(f"sid={sid}: disconnect reason=\"command "
+                          f"timeout\"", log)
+
+    def test_command_timeout_cuts_off_slow_loris(self):
+        """A byte a second: each client is cut off with 421 before its
+        line is complete; a well-behaved client on the same listener is
+        served all the while."""
+        fds0, _ = self.warm_up()
+        socks = self.open_many(LORIS_CLIENTS, "mx-short")
+        self.addCleanup(lambda: [s.close() for s in socks])
+        ports = [s.getsockname()[1] for s in socks]
+        got = {s: b"" for s in socks}
+        connected = set(socks)
+
+        def read_until(when):
+            """Takes what the server sends until then; EOF ends a client."""
+            while connected:
+                left = when - time.monotonic()
+                if left <= 0:
+                    return
+                ready, _, _ = select.select(list(connected), [], [], left)
+                for s in ready:
+                    try:
+                        data = s.recv(4096)
+                    except ConnectionResetError:
+                        data = b""
+                    if data:
+                        got[s] += data
+                    else:
+                        connected.discard(s)
+
+        start = time.monotonic()
+        sent = 0
+        while connected and sent < len(LORIS_LINE):
+            for s in connected:
+                try:
+                    s.send(LORIS_LINE[sent:sent + 1])
+                except OSError:
+                    pass  # closed meanwhile: its EOF is read below
+            sent += 1
+            self.good_client("mx-short")
+            read_until(start + sent)
+        # Had the deadline not cut them off, each now has its EHLO reply
+        # and stays connected: this wait would then fail.
+        read_until(time.monotonic() + IO_TIMEOUT)
+        self.assertEqual(len(connected), 0, f"slow clients still "
+                         f"connected after {sent} bytes")
+        for s in socks:
+            self.assertRegex(got[s], rb"\A220 [^\r\n]*\r\n421 4\.4\.2 "
+                             rb"[^\r\n]*timeout exceeded\r\n\Z")
+        self.assertLess(sent, len(LORIS_LINE))
+        self.assert_cut_off("mx-short", ports)
+        self.settle_fds(fds0)
+        self.good_client("mx-short")
+        self.d.stop()
+
+    def smtp_reply(self, c, code):
+        """Reads one (multi-line) reply from c (its readline) and checks
+        its code."""
+        while True:
+            line = c.readline()
+            self.assertTrue(line.startswith(str(code)), line)
+            if line[3:4] == " ":
+                return line
+
+    def test_command_timeout_spares_complete_commands(self):
+        """Whole command lines with pauses longer than command_timeout
+        between them (the idle timeout's business, 5m here)."""
+        pause = COMMAND_TIMEOUT + 1.5
+        c = harness.LineClient(self, self.where["mx-short"])
+        self.smtp_reply(c, 220)
+        for line, code in (("EHLO patient.example.org", 250),
+                           ("MAIL FROM:<sender@example.org>", 250),
+                           (f"RCPT TO:<{ALICE}>", 250),
+                           ("DATA", 354)):
+            time.sleep(pause)
+            c.send(line + "\r\n")
+            self.smtp_reply(c, code)
+        body = message("patient")
+        c.send(body + b".\r\n")
+        self.smtp_reply(c, 250)
+        time.sleep(pause)
+        c.send("QUIT\r\n")
+        self.smtp_reply(c, 221)
+        self.assertTrue(self.env.mailbox_messages(ALICE)[-1].endswith(body))
+        self.assertNotIn("command timeout", self.d.log())
+        self.d.stop()
+
+    def slow_message(self, tls):
+        """A message body is not a command line: one body line (in TLS:
+        one record) arriving over longer than command_timeout, then a
+        1 MiB body streamed in pieces cut mid-line, all accepted."""
+        c = harness.LineClient(self, self.where["mx-short"])
+        self.smtp_reply(c, 220)
+        reader = c  # what replies are read from: c, or TLS on c
+        wire = bytes  # the bytes that carry a piece of the session
+        if tls:
+            c.send("EHLO streaming.example.org\r\n")
+            self.smtp_reply(c, 250)
+            c.send("STARTTLS\r\n")
+            self.smtp_reply(c, 220)
+            t = BioTLS(self, c.sock)
+            t.handshake()
+            reader, wire = t, t.records
+        send = lambda data: c.sock.sendall(wire(data))
+        for line, code in (("EHLO streaming.example.org", 250),
+                           ("MAIL FROM:<sender@example.org>", 250),
+                           (f"RCPT TO:<{ALICE}>", 250),
+                           ("DATA", 354)):
+            send(line.encode() + b"\r\n")
+            self.smtp_reply(reader, code)
+        long_line = b"x" * 900 + b"\r\n"
+        bulk = b"".join(b"streamed line %06d of a large message\r\n" % i
+                        for i in range(26000))
+        body = message("streamed", long_line + bulk)
+        head = len(body) - len(bulk) - len(long_line)
+        send(body[:head])
+        slow = wire(long_line)
+        slow_until = time.monotonic() + 2 * COMMAND_TIMEOUT
+        for i in range(0, len(slow), 100):
+            c.sock.sendall(slow[i:i + 100])
+            time.sleep(0.5)
+        self.assertGreater(time.monotonic(), slow_until)
+        for i in range(0, len(bulk), 65531):
+            send(bulk[i:i + 65531])
+            time.sleep(0.2)
+        send(b".\r\n")
+        self.smtp_reply(reader, 250)
+        send(b"QUIT\r\n")
+        self.smtp_reply(reader, 221)
+        self.assertTrue(self.env.mailbox_messages(ALICE)[-1].endswith(body))
+        self.assertNotIn("command timeout", self.d.log())
+        self.d.stop()
+
+    def test_command_timeout_spares_a_slow_message(self):
+        self.slow_message(tls=False)
+
+    def test_command_timeout_spares_a_slow_message_in_tls(self):
+        self.slow_message(tls=True)
+
+    def test_command_timeout_inside_tls(self):
+        """A slow loris inside TLS trickles a record, not a line: the
+        server sees no plaintext until the record is complete, and must
+        cut it off all the same, with POP3's timeout reply."""
+        raw = socket.create_connection(self.where["pop3s-short"],
+                                       timeout=IO_TIMEOUT)
+        self.addCleanup(raw.close)
+        port = raw.getsockname()[1]
+        t = BioTLS(self, raw)
+        t.handshake()
+        self.assertTrue(t.readline().startswith("+OK "))
+        record = t.records(b"CAPA\r\n")
+        start = time.monotonic()
+        sent = 0
+        while t.open and sent < len(record):
+            try:
+                raw.send(record[sent:sent + 1])
+            except OSError:
+                pass  # closed meanwhile: its EOF is read below
+            sent += 1
+            t.pump(start + sent)
+        # Had the deadline not cut it off, CAPA is answered and the
+        # connection stays: this wait would then fail.
+        t.pump(time.monotonic() + IO_TIMEOUT)
+        self.assertFalse(t.open, f"still connected after {sent} of "
+                         f"{len(record)} bytes of one record")
+        self.assertLess(sent, len(record))
+        self.assertEqual(bytes(t.plain),
+                         b"-ERR [SYS/TEMP] idle timeout\r\n")
+        self.assert_cut_off("pop3s-short", [port])
         self.d.stop()
 
     def never_reads(self, where, line, count, tls=False):

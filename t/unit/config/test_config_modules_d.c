@@ -37,6 +37,7 @@ static const char imap_conf[] =
 	"max_connections = 500\n"
 	"max_connections_per_ip = 20\n"
 	"idle_timeout = 30m\n"
+	"command_timeout = 2m\n"
 	"\n"
 	"[imap]\n"
 	"idle_timeout = 30m\n";
@@ -79,8 +80,9 @@ static const char expected_dump[] =
 	"  max_connections = 500 (modules.d/20-imap.conf:15)\n"
 	"  max_connections_per_ip = 20 (modules.d/20-imap.conf:16)\n"
 	"  idle_timeout = 30m (modules.d/20-imap.conf:17)\n"
-	"[imap] modules.d/20-imap.conf:19\n"
-	"  idle_timeout = 30m (modules.d/20-imap.conf:20)\n"
+	"  command_timeout = 2m (modules.d/20-imap.conf:18)\n"
+	"[imap] modules.d/20-imap.conf:20\n"
+	"  idle_timeout = 30m (modules.d/20-imap.conf:21)\n"
 	"module ratelimit modules.d/10-ratelimit.conf:2\n"
 	"module imap modules.d/20-imap.conf:2\n";
 
@@ -269,6 +271,12 @@ START_TEST(listener_values)
 			      "duration of at least 1s");
 	assert_listener_fails("idle_timeout = 10x",
 			      "[listener smtp] idle_timeout: '10x'");
+	assert_listener_fails("command_timeout = 0",
+			      "modules.d/smtp.conf:8: [listener smtp] "
+			      "command_timeout: '0' is not a duration of at "
+			      "least 1s");
+	assert_listener_fails("command_timeout = soon",
+			      "[listener smtp] command_timeout: 'soon'");
 	assert_listener_fails("backlog = 5",
 			      "modules.d/smtp.conf:8: [listener smtp] unknown "
 			      "key 'backlog'");
