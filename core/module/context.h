@@ -34,6 +34,13 @@ struct core_ctx {
 	struct queue *queue; /* outbound delivery; NULL in the admin CLI */
 	/* Mailboxes opened since the start: views, locks, \Recent. */
 	struct mailbox_entry *mailboxes;
+	/* Message tables of mailboxes nobody has open, kept for the next
+	 * SELECT (module/mailbox_registry.c). */
+	struct mailbox_cache {
+		struct mailbox_entry *oldest, *newest;
+		uint64_t records;
+		uint64_t budget; /* records; 0: the default */
+	} mailbox_cache;
 };
 
 /* The host table handed to every module. */

@@ -61,7 +61,7 @@ void host_mailbox_close(postino_mailbox **mbp)
 			mb->entry->locked = 0;
 		/* Jobs in flight keep this view's own table reference. */
 		if (mb->entry->views == NULL)
-			mailbox_entry_release(mb->entry);
+			mailbox_registry_idle(mb->ctx, mb->entry);
 	}
 	mb->closed = 1;
 	host_view_unref(mb);
@@ -99,6 +99,7 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 	mb->mailbox_id = info.id;
 	mb->uidvalidity = info.uidvalidity;
 	mb->entry = entry;
+	mailbox_registry_busy(ctx, entry);
 	mb->link.next = entry->views;
 	entry->views = &mb->link;
 	if (flags & POSTINO_MAILBOX_EXCLUSIVE) {

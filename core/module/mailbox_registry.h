@@ -42,6 +42,10 @@ struct mailbox_entry {
 	uint32_t log_len;
 	uint64_t log_floor;
 	uint32_t log_max;    /* 0: MAILBOX_LOG_MAX; tests set it lower */
+	/* In ctx->mailbox_cache while no view is open and table is kept. */
+	struct mailbox_entry *idle_prev, *idle_next;
+	int cached;
+	uint32_t cached_count;
 };
 
 /* The entry for mailbox id, created with recent_uid = uidnext when new;
@@ -53,6 +57,11 @@ struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id);
 /* Tells every watching view of mailbox id that it changed. */
 void mailbox_registry_changed(struct core_ctx *ctx, int64_t id);
 void mailbox_registry_free(struct core_ctx *ctx);
+/* The last view of e closed: its table stays for the next open, within
+ * the cache's budget (the least recently closed tables go first). */
+void mailbox_registry_idle(struct core_ctx *ctx, struct mailbox_entry *e);
+/* A view opens on e: its table leaves the cache. */
+void mailbox_registry_busy(struct core_ctx *ctx, struct mailbox_entry *e);
 
 /* Brings e->table to the store's current state (one read snapshot),
  * copying it first when views share it, and logs what changed; fills

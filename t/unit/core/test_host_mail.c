@@ -599,7 +599,27 @@ START_TEST(views_share_one_table)
 	host_mailbox_close(&b);
 	ck_assert_ptr_eq(e->table, second);
 	host_mailbox_close(&c);
+	/* Nobody has it open: the table stays for the next SELECT, which
+	 * catches up with what arrived meanwhile. */
+	ck_assert_ptr_eq(e->table, second);
+	ck_assert_uint_eq(second->refs, 1);
+	ck_assert_uint_eq(fx.ctx.mailbox_cache.records, 3);
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "Subject: new\r\n\r\n", 16);
+	ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &a), 0);
+	ck_assert_uint_eq(fx.ctx.mailbox_cache.records, 0);
+	ck_assert_uint_eq(host_mailbox_count(a), 4);
+	ck_assert_int_eq(host_mailbox_message(a, 3, &info), 0);
+	ck_assert_uint_eq(info.uid, 4);
+	ck_assert_int_eq(host_mailbox_message(a, 0, &info), 0);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN);
+	/* Over the cache's budget, the table goes with the last view. */
+	fx.ctx.mailbox_cache.budget = 3;
+	host_mailbox_close(&a);
 	ck_assert_ptr_null(e->table);
+	ck_assert_uint_eq(fx.ctx.mailbox_cache.records, 0);
 }
 END_TEST
 
