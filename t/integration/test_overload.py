@@ -383,6 +383,11 @@ class OverloadTest(harness.TestCase):
     def assert_cut_off(self, listener, ports):
         """The log names each client once as cut off by the deadline, and
         each session ended for that reason."""
+        # The disconnect line is written once the close completes, which
+        # may be just after the client saw its EOF.
+        self.env.poll(lambda: len(re.findall(
+            r'disconnect reason="command timeout"', self.d.log()))
+            >= len(ports), "the command-timeout disconnects logged")
         log = self.d.log()
         cut = re.findall(r"warning net sid=(\w+): command timeout "
                          r"client=127\.0\.0\.1:(\d+) listener=" +
