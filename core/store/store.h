@@ -238,7 +238,7 @@ struct store_mailbox {
 	char special_use[16]; /* "\\Sent" etc., "" when none */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
-	uint32_t messages;
+	uint32_t messages; /* by store_mailbox_list; 0 from store_mailbox_get */
 	int subscribed;
 };
 int store_mailbox_list(struct store *store, const char *address,
@@ -275,6 +275,15 @@ struct store_mailbox_status {
 };
 int store_mailbox_status(struct store *store, int64_t mailbox_id,
 			 struct store_mailbox_status *status_r);
+/* uidnext, uidvalidity and highestmodseq only (messages and unseen are
+ * left 0): one row, where the full status counts every message. Any
+ * change to a mailbox's messages raises its highestmodseq. */
+int store_mailbox_version(struct store *store, int64_t mailbox_id,
+			  struct store_mailbox_status *status_r);
+/* How many messages the mailbox has, counted on the (mailbox, uid) index
+ * without reading a row. */
+int store_mailbox_count(struct store *store, int64_t mailbox_id,
+			uint32_t *messages_r);
 /* Reads between begin and end see one snapshot of the database. */
 int store_read_begin(struct store *store);
 void store_read_end(struct store *store);

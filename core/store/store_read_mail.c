@@ -7,8 +7,11 @@
 #include "store/store_internal.h"
 
 #define MAILBOX_COLUMNS \
-	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext," \
-	" (SELECT count(*) FROM messages WHERE mailbox = m.id), m.subscribed"
+	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.subscribed"
+/* Lists add the message count; a get (every SELECT, APPEND and COPY)
+ * does not pay an index scan for it. */
+#define MAILBOX_COUNT_COLUMN \
+	", (SELECT count(*) FROM messages WHERE mailbox = m.id)"
 
 static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 			    struct store_mailbox *m)
@@ -23,8 +26,9 @@ static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 					sizeof m->special_use);
 	m->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
 	m->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
-	m->messages = (uint32_t)sqlite3_column_int64(st, 5);
-	m->subscribed = sqlite3_column_int(st, 6);
+	m->subscribed = sqlite3_column_int(st, 5);
+	if (sqlite3_column_count(st) > 6)
+		m->messages = (uint32_t)sqlite3_column_int64(st, 6);
 	return ret;
 }
 
@@ -59,7 +63,8 @@ int store_mailbox_list(struct store *store, const char *address,
 	if (ret < 0)
 		return ret;
 	st = store_conn_stmt(c, STMT_R_MAILBOX_LIST,
-			     "SELECT " MAILBOX_COLUMNS " FROM mailboxes m"
+			     "SELECT " MAILBOX_COLUMNS MAILBOX_COUNT_COLUMN
+			     " FROM mailboxes m"
 			     " WHERE m.account = ?1 ORDER BY m.id");
 	if (st == NULL)
 		return -EIO;

@@ -128,7 +128,19 @@ START_TEST(test_uids)
 					   "INBOX", &m),
 			 0);
 	ck_assert_uint_eq(m.uidnext, 6);
-	ck_assert_uint_eq(m.messages, 1);
+	ck_assert_uint_eq(m.messages, 0); /* a get does not count */
+	uint32_t count = 0;
+	ck_assert_int_eq(store_mailbox_count(fx.store, m.id, &count), 0);
+	ck_assert_uint_eq(count, 1);
+	struct store_mailbox_status version;
+	ck_assert_int_eq(store_mailbox_version(fx.store, m.id, &version), 0);
+	ck_assert_uint_eq(version.uidnext, 6);
+	ck_assert_uint_eq(version.messages, 0);
+	ck_assert_int_eq(version.highestmodseq,
+			 sql_int(db, "SELECT highestmodseq FROM mailboxes"
+				     " WHERE id = (SELECT mailbox FROM messages)"));
+	ck_assert_int_eq(store_mailbox_version(fx.store, 999999, &version),
+			 -ENOENT);
 	ck_assert_int_eq(sql_int(db, "SELECT max(uid) FROM messages"), 5);
 
 	/* Another mailbox has its own sequence. */
