@@ -109,10 +109,12 @@ static int refresh_expunges(struct store *store, struct refresh *r)
 	return ret;
 }
 
+/* A table at the mailbox's highestmodseq is current: every change to its
+ * messages raises it, so the common case costs one row. */
 static int refresh_read(struct store *store, struct mailbox_entry *e,
 			struct store_mailbox_status *status_r)
 {
-	int ret = store_mailbox_status(store, e->id, status_r);
+	int ret = store_mailbox_version(store, e->id, status_r);
 
 	if (ret < 0)
 		return ret;
@@ -138,9 +140,12 @@ static int refresh_read(struct store *store, struct mailbox_entry *e,
 	if (ret < 0)
 		return ret;
 	r.t = e->table;
+	uint32_t messages = 0;
 	ret = store_message_changes(store, e->id, r.t->modseq, refresh_change,
 				    &r);
-	if (ret == 0 && status_r->messages != r.t->count)
+	if (ret == 0)
+		ret = store_mailbox_count(store, e->id, &messages);
+	if (ret == 0 && messages != r.t->count)
 		ret = refresh_expunges(store, &r);
 	if (ret < 0) {
 		/* Half applied: start again from a full read next time. */
@@ -160,6 +165,10 @@ int mailbox_entry_refresh(struct store *store, struct mailbox_entry *e,
 		return ret;
 	ret = refresh_read(store, e, status_r);
 	store_read_end(store);
+	if (ret == 0) {
+		status_r->messages = e->table->count;
+		status_r->unseen = e->table->unseen;
+	}
 	return ret;
 }
 

@@ -692,6 +692,75 @@ START_TEST(a_view_behind_the_log_compares_tables)
 }
 END_TEST
 
+/* STATUS of a mailbox whose table is in memory (open, then cached)
+ * counts from the table; without one, from the store: the same answers
+ * through flag changes, an expunge and new mail. */
+static void status_is(uint32_t messages, uint32_t unseen, uint32_t uidnext)
+{
+	struct postino_mailbox_status st = { .size = sizeof(st) };
+
+	ck_assert_int_eq(host_mailbox_status(&fx.mod, "alice@example.test",
+					     "INBOX", &st), 0);
+	ck_assert_uint_eq(st.messages, messages);
+	ck_assert_uint_eq(st.unseen, unseen);
+	ck_assert_uint_eq(st.uidnext, uidnext);
+}
+
+START_TEST(status_counts_from_the_table)
+{
+	const char *local[] = { "alice@example.test" };
+	postino_mailbox *a = NULL;
+	int status;
+
+	for (int i = 0; i < 4; i++) {
+		postino_msg *msg = host_msg_new(&fx.mod, NULL);
+		host_msg_append(msg, "Subject: s\r\n\r\nbody\r\n", 20);
+		ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	}
+	status_is(4, 4, 5); /* no table yet: the store counts */
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &a), 0);
+	struct mailbox_entry *e = a->entry;
+	ck_assert_uint_eq(e->table->unseen, 4);
+	status_is(4, 4, 5);
+
+	uint32_t seen[] = { 1, 2, 3 };
+	status = 1;
+	ck_assert_int_eq(host_mailbox_store(a, seen, 3, POSTINO_STORE_ADD,
+					    POSTINO_FLAG_SEEN, NULL, delivered,
+					    &status), 0);
+	wait_status(&status);
+	status_is(4, 1, 5);
+	ck_assert_uint_eq(e->table->unseen, 1);
+	uint32_t unsee = 2;
+	status = 1;
+	ck_assert_int_eq(host_mailbox_store(a, &unsee, 1, POSTINO_STORE_REMOVE,
+					    POSTINO_FLAG_SEEN, NULL, delivered,
+					    &status), 0);
+	wait_status(&status);
+	status_is(4, 2, 5);
+	/* Expunging a seen and an unseen message. */
+	uint32_t gone[] = { 1, 4 };
+	status = 1;
+	ck_assert_int_eq(host_mailbox_expunge(a, gone, 2, delivered, &status),
+			 0);
+	wait_status(&status);
+	ck_assert_int_eq(status, 0);
+	status_is(2, 1, 5);
+	host_mailbox_close(&a);
+	/* Cached after the last view: new mail still counts. */
+	ck_assert_ptr_nonnull(e->table);
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "Subject: new\r\n\r\n", 16);
+	ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	status_is(3, 2, 6);
+	ck_assert_uint_eq(e->table->count, 3);
+	/* Evicted: the store gives the same figures. */
+	mailbox_entry_release(e);
+	status_is(3, 2, 6);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host_mail");
@@ -711,6 +780,7 @@ int main(void)
 	tcase_add_test(tc, views_follow_each_other);
 	tcase_add_test(tc, views_share_one_table);
 	tcase_add_test(tc, a_view_behind_the_log_compares_tables);
+	tcase_add_test(tc, status_counts_from_the_table);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	mime_init(); /* as postinod does: deliveries store MIME summaries */
