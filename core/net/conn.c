@@ -200,15 +200,9 @@ int conn_flush(struct postino_conn *conn)
 {
 	if (conn->closed)
 		return -EPIPE;
-	if (conn->tls_state == CONN_TLS_ON && conn->corked) {
-		conn->corked = 0;
-		int ret = gnutls_record_uncork(conn->tls, 0);
-		if (ret < 0) {
-			conn_log(conn, LOG_LEVEL_WARNING, "TLS write failed: %s",
-				 gnutls_strerror(ret));
-			conn_abort(conn, "TLS write error");
-			return -EIO;
-		}
+	if (conn->tls_state == CONN_TLS_ON && conn_tls_seal(conn) < 0) {
+		conn_abort(conn, "TLS write error");
+		return -EIO;
 	}
 	struct conn_chunk *chunk = conn->out;
 	if (chunk == NULL || chunk->len == 0)
@@ -247,7 +241,8 @@ int conn_write(postino_conn *conn, const void *buf, size_t len)
 	else
 		ret = conn_stage(conn, buf, len);
 	if (ret < 0) {
-		conn_abort(conn, "out of memory");
+		conn_abort(conn, ret == -ENOMEM ? "out of memory"
+						: "TLS write error");
 		return -EPIPE;
 	}
 	if (conn->batching == 0 && conn_flush(conn) < 0)

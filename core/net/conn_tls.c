@@ -160,7 +160,9 @@ void conn_tls_read(struct postino_conn *conn, const char *data, size_t len)
 			break;
 		if (n == GNUTLS_E_REHANDSHAKE) {
 			/* Renegotiation buys a client nothing here but CPU
-			 * on our side; refuse it. */
+			 * on our side; refuse it (after the replies it
+			 * follows). */
+			(void)conn_tls_seal(conn);
 			gnutls_alert_send(conn->tls, GNUTLS_AL_WARNING,
 					  GNUTLS_A_NO_RENEGOTIATION);
 			conn_flush(conn);
@@ -177,16 +179,10 @@ void conn_tls_read(struct postino_conn *conn, const char *data, size_t len)
 	conn->pull_len = 0;
 }
 
-int conn_tls_send(struct postino_conn *conn, const char *data, size_t len)
+/* Encrypts [data, data + len) into records staged as ciphertext. */
+static int conn_tls_encrypt(struct postino_conn *conn, const char *data,
+			    size_t len)
 {
-	/* Corked, GnuTLS packs small replies into full records, and the
-	 * flush at the end of input handling seals them. */
-	if (!conn->corked) {
-		gnutls_record_cork(conn->tls);
-		conn->corked = 1;
-		conn->corked_bytes = 0;
-	}
-	conn->corked_bytes += len;
 	while (len > 0) {
 		ssize_t n = gnutls_record_send(conn->tls, data, len);
 		if (n < 0) {
@@ -199,31 +195,65 @@ int conn_tls_send(struct postino_conn *conn, const char *data, size_t len)
 		data += n;
 		len -= (size_t)n;
 	}
-	/* Seal full records now, so queued output (and back-pressure) sees
-	 * them and the cork never holds more than a record's worth. */
-	if (conn->corked_bytes >= NET_PLAIN_SIZE) {
-		conn->corked = 0;
-		int ret = gnutls_record_uncork(conn->tls, 0);
-		if (ret < 0) {
-			conn_log(conn, LOG_LEVEL_WARNING, "TLS send failed: %s",
-				 gnutls_strerror(ret));
-			return -EIO;
+	return 0;
+}
+
+int conn_tls_seal(struct postino_conn *conn)
+{
+	struct conn_plain *plain = conn->plain_out;
+
+	if (plain == NULL)
+		return 0;
+	conn->plain_out = NULL;
+	int ret = conn_tls_encrypt(conn, plain->data, plain->len);
+	free(plain);
+	return ret;
+}
+
+int conn_tls_send(struct postino_conn *conn, const char *data, size_t len)
+{
+	while (len > 0) {
+		struct conn_plain *plain = conn->plain_out;
+		if (plain == NULL && len >= NET_PLAIN_SIZE) {
+			/* Whole records straight from the caller's buffer. */
+			size_t whole = len - len % NET_PLAIN_SIZE;
+			if (conn_tls_encrypt(conn, data, whole) < 0)
+				return -EIO;
+			data += whole;
+			len -= whole;
+			continue;
 		}
+		if (plain == NULL) {
+			plain = malloc(sizeof(*plain));
+			if (plain == NULL)
+				return -ENOMEM;
+			plain->len = 0;
+			conn->plain_out = plain;
+		}
+		size_t room = NET_PLAIN_SIZE - plain->len;
+		size_t n = len < room ? len : room;
+		memcpy(plain->data + plain->len, data, n);
+		plain->len += n;
+		data += n;
+		len -= n;
+		/* A full record goes out now, so queued output (and the
+		 * back-pressure on it) counts it. */
+		if (plain->len == NET_PLAIN_SIZE && conn_tls_seal(conn) < 0)
+			return -EIO;
 	}
 	return 0;
 }
 
 void conn_tls_bye(struct postino_conn *conn)
 {
-	if (conn->corked) {
-		conn->corked = 0;
-		gnutls_record_uncork(conn->tls, 0);
-	}
+	(void)conn_tls_seal(conn);
 	gnutls_bye(conn->tls, GNUTLS_SHUT_WR);
 }
 
 void conn_tls_free(struct postino_conn *conn)
 {
+	free(conn->plain_out);
+	conn->plain_out = NULL;
 	if (conn->tls != NULL)
 		gnutls_deinit(conn->tls);
 	conn->tls = NULL;

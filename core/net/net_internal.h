@@ -80,6 +80,14 @@ struct conn_chunk {
 	char data[];
 };
 
+/* TLS output before encryption: a batch of small replies becomes one full
+ * record, sealed with one gnutls_record_send, instead of one call each.
+ * Allocated while a batch has output, freed when it is flushed. */
+struct conn_plain {
+	size_t len;
+	char data[NET_PLAIN_SIZE];
+};
+
 struct postino_conn {
 	uv_tcp_t tcp; /* first: the close callback gets the handle */
 	struct net *net;
@@ -111,8 +119,8 @@ struct postino_conn {
 	struct tls_frame frame;  /* the client's record framing */
 
 	struct conn_chunk *out;  /* staging: plaintext, or ciphertext in TLS */
+	struct conn_plain *plain_out; /* TLS: replies not yet in a record */
 	size_t writing;          /* bytes handed to libuv, not yet written */
-	size_t corked_bytes;     /* plaintext inside GnuTLS's cork */
 
 	uv_timer_t timer;        /* idle/command, handshake or close timeout */
 	unsigned timeout_ms;     /* idle timeout */
@@ -137,7 +145,6 @@ struct postino_conn {
 	unsigned closed : 1;     /* uv_close called */
 	unsigned throttled : 1;  /* input stopped by output back-pressure */
 	unsigned ip_counted : 1;
-	unsigned corked : 1;        /* TLS records being collected */
 	unsigned want_writable : 1; /* conn_write returned 1 */
 	unsigned gone : 1;          /* torn down; memory kept for refs */
 	unsigned line_pending : 1;  /* a command line is arriving: line_since */
@@ -160,6 +167,9 @@ int conn_stage(struct postino_conn *conn, const void *buf, size_t len);
 int conn_tls_start(struct postino_conn *conn);
 void conn_tls_read(struct postino_conn *conn, const char *data, size_t len);
 int conn_tls_send(struct postino_conn *conn, const char *data, size_t len);
+/* Encrypts the staged replies into records (and frees the staging);
+ * -EIO when GnuTLS fails. */
+int conn_tls_seal(struct postino_conn *conn);
 void conn_tls_bye(struct postino_conn *conn);
 void conn_tls_free(struct postino_conn *conn);
 

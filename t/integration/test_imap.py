@@ -14,9 +14,11 @@ bounded; nothing is timed.
 import imaplib
 import os
 import poplib
+import random
 import re
 import shutil
 import smtplib
+import string
 import tempfile
 import threading
 import time
@@ -427,6 +429,57 @@ class Messages(ImapTestCase):
         self.assertIn(b"UID 2", data[0])
         with self.assertRaisesRegex(imaplib.IMAP4.error, "BAD"):
             m.fetch("3", "(FLAGS)")
+        self.stop()
+
+    def test_fetch_crossing_tls_records(self):
+        """One FETCH whose response mixes short lines with literals below,
+        at and far above one TLS record (16 KiB of plaintext): every byte
+        arrives, in order, through two different clients."""
+        self.serve()
+        rng = random.Random(14)
+
+        def body(size):
+            out = bytearray()
+            while len(out) < size:
+                out += ("".join(rng.choice(string.ascii_letters)
+                                for _ in range(rng.randint(1, 76)))
+                        + "\r\n").encode()
+            out = out[:size - 2]
+            if out.endswith(b"\r"):  # no bare CR: the store would fix it
+                out[-1:] = b"x"
+            return bytes(out) + b"\r\n"
+        sizes = (5, 16384, 16383, 70000, 200001)
+        msgs = [message(f"size {n}", body=body(n)) for n in sizes]
+        m = self.imaps()
+        for data in msgs:
+            self.assertEqual(m.append("INBOX", None, None, data)[0], "OK")
+        self.assertEqual(self.stored(), msgs)
+        self.assertEqual(m.select("INBOX"), ("OK", [str(len(msgs)).encode()]))
+        typ, data = m.fetch("1:*", "(UID FLAGS BODY.PEEK[] BODY.PEEK[HEADER."
+                                   "FIELDS (Subject)] RFC822.SIZE)")
+        self.assertEqual(typ, "OK")
+        lits = [d for d in data if isinstance(d, tuple)]
+        self.assertEqual([lit[1] for lit in lits[0::2]], msgs)
+        self.assertEqual([lit[1] for lit in lits[1::2]],
+                         [f"Subject: size {n}\r\n\r\n".encode() for n in sizes])
+        for i, lit in enumerate(lits[0::2]):
+            self.assertIn(f"UID {i + 1} ".encode(), lit[0])
+            self.assertIn(f"RFC822.SIZE {len(msgs[i])} ".encode(), lit[0])
+        self.assertEqual([d for d in data if isinstance(d, bytes)],
+                         [b")"] * len(msgs))
+        # A partial fetch straddling a record boundary of the big one.
+        typ, data = m.fetch("5", "(BODY.PEEK[]<16000.40000>)")
+        self.assertEqual(data[0][1], msgs[4][16000:56000])
+        curl = shutil.which("curl")
+        if curl:
+            import subprocess
+            where = self.where["imaps"]
+            out = subprocess.run(
+                [curl, "-s", "-k", "--user", f"{BOB}:{PASSWORDS[BOB]}",
+                 f"imaps://{where[0]}:{where[1]}/INBOX;UID=5"],
+                capture_output=True, timeout=60, env=harness.base_env())
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout, msgs[4])
         self.stop()
 
     def test_append_to_sent_is_seen_by_other_clients(self):
