@@ -1,7 +1,9 @@
 /* FETCH and UID FETCH (RFC 3501 6.4.5). Responses stream: messages are
  * written one by one and the command pauses whenever the connection's
  * output is over its high-water mark, so FETCH 1:* of a huge mailbox
- * holds one message's response at a time. ENVELOPE and BODYSTRUCTURE
+ * holds one message's response at a time. Each response is assembled in
+ * one buffer and written once (literal bodies stream after it): FETCH
+ * 1:* (UID FLAGS) is a hundred thousand small lines. ENVELOPE and BODYSTRUCTURE
  * come from the summaries stored at delivery; BODY[section] reads only
  * the section's byte range from the store. */
 #include <errno.h>
@@ -26,6 +28,8 @@ struct imap_fetch_run {
 	size_t seen_count;
 	bool set_seen;  /* a non-PEEK body item on a read-write mailbox */
 	bool missing;   /* some message was expunged meanwhile */
+	bool nomem;     /* a response could not be assembled */
+	struct imap_buf line; /* the response being assembled */
 };
 
 void imap_fetch_run_free(struct imap_fetch_run **runp)
@@ -36,21 +40,50 @@ void imap_fetch_run_free(struct imap_fetch_run **runp)
 	if (run == NULL)
 		return;
 	imap_fetch_free(&run->att);
+	imap_buf_free(&run->line);
 	free(run->indices);
 	free(run->seen);
 	free(run);
 }
 
+static void put(struct imap_fetch_run *run, const void *data, size_t len)
+{
+	if (imap_buf_append(&run->line, data, len) < 0)
+		run->nomem = true;
+}
+
+static void put_str(struct imap_fetch_run *run, const char *str)
+{
+	put(run, str, strlen(str));
+}
+
+static void put_u64(struct imap_fetch_run *run, unsigned long long v)
+{
+	if (imap_buf_append_u64(&run->line, v) < 0)
+		run->nomem = true;
+}
+
+/* Hands the assembled part of the response to the connection. */
+static void line_flush(struct imap_session *s, struct imap_fetch_run *run)
+{
+	if (!run->nomem)
+		imap_write(s, run->line.data, run->line.len);
+	imap_buf_clear(&run->line);
+}
+
 /* Writes count bytes of message index from offset as a literal. */
-static int write_range(struct imap_session *s, uint32_t index,
-		       uint64_t start, uint64_t end)
+static int write_range(struct imap_session *s, struct imap_fetch_run *run,
+		       uint32_t index, uint64_t start, uint64_t end)
 {
 	const struct postino_host *host = s->srv->host;
 	uint64_t len = end > start ? end - start : 0;
 	char *buf;
 
-	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
-	if (len == 0)
+	put_str(run, "{");
+	put_u64(run, len);
+	put_str(run, "}\r\n");
+	line_flush(s, run);
+	if (len == 0 || run->nomem)
 		return 0;
 	buf = malloc(len < FETCH_CHUNK ? len : FETCH_CHUNK);
 	if (buf == NULL)
@@ -129,27 +162,23 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 		       const struct imap_fetch_body *b, const char *label)
 {
 	uint64_t start = 0, end = 0;
-	struct imap_buf lab;
 
-	imap_buf_init(&lab, 0);
 	if (label != NULL)
-		imap_buf_append_str(&lab, label);
-	else
-		imap_fetch_body_label(b, &lab);
-	imap_buf_append_char(&lab, ' ');
-	imap_write(s, lab.data, lab.len);
-	imap_buf_free(&lab);
+		put_str(run, label);
+	else if (imap_fetch_body_label(b, &run->line) < 0)
+		run->nomem = true;
+	put_str(run, " ");
 
 	if (!body_range(s, index, b, octets, &start, &end)) {
 		/* A part the message does not have is empty (RFC 3501
 		 * 6.4.5 lets the server choose; clients handle ""). */
-		imap_write(s, "\"\"", 2);
+		put_str(run, "\"\"");
 		return;
 	}
 	if (b->kind != IMAP_SECTION_HEADER_FIELDS &&
 	    b->kind != IMAP_SECTION_HEADER_FIELDS_NOT) {
 		apply_partial(b, &start, &end);
-		if (write_range(s, index, start, end) < 0)
+		if (write_range(s, run, index, start, end) < 0)
 			run->missing = true;
 		return;
 	}
@@ -170,8 +199,11 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 	}
 	uint64_t from = 0, to = out_len;
 	apply_partial(b, &from, &to);
-	imap_printf(s, "{%llu}\r\n", (unsigned long long)(to - from));
-	imap_write(s, out + from, (size_t)(to - from));
+	put_str(run, "{");
+	put_u64(run, to - from);
+	put_str(run, "}\r\n");
+	if (to > from)
+		put(run, out + from, (size_t)(to - from));
 	free(hdr);
 	free(out);
 }
@@ -190,12 +222,13 @@ static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 				: s->srv->host->mailbox_mime(s->mb, index, which,
 							     buf, (size_t)n + 1);
 	}
+	put_str(run, label);
 	if (n < 0) {
 		run->missing = true;
-		imap_printf(s, "%s NIL", label);
+		put_str(run, " NIL");
 	} else {
-		imap_printf(s, "%s ", label);
-		imap_write(s, buf, (size_t)n);
+		put_str(run, " ");
+		put(run, buf, (size_t)n);
 	}
 	if (buf != small)
 		free(buf);
@@ -216,31 +249,33 @@ static void fetch_one(struct imap_session *s, struct imap_fetch_run *run,
 		info.flags |= POSTINO_FLAG_SEEN;
 		run->seen[run->seen_count++] = info.uid;
 	}
-	imap_printf(s, "* %u FETCH (", index + 1);
-#define SEP() do { if (!first) imap_write(s, " ", 1); first = false; } while (0)
+	put_str(run, "* ");
+	put_u64(run, index + 1);
+	put_str(run, " FETCH (");
+#define SEP() do { if (!first) put_str(run, " "); first = false; } while (0)
 	if (att->flags & IMAP_FETCH_UID) {
 		SEP();
-		imap_printf(s, "UID %u", info.uid);
+		put_str(run, "UID ");
+		put_u64(run, info.uid);
 	}
 	if ((att->flags & IMAP_FETCH_FLAGS) || marks_seen) {
-		struct imap_buf f;
-		imap_buf_init(&f, 0);
-		imap_flags_format(info.flags, info.keywords, &f);
 		SEP();
-		imap_printf(s, "FLAGS %s", f.data);
-		imap_buf_free(&f);
+		put_str(run, "FLAGS ");
+		if (imap_flags_format(info.flags, info.keywords, &run->line) < 0)
+			run->nomem = true;
 	}
 	if (att->flags & IMAP_FETCH_INTERNALDATE) {
 		char date[IMAP_INTERNALDATE_SIZE];
 		if (imap_format_internaldate(info.internaldate, date) == 0) {
 			SEP();
-			imap_printf(s, "INTERNALDATE %s", date);
+			put_str(run, "INTERNALDATE ");
+			put_str(run, date);
 		}
 	}
 	if (att->flags & IMAP_FETCH_RFC822_SIZE) {
 		SEP();
-		imap_printf(s, "RFC822.SIZE %llu",
-			    (unsigned long long)info.octets);
+		put_str(run, "RFC822.SIZE ");
+		put_u64(run, info.octets);
 	}
 	if (att->flags & IMAP_FETCH_ENVELOPE) {
 		SEP();
@@ -281,7 +316,8 @@ static void fetch_one(struct imap_session *s, struct imap_fetch_run *run,
 		fetch_body(s, run, index, info.octets, &att->bodies[i], NULL);
 	}
 #undef SEP
-	imap_write(s, ")\r\n", 3);
+	put_str(run, ")\r\n");
+	line_flush(s, run);
 }
 
 static void seen_done(void *data, int status)
@@ -326,8 +362,17 @@ void imap_fetch_pump(struct imap_session *s)
 	struct imap_fetch_run *run = s->fetch;
 
 	s->blocked = false;
-	while (run->pos < run->count && !s->blocked && s->conn != NULL)
+	while (run->pos < run->count && !s->blocked && s->conn != NULL &&
+	       !run->nomem)
 		fetch_one(s, run, run->indices[run->pos++]);
+	if (run->nomem) {
+		/* Part of a response may be out already: the session cannot
+		 * go on in step with the client. */
+		imap_printf(s, "\r\n* BYE Out of memory\r\n");
+		if (s->conn != NULL)
+			s->srv->host->conn_close(s->conn, "out of memory");
+		return;
+	}
 	if (run->pos == run->count)
 		fetch_finish(s);
 }
@@ -358,6 +403,7 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "NO", "Out of memory");
 		return;
 	}
+	imap_buf_init(&run->line, 0);
 	int ret = imap_fetch_parse(&args[1], &run->att, &error);
 	if (ret < 0) {
 		free(run);

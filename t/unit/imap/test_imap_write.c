@@ -41,6 +41,10 @@ START_TEST(buffer)
 	ck_assert_int_eq(imap_buf_append_u64(&out, 18446744073709551615ULL),
 			 0);
 	ck_assert_str_eq(out.data + 3, "18446744073709551615");
+	ck_assert_int_eq(imap_buf_append_u64(&out, 0), 0);
+	ck_assert_int_eq(imap_buf_append_u64(&out, 1000), 0);
+	ck_assert_str_eq(out.data + 23, "01000");
+	imap_buf_truncate(&out, 23);
 	for (int i = 0; i < 1000; i++)
 		ck_assert_int_eq(imap_buf_append_char(&out, 'x'), 0);
 	ck_assert_uint_eq(out.len, 1023);
