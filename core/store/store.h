@@ -238,7 +238,6 @@ struct store_mailbox {
 	char special_use[16]; /* "\\Sent" etc., "" when none */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
-	uint32_t messages; /* by store_mailbox_list; 0 from store_mailbox_get */
 	int subscribed;
 };
 int store_mailbox_list(struct store *store, const char *address,

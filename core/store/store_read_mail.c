@@ -6,12 +6,10 @@
 
 #include "store/store_internal.h"
 
+/* No message count: it is an index scan, and every LIST, SELECT, APPEND
+ * and COPY reads mailboxes. store_mailbox_count when it is wanted. */
 #define MAILBOX_COLUMNS \
 	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.subscribed"
-/* Lists add the message count; a get (every SELECT, APPEND and COPY)
- * does not pay an index scan for it. */
-#define MAILBOX_COUNT_COLUMN \
-	", (SELECT count(*) FROM messages WHERE mailbox = m.id)"
 
 static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 			    struct store_mailbox *m)
@@ -27,8 +25,6 @@ static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 	m->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
 	m->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
 	m->subscribed = sqlite3_column_int(st, 5);
-	if (sqlite3_column_count(st) > 6)
-		m->messages = (uint32_t)sqlite3_column_int64(st, 6);
 	return ret;
 }
 
@@ -63,8 +59,7 @@ int store_mailbox_list(struct store *store, const char *address,
 	if (ret < 0)
 		return ret;
 	st = store_conn_stmt(c, STMT_R_MAILBOX_LIST,
-			     "SELECT " MAILBOX_COLUMNS MAILBOX_COUNT_COLUMN
-			     " FROM mailboxes m"
+			     "SELECT " MAILBOX_COLUMNS " FROM mailboxes m"
 			     " WHERE m.account = ?1 ORDER BY m.id");
 	if (st == NULL)
 		return -EIO;

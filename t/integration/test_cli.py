@@ -184,6 +184,23 @@ class Users(CliTest):
             "JOIN accounts a ON a.id = m.account WHERE a.address = ?",
             ("alice@example.test",))
         self.assertEqual(dict(rows), dict(MAILBOXES))
+        # The count is of the mailbox's own messages.
+        db = self.env.db()
+        with db:
+            blob = db.execute("INSERT INTO blobs (sha256, size, data) VALUES"
+                              " (x'00', 3, x'414243')").lastrowid
+            inbox = db.execute(
+                "SELECT m.id FROM mailboxes m JOIN accounts a ON"
+                " a.id = m.account WHERE a.address = ? AND m.name = 'INBOX'",
+                ("alice@example.test",)).fetchone()[0]
+            for uid in (1, 2):
+                db.execute("INSERT INTO messages (mailbox, uid, blob,"
+                           " internaldate, size, modseq) VALUES"
+                           " (?, ?, ?, 0, 3, 1)", (inbox, uid, blob))
+        boxes = self.show("alice@example.test")["mailbox"]
+        counts = {b.split()[0]: b.rsplit("messages=", 1)[1] for b in boxes}
+        self.assertEqual(counts, {name: "2" if name == "INBOX" else "0"
+                                  for name in dict(MAILBOXES)})
 
     def test_list(self):
         env = self.env
