@@ -104,7 +104,16 @@ protocol imap {{
 protocol pop3 {{
   mail_max_userip_connections = 20000
 }}
+# Dovecot's own default caps imap and pop3 at 1,024 processes (one per
+# session), below the idle figure's thousands.
+service imap {{
+  process_limit = 20000
+}}
+service pop3 {{
+  process_limit = 20000
+}}
 service imap-login {{
+  process_limit = 20000
   inet_listener imap {{
     port = 0
   }}
@@ -114,6 +123,7 @@ service imap-login {{
   }}
 }}
 service pop3-login {{
+  process_limit = 20000
   inet_listener pop3 {{
     port = 0
   }}
@@ -129,10 +139,10 @@ service lmtp {{
   }}
 }}
 service anvil {{
-  client_limit = 16000
+  client_limit = 50000
 }}
 service auth {{
-  client_limit = 20000
+  client_limit = 50000
 }}
 """)
 
