@@ -28,9 +28,9 @@ int store_mailbox_insert(struct store_conn *c, int64_t account,
 	st = store_conn_stmt(c, STMT_MAILBOX_ADD,
 			     "INSERT INTO mailboxes"
 			     " (account, name, uidvalidity, special_use)"
-			     " VALUES (?1, ?2, max(?3, 1 + coalesce("
-			     "  (SELECT max(uidvalidity) FROM mailboxes"
-			     "   WHERE account = ?1), 0)), ?4)");
+			     " VALUES (?1, ?2, max(?3, 1 + (SELECT"
+			     "  last_uidvalidity FROM accounts WHERE id = ?1)),"
+			     "  ?4)");
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, account);

@@ -146,9 +146,26 @@ static const char schema_v2[] =
 	"  parts TEXT NOT NULL"
 	");";
 
+/* v3: RFC 3501 2.3.1.1 wants a mailbox deleted and created again under
+ * its name to get a new UIDVALIDITY. New ones were one above the highest
+ * among the account's current mailboxes, which the deleted one no longer
+ * counts in: the account now remembers the highest it ever gave. */
+static const char schema_v3[] =
+	"ALTER TABLE accounts ADD COLUMN"
+	"  last_uidvalidity INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE accounts SET last_uidvalidity = coalesce("
+	"  (SELECT max(uidvalidity) FROM mailboxes"
+	"   WHERE mailboxes.account = accounts.id), 0);"
+	"CREATE TRIGGER mailboxes_last_uidvalidity AFTER INSERT ON mailboxes"
+	"  BEGIN"
+	"  UPDATE accounts SET last_uidvalidity ="
+	"    max(last_uidvalidity, NEW.uidvalidity) WHERE id = NEW.account;"
+	"END;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -30,7 +30,7 @@ static void assert_schema_v1(const char *db)
 	}
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE type = 'trigger'"),
-			 6);
+			 7);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM pragma_table_list"
 				     " WHERE name = 'module_state'"
 				     " AND wr = 1"),
@@ -60,6 +60,64 @@ START_TEST(test_migrate_from_empty)
 	assert_schema_v1(db);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema"),
 			 objects);
+	fx_close(&fx);
+}
+END_TEST
+
+static int job_work_create(struct store_txn *txn, void *data)
+{
+	(void)data;
+	return store_txn_mailbox_create(txn, "bob@example.test", "Work", NULL);
+}
+
+static int job_work_delete(struct store_txn *txn, void *data)
+{
+	int64_t id;
+
+	(void)data;
+	return store_txn_mailbox_delete(txn, "bob@example.test", "Work", &id);
+}
+
+#define WORK_UIDVALIDITY \
+	"SELECT uidvalidity FROM mailboxes WHERE name = 'Work'"
+#define LAST_UIDVALIDITY \
+	"SELECT last_uidvalidity FROM accounts" \
+	" WHERE address = 'bob@example.test'"
+
+/* A v2 database learns each account's highest UIDVALIDITY, and from then
+ * on a mailbox deleted and created again gets a new one even when it had
+ * the highest (RFC 3501 2.3.1.1). */
+START_TEST(test_migrate_v2_uidvalidity_never_repeats)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+
+	fx_open(&fx, STORE_MODE_DAEMON);
+	fx_db_path(&fx, db, sizeof db);
+	ck_assert_int_eq(t_domain_add(&fx, "example.test"), 0);
+	ck_assert_int_eq(t_account_add(&fx, "bob@example.test", FAKE_HASH,
+				       NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	int64_t first = sql_int(db, WORK_UIDVALIDITY);
+	ck_assert_int_eq(sql_int(db, "SELECT max(uidvalidity) FROM mailboxes"),
+			 first);
+	fx_store_close(&fx);
+	sql_exec(db, "DROP TRIGGER mailboxes_last_uidvalidity;"
+		     "ALTER TABLE accounts DROP COLUMN last_uidvalidity;"
+		     "PRAGMA user_version = 2");
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(sql_int(db, LAST_UIDVALIDITY), first);
+	ck_assert_int_eq(fx_run(&fx, job_work_delete, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	int64_t second = sql_int(db, WORK_UIDVALIDITY);
+	ck_assert_int_gt(second, first);
+	ck_assert_int_eq(sql_int(db, LAST_UIDVALIDITY), second);
+	ck_assert_int_eq(fx_run(&fx, job_work_delete, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	ck_assert_int_gt(sql_int(db, WORK_UIDVALIDITY), second);
 	fx_close(&fx);
 }
 END_TEST
@@ -152,6 +210,7 @@ Suite *suite_schema(void)
 
 	tu_add_fixture(tc);
 	tcase_add_test(tc, test_migrate_from_empty);
+	tcase_add_test(tc, test_migrate_v2_uidvalidity_never_repeats);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);
