@@ -133,7 +133,8 @@ static int copy_run(struct store_txn *txn, void *data)
 	uint32_t *asked = job->src;
 	int ret;
 
-	ret = store_txn_mailbox_id(txn, job->mb->account, job->dest, &job->to);
+	ret = store_txn_mailbox_lookup(txn, job->mb->account, job->dest,
+				       &job->to, &job->uidvalidity);
 	if (ret < 0)
 		return ret;
 	job->copied = 0;
@@ -157,18 +158,14 @@ static void copy_done(void *data, int status)
 {
 	struct copy_job *job = data;
 	postino_mailbox *mb = job->mb;
-	struct store_mailbox info;
 
 	if (status == 0) {
-		if (store_mailbox_get(mb->ctx->store, mb->account, job->dest,
-				      &info) == 0)
-			job->uidvalidity = info.uidvalidity;
 		mailbox_registry_changed(mb->ctx, job->to);
 		if (job->move)
 			mailbox_registry_changed(mb->ctx, job->from);
 	}
-	job->done(job->data, status, job->uidvalidity, job->src, job->dst,
-		  status == 0 ? job->copied : 0);
+	job->done(job->data, status, status == 0 ? job->uidvalidity : 0,
+		  job->src, job->dst, status == 0 ? job->copied : 0);
 	host_view_unref(mb);
 	free(job->dest);
 	free(job->src);

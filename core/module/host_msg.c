@@ -463,6 +463,7 @@ struct msg_append {
 	char *keywords;
 	int64_t internaldate;
 	int64_t mailbox_id;
+	uint32_t uidvalidity;
 	uint32_t uid;
 	void (*done)(void *data, int status, uint32_t uidvalidity,
 		     uint32_t uid);
@@ -479,8 +480,8 @@ static int msg_append_run(struct store_txn *txn, void *data)
 
 	if (buf == NULL)
 		return -EIO;
-	ret = store_txn_mailbox_id(txn, job->account, job->name,
-				   &job->mailbox_id);
+	ret = store_txn_mailbox_lookup(txn, job->account, job->name,
+				       &job->mailbox_id, &job->uidvalidity);
 	if (ret == 0)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
 	if (ret == 0)
@@ -508,16 +509,11 @@ static void msg_append_done(void *data, int status)
 {
 	struct msg_append *job = data;
 	postino_msg *msg = job->msg;
-	uint32_t uidvalidity = 0;
-	struct store_mailbox info;
 
-	if (status == 0) {
-		if (store_mailbox_get(msg->ctx->store, job->account, job->name,
-				      &info) == 0)
-			uidvalidity = info.uidvalidity;
+	if (status == 0)
 		mailbox_registry_changed(msg->ctx, job->mailbox_id);
-	}
-	job->done(job->data, status, uidvalidity, status == 0 ? job->uid : 0);
+	job->done(job->data, status, status == 0 ? job->uidvalidity : 0,
+		  status == 0 ? job->uid : 0);
 	host_msg_unref(msg);
 	msg_append_free(job);
 }

@@ -140,6 +140,12 @@ int store_txn_message_append(struct store_txn *txn, int64_t mailbox_id,
  * touched, for change notifications (0 when none). */
 int store_txn_mailbox_id(struct store_txn *txn, const char *address,
 			 const char *name, int64_t *mailbox_id_r);
+/* The id and UIDVALIDITY together, as of this transaction: what an
+ * APPENDUID or COPYUID must name (read after the commit, a RENAME or
+ * DELETE + CREATE in between could give another mailbox's). */
+int store_txn_mailbox_lookup(struct store_txn *txn, const char *address,
+			     const char *name, int64_t *mailbox_id_r,
+			     uint32_t *uidvalidity_r);
 int store_txn_mailbox_create(struct store_txn *txn, const char *address,
 			     const char *name, const char *special_use);
 int store_txn_mailbox_delete(struct store_txn *txn, const char *address,

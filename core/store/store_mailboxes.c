@@ -30,8 +30,9 @@ static int mailbox_name_valid(const char *name)
 	return 1;
 }
 
-int store_txn_mailbox_id(struct store_txn *txn, const char *address,
-			 const char *name, int64_t *mailbox_id_r)
+int store_txn_mailbox_lookup(struct store_txn *txn, const char *address,
+			     const char *name, int64_t *mailbox_id_r,
+			     uint32_t *uidvalidity_r)
 {
 	struct store_conn *c = txn->conn;
 	sqlite3_stmt *st;
@@ -43,7 +44,7 @@ int store_txn_mailbox_id(struct store_txn *txn, const char *address,
 		return ret;
 	name = mailbox_name(name);
 	st = store_conn_stmt(c, STMT_MAILBOX_ID,
-			     "SELECT id FROM mailboxes"
+			     "SELECT id, uidvalidity FROM mailboxes"
 			     " WHERE account = ?1 AND name = ?2");
 	if (st == NULL)
 		return -EIO;
@@ -51,14 +52,24 @@ int store_txn_mailbox_id(struct store_txn *txn, const char *address,
 	if (store_bind_text(st, 2, name) != SQLITE_OK)
 		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		*mailbox_id_r = sqlite3_column_int64(st, 0);
+		if (uidvalidity_r != NULL)
+			*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 1);
+	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
 		return store_conn_errorf(c, -ENOENT, "no mailbox %s", name);
 	return store_conn_fail(c, rc, "mailbox id");
+}
+
+int store_txn_mailbox_id(struct store_txn *txn, const char *address,
+			 const char *name, int64_t *mailbox_id_r)
+{
+	return store_txn_mailbox_lookup(txn, address, name, mailbox_id_r,
+					NULL);
 }
 
 int store_txn_mailbox_create(struct store_txn *txn, const char *address,

@@ -761,6 +761,88 @@ START_TEST(status_counts_from_the_table)
 }
 END_TEST
 
+struct appended {
+	int status;
+	uint32_t uidvalidity;
+	uint32_t uid;
+};
+
+static void append_done(void *data, int status, uint32_t uidvalidity,
+			uint32_t uid)
+{
+	struct appended *a = data;
+
+	a->uidvalidity = uidvalidity;
+	a->uid = uid;
+	a->status = status;
+}
+
+static uint32_t uidvalidity_of(const char *name)
+{
+	struct store_mailbox m;
+
+	ck_assert_int_eq(store_mailbox_get(fx.ctx.store, "alice@example.test",
+					   name, &m), 0);
+	return m.uidvalidity;
+}
+
+static int hold_writer(struct store_txn *txn, void *data)
+{
+	(void)txn;
+	uv_sem_wait(data);
+	return 0;
+}
+
+static void held_done(void *data, int status)
+{
+	(void)data;
+	ck_assert_int_eq(status, 0);
+}
+
+/* APPENDUID names the UIDVALIDITY of the mailbox the message went into,
+ * even when the name means another mailbox by the time the client is
+ * answered: DELETE + CREATE queued right behind the APPEND commit with it
+ * (the writer is held until all three are queued). */
+START_TEST(appenduid_names_the_mailbox_it_went_to)
+{
+	int created = 1, deleted = 1, recreated = 1;
+	uv_sem_t hold;
+
+	ck_assert_int_eq(host_mailbox_create(&fx.mod, "alice@example.test",
+					     "Work", NULL, delivered, &created),
+			 0);
+	wait_status(&created);
+	ck_assert_int_eq(created, 0);
+	uint32_t old = uidvalidity_of("Work");
+
+	ck_assert_int_eq(uv_sem_init(&hold, 0), 0);
+	ck_assert_int_eq(store_submit(fx.ctx.store, hold_writer, held_done,
+				      &hold), 0);
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "Subject: a\r\n\r\nbody\r\n", 20);
+	struct appended a = { .status = 1 };
+	ck_assert_int_eq(host_mailbox_append(&fx.mod, "alice@example.test",
+					     "Work", msg, 0, NULL, 1790000000,
+					     append_done, &a), 0);
+	ck_assert_int_eq(host_mailbox_delete(&fx.mod, "alice@example.test",
+					     "Work", delivered, &deleted), 0);
+	ck_assert_int_eq(host_mailbox_create(&fx.mod, "alice@example.test",
+					     "Work", NULL, delivered,
+					     &recreated), 0);
+	uv_sem_post(&hold);
+	wait_status(&a.status);
+	wait_status(&deleted);
+	wait_status(&recreated);
+	ck_assert_int_eq(a.status, 0);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(recreated, 0);
+	ck_assert_uint_ne(uidvalidity_of("Work"), old);
+	ck_assert_uint_eq(a.uidvalidity, old);
+	ck_assert_uint_eq(a.uid, 1);
+	uv_sem_destroy(&hold);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host_mail");
@@ -781,6 +863,7 @@ int main(void)
 	tcase_add_test(tc, views_share_one_table);
 	tcase_add_test(tc, a_view_behind_the_log_compares_tables);
 	tcase_add_test(tc, status_counts_from_the_table);
+	tcase_add_test(tc, appenduid_names_the_mailbox_it_went_to);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	mime_init(); /* as postinod does: deliveries store MIME summaries */
