@@ -77,6 +77,34 @@ class Imap:
                 self.exists = int(line.split()[1])
             untagged.append(line)
 
+    async def cmd_bulk(self, text):
+        """Sends a command whose response has no literals and reads it in
+        large chunks up to the tagged line: the big-mailbox figure must
+        time the servers, not a Python loop of 100,000 readline calls.
+        Returns (tagged line, the untagged bytes)."""
+        self.n += 1
+        tag = b"a%d" % self.n
+        self.w.write(tag + b" " + text + b"\r\n")
+        await self.w.drain()
+        marker = b"\r\n" + tag + b" "
+        buf = bytearray()
+        scanned = 0
+        while True:
+            chunk = await self.r.read(1 << 20)
+            if not chunk:
+                raise ConnectionError("IMAP server closed the connection")
+            buf += chunk
+            if buf.startswith(tag + b" "):
+                at = -2
+            else:
+                at = buf.find(marker, max(0, scanned - len(marker)))
+            scanned = len(buf)
+            if at != -1 and buf.endswith(b"\r\n") and buf.find(b"\r\n", at + 2) == len(buf) - 2:
+                tagged = bytes(buf[at + 2:])
+                if tagged[len(tag) + 1:].split(b" ", 1)[0] != b"OK":
+                    raise RuntimeError(f"{text[:40]!r}: {tagged!r}")
+                return tagged, bytes(buf[:at + 2])
+
     async def login(self, user):
         await self.cmd(b'LOGIN "%s" "%s"' % (user.encode(), PASSWORD.encode()))
 
@@ -202,10 +230,10 @@ async def imap_big_select(port, user):
     await c.login(user)
     t = time.monotonic()
     await c.cmd(b"SELECT INBOX")
-    _, lines = await c.cmd(b"FETCH 1:* (UID FLAGS)")
+    _, untagged = await c.cmd_bulk(b"FETCH 1:* (UID FLAGS)")
     elapsed = time.monotonic() - t
     await c.close()
-    return {"seconds": elapsed, "fetched": sum(1 for x in lines if b" FETCH " in x)}
+    return {"seconds": elapsed, "fetched": untagged.count(b" FETCH (")}
 
 
 async def pop3_retr_all(port, user):
