@@ -64,7 +64,8 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 	if (ret < 0)
 		return ret;
 	/* A mailbox with a table in memory (open, or cached since) counts
-	 * from it; only the others cost a scan of their messages. */
+	 * from it, which also brings the table up to date for the next
+	 * SELECT; the others read the counts kept in their row. */
 	struct mailbox_entry *e = mailbox_registry_find(ctx, info.id);
 	if (e != NULL && e->table != NULL)
 		ret = mailbox_entry_refresh(ctx->store, e, &st);

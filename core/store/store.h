@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DB_FILE "postino.db"
 
 enum store_mode {
@@ -281,12 +281,12 @@ struct store_mailbox_status {
 int store_mailbox_status(struct store *store, int64_t mailbox_id,
 			 struct store_mailbox_status *status_r);
 /* uidnext, uidvalidity and highestmodseq only (messages and unseen are
- * left 0): one row, where the full status counts every message. Any
- * change to a mailbox's messages raises its highestmodseq. */
+ * left 0). Any change to a mailbox's messages raises its highestmodseq. */
 int store_mailbox_version(struct store *store, int64_t mailbox_id,
 			  struct store_mailbox_status *status_r);
-/* How many messages the mailbox has, counted on the (mailbox, uid) index
- * without reading a row. */
+/* How many messages the mailbox has. Like the counts of
+ * store_mailbox_status, it is kept in the mailbox's row by triggers: one
+ * row read, however large the mailbox. */
 int store_mailbox_count(struct store *store, int64_t mailbox_id,
 			uint32_t *messages_r);
 /* Reads between begin and end see one snapshot of the database. */

@@ -72,11 +72,8 @@ int store_mailbox_status(struct store *store, int64_t mailbox_id,
 {
 	struct store_conn *c = store->reader;
 	sqlite3_stmt *st = store_conn_stmt(c, STMT_R_MAILBOX_STATUS,
-		"SELECT uidnext, uidvalidity, highestmodseq,"
-		" (SELECT count(*) FROM messages WHERE mailbox = ?1),"
-		" (SELECT count(*) FROM messages WHERE mailbox = ?1"
-		"  AND (flags & 1) = 0)"
-		" FROM mailboxes WHERE id = ?1");
+		"SELECT uidnext, uidvalidity, highestmodseq, message_count,"
+		" unseen_count FROM mailboxes WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)
@@ -133,7 +130,7 @@ int store_mailbox_count(struct store *store, int64_t mailbox_id,
 {
 	struct store_conn *c = store->reader;
 	sqlite3_stmt *st = store_conn_stmt(c, STMT_R_MESSAGE_COUNT,
-		"SELECT count(*) FROM messages WHERE mailbox = ?1");
+		"SELECT message_count FROM mailboxes WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)
@@ -143,7 +140,12 @@ int store_mailbox_count(struct store *store, int64_t mailbox_id,
 	if (rc == SQLITE_ROW)
 		*messages_r = (uint32_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : store_conn_fail(c, rc, "message count");
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return store_conn_errorf(c, -ENOENT, "no mailbox %lld",
+					 (long long)mailbox_id);
+	return store_conn_fail(c, rc, "message count");
 }
 
 /* Only the daemon's read connection takes snapshots: in admin mode the

@@ -257,7 +257,8 @@ class CrashTest(harness.TestCase):
         return counts, uidnext
 
     def check_store(self):
-        """integrity_check, foreign keys, blob reference counts."""
+        """integrity_check, foreign keys, blob reference counts, the
+        counts STATUS reads from each mailbox's row."""
         with self.ro() as db:
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(),
                              [("ok",)])
@@ -269,6 +270,13 @@ class CrashTest(harness.TestCase):
                 " (SELECT COUNT(*) FROM queue q WHERE q.blob = b.id) AS refs"
                 " FROM blobs b WHERE b.refcount != refs").fetchall()
             self.assertEqual(bad, [], "blob refcounts off after the kill")
+            bad = db.execute(
+                "SELECT b.id, b.message_count, b.unseen_count FROM"
+                " mailboxes b WHERE b.message_count !="
+                " (SELECT COUNT(*) FROM messages m WHERE m.mailbox = b.id)"
+                " OR b.unseen_count != (SELECT COUNT(*) FROM messages m"
+                " WHERE m.mailbox = b.id AND (m.flags & 1) = 0)").fetchall()
+            self.assertEqual(bad, [], "mailbox counts off after the kill")
 
     def mailbox_state(self, mailbox):
         """(uidvalidity, uidnext, [(uid, marker)] in insertion order) of

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,135 @@ START_TEST(test_uids)
 }
 END_TEST
 
+/* STATUS's counts come from the mailbox's row: they must equal what a
+ * scan of its messages would say after every kind of change. */
+static void assert_counts(struct fixture *fx, int64_t mailbox,
+			  uint32_t messages, uint32_t unseen)
+{
+	struct store_mailbox_status st = { 0 };
+	uint32_t count = 0;
+	char db[PATH_MAX], sql[256];
+
+	ck_assert_int_eq(store_mailbox_status(fx->store, mailbox, &st), 0);
+	ck_assert_uint_eq(st.messages, messages);
+	ck_assert_uint_eq(st.unseen, unseen);
+	ck_assert_int_eq(store_mailbox_count(fx->store, mailbox, &count), 0);
+	ck_assert_uint_eq(count, messages);
+	fx_db_path(fx, db, sizeof db);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM messages WHERE mailbox = %lld",
+		 (long long)mailbox);
+	ck_assert_int_eq(sql_int(db, sql), messages);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM messages WHERE mailbox = %lld"
+		 " AND (flags & 1) = 0",
+		 (long long)mailbox);
+	ck_assert_int_eq(sql_int(db, sql), unseen);
+}
+
+struct flag_job {
+	int64_t mailbox;
+	uint32_t uid;
+	int mode;
+	uint32_t flags;
+	int64_t to;
+};
+
+static int job_flags(struct store_txn *txn, void *data)
+{
+	const struct flag_job *j = data;
+	uint32_t flags;
+	char keywords[STORE_KEYWORDS_MAX];
+
+	return store_txn_message_flags(txn, j->mailbox, j->uid, j->mode,
+				       j->flags, "", &flags, keywords,
+				       sizeof keywords);
+}
+
+static int job_copy(struct store_txn *txn, void *data)
+{
+	const struct flag_job *j = data;
+	uint32_t uid;
+
+	return store_txn_message_copy(txn, j->mailbox, j->uid, j->to, &uid);
+}
+
+static int job_delete_sent(struct store_txn *txn, void *data)
+{
+	int64_t id;
+
+	(void)data;
+	return store_txn_mailbox_delete(txn, "bob@example.test", "Sent", &id);
+}
+
+START_TEST(test_mailbox_counts)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+
+	fx_open(&fx, STORE_MODE_DAEMON);
+	fx_db_path(&fx, db, sizeof db);
+	two_accounts(&fx);
+	int64_t inbox = t_mailbox_id(&fx, "bob@example.test", "INBOX");
+	int64_t sent = t_mailbox_id(&fx, "bob@example.test", "Sent");
+	assert_counts(&fx, inbox, 0, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(t_deliver(&fx, inbox, BODY, NULL), 0);
+	assert_counts(&fx, inbox, 3, 3);
+
+	/* \Seen added, added again (no change), then another flag. */
+	struct flag_job j = { .mailbox = inbox, .uid = 2, .mode = 1,
+			      .flags = 1, .to = sent };
+	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
+	assert_counts(&fx, inbox, 3, 2);
+	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
+	j.flags = 1u << 2;
+	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
+	assert_counts(&fx, inbox, 3, 2);
+
+	/* Copies keep their flags: one seen, one unseen. */
+	ck_assert_int_eq(fx_run(&fx, job_copy, &j), 0);
+	j.uid = 1;
+	ck_assert_int_eq(fx_run(&fx, job_copy, &j), 0);
+	assert_counts(&fx, sent, 2, 1);
+	assert_counts(&fx, inbox, 3, 2);
+
+	/* Replacing the flags without \Seen, then expunging a seen and an
+	 * unseen message. */
+	j = (struct flag_job){ .mailbox = inbox, .uid = 2, .mode = 0 };
+	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
+	assert_counts(&fx, inbox, 3, 3);
+	j = (struct flag_job){ .mailbox = inbox, .uid = 3, .mode = 1,
+			       .flags = 1 };
+	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
+	ck_assert_int_eq(t_expunge(&fx, inbox, 3), 0);
+	ck_assert_int_eq(t_expunge(&fx, inbox, 1), 0);
+	assert_counts(&fx, inbox, 1, 1);
+
+	/* A row moved to another mailbox by SQL counts in its new one. */
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "UPDATE messages SET mailbox = %lld, uid = 100"
+		 " WHERE mailbox = %lld AND uid = 2",
+		 (long long)sent, (long long)inbox);
+	sql_exec(db, sql);
+	assert_counts(&fx, inbox, 0, 0);
+	assert_counts(&fx, sent, 3, 2);
+
+	/* Deleting a mailbox or the account takes its messages with it
+	 * through the cascade, and the other mailboxes keep their counts. */
+	ck_assert_int_eq(t_deliver(&fx, inbox, BODY, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_delete_sent, NULL), 0);
+	assert_counts(&fx, inbox, 1, 1);
+	int64_t amy = t_mailbox_id(&fx, "amy@example.test", "INBOX");
+	ck_assert_int_eq(t_deliver(&fx, amy, BODY, NULL), 0);
+	ck_assert_int_eq(t_account_del(&fx, "bob@example.test"), 0);
+	assert_counts(&fx, amy, 1, 1);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM messages"), 1);
+	fx_close(&fx);
+}
+END_TEST
+
 static int64_t raw_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -258,6 +388,7 @@ Suite *suite_messages(void)
 	tu_add_fixture(tc);
 	tcase_add_test(tc, test_blob_dedup);
 	tcase_add_test(tc, test_uids);
+	tcase_add_test(tc, test_mailbox_counts);
 	tcase_add_test(tc, test_schema_triggers);
 	suite_add_tcase(s, tc);
 	return s;

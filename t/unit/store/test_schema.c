@@ -30,7 +30,7 @@ static void assert_schema_v1(const char *db)
 	}
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE type = 'trigger'"),
-			 7);
+			 10);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM pragma_table_list"
 				     " WHERE name = 'module_state'"
 				     " AND wr = 1"),
@@ -84,6 +84,15 @@ static int job_work_delete(struct store_txn *txn, void *data)
 	"SELECT last_uidvalidity FROM accounts" \
 	" WHERE address = 'bob@example.test'"
 
+/* What schema step 4 added, undone: a database as v3 left it. */
+#define DOWN_TO_V3 \
+	"DROP TRIGGER messages_count_insert;" \
+	"DROP TRIGGER messages_count_delete;" \
+	"DROP TRIGGER messages_count_update;" \
+	"ALTER TABLE mailboxes DROP COLUMN message_count;" \
+	"ALTER TABLE mailboxes DROP COLUMN unseen_count;" \
+	"PRAGMA user_version = 3;"
+
 /* A v2 database learns each account's highest UIDVALIDITY, and from then
  * on a mailbox deleted and created again gets a new one even when it had
  * the highest (RFC 3501 2.3.1.1). */
@@ -102,7 +111,8 @@ START_TEST(test_migrate_v2_uidvalidity_never_repeats)
 	ck_assert_int_eq(sql_int(db, "SELECT max(uidvalidity) FROM mailboxes"),
 			 first);
 	fx_store_close(&fx);
-	sql_exec(db, "DROP TRIGGER mailboxes_last_uidvalidity;"
+	sql_exec(db, DOWN_TO_V3
+		     "DROP TRIGGER mailboxes_last_uidvalidity;"
 		     "ALTER TABLE accounts DROP COLUMN last_uidvalidity;"
 		     "PRAGMA user_version = 2");
 
@@ -118,6 +128,59 @@ START_TEST(test_migrate_v2_uidvalidity_never_repeats)
 	ck_assert_int_eq(fx_run(&fx, job_work_delete, NULL), 0);
 	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
 	ck_assert_int_gt(sql_int(db, WORK_UIDVALIDITY), second);
+	fx_close(&fx);
+}
+END_TEST
+
+static int job_deliver_work(struct store_txn *txn, void *data)
+{
+	static const char body[] = "Subject: w\r\n\r\nwork\r\n";
+	int64_t mailbox, blob;
+	uint32_t uid;
+	int ret;
+
+	(void)data;
+	ret = store_txn_mailbox_id(txn, "bob@example.test", "Work", &mailbox);
+	if (ret == 0)
+		ret = store_txn_blob_put(txn, body, sizeof body - 1, &blob);
+	if (ret == 0)
+		ret = store_txn_message_append(txn, mailbox, blob, 0, 0,
+					       &uid);
+	return ret;
+}
+
+#define WORK_COUNTS \
+	"SELECT message_count * 1000 + unseen_count FROM mailboxes" \
+	" WHERE name = 'Work'"
+
+/* A v3 database gets its mailboxes' counts from their messages, and the
+ * triggers keep them from then on. */
+START_TEST(test_migrate_v3_counts_messages)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+
+	fx_open(&fx, STORE_MODE_DAEMON);
+	fx_db_path(&fx, db, sizeof db);
+	ck_assert_int_eq(t_domain_add(&fx, "example.test"), 0);
+	ck_assert_int_eq(t_account_add(&fx, "bob@example.test", FAKE_HASH,
+				       NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V3
+		     "UPDATE messages SET flags = 1 WHERE uid <= 2;");
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(sql_int(db, WORK_COUNTS), 5003);
+	ck_assert_int_eq(sql_int(db, "SELECT sum(message_count)"
+				     " FROM mailboxes WHERE name != 'Work'"),
+			 0);
+	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	ck_assert_int_eq(sql_int(db, WORK_COUNTS), 6004);
 	fx_close(&fx);
 }
 END_TEST
@@ -211,6 +274,7 @@ Suite *suite_schema(void)
 	tu_add_fixture(tc);
 	tcase_add_test(tc, test_migrate_from_empty);
 	tcase_add_test(tc, test_migrate_v2_uidvalidity_never_repeats);
+	tcase_add_test(tc, test_migrate_v3_counts_messages);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);
