@@ -284,7 +284,7 @@ def cmd_out(args):
         return "?"
 
 
-def header(build, args, rounds):
+def header(build, args, rounds, commit):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -293,7 +293,6 @@ def header(build, args, rounds):
                 break
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     post = cmd_out([f"{build}/core/daemon/postinod", "--version"])
-    commit = cmd_out(["git", "-C", HERE, "describe", "--always", "--dirty"])
     return (f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
             f"- machine: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, "
             f"Linux {platform.release()} (shared with other builds: noisy)\n"
@@ -331,6 +330,9 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(1))
     build = os.path.abspath(a.build)
+    # The tree the binaries were built from: read now, since work may
+    # be committed while a full run (an hour) goes on.
+    commit = cmd_out(["git", "-C", HERE, "describe", "--always", "--dirty"])
     cfg = dict(QUICK if a.quick else FULL)
     for kv in a.set:
         k, v = kv.split("=", 1)
@@ -423,7 +425,7 @@ def main():
         notes.append("idle: postino = its process's RSS growth / connections; "
                      "peer = growth of the PSS sum over all Dovecot processes "
                      "(one login proxy + one pop3/imap process per connection).")
-    text = header(build, a, a.rounds) + "\n" + table(results, loads, notes)
+    text = header(build, a, a.rounds, commit) + "\n" + table(results, loads, notes)
     print()
     print(text)
     if a.doc:
