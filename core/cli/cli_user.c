@@ -254,15 +254,9 @@ static int user_set(struct cli *cli, int argc, char **argv)
 
 static int user_print_mailbox(void *data, const struct store_mailbox *m)
 {
-	struct cli *cli = data;
-	uint32_t messages = 0;
-	int ret = store_mailbox_count(cli->ctx.store, m->id, &messages);
-
-	if (ret < 0)
-		return ret;
-	fprintf(cli->out, "mailbox: %s%s%s uidvalidity=%u uidnext=%u "
-		"messages=%u\n", m->name, m->special_use[0] != '\0' ? " " : "",
-		m->special_use, m->uidvalidity, m->uidnext, messages);
+	fprintf(data, "mailbox: %s%s%s uidvalidity=%u uidnext=%u messages=%u\n",
+		m->name, m->special_use[0] != '\0' ? " " : "", m->special_use,
+		m->uidvalidity, m->uidnext, m->messages);
 	return 0;
 }
 
@@ -291,7 +285,7 @@ static int user_show(struct cli *cli, const char *address)
 	fprintf(cli->out, "created: %s\n",
 		cli_time(account.created, when, sizeof(when)));
 	ret = store_mailbox_list(cli->ctx.store, account.address,
-				 user_print_mailbox, cli);
+				 user_print_mailbox, cli->out);
 	return ret < 0 ? cli_store_fail(cli, ret, address) : 0;
 }
 

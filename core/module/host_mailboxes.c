@@ -61,15 +61,7 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 	if (address_normalize(account, address, sizeof(address)) < 0)
 		return -ENOENT;
 	int ret = store_mailbox_get(ctx->store, address, name, &info);
-	if (ret < 0)
-		return ret;
-	/* A mailbox with a table in memory (open, or cached since) counts
-	 * from it, which also brings the table up to date for the next
-	 * SELECT; the others read the counts kept in their row. */
-	struct mailbox_entry *e = mailbox_registry_find(ctx, info.id);
-	if (e != NULL && e->table != NULL)
-		ret = mailbox_entry_refresh(ctx->store, e, &st);
-	else
+	if (ret == 0)
 		ret = store_mailbox_status(ctx->store, info.id, &st);
 	if (ret < 0)
 		return ret;
@@ -80,6 +72,7 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 	status_r->highestmodseq = st.highestmodseq;
 	/* \Recent: messages no view has claimed yet, known only for the
 	 * mailboxes opened since the start (else none are). */
+	struct mailbox_entry *e = mailbox_registry_find(ctx, info.id);
 	status_r->recent = 0;
 	if (e != NULL && e->recent_uid < st.uidnext)
 		status_r->recent = st.uidnext - e->recent_uid < st.messages

@@ -114,7 +114,7 @@ static int refresh_expunges(struct store *store, struct refresh *r)
 static int refresh_read(struct store *store, struct mailbox_entry *e,
 			struct store_mailbox_status *status_r)
 {
-	int ret = store_mailbox_version(store, e->id, status_r);
+	int ret = store_mailbox_status(store, e->id, status_r);
 
 	if (ret < 0)
 		return ret;
@@ -140,12 +140,9 @@ static int refresh_read(struct store *store, struct mailbox_entry *e,
 	if (ret < 0)
 		return ret;
 	r.t = e->table;
-	uint32_t messages = 0;
 	ret = store_message_changes(store, e->id, r.t->modseq, refresh_change,
 				    &r);
-	if (ret == 0)
-		ret = store_mailbox_count(store, e->id, &messages);
-	if (ret == 0 && messages != r.t->count)
+	if (ret == 0 && status_r->messages != r.t->count)
 		ret = refresh_expunges(store, &r);
 	if (ret < 0) {
 		/* Half applied: start again from a full read next time. */
@@ -165,10 +162,6 @@ int mailbox_entry_refresh(struct store *store, struct mailbox_entry *e,
 		return ret;
 	ret = refresh_read(store, e, status_r);
 	store_read_end(store);
-	if (ret == 0) {
-		status_r->messages = e->table->count;
-		status_r->unseen = e->table->unseen;
-	}
 	return ret;
 }
 

@@ -73,7 +73,6 @@ int msg_table_own(struct msg_table **tp)
 		}
 	}
 	t->count = old->count;
-	t->unseen = old->unseen;
 	t->modseq = old->modseq;
 	msg_table_unref(tp);
 	*tp = t;
@@ -117,11 +116,6 @@ uint32_t msg_table_last_uid(const struct msg_table *t)
 	return t->count > 0 ? t->recs[t->count - 1].uid : 0;
 }
 
-static uint32_t rec_unseen(const struct msg_rec *r)
-{
-	return (r->flags & POSTINO_FLAG_SEEN) == 0;
-}
-
 static int rec_set(struct msg_rec *r, const struct store_message *s)
 {
 	char *kw = NULL;
@@ -154,19 +148,13 @@ int msg_table_append(struct msg_table *t, const struct store_message *s)
 	if (rec_set(r, s) < 0)
 		return -ENOMEM;
 	t->count++;
-	t->unseen += rec_unseen(r);
 	return 0;
 }
 
 int msg_table_update(struct msg_table *t, uint32_t i,
 		     const struct store_message *s)
 {
-	uint32_t was = rec_unseen(&t->recs[i]);
-	int ret = rec_set(&t->recs[i], s);
-
-	if (ret == 0)
-		t->unseen = t->unseen - was + rec_unseen(&t->recs[i]);
-	return ret;
+	return rec_set(&t->recs[i], s);
 }
 
 void msg_table_compact(struct msg_table *t, const uint8_t *keep)
@@ -175,7 +163,6 @@ void msg_table_compact(struct msg_table *t, const uint8_t *keep)
 
 	for (uint32_t i = 0; i < t->count; i++) {
 		if (!keep[i]) {
-			t->unseen -= rec_unseen(&t->recs[i]);
 			free(t->recs[i].keywords);
 			continue;
 		}

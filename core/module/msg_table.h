@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 
-#include "postino/plugin.h"
 #include "store/store.h"
 
 struct msg_rec {
@@ -24,7 +23,6 @@ struct msg_table {
 	unsigned refs;
 	uint64_t modseq; /* the mailbox's highestmodseq it reflects */
 	uint32_t count;
-	uint32_t unseen; /* records without \Seen, for SELECT and STATUS */
 	uint32_t cap;
 	struct msg_rec *recs; /* in UID order */
 };

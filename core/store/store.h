@@ -244,6 +244,7 @@ struct store_mailbox {
 	char special_use[16]; /* "\\Sent" etc., "" when none */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
+	uint32_t messages; /* kept in the mailbox's row: no count is made */
 	int subscribed;
 };
 int store_mailbox_list(struct store *store, const char *address,
@@ -278,17 +279,10 @@ struct store_mailbox_status {
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
 };
+/* One row, however large the mailbox: triggers keep the counts in it.
+ * Any change to a mailbox's messages raises its highestmodseq. */
 int store_mailbox_status(struct store *store, int64_t mailbox_id,
 			 struct store_mailbox_status *status_r);
-/* uidnext, uidvalidity and highestmodseq only (messages and unseen are
- * left 0). Any change to a mailbox's messages raises its highestmodseq. */
-int store_mailbox_version(struct store *store, int64_t mailbox_id,
-			  struct store_mailbox_status *status_r);
-/* How many messages the mailbox has. Like the counts of
- * store_mailbox_status, it is kept in the mailbox's row by triggers: one
- * row read, however large the mailbox. */
-int store_mailbox_count(struct store *store, int64_t mailbox_id,
-			uint32_t *messages_r);
 /* Reads between begin and end see one snapshot of the database. */
 int store_read_begin(struct store *store);
 void store_read_end(struct store *store);

@@ -6,10 +6,9 @@
 
 #include "store/store_internal.h"
 
-/* No message count: it is an index scan, and every LIST, SELECT, APPEND
- * and COPY reads mailboxes. store_mailbox_count when it is wanted. */
 #define MAILBOX_COLUMNS \
-	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.subscribed"
+	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext," \
+	" m.message_count, m.subscribed"
 
 static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 			    struct store_mailbox *m)
@@ -24,7 +23,8 @@ static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 					sizeof m->special_use);
 	m->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
 	m->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
-	m->subscribed = sqlite3_column_int(st, 5);
+	m->messages = (uint32_t)sqlite3_column_int64(st, 5);
+	m->subscribed = sqlite3_column_int(st, 6);
 	return ret;
 }
 

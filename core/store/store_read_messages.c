@@ -96,58 +96,6 @@ int store_mailbox_status(struct store *store, int64_t mailbox_id,
 	return store_conn_fail(c, rc, "mailbox status");
 }
 
-int store_mailbox_version(struct store *store, int64_t mailbox_id,
-			  struct store_mailbox_status *status_r)
-{
-	struct store_conn *c = store->reader;
-	sqlite3_stmt *st = store_conn_stmt(c, STMT_R_MAILBOX_VERSION,
-		"SELECT uidnext, uidvalidity, highestmodseq"
-		" FROM mailboxes WHERE id = ?1");
-	int rc;
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*status_r = (struct store_mailbox_status){
-			.uidnext = (uint32_t)sqlite3_column_int64(st, 0),
-			.uidvalidity = (uint32_t)sqlite3_column_int64(st, 1),
-			.highestmodseq = (uint64_t)sqlite3_column_int64(st, 2),
-		};
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return store_conn_errorf(c, -ENOENT, "no mailbox %lld",
-					 (long long)mailbox_id);
-	return store_conn_fail(c, rc, "mailbox version");
-}
-
-int store_mailbox_count(struct store *store, int64_t mailbox_id,
-			uint32_t *messages_r)
-{
-	struct store_conn *c = store->reader;
-	sqlite3_stmt *st = store_conn_stmt(c, STMT_R_MESSAGE_COUNT,
-		"SELECT message_count FROM mailboxes WHERE id = ?1");
-	int rc;
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*messages_r = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return store_conn_errorf(c, -ENOENT, "no mailbox %lld",
-					 (long long)mailbox_id);
-	return store_conn_fail(c, rc, "message count");
-}
-
 /* Only the daemon's read connection takes snapshots: in admin mode the
  * reader is the write connection, which may be inside a job. */
 int store_read_begin(struct store *store)

@@ -244,6 +244,7 @@ START_TEST(test_default_mailboxes)
 		ck_assert_str_eq(mb.m[i].name, default_names[i]);
 		ck_assert_str_eq(mb.m[i].special_use, default_special[i]);
 		ck_assert_uint_eq(mb.m[i].uidnext, 1);
+		ck_assert_uint_eq(mb.m[i].messages, 0);
 		ck_assert_uint_ne(mb.m[i].uidvalidity, 0);
 		for (int j = 0; j < i; j++)
 			ck_assert_uint_ne(mb.m[i].uidvalidity,

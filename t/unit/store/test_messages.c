@@ -129,17 +129,16 @@ START_TEST(test_uids)
 					   "INBOX", &m),
 			 0);
 	ck_assert_uint_eq(m.uidnext, 6);
-	uint32_t count = 0;
-	ck_assert_int_eq(store_mailbox_count(fx.store, m.id, &count), 0);
-	ck_assert_uint_eq(count, 1);
-	struct store_mailbox_status version;
-	ck_assert_int_eq(store_mailbox_version(fx.store, m.id, &version), 0);
-	ck_assert_uint_eq(version.uidnext, 6);
-	ck_assert_uint_eq(version.messages, 0);
-	ck_assert_int_eq(version.highestmodseq,
+	ck_assert_uint_eq(m.messages, 1);
+	struct store_mailbox_status status;
+	ck_assert_int_eq(store_mailbox_status(fx.store, m.id, &status), 0);
+	ck_assert_uint_eq(status.uidnext, 6);
+	ck_assert_uint_eq(status.messages, 1);
+	ck_assert_uint_eq(status.unseen, 1);
+	ck_assert_int_eq(status.highestmodseq,
 			 sql_int(db, "SELECT highestmodseq FROM mailboxes"
 				     " WHERE id = (SELECT mailbox FROM messages)"));
-	ck_assert_int_eq(store_mailbox_version(fx.store, 999999, &version),
+	ck_assert_int_eq(store_mailbox_status(fx.store, 999999, &status),
 			 -ENOENT);
 	ck_assert_int_eq(sql_int(db, "SELECT max(uid) FROM messages"), 5);
 
@@ -173,27 +172,27 @@ END_TEST
 
 /* STATUS's counts come from the mailbox's row: they must equal what a
  * scan of its messages would say after every kind of change. */
-static void assert_counts(struct fixture *fx, int64_t mailbox,
-			  uint32_t messages, uint32_t unseen)
+static void assert_counts(struct fixture *fx, const char *address,
+			  const char *name, uint32_t messages, uint32_t unseen)
 {
 	struct store_mailbox_status st = { 0 };
-	uint32_t count = 0;
+	struct store_mailbox m;
 	char db[PATH_MAX], sql[256];
 
-	ck_assert_int_eq(store_mailbox_status(fx->store, mailbox, &st), 0);
+	ck_assert_int_eq(store_mailbox_get(fx->store, address, name, &m), 0);
+	ck_assert_uint_eq(m.messages, messages);
+	ck_assert_int_eq(store_mailbox_status(fx->store, m.id, &st), 0);
 	ck_assert_uint_eq(st.messages, messages);
 	ck_assert_uint_eq(st.unseen, unseen);
-	ck_assert_int_eq(store_mailbox_count(fx->store, mailbox, &count), 0);
-	ck_assert_uint_eq(count, messages);
 	fx_db_path(fx, db, sizeof db);
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM messages WHERE mailbox = %lld",
-		 (long long)mailbox);
+		 (long long)m.id);
 	ck_assert_int_eq(sql_int(db, sql), messages);
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM messages WHERE mailbox = %lld"
 		 " AND (flags & 1) = 0",
-		 (long long)mailbox);
+		 (long long)m.id);
 	ck_assert_int_eq(sql_int(db, sql), unseen);
 }
 
@@ -232,6 +231,8 @@ static int job_delete_sent(struct store_txn *txn, void *data)
 	return store_txn_mailbox_delete(txn, "bob@example.test", "Sent", &id);
 }
 
+#define BOB "bob@example.test"
+
 START_TEST(test_mailbox_counts)
 {
 	struct fixture fx;
@@ -242,39 +243,39 @@ START_TEST(test_mailbox_counts)
 	two_accounts(&fx);
 	int64_t inbox = t_mailbox_id(&fx, "bob@example.test", "INBOX");
 	int64_t sent = t_mailbox_id(&fx, "bob@example.test", "Sent");
-	assert_counts(&fx, inbox, 0, 0);
+	assert_counts(&fx, BOB, "INBOX", 0, 0);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(t_deliver(&fx, inbox, BODY, NULL), 0);
-	assert_counts(&fx, inbox, 3, 3);
+	assert_counts(&fx, BOB, "INBOX", 3, 3);
 
 	/* \Seen added, added again (no change), then another flag. */
 	struct flag_job j = { .mailbox = inbox, .uid = 2, .mode = 1,
 			      .flags = 1, .to = sent };
 	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
-	assert_counts(&fx, inbox, 3, 2);
+	assert_counts(&fx, BOB, "INBOX", 3, 2);
 	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
 	j.flags = 1u << 2;
 	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
-	assert_counts(&fx, inbox, 3, 2);
+	assert_counts(&fx, BOB, "INBOX", 3, 2);
 
 	/* Copies keep their flags: one seen, one unseen. */
 	ck_assert_int_eq(fx_run(&fx, job_copy, &j), 0);
 	j.uid = 1;
 	ck_assert_int_eq(fx_run(&fx, job_copy, &j), 0);
-	assert_counts(&fx, sent, 2, 1);
-	assert_counts(&fx, inbox, 3, 2);
+	assert_counts(&fx, BOB, "Sent", 2, 1);
+	assert_counts(&fx, BOB, "INBOX", 3, 2);
 
 	/* Replacing the flags without \Seen, then expunging a seen and an
 	 * unseen message. */
 	j = (struct flag_job){ .mailbox = inbox, .uid = 2, .mode = 0 };
 	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
-	assert_counts(&fx, inbox, 3, 3);
+	assert_counts(&fx, BOB, "INBOX", 3, 3);
 	j = (struct flag_job){ .mailbox = inbox, .uid = 3, .mode = 1,
 			       .flags = 1 };
 	ck_assert_int_eq(fx_run(&fx, job_flags, &j), 0);
 	ck_assert_int_eq(t_expunge(&fx, inbox, 3), 0);
 	ck_assert_int_eq(t_expunge(&fx, inbox, 1), 0);
-	assert_counts(&fx, inbox, 1, 1);
+	assert_counts(&fx, BOB, "INBOX", 1, 1);
 
 	/* A row moved to another mailbox by SQL counts in its new one. */
 	char sql[256];
@@ -283,18 +284,18 @@ START_TEST(test_mailbox_counts)
 		 " WHERE mailbox = %lld AND uid = 2",
 		 (long long)sent, (long long)inbox);
 	sql_exec(db, sql);
-	assert_counts(&fx, inbox, 0, 0);
-	assert_counts(&fx, sent, 3, 2);
+	assert_counts(&fx, BOB, "INBOX", 0, 0);
+	assert_counts(&fx, BOB, "Sent", 3, 2);
 
 	/* Deleting a mailbox or the account takes its messages with it
 	 * through the cascade, and the other mailboxes keep their counts. */
 	ck_assert_int_eq(t_deliver(&fx, inbox, BODY, NULL), 0);
 	ck_assert_int_eq(fx_run(&fx, job_delete_sent, NULL), 0);
-	assert_counts(&fx, inbox, 1, 1);
+	assert_counts(&fx, BOB, "INBOX", 1, 1);
 	int64_t amy = t_mailbox_id(&fx, "amy@example.test", "INBOX");
 	ck_assert_int_eq(t_deliver(&fx, amy, BODY, NULL), 0);
 	ck_assert_int_eq(t_account_del(&fx, "bob@example.test"), 0);
-	assert_counts(&fx, amy, 1, 1);
+	assert_counts(&fx, "amy@example.test", "INBOX", 1, 1);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM messages"), 1);
 	fx_close(&fx);
 }
