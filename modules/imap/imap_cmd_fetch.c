@@ -3,9 +3,9 @@
  * output is over its high-water mark, so FETCH 1:* of a huge mailbox
  * holds one message's response at a time. Each response is assembled in
  * one buffer and written once (literal bodies stream after it): FETCH
- * 1:* (UID FLAGS) is a hundred thousand small lines. ENVELOPE and BODYSTRUCTURE
- * come from the summaries stored at delivery; BODY[section] reads only
- * the section's byte range from the store. */
+ * 1:* (UID FLAGS) is a hundred thousand small lines. ENVELOPE and
+ * BODYSTRUCTURE come from the summaries stored at delivery;
+ * BODY[section] reads only the section's byte range from the store. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,14 @@ static void put_u64(struct imap_fetch_run *run, unsigned long long v)
 		run->nomem = true;
 }
 
+/* "{len}\r\n": a literal's announcement. */
+static void put_literal_len(struct imap_fetch_run *run, uint64_t len)
+{
+	put_str(run, "{");
+	put_u64(run, len);
+	put_str(run, "}\r\n");
+}
+
 /* Hands the assembled part of the response to the connection. */
 static void line_flush(struct imap_session *s, struct imap_fetch_run *run)
 {
@@ -79,9 +87,7 @@ static int write_range(struct imap_session *s, struct imap_fetch_run *run,
 	uint64_t len = end > start ? end - start : 0;
 	char *buf;
 
-	put_str(run, "{");
-	put_u64(run, len);
-	put_str(run, "}\r\n");
+	put_literal_len(run, len);
 	line_flush(s, run);
 	if (len == 0 || run->nomem)
 		return 0;
@@ -199,9 +205,7 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 	}
 	uint64_t from = 0, to = out_len;
 	apply_partial(b, &from, &to);
-	put_str(run, "{");
-	put_u64(run, to - from);
-	put_str(run, "}\r\n");
+	put_literal_len(run, to - from);
 	if (to > from)
 		put(run, out + from, (size_t)(to - from));
 	free(hdr);
