@@ -19,6 +19,7 @@ import re
 import shutil
 import smtplib
 import string
+import subprocess
 import tempfile
 import threading
 import time
@@ -164,6 +165,19 @@ class ImapTestCase(harness.TestCase):
             typ, _ = m.login(login, PASSWORDS[login])
             self.assertEqual(typ, "OK")
         return m
+
+    def curl_imaps(self, path):
+        """The bytes curl (one of make test's packages) fetches from
+        imaps://.../path as BOB: a client of another kind than imaplib."""
+        curl = shutil.which("curl")
+        self.assertIsNotNone(curl, "curl is installed by make test")
+        where = self.where["imaps"]
+        out = subprocess.run(
+            [curl, "-s", "-k", "--user", f"{BOB}:{PASSWORDS[BOB]}",
+             f"imaps://{where[0]}:{where[1]}/{path}"],
+            capture_output=True, timeout=60, env=harness.base_env())
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
 
     @staticmethod
     def _logout(m):
@@ -470,16 +484,7 @@ class Messages(ImapTestCase):
         # A partial fetch straddling a record boundary of the big one.
         typ, data = m.fetch("5", "(BODY.PEEK[]<16000.40000>)")
         self.assertEqual(data[0][1], msgs[4][16000:56000])
-        curl = shutil.which("curl")
-        if curl:
-            import subprocess
-            where = self.where["imaps"]
-            out = subprocess.run(
-                [curl, "-s", "-k", "--user", f"{BOB}:{PASSWORDS[BOB]}",
-                 f"imaps://{where[0]}:{where[1]}/INBOX;UID=5"],
-                capture_output=True, timeout=60, env=harness.base_env())
-            self.assertEqual(out.returncode, 0, out.stderr)
-            self.assertEqual(out.stdout, msgs[4])
+        self.assertEqual(self.curl_imaps("INBOX;UID=5"), msgs[4])
         self.stop()
 
     def test_append_to_sent_is_seen_by_other_clients(self):
@@ -502,17 +507,8 @@ class Messages(ImapTestCase):
         untagged, _ = desktop.ok("FETCH 1 (FLAGS INTERNALDATE BODY.PEEK[])")
         self.assertTrue(untagged[0].startswith(
             '* 1 FETCH (FLAGS (\\Seen) INTERNALDATE "21-Sep-2026 '), untagged)
-        # a third client of another kind: curl, when installed
-        curl = shutil.which("curl")
-        if curl:
-            import subprocess
-            where = self.where["imaps"]
-            out = subprocess.run(
-                [curl, "-s", "-k", "--user", f"{BOB}:{PASSWORDS[BOB]}",
-                 f"imaps://{where[0]}:{where[1]}/Sent;UID=1"],
-                capture_output=True, timeout=60, env=harness.base_env())
-            self.assertEqual(out.returncode, 0, out.stderr)
-            self.assertEqual(out.stdout, sent)
+        # a third client of another kind
+        self.assertEqual(self.curl_imaps("Sent;UID=1"), sent)
         # APPEND to a missing mailbox asks the client to create it.
         typ, data = phone.append("Nope", None, None, sent)
         self.assertEqual(typ, "NO")

@@ -78,6 +78,17 @@ static int job_work_delete(struct store_txn *txn, void *data)
 	return store_txn_mailbox_delete(txn, "bob@example.test", "Work", &id);
 }
 
+/* A store with bob@example.test and his mailbox Work. */
+static void open_with_work(struct fixture *fx, char *db, size_t db_size)
+{
+	fx_open(fx, STORE_MODE_DAEMON);
+	fx_db_path(fx, db, db_size);
+	ck_assert_int_eq(t_domain_add(fx, "example.test"), 0);
+	ck_assert_int_eq(t_account_add(fx, "bob@example.test", FAKE_HASH,
+				       NULL), 0);
+	ck_assert_int_eq(fx_run(fx, job_work_create, NULL), 0);
+}
+
 #define WORK_UIDVALIDITY \
 	"SELECT uidvalidity FROM mailboxes WHERE name = 'Work'"
 #define LAST_UIDVALIDITY \
@@ -101,12 +112,7 @@ START_TEST(test_migrate_v2_uidvalidity_never_repeats)
 	struct fixture fx;
 	char db[PATH_MAX];
 
-	fx_open(&fx, STORE_MODE_DAEMON);
-	fx_db_path(&fx, db, sizeof db);
-	ck_assert_int_eq(t_domain_add(&fx, "example.test"), 0);
-	ck_assert_int_eq(t_account_add(&fx, "bob@example.test", FAKE_HASH,
-				       NULL), 0);
-	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	open_with_work(&fx, db, sizeof db);
 	int64_t first = sql_int(db, WORK_UIDVALIDITY);
 	ck_assert_int_eq(sql_int(db, "SELECT max(uidvalidity) FROM mailboxes"),
 			 first);
@@ -160,12 +166,7 @@ START_TEST(test_migrate_v3_counts_messages)
 	struct fixture fx;
 	char db[PATH_MAX];
 
-	fx_open(&fx, STORE_MODE_DAEMON);
-	fx_db_path(&fx, db, sizeof db);
-	ck_assert_int_eq(t_domain_add(&fx, "example.test"), 0);
-	ck_assert_int_eq(t_account_add(&fx, "bob@example.test", FAKE_HASH,
-				       NULL), 0);
-	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	open_with_work(&fx, db, sizeof db);
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
 	fx_store_close(&fx);
