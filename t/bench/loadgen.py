@@ -86,24 +86,21 @@ class Imap:
         tag = b"a%d" % self.n
         self.w.write(tag + b" " + text + b"\r\n")
         await self.w.drain()
-        marker = b"\r\n" + tag + b" "
         buf = bytearray()
-        scanned = 0
         while True:
             chunk = await self.r.read(1 << 20)
             if not chunk:
                 raise ConnectionError("IMAP server closed the connection")
             buf += chunk
-            if buf.startswith(tag + b" "):
-                at = -2
-            else:
-                at = buf.find(marker, max(0, scanned - len(marker)))
-            scanned = len(buf)
-            if at != -1 and buf.endswith(b"\r\n") and buf.find(b"\r\n", at + 2) == len(buf) - 2:
-                tagged = bytes(buf[at + 2:])
+            if not buf.endswith(b"\r\n"):
+                continue
+            # No literals: the tagged line, once here, is the last one.
+            last = buf.rfind(b"\n", 0, len(buf) - 1) + 1
+            if buf.startswith(tag + b" ", last):
+                tagged = bytes(buf[last:])
                 if tagged[len(tag) + 1:].split(b" ", 1)[0] != b"OK":
                     raise RuntimeError(f"{text[:40]!r}: {tagged!r}")
-                return tagged, bytes(buf[:at + 2])
+                return tagged, bytes(buf[:last])
 
     async def login(self, user):
         await self.cmd(b'LOGIN "%s" "%s"' % (user.encode(), PASSWORD.encode()))
