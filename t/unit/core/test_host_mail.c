@@ -449,6 +449,19 @@ static void wait_status(int *status)
 		uv_run(&fx.loop, UV_RUN_ONCE);
 }
 
+/* A STORE through mb, run to its end: the status it ended with. */
+static int store_flags(postino_mailbox *mb, const uint32_t *uids, size_t n,
+		       enum postino_store_mode mode, uint32_t flags,
+		       const char *keywords)
+{
+	int status = 1;
+
+	ck_assert_int_eq(host_mailbox_store(mb, uids, n, mode, flags, keywords,
+					    delivered, &status), 0);
+	wait_status(&status);
+	return status;
+}
+
 /* What IMAP relies on: one view's STORE and expunge reach another view
  * through watch + sync, expunges only when the sync allows them, highest
  * index first; the view that made a change is not told about it again;
@@ -474,12 +487,8 @@ START_TEST(views_follow_each_other)
 
 	/* a flags UID 2 and removes UIDs 1 and 3. */
 	uint32_t two = 2, gone[] = { 1, 3 };
-	status = 1;
-	ck_assert_int_eq(host_mailbox_store(a, &two, 1, POSTINO_STORE_ADD,
-					    POSTINO_FLAG_FLAGGED, "kw",
-					    delivered, &status), 0);
-	wait_status(&status);
-	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(store_flags(a, &two, 1, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_FLAGGED, "kw"), 0);
 	ck_assert_int_eq(changed, 1);
 	/* a sees its own change at once and is not told again. */
 	ck_assert_int_eq(host_mailbox_message(a, 1, &info), 0);
@@ -543,7 +552,6 @@ START_TEST(views_share_one_table)
 	struct postino_message_info info = { .size = sizeof(info) };
 	postino_mailbox *a = NULL, *b = NULL, *c = NULL;
 	struct sync_log log = { "" };
-	int status;
 
 	for (int i = 0; i < 3; i++) {
 		postino_msg *msg = host_msg_new(&fx.mod, NULL);
@@ -564,12 +572,8 @@ START_TEST(views_share_one_table)
 	ck_assert_uint_eq(first->refs, 4);
 
 	uint32_t one = 1;
-	status = 1;
-	ck_assert_int_eq(host_mailbox_store(a, &one, 1, POSTINO_STORE_ADD,
-					    POSTINO_FLAG_SEEN, NULL, delivered,
-					    &status), 0);
-	wait_status(&status);
-	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(store_flags(a, &one, 1, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_SEEN, NULL), 0);
 	/* a shows its change before it moves; nobody else does. */
 	ck_assert_ptr_eq(a->table, first);
 	ck_assert_int_eq(host_mailbox_message(a, 0, &info), 0);
@@ -646,17 +650,11 @@ START_TEST(a_view_behind_the_log_compares_tables)
 	a->entry->log_max = 1;
 
 	uint32_t two = 2, four = 4, three = 3;
-	status = 1;
-	ck_assert_int_eq(host_mailbox_store(a, &two, 1, POSTINO_STORE_ADD,
-					    POSTINO_FLAG_FLAGGED, "kw",
-					    delivered, &status), 0);
-	wait_status(&status);
+	ck_assert_int_eq(store_flags(a, &two, 1, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_FLAGGED, "kw"), 0);
 	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
-	status = 1;
-	ck_assert_int_eq(host_mailbox_store(a, &four, 1, POSTINO_STORE_ADD,
-					    POSTINO_FLAG_ANSWERED, NULL,
-					    delivered, &status), 0);
-	wait_status(&status);
+	ck_assert_int_eq(store_flags(a, &four, 1, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_ANSWERED, NULL), 0);
 	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
 	status = 1;
 	ck_assert_int_eq(host_mailbox_expunge(a, &three, 1, delivered,
@@ -734,20 +732,14 @@ START_TEST(status_counts_follow_changes)
 	status_is(4, 4, 5);
 
 	uint32_t seen[] = { 1, 2, 3 };
-	status = 1;
-	ck_assert_int_eq(host_mailbox_store(a, seen, 3, POSTINO_STORE_ADD,
-					    POSTINO_FLAG_SEEN, NULL, delivered,
-					    &status), 0);
-	wait_status(&status);
+	ck_assert_int_eq(store_flags(a, seen, 3, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_SEEN, NULL), 0);
 	status_is(4, 1, 5);
 	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
 	ck_assert_uint_eq(table_unseen(e->table), 1);
 	uint32_t unsee = 2;
-	status = 1;
-	ck_assert_int_eq(host_mailbox_store(a, &unsee, 1, POSTINO_STORE_REMOVE,
-					    POSTINO_FLAG_SEEN, NULL, delivered,
-					    &status), 0);
-	wait_status(&status);
+	ck_assert_int_eq(store_flags(a, &unsee, 1, POSTINO_STORE_REMOVE,
+				     POSTINO_FLAG_SEEN, NULL), 0);
 	status_is(4, 2, 5);
 	/* Expunging a seen and an unseen message. */
 	uint32_t gone[] = { 1, 4 };
