@@ -14,6 +14,7 @@ fail on any sanitizer report they see in an output.
 import ctypes
 import ctypes.util
 import os
+import random
 import re
 import shutil
 import signal
@@ -502,19 +503,46 @@ def _as_bytes(value):
 
 # ---- helpers for protocol tests (SMTP, later IMAP/POP3) ---------------------
 #
-# Added for test_smtp.py. test_tls.py has its own copies of free_port,
-# make_cert and client_context that behave the same.
+# Added for test_smtp.py. test_tls.py has its own copies of make_cert and
+# client_context that behave the same.
 
 MODULES_DIR = os.path.join(BUILD_ROOT, "modules")   # modules/*/ builds here
 CERTTOOL = shutil.which("certtool")
 
 
+def ephemeral_low():
+    """The first port of the kernel's range for client sockets."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_ports_given = set()
+
+
 def free_port(address="127.0.0.1"):
-    """A TCP port nobody listens on right now (bind to port 0)."""
+    """A TCP port nobody listens on right now, for a server started later.
+    Taken below the ephemeral range: a port from bind(0) is an ephemeral
+    one, and any client socket of the tests running in parallel may be
+    given it before the server binds it ("address already in use")."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
+    low = ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        port = rng.randrange(10000, low) if low > 11000 else 0
+        if port in _ports_given:
+            continue
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((address, port))
+            except OSError:
+                continue
+            port = s.getsockname()[1]
+        _ports_given.add(port)
+        return port
+    raise AssertionError(f"no free port on {address}")
 
 
 def make_cert(directory, name, cn, dns, days=30):

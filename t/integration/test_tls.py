@@ -28,7 +28,7 @@ import unittest
 import warnings
 
 import harness
-from harness import BUILD_ROOT, EX_CONFIG, VERSION, base_env
+from harness import BUILD_ROOT, EX_CONFIG, VERSION, base_env, free_port
 
 ECHO_DIR = os.path.join(BUILD_ROOT, "t", "modules")
 ECHO_SO = os.path.join(ECHO_DIR, "echo.so")
@@ -62,13 +62,6 @@ def big_pattern(n):
     """The bytes BIG n sends before its CRLF "+OK end" line."""
     alphabet = bytes(range(ord("a"), ord("a") + 26))
     return (alphabet * (n // 26 + 1))[:n]
-
-
-def free_port(address="127.0.0.1"):
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
 
 
 def unread_bytes(sock):
