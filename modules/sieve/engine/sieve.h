@@ -64,8 +64,9 @@ struct sieve_limits {
 	size_t max_memory;            /* 33554432 octets of working memory */
 	unsigned max_include_depth;   /* 4 nested include levels */
 	unsigned max_includes;        /* 16 include commands executed */
-	/* vacation period bounds (RFC 5230 4.1, RFC 6131), seconds */
-	uint32_t vacation_min_period; /* 86400 (one day) */
+	/* vacation period bounds (RFC 5230 4.1, RFC 6131), seconds; :days
+	 * never gives less than one day, :seconds as little as the floor */
+	uint32_t vacation_min_period; /* 0 */
 	uint32_t vacation_max_period; /* 7776000 (90 days) */
 	uint32_t vacation_default_period; /* 604800 (7 days) */
 };

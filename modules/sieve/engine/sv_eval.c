@@ -608,10 +608,21 @@ static int sv_test_body(struct sv_eval *ev, const struct sv_node *n)
 			for (size_t t = 0; !want && t < types.n; t++)
 				want = sv_type_matches(parts[i].type,
 						       &types.v[t]);
-			if (want)
-				ret = sv_vals_push(ev, &values,
-						   parts[i].content.s,
-						   parts[i].content.len);
+			if (!want)
+				continue;
+			struct sv_val c = parts[i].content;
+			if (n->part == SV_BODY_TEXT &&
+			    strcmp(parts[i].type, "text/html") == 0) {
+				char *t = sv_arena_strndup(&ev->scratch, c.s,
+							   c.len);
+				if (t == NULL) {
+					ret = -ENOMEM;
+					break;
+				}
+				c.s = t;
+				c.len = sv_strip_tags(t, c.len);
+			}
+			ret = sv_vals_push(ev, &values, c.s, c.len);
 		}
 	}
 	return ret < 0 ? sv_fail_errno(ev, n, ret) :
@@ -826,6 +837,10 @@ static int sv_test(struct sv_eval *ev, uint32_t idx)
 static int sv_result_error(struct sv_eval *ev, const struct sv_node *n,
 			   int ret, const char *why)
 {
+	if (ret == -EPERM && (why == sv_why_actions || why == sv_why_redirects))
+		return sv_fail(ev, n, "%s: %s (max %u)", sv_ops[n->op].name, why,
+			       why == sv_why_actions ? ev->lim.max_actions :
+			       ev->lim.max_redirects);
 	if (ret == -EPERM)
 		return sv_fail(ev, n, "%s: %s", sv_ops[n->op].name, why);
 	return sv_fail_errno(ev, n, ret);

@@ -277,9 +277,7 @@ struct sv_walk {
 	int ret;
 };
 
-/* Text of an HTML part for :text: tags dropped (RFC 5173 5.1 lets the
- * implementation choose how). */
-static size_t sv_strip_tags(char *s, size_t len)
+size_t sv_strip_tags(char *s, size_t len)
 {
 	size_t n = 0;
 	bool tag = false;
@@ -317,8 +315,6 @@ static void sv_walk_add(struct sv_walk *w, const char *type, bool text,
 	p->text = text;
 	p->content.s = copy;
 	p->content.len = len;
-	if (text && strcmp(p->type, "text/html") == 0)
-		p->content.len = sv_strip_tags(copy, len);
 	*m->cpu += len;
 	m->n_parts++;
 }

@@ -64,6 +64,9 @@ const struct sv_val *sv_field_value(struct sv_msg *m, struct sv_field *f,
 bool sv_msg_first(struct sv_msg *m, const char *name, bool decoded,
 		  struct sv_val *v_r);
 
+/* :text of an HTML part: tags dropped in place (RFC 5173 5.1 leaves the
+ * conversion to the implementation); the new length. */
+size_t sv_strip_tags(char *s, size_t len);
 /* The body (everything after the header section), at most
  * max_body_size octets. 0, -EIO or -ENOMEM. */
 int sv_msg_body(struct sv_msg *m, struct sv_val *body_r);

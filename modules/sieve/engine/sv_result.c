@@ -5,6 +5,9 @@
 #include "sv_flags.h"
 #include "sv_result.h"
 
+const char sv_why_actions[] = "too many actions";
+const char sv_why_redirects[] = "too many redirects";
+
 struct sv_result_impl {
 	struct sieve_result pub;
 	struct sv_arena arena;
@@ -77,7 +80,7 @@ static bool sv_is_inbox(const char *s, size_t len)
 static int sv_res_count(struct sv_res *res, const char **why_r)
 {
 	if (++res->executed > res->lim->max_actions) {
-		*why_r = "too many actions";
+		*why_r = sv_why_actions;
 		return -EPERM;
 	}
 	return 0;
@@ -251,7 +254,7 @@ int sv_res_redirect(struct sv_res *res, unsigned line, const char *address,
 		}
 	}
 	if (++res->redirects > res->lim->max_redirects) {
-		*why_r = "too many redirects";
+		*why_r = sv_why_redirects;
 		return -EPERM;
 	}
 	struct sieve_action *a = sv_res_push(res, SIEVE_ACTION_REDIRECT, line);

@@ -26,6 +26,10 @@ void *sv_res_alloc(struct sv_res *res, size_t size);
 int sv_res_flags(struct sv_res *res, const char *flags, size_t len,
 		 const char *const **flags_r, size_t *n_r);
 
+/* The why_r of the two limits (the caller names the limit's value). */
+extern const char sv_why_actions[];
+extern const char sv_why_redirects[];
+
 /* Each adds an action: 0; -EPERM with *why_r (static text) when a limit
  * or an incompatibility forbids it (a runtime error); -ENOMEM. */
 int sv_res_keep(struct sv_res *res, unsigned line, const char *flags,

@@ -336,7 +336,7 @@ void sieve_limits_default(struct sieve_limits *l)
 	l->max_memory = 33554432;
 	l->max_include_depth = 4;
 	l->max_includes = 16;
-	l->vacation_min_period = 86400;
+	l->vacation_min_period = 0;
 	l->vacation_max_period = 90 * 86400;
 	l->vacation_default_period = 7 * 86400;
 }
