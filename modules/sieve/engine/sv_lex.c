@@ -102,6 +102,13 @@ static bool sv_is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
+/* A string's value is at most twice the script: each bare LF in it
+ * becomes CRLF. */
+static size_t sv_lex_value_cap(const struct sv_lexer *lx)
+{
+	return 2 * lx->len + 2;
+}
+
 static int sv_lex_string_done(struct sv_lexer *lx, struct sv_token *t,
 			      struct sv_buf *b)
 {
@@ -123,7 +130,7 @@ static int sv_lex_quoted(struct sv_lexer *lx, struct sv_token *t)
 	struct sv_buf b;
 	int ret = 0;
 
-	sv_buf_init(&b, lx->len);
+	sv_buf_init(&b, sv_lex_value_cap(lx));
 	lx->pos++;
 	for (;;) {
 		int c = sv_lex_peek(lx, 0);
@@ -176,7 +183,7 @@ static int sv_lex_multiline(struct sv_lexer *lx, struct sv_token *t)
 	if (!sv_lex_eol(lx))
 		return sv_error_at(lx->err, lx->line, sv_lex_col(lx, lx->pos),
 				   "expected a line end after 'text:'");
-	sv_buf_init(&b, lx->len);
+	sv_buf_init(&b, sv_lex_value_cap(lx));
 	for (;;) {
 		if (lx->pos >= lx->len) {
 			sv_buf_free(&b);

@@ -222,7 +222,9 @@ static int sv_put_text(struct sv_buf *b, const char *s, size_t len)
 		return sv_buf_add(b, s, len);
 	int ret = 0;
 	for (size_t pos = 0; pos < len && ret == 0;) {
-		size_t chunk = sv_utf8_cut(s + pos, len - pos, 45);
+		/* 39 octets: 52 base64 characters, a 64-octet word, so even
+		 * the first line ("Subject: " + word) stays within 78. */
+		size_t chunk = sv_utf8_cut(s + pos, len - pos, 39);
 		if (chunk == 0)
 			chunk = 1;
 		gchar *b64 = g_base64_encode((const guchar *)s + pos, chunk);
