@@ -411,12 +411,13 @@ static int sv_var_target(struct sv_compiler *cc, struct sv_cmd_ctx *c,
 	if (!sv_const(c, slot, 0, &v))
 		return sv_err(cc, line, col,
 			      "the variable name must be a constant");
+	/* global.name (RFC 6609 3.5) goes straight to the global store: it
+	 * needs no slot here, and must not make a plain ${name} global. */
 	const char *dot = memchr(v.s, '.', v.len);
 	if (dot != NULL && sv_ext_on(cc, SV_EXT_INCLUDE) &&
 	    sv_eq_ci(v.s, (size_t)(dot - v.s), "global") &&
 	    sv_ident_valid(dot + 1, v.len - (size_t)(dot - v.s) - 1))
-		return sv_var_add(cc, dot + 1, v.len - (size_t)(dot - v.s) - 1,
-				  true, line, col);
+		return 0;
 	if (!sv_ident_valid(v.s, v.len))
 		return sv_err(cc, line, col, "invalid variable name '%.64s'", v.s);
 	return sv_var_add(cc, v.s, v.len, false, line, col);
@@ -1290,9 +1291,10 @@ int sieve_compile(const char *script, size_t len,
 	cc.lim = limits;
 	cc.err = error_r;
 	cc.arena = &arena;
-	/* Parse trees and decoded strings are a small multiple of the
-	 * (bounded) script. */
-	sv_arena_init(&arena, 64 * len + (1u << 20));
+	/* Parse trees and decoded strings are a bounded multiple of the
+	 * (bounded) script: at most ~50 octets of tree per 2 octets of
+	 * source (a ":x" tag, an "a;" command). */
+	sv_arena_init(&arena, 128 * len + (1u << 20));
 	sv_builder_init(&cc.b);
 	unsigned nesting = limits->max_nesting < 256 ? limits->max_nesting :
 		256;

@@ -796,7 +796,11 @@ static int sv_test(struct sv_eval *ev, uint32_t idx)
 		/* Evaluation stops at the first test that decides (which
 		 * matters for match variables, RFC 5229 3.2). */
 		for (uint32_t t = n->test; t != SV_NONE; t = p->nodes[t].next) {
+			/* Each test's values are its own (captures are
+			 * copied out): a long list does not pile them up. */
+			struct sv_arena_mark mark = sv_arena_mark(&ev->scratch);
 			ret = sv_test(ev, t);
+			sv_arena_release(&ev->scratch, mark);
 			if (ret < 0)
 				return ret;
 			if ((ret > 0) == (n->op == SV_OP_ANYOF))
