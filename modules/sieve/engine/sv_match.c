@@ -123,39 +123,8 @@ struct sv_glob_ctx {
 	const int *atoms;
 	const char *v;              /* the value (folded when fold) */
 	size_t vlen;
-	bool utf8;                  /* '?' is a character, not an octet */
 	size_t cap_off[SV_MAX_CAPTURES], cap_len[SV_MAX_CAPTURES];
 };
-
-static size_t sv_lead_len(unsigned char c)
-{
-	return c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-}
-
-static size_t sv_char_fwd(const struct sv_glob_ctx *g, size_t i)
-{
-	if (!g->utf8)
-		return 1;
-	size_t n = sv_lead_len((unsigned char)g->v[i]), k = 1;
-	while (k < n && i + k < g->vlen &&
-	       ((unsigned char)g->v[i + k] & 0xc0) == 0x80)
-		k++;
-	return k;
-}
-
-static size_t sv_char_back(const struct sv_glob_ctx *g, size_t end)
-{
-	if (!g->utf8)
-		return 1;
-	size_t k = 1;
-	while (k < 4 && k < end &&
-	       ((unsigned char)g->v[end - k] & 0xc0) == 0x80)
-		k++;
-	unsigned char lead = (unsigned char)g->v[end - k];
-	if ((lead & 0xc0) == 0x80 || sv_lead_len(lead) != k)
-		return 1;
-	return k;
-}
 
 static void sv_capture(struct sv_glob_ctx *g, size_t ord, size_t off,
 		       size_t len)
@@ -177,9 +146,8 @@ static bool sv_seg_fwd(struct sv_glob_ctx *g, const struct sv_seg *s,
 		if (i >= g->vlen)
 			return false;
 		if (c == SV_ANY) {
-			size_t cl = sv_char_fwd(g, i);
-			sv_capture(g, ord++, i, cl);
-			i += cl;
+			sv_capture(g, ord++, i, 1);
+			i++;
 		} else if ((unsigned char)g->v[i] != c) {
 			return false;
 		} else {
@@ -205,11 +173,8 @@ static bool sv_seg_back(struct sv_glob_ctx *g, const struct sv_seg *s,
 		if (i <= floor)
 			return false;
 		if (c == SV_ANY) {
-			size_t cl = sv_char_back(g, i);
-			if (i - cl < floor)
-				return false;
-			i -= cl;
-			sv_capture(g, --ord, i, cl);
+			i--;
+			sv_capture(g, --ord, i, 1);
 		} else if ((unsigned char)g->v[i - 1] != c) {
 			return false;
 		} else {
@@ -242,14 +207,13 @@ static int sv_seg_find(struct sv_glob_ctx *g, const struct sv_seg *s,
 		return 1;
 	}
 	for (size_t at = from; at < limit; at++) {
-		if (g->utf8 && ((unsigned char)g->v[at] & 0xc0) == 0x80)
-			continue;
 		if (sv_charge(g->mm, s->n) < 0)
 			return -E2BIG;
 		size_t end;
 		if (!sv_seg_fwd(g, s, at, &end))
 			continue;
-		/* Later starts end later: if this one overruns, all do. */
+		/* A segment is a fixed number of octets: if this start
+		 * overruns, every later one does. */
 		if (end > limit)
 			return 0;
 		*start_r = at;
@@ -262,7 +226,7 @@ static int sv_seg_find(struct sv_glob_ctx *g, const struct sv_seg *s,
 int sv_glob(struct sv_matcher *mm, bool fold, const struct sv_val *value,
 	    const struct sv_val *pattern)
 {
-	struct sv_glob_ctx g = { .mm = mm, .vlen = value->len, .utf8 = fold };
+	struct sv_glob_ctx g = { .mm = mm, .vlen = value->len };
 	int *atoms = sv_arena_alloc(mm->scratch,
 				    (pattern->len + 1) * sizeof(int));
 	struct sv_seg *segs = sv_arena_alloc(mm->scratch, (pattern->len + 2) *

@@ -8,7 +8,9 @@
  * (linear); one with '?' by trying each start, so the worst case is
  * O(pattern x value), never exponential. Every comparison is charged to
  * the evaluation's budget. ${0} is the whole value, ${1}.. what each
- * wildcard matched: '*' as little as possible except the last. */
+ * wildcard matched: '*' as little as possible except the last. '?' is
+ * one octet: RFC 5228 2.7.1 says i;octet and i;ascii-casemap define a
+ * character as one octet. */
 #ifndef SV_MATCH_H
 #define SV_MATCH_H
 
