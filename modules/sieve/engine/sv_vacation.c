@@ -236,6 +236,26 @@ static int sv_put_text(struct sv_buf *b, const char *s, size_t len)
 	return ret;
 }
 
+/* A mailbox for From: a display name that is not ASCII becomes RFC 2047
+ * words, the address stays as it is. */
+static int sv_put_mailbox(struct sv_buf *b, const char *mailbox)
+{
+	size_t len = strlen(mailbox);
+	const char *lt = strrchr(mailbox, '<');
+
+	if (lt == NULL || sv_ascii_printable(mailbox, len))
+		return sv_buf_add(b, mailbox, len);
+	size_t name = (size_t)(lt - mailbox);
+	while (name > 0 && (mailbox[name - 1] == ' ' ||
+			    mailbox[name - 1] == '\t'))
+		name--;
+	int ret = sv_put_text(b, mailbox, name);
+	if (ret == 0)
+		ret = sv_buf_addc(b, ' ');
+	return ret == 0 ? sv_buf_add(b, lt, len - (size_t)(lt - mailbox)) :
+		ret;
+}
+
 /* Quoted-printable (RFC 2045 6.7) of CRLF text; lines end in CRLF. */
 static int sv_put_qp(struct sv_buf *b, const char *s, size_t len)
 {
@@ -393,8 +413,12 @@ int sieve_vacation_reply(const struct sieve_vacation *vac,
 	sv_buf_init(&b, body_len * 4 + 65536);
 	sv_date_part(p->now, p->zone_minutes, SV_DP_STD11, date, sizeof(date));
 	sv_random_hex(rnd, 16);
-	ret = sv_buf_printf(&b, "From: %s\r\nTo: <%s>\r\nSubject: ", from,
-			    vac->sender);
+	ret = sv_buf_add(&b, "From: ", 6);
+	if (ret == 0)
+		ret = sv_put_mailbox(&b, from);
+	if (ret == 0)
+		ret = sv_buf_printf(&b, "\r\nTo: <%s>\r\nSubject: ",
+				    vac->sender);
 	/* Subject: :subject, else "Auto: " and the original's (RFC 5230
 	 * 4.3); line ends in a script's text become spaces. */
 	if (ret == 0) {

@@ -940,6 +940,14 @@ START_TEST(vacation_reply_message)
 	ck_assert(strstr(data, "d=C3=A9sol=C3=A9.") != NULL);
 	free(data);
 
+	/* A display name that is not ASCII is encoded, the address not. */
+	vac.from = "Bjørn B <bob@example.com>";
+	ck_assert_int_eq(sieve_vacation_reply(&vac, &params, &data, &len), 0);
+	ck_assert_str_eq(header_of(data, "From"),
+			 "=?UTF-8?B?QmrDuHJuIEI=?= <bob@example.com>");
+	free(data);
+	vac.from = "Bob B <bob@example.com>";
+
 	/* No subject in the original */
 	vac.subject = NULL;
 	vac.orig_subject = NULL;
