@@ -506,6 +506,25 @@ START_TEST(forged_programs_are_refused)
 }
 END_TEST
 
+/* Shared subtrees (a DAG) would let a small blob cost exponential time:
+ * a node reached twice is refused even when nothing else is wrong. */
+START_TEST(forged_sharing_is_refused)
+{
+	/* nodes: 0 if, 1 not, 2 true, 3 keep (the if's block) */
+	void *data;
+	size_t len;
+
+	save("if not true { keep; }", &data, &len);
+	struct sieve_program *p = NULL;
+	ck_assert_int_eq(sieve_program_load(data, len, &p), 0);
+	sieve_program_free(&p);
+	/* the if's next is its own block: keep reached twice */
+	ck_assert_int_eq(load_forged(data, len, NODE(0) + N_NEXT, 3, 4),
+			 -EINVAL);
+	free(data);
+}
+END_TEST
+
 /* A forged program can be as deep as it likes: the loader bounds it. */
 START_TEST(forged_depth_is_refused)
 {
@@ -1033,6 +1052,7 @@ int main(void)
 	tcase_add_test(tc, saved_programs_round_trip);
 	tcase_add_test(tc, corrupted_programs_are_refused);
 	tcase_add_test(tc, forged_programs_are_refused);
+	tcase_add_test(tc, forged_sharing_is_refused);
 	tcase_add_test(tc, forged_depth_is_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("evaluate");
