@@ -374,6 +374,20 @@ static void sv_walk(struct sv_walk *w, GMimeObject *obj, unsigned depth)
 	g_object_unref(out);
 }
 
+/* The length of body up to its max_lines-th line starting "--" (every
+ * MIME part starts after one), or all of it. */
+static size_t sv_parts_cut(const char *body, size_t len, size_t max_lines)
+{
+	size_t lines = 0;
+
+	for (size_t i = 0; i + 1 < len; i++) {
+		if ((i == 0 || body[i - 1] == '\n') && body[i] == '-' &&
+		    body[i + 1] == '-' && ++lines > max_lines)
+			return i;
+	}
+	return len;
+}
+
 int sv_msg_parts(struct sv_msg *m, const struct sv_part **parts_r,
 		 size_t *n_r)
 {
@@ -389,13 +403,15 @@ int sv_msg_parts(struct sv_msg *m, const struct sv_part **parts_r,
 		m->parts = sv_arena_alloc(m->arena, cap * sizeof(*m->parts));
 		if (m->parts == NULL)
 			return -ENOMEM;
-		/* GMime copies this buffer (header + body as read). */
+		/* GMime copies this buffer (header + body as read), cut
+		 * where its boundary lines outnumber the parts we would
+		 * look at: it builds its whole tree before we walk it. */
+		size_t len = sv_parts_cut(body.s, body.len, 2 * cap + 16);
 		GByteArray *all = g_byte_array_sized_new(
-			(guint)(m->header_len + body.len));
+			(guint)(m->header_len + len));
 		g_byte_array_append(all, (const guint8 *)m->header,
 				    (guint)m->header_len);
-		g_byte_array_append(all, (const guint8 *)body.s,
-				    (guint)body.len);
+		g_byte_array_append(all, (const guint8 *)body.s, (guint)len);
 		GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(all);
 		GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 		GMimeMessage *msg = g_mime_parser_construct_message(parser,

@@ -717,6 +717,15 @@ START_TEST(body_limits_hold)
 	ck_assert_str_eq(r->actions[0].address, "ten@example.net");
 	ck_assert_str_eq(r->actions[1].address, "nine@example.net");
 	sieve_result_free(&r);
+	/* GMime is handed the body only up to 2 * 10 + 16 boundary lines
+	 * (sv_parts_cut): the last part is not there to be found. */
+	l.max_mime_parts = 10;
+	r = run("require \"body\";\n"
+		"if body :content \"text\" :contains \"part 299\" {"
+		"  redirect \"no@example.net\"; }\n", &msg, &l);
+	ck_assert_uint_eq(r->n_actions, 1);
+	ck_assert(r->actions[0].implicit);
+	sieve_result_free(&r);
 	/* max_body_size cuts what :raw sees. */
 	l.max_mime_parts = 100;
 	l.max_body_size = 50;
