@@ -36,6 +36,8 @@
  * with -EPROTONOSUPPORT (the caller then recompiles the stored source). */
 #define SIEVE_PROGRAM_FORMAT 1
 
+/* Once per process, before threads use the engine (GMime's set-up);
+ * 0. Shutdown after the last use. */
 int sieve_engine_init(void);
 void sieve_engine_shutdown(void);
 
@@ -49,7 +51,8 @@ const char *sieve_capabilities(void);
 struct sieve_limits {
 	/* compile time */
 	size_t max_script_size;       /* 65536 octets */
-	unsigned max_nesting;         /* 32 nested blocks and tests */
+	unsigned max_nesting;         /* 32 nested blocks and tests (at most
+					 256: deeper programs do not load) */
 	unsigned max_variables;       /* 128 variable names per script */
 	/* runtime */
 	size_t max_variable_size;     /* 4096 octets; longer values are cut
@@ -57,7 +60,8 @@ struct sieve_limits {
 	unsigned max_actions;         /* 32 action commands executed */
 	unsigned max_redirects;       /* 4 distinct redirect addresses */
 	size_t max_header_size;       /* 262144: the header section read */
-	unsigned max_header_fields;   /* 5000 fields; later ones not seen */
+	unsigned max_header_fields;   /* 5000 fields; later ones are seen
+					 by no test and no vacation check */
 	size_t max_body_size;         /* 1048576 octets read for body tests */
 	unsigned max_mime_parts;      /* 100 parts examined by body */
 	uint64_t max_cpu;             /* 50000000 matching steps */
