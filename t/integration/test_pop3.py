@@ -816,7 +816,6 @@ class Robustness(POP3TestCase):
 
 # ---- curl and fetchmail ----------------------------------------------------------
 
-@unittest.skipIf(CURL is None, "curl is not installed")
 class Curl(POP3TestCase):
 
     def curl(self, path="", *args):
@@ -849,7 +848,6 @@ class Curl(POP3TestCase):
         self.stop()
 
 
-@unittest.skipIf(FETCHMAIL is None, "fetchmail is not installed")
 class Fetchmail(POP3TestCase):
 
     def fetch(self, keep, fetchall=False):

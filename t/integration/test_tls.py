@@ -513,8 +513,6 @@ class ImplicitTLS(TLSTestCase):
         d.stop()
 
     def test_openssl_s_client(self):
-        if OPENSSL is None:
-            self.skipTest("openssl is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         cli = Interactive(self, [
@@ -538,8 +536,6 @@ class ImplicitTLS(TLSTestCase):
         d.stop()
 
     def test_gnutls_cli(self):
-        if GNUTLS_CLI is None:
-            self.skipTest("gnutls-cli is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         cli = Interactive(self, [
@@ -562,8 +558,6 @@ class ImplicitTLS(TLSTestCase):
 
     def test_gnutls_cli_verifies_with_the_certificate_as_ca(self):
         """The served default certificate verifies against itself."""
-        if GNUTLS_CLI is None:
-            self.skipTest("gnutls-cli is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         cli = Interactive(self, [
@@ -607,8 +601,6 @@ class SNI(TLSTestCase):
         d.stop()
 
     def test_openssl_sni_picks_the_certificate(self):
-        if OPENSSL is None:
-            self.skipTest("openssl is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         for name, cn, sans in self.CASES:
@@ -833,8 +825,6 @@ class StartTLS(TLSTestCase):
         d.stop()
 
     def test_gnutls_cli_starttls(self):
-        if GNUTLS_CLI is None:
-            self.skipTest("gnutls-cli is not installed")
         d, where = self.serve_st()
         port = where["echo-st"][1]
         cli = Interactive(self, [
