@@ -15,7 +15,8 @@
 #include "daemon/fdlimit.h"
 #include "daemon/privileges.h"
 #include "mime/mime.h"
-#include "module/mailbox_registry.h"
+#include "host/host_state.h"
+#include "mailbox/mailbox_registry.h"
 #include "module/module.h"
 #include "net/net.h"
 #include "net/tls_creds.h"
@@ -291,6 +292,11 @@ int daemon_run(const struct daemon_options *options)
 	uv_loop_init(&d.loop);
 	d.ctx.mode = CORE_MODE_DAEMON;
 	d.ctx.loop = &d.loop;
+	if (state_overlay_new(&d.ctx.state_overlay) < 0) {
+		fprintf(stderr, "postinod: out of memory\n");
+		config_free(&config);
+		return EX_OSERR;
+	}
 
 	/* GMime's tables, before the store writer can parse a message. */
 	mime_init();
@@ -301,6 +307,8 @@ int daemon_run(const struct daemon_options *options)
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	net_free(&d.ctx.net);
 	mailbox_registry_free(&d.ctx);
+	/* Every state write has completed by now: the store is closed. */
+	state_overlay_free(&d.ctx.state_overlay);
 	mime_shutdown();
 	if (uv_loop_close(&d.loop) != 0)
 		core_log(&d.ctx, LOG_LEVEL_WARNING,

@@ -177,6 +177,8 @@ void imap_cmd_login(struct imap_session *, const struct imap_command *,
 void imap_cmd_authenticate(struct imap_session *, const struct imap_command *,
 			   const struct imap_arg *, size_t, bool);
 void imap_auth_response(struct imap_session *s, const char *line, size_t len);
+/* " AUTH=PLAIN AUTH=LOGIN": the mechanisms the host offers here now. */
+void imap_auth_capabilities(struct imap_session *s, struct imap_buf *out);
 void imap_cmd_select(struct imap_session *, const struct imap_command *,
 		     const struct imap_arg *, size_t, bool);
 void imap_cmd_create(struct imap_session *, const struct imap_command *,

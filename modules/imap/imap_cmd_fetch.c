@@ -96,7 +96,7 @@ static int write_range(struct imap_session *s, struct imap_fetch_run *run,
 		return -ENOMEM;
 	while (len > 0) {
 		size_t want = len < FETCH_CHUNK ? (size_t)len : FETCH_CHUNK;
-		int64_t n = host->mailbox_read(s->mb, index, start, buf, want);
+		int64_t n = host->mailbox->mailbox_read(s->mb, index, start, buf, want);
 		if (n <= 0) {
 			/* The literal length is promised: pad, and let the
 			 * tagged reply say what happened. */
@@ -124,7 +124,7 @@ static bool body_range(struct imap_session *s, uint32_t index,
 		*end_r = octets;
 		return true;
 	}
-	if (s->srv->host->mailbox_section(s->mb, index, b->part, b->depth,
+	if (s->srv->host->mailbox->mailbox_section(s->mb, index, b->part, b->depth,
 					  &sec) < 0)
 		return false;
 	switch (b->kind) {
@@ -193,7 +193,7 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 	char *hdr = malloc(len + 1), *out = malloc(len + 3);
 	size_t out_len = 0;
 	int64_t n = hdr != NULL && out != NULL
-			    ? s->srv->host->mailbox_read(s->mb, index, start,
+			    ? s->srv->host->mailbox->mailbox_read(s->mb, index, start,
 							 hdr, len)
 			    : -ENOMEM;
 	if (n < 0 ||
@@ -217,13 +217,13 @@ static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 		       const char *label)
 {
 	char small[4096], *buf = small;
-	int64_t n = s->srv->host->mailbox_mime(s->mb, index, which, small,
+	int64_t n = s->srv->host->mailbox->mailbox_mime(s->mb, index, which, small,
 					       sizeof small);
 
 	if (n >= (int64_t)sizeof small) {
 		buf = malloc((size_t)n + 1);
 		n = buf == NULL ? -ENOMEM
-				: s->srv->host->mailbox_mime(s->mb, index, which,
+				: s->srv->host->mailbox->mailbox_mime(s->mb, index, which,
 							     buf, (size_t)n + 1);
 	}
 	put_str(run, label);
@@ -343,7 +343,7 @@ static void fetch_finish(struct imap_session *s)
 
 	if (run->seen_count > 0) {
 		s->pending++;
-		int ret = s->srv->host->mailbox_store(
+		int ret = s->srv->host->mailbox->mailbox_store(
 			s->mb, run->seen, run->seen_count, POSTINO_STORE_ADD,
 			POSTINO_FLAG_SEEN, NULL, seen_done, s);
 		imap_fetch_run_free(&s->fetch);
@@ -374,7 +374,7 @@ void imap_fetch_pump(struct imap_session *s)
 		 * go on in step with the client. */
 		imap_printf(s, "\r\n* BYE Out of memory\r\n");
 		if (s->conn != NULL)
-			s->srv->host->conn_close(s->conn, "out of memory");
+			s->srv->host->proto->conn_close(s->conn, "out of memory");
 		return;
 	}
 	if (run->pos == run->count)

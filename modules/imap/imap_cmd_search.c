@@ -32,7 +32,7 @@ static int read_range(struct search_ctx *c, uint64_t start, uint64_t end,
 
 	if (buf == NULL)
 		return -ENOMEM;
-	n = len == 0 ? 0 : c->s->srv->host->mailbox_read(c->s->mb, c->index,
+	n = len == 0 ? 0 : c->s->srv->host->mailbox->mailbox_read(c->s->mb, c->index,
 							 start, buf, len);
 	if (n < 0) {
 		free(buf);
@@ -51,7 +51,7 @@ static int load_header(struct search_ctx *c)
 	if (c->header_read)
 		return 0;
 	c->header_read = true;
-	ret = c->s->srv->host->mailbox_section(c->s->mb, c->index, NULL, 0,
+	ret = c->s->srv->host->mailbox->mailbox_section(c->s->mb, c->index, NULL, 0,
 					       &sec);
 	if (ret < 0)
 		return ret;
@@ -123,7 +123,7 @@ static int body_contains(void *ctx, bool text, const char *str, size_t len)
 
 	if (imap_message(c->s, c->index, &info) < 0)
 		return -ENOENT;
-	ret = c->s->srv->host->mailbox_section(c->s->mb, c->index, NULL, 0,
+	ret = c->s->srv->host->mailbox->mailbox_section(c->s->mb, c->index, NULL, 0,
 					       &sec);
 	if (ret < 0)
 		return ret;

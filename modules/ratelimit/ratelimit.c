@@ -145,7 +145,7 @@ struct rl {
 
 static int64_t now_s(const struct rl *r)
 {
-	return r->host->now_ms() / 1000;
+	return r->host->core->now_ms() / 1000;
 }
 
 /* Lower-cased copy; -1 when too long or empty. */
@@ -165,7 +165,7 @@ static void state_done(void *data, int status)
 	struct rl *r = data;
 
 	if (status != 0)
-		r->host->log(r->mod, POSTINO_LOG_ERROR, NULL,
+		r->host->core->log(r->mod, POSTINO_LOG_ERROR, NULL,
 			     "saving state failed: %s", strerror(-status));
 }
 
@@ -173,7 +173,7 @@ static void state_done(void *data, int status)
 static int state_string(struct rl *r, const char *key, char *buf, size_t len)
 {
 	size_t got = 0;
-	int ret = r->host->state_get(r->mod, key, buf, len - 1, &got);
+	int ret = r->host->policy->state_get(r->mod, key, buf, len - 1, &got);
 
 	if (ret < 0)
 		return ret;
@@ -255,11 +255,11 @@ static struct rl_account *account_get(struct rl *r, const char *account,
 			return NULL;
 		}
 		snprintf(key, sizeof(key), "sent:%s", account);
-		if (r->host->state_get(r->mod, key, buf, RL_VALUE_MAX,
+		if (r->host->policy->state_get(r->mod, key, buf, RL_VALUE_MAX,
 				       &len) == 0 &&
 		    rl_window_parse(&a->w, buf,
 				    len < RL_VALUE_MAX ? len : RL_VALUE_MAX) < 0)
-			r->host->log(r->mod, POSTINO_LOG_WARNING, NULL,
+			r->host->core->log(r->mod, POSTINO_LOG_WARNING, NULL,
 				     "ignoring a malformed %s", key);
 		free(buf);
 		if (table_put(&r->accounts, account, a) < 0) {
@@ -289,7 +289,7 @@ static void account_save(struct rl *r, const char *account,
 
 	snprintf(key, sizeof(key), "sent:%s", account);
 	if (a->w.n == 0) {
-		r->host->state_delete(r->mod, key, state_done, r);
+		r->host->policy->state_delete(r->mod, key, state_done, r);
 		return;
 	}
 	buf = malloc(RL_VALUE_MAX);
@@ -297,7 +297,7 @@ static void account_save(struct rl *r, const char *account,
 		return;
 	len = rl_window_format(&a->w, buf, RL_VALUE_MAX);
 	if (len > 0)
-		r->host->state_put(r->mod, key, buf, (size_t)len,
+		r->host->policy->state_put(r->mod, key, buf, (size_t)len,
 				   rl_window_newest(&a->w) + r->gran +
 					   r->window,
 				   state_done, r);
@@ -325,7 +325,7 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 	struct rl_account *a = account_get(r, account, now);
 
 	if (a == NULL) {
-		r->host->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
+		r->host->core->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
 			     "out of memory: %s not limited", account);
 		return POSTINO_CONTINUE;
 	}
@@ -342,18 +342,18 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 
 	rl_hhmm(at, hhmm);
 	r->sends_deferred++;
-	r->host->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
+	r->host->core->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
 		     "send limit hit: account=%s ip=%s used=%" PRIu64
 		     " pending=%" PRIu64 " limit=%" PRId64 " (%s) rcpt=<%s>"
 		     " free_at=%s", account,
 		     ev->client_ip != NULL ? ev->client_ip : "-", used,
 		     pending, limit, source, ev->rcpt_to, hhmm);
 	if (r->lang_it)
-		r->host->hook_reply(call, 450, "4.7.1 Limite di %" PRId64
+		r->host->policy->hook_reply(call, 450, "4.7.1 Limite di %" PRId64
 				    " invii/ora superato; riprovare dopo "
 				    "le %s", limit, hhmm);
 	else
-		r->host->hook_reply(call, 450, "4.7.1 Sending limit of %"
+		r->host->policy->hook_reply(call, 450, "4.7.1 Sending limit of %"
 				    PRId64 " messages per hour exceeded; try "
 				    "again after %s", limit, hhmm);
 	return POSTINO_DEFER;
@@ -417,7 +417,7 @@ static void fails_add(struct rl *r, const char *kind, const char *name,
 	f = table_get(&r->fails, key);
 	if (f == NULL) {
 		if (r->fails.count >= RL_FAILS_MAX) {
-			r->host->log(r->mod, POSTINO_LOG_WARNING, NULL,
+			r->host->core->log(r->mod, POSTINO_LOG_WARNING, NULL,
 				     "login failure table full: %s not "
 				     "counted", key);
 			return;
@@ -447,9 +447,9 @@ static void delay_fire(void *data)
 			break;
 		}
 	}
-	r->host->timer_stop(&d->timer);
-	r->host->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
-	r->host->hook_complete(d->call, POSTINO_DEFER);
+	r->host->core->timer_stop(&d->timer);
+	r->host->policy->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
+	r->host->policy->hook_complete(d->call, POSTINO_DEFER);
 	free(d);
 }
 
@@ -459,7 +459,7 @@ static enum postino_verdict rl_auth_before(postino_hook_call *call,
 {
 	struct rl *r = data;
 	char account[RL_ADDRESS_MAX];
-	int64_t now_ms = r->host->now_ms();
+	int64_t now_ms = r->host->core->now_ms();
 	uint32_t ip_n = 0, account_n = 0;
 	int have_account = lower_copy(account, sizeof(account),
 				      ev->account) == 0;
@@ -477,7 +477,7 @@ static enum postino_verdict rl_auth_before(postino_hook_call *call,
 		return POSTINO_CONTINUE;
 
 	r->logins_throttled++;
-	r->host->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
+	r->host->core->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
 		     "login throttled: protocol=%s ip=%s account=%s "
 		     "ip_failures=%" PRIu32 "/%" PRId64 " account_failures=%"
 		     PRIu32 "/%" PRId64,
@@ -490,8 +490,8 @@ static enum postino_verdict rl_auth_before(postino_hook_call *call,
 	if (d != NULL) {
 		d->r = r;
 		d->call = call;
-		d->timer = r->host->timer_start(r->mod, (uint64_t)r->delay_ms,
-						0, delay_fire, d);
+		d->timer = r->host->core->timer_start(r->mod, (uint64_t)r->delay_ms,
+						0, 0, delay_fire, d);
 		if (d->timer != NULL) {
 			d->next = r->delays;
 			r->delays = d;
@@ -499,7 +499,7 @@ static enum postino_verdict rl_auth_before(postino_hook_call *call,
 		}
 		free(d);
 	}
-	r->host->hook_reply(call, 454, RL_TEMPFAIL_TEXT);
+	r->host->policy->hook_reply(call, 454, RL_TEMPFAIL_TEXT);
 	return POSTINO_DEFER;
 }
 
@@ -509,7 +509,7 @@ static enum postino_verdict rl_auth_result(postino_hook_call *call,
 {
 	struct rl *r = data;
 	char account[RL_ADDRESS_MAX];
-	int64_t now_ms = r->host->now_ms();
+	int64_t now_ms = r->host->core->now_ms();
 
 	(void)call;
 	if (ev->auth_success || exempt(r, ev->client_ip))
@@ -543,7 +543,7 @@ static int keep_fails(void *val, void *ctx)
 				  ? r->ip_window_ms
 				  : r->account_window_ms;
 
-	return rl_fails_count(f, r->host->now_ms(), longest) > 0;
+	return rl_fails_count(f, r->host->core->now_ms(), longest) > 0;
 }
 
 static void rl_prune(void *data)
@@ -582,7 +582,7 @@ static int cmd_set(void *data, int argc, char **argv, FILE *out, FILE *err)
 	else
 		snprintf(key, sizeof(key), "limit:@%s", target);
 	if (strcmp(argv[2], "default") == 0) {
-		int ret = r->host->state_delete(r->mod, key, NULL, NULL);
+		int ret = r->host->policy->state_delete(r->mod, key, NULL, NULL);
 
 		if (ret < 0 && ret != -ENOENT) {
 			fprintf(err, "postino: ratelimit: %s\n",
@@ -597,7 +597,7 @@ static int cmd_set(void *data, int argc, char **argv, FILE *out, FILE *err)
 			"unlimited or default\n", argv[2]);
 		return 65;
 	}
-	int ret = r->host->state_put(r->mod, key, argv[2], strlen(argv[2]), 0,
+	int ret = r->host->policy->state_put(r->mod, key, argv[2], strlen(argv[2]), 0,
 				     NULL, NULL);
 	if (ret < 0) {
 		fprintf(err, "postino: ratelimit: %s\n", strerror(-ret));
@@ -668,12 +668,12 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 	int len = snprintf(value, sizeof(value), "%" PRId64, now);
 
 	snprintf(key, sizeof(key), "reset:%s", account);
-	int ret = r->host->state_put(r->mod, key, value, (size_t)len,
+	int ret = r->host->policy->state_put(r->mod, key, value, (size_t)len,
 				     now + r->window + r->gran + 60, NULL,
 				     NULL);
 	if (ret == 0) {
 		snprintf(key, sizeof(key), "sent:%s", account);
-		ret = r->host->state_delete(r->mod, key, NULL, NULL);
+		ret = r->host->policy->state_delete(r->mod, key, NULL, NULL);
 		if (ret == -ENOENT)
 			ret = 0;
 	}
@@ -698,34 +698,34 @@ static void rl_free(struct rl *r)
 static int rl_config(postino_mod *mod, const struct postino_host *host,
 		     struct rl *r)
 {
-	const char *count = host->config_string(mod, "count");
-	const char *lang = host->config_string(mod, "lang");
-	const char *nets = host->config_string(mod, "throttle_exempt");
+	const char *count = host->core->config_string(mod, "count");
+	const char *lang = host->core->config_string(mod, "lang");
+	const char *nets = host->core->config_string(mod, "throttle_exempt");
 	char bad[80];
 
-	r->limit = host->config_number(mod, "limit");
-	r->window = host->config_number(mod, "window");
-	r->ip_failures = host->config_number(mod, "ip_failures");
-	r->ip_window_ms = host->config_number(mod, "ip_window") * 1000;
-	r->account_failures = host->config_number(mod, "account_failures");
-	r->account_window_ms = host->config_number(mod, "account_window") *
+	r->limit = host->core->config_number(mod, "limit");
+	r->window = host->core->config_number(mod, "window");
+	r->ip_failures = host->core->config_number(mod, "ip_failures");
+	r->ip_window_ms = host->core->config_number(mod, "ip_window") * 1000;
+	r->account_failures = host->core->config_number(mod, "account_failures");
+	r->account_window_ms = host->core->config_number(mod, "account_window") *
 			       1000;
-	r->delay_ms = host->config_number(mod, "throttle_delay") * 1000;
+	r->delay_ms = host->core->config_number(mod, "throttle_delay") * 1000;
 	if (r->limit < 0 || r->limit > INT32_MAX) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] limit must be 0..%d", INT32_MAX);
 		return -EINVAL;
 	}
 	if (r->window <= 0 || r->ip_window_ms <= 0 ||
 	    r->account_window_ms <= 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] window, ip_window and account_window "
 			  "must be positive");
 		return -EINVAL;
 	}
 	if (r->ip_failures > 100000 || r->account_failures > 100000 ||
 	    r->delay_ms < 0 || r->delay_ms > 10000) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] ip_failures/account_failures at most "
 			  "100000, throttle_delay 0..10s");
 		return -EINVAL;
@@ -733,14 +733,14 @@ static int rl_config(postino_mod *mod, const struct postino_host *host,
 	r->gran = rl_gran(r->window);
 	if (count == NULL || (strcmp(count, "recipients") != 0 &&
 			      strcmp(count, "messages") != 0)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] count must be recipients or messages");
 		return -EINVAL;
 	}
 	r->count_messages = strcmp(count, "messages") == 0;
 	if (lang == NULL || (strcmp(lang, "en") != 0 &&
 			     strcmp(lang, "it") != 0)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] lang must be en or it");
 		return -EINVAL;
 	}
@@ -748,7 +748,7 @@ static int rl_config(postino_mod *mod, const struct postino_host *host,
 	r->exempt_count = rl_net_parse_list(nets, &r->exempt, bad,
 					    sizeof(bad));
 	if (r->exempt_count < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] throttle_exempt: bad network '%s'",
 			  bad);
 		return -EINVAL;
@@ -759,9 +759,6 @@ static int rl_config(postino_mod *mod, const struct postino_host *host,
 static int rl_init(postino_mod *mod, const struct postino_host *host,
 		   void **data_r)
 {
-	if (host->abi_major != POSTINO_ABI_MAJOR ||
-	    !POSTINO_HOST_HAS(host, now_ms))
-		return -ENOTSUP;
 	struct rl *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
@@ -774,17 +771,17 @@ static int rl_init(postino_mod *mod, const struct postino_host *host,
 		rl_free(r);
 		return ret;
 	}
-	host->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, rl_rcpt_to, r);
-	host->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, rl_data_end, r);
-	host->hook_register(mod, POSTINO_HOOK_AUTH_BEFORE_VERIFY,
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, rl_rcpt_to, r);
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, rl_data_end, r);
+	host->policy->hook_register(mod, POSTINO_HOOK_AUTH_BEFORE_VERIFY,
 			    rl_auth_before, r);
-	host->hook_register(mod, POSTINO_HOOK_AUTH_RESULT, rl_auth_result, r);
-	host->admin_register(mod, "set", "ADDRESS|DOMAIN LIMIT|unlimited|default",
+	host->policy->hook_register(mod, POSTINO_HOOK_AUTH_RESULT, rl_auth_result, r);
+	host->policy->admin_register(mod, "set", "ADDRESS|DOMAIN LIMIT|unlimited|default",
 			     cmd_set, r);
-	host->admin_register(mod, "show", "ADDRESS", cmd_show, r);
-	host->admin_register(mod, "reset", "ADDRESS", cmd_reset, r);
-	r->prune_timer = host->timer_start(mod, RL_PRUNE_MS, RL_PRUNE_MS,
-					   rl_prune, r);
+	host->policy->admin_register(mod, "show", "ADDRESS", cmd_show, r);
+	host->policy->admin_register(mod, "reset", "ADDRESS", cmd_reset, r);
+	r->prune_timer = host->core->timer_start(mod, RL_PRUNE_MS, RL_PRUNE_MS,
+					   POSTINO_TIMER_NODE, rl_prune, r);
 	*data_r = r;
 	return 0;
 }
@@ -793,18 +790,18 @@ static void rl_fini(postino_mod *mod, void *data)
 {
 	struct rl *r = data;
 
-	r->host->timer_stop(&r->prune_timer);
+	r->host->core->timer_stop(&r->prune_timer);
 	while (r->delays != NULL) {
 		struct rl_delay *d = r->delays;
 
 		r->delays = d->next;
-		r->host->timer_stop(&d->timer);
-		r->host->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
-		r->host->hook_complete(d->call, POSTINO_DEFER);
+		r->host->core->timer_stop(&d->timer);
+		r->host->policy->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
+		r->host->policy->hook_complete(d->call, POSTINO_DEFER);
 		free(d);
 	}
 	if (r->sends_counted || r->sends_deferred || r->login_failures)
-		r->host->log(mod, POSTINO_LOG_INFO, NULL,
+		r->host->core->log(mod, POSTINO_LOG_INFO, NULL,
 			     "fini sends_counted=%" PRIu64 " sends_deferred=%"
 			     PRIu64 " login_failures=%" PRIu64
 			     " logins_throttled=%" PRIu64, r->sends_counted,

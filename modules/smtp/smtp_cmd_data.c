@@ -46,13 +46,13 @@ static int append_received(struct smtp_session *s)
 		.tls_version = info != NULL ? info->tls_version : NULL,
 		.tls_cipher = info != NULL ? info->tls_cipher : NULL,
 		.id = s->session_id,
-		.when = (time_t)(host->now_ms() / 1000),
+		.when = (time_t)(host->core->now_ms() / 1000),
 	};
 	size_t n = smtp_received_format(&r, header, sizeof(header));
 
 	if (n == 0)
 		return -1;
-	return host->msg_append(s->msg, header, n);
+	return host->mail->msg_append(s->msg, header, n);
 }
 
 void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
@@ -61,9 +61,9 @@ void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
 
 	(void)arg;
 	(void)len;
-	s->msg = host->msg_new(s->srv->mod, s->conn);
+	s->msg = host->mail->msg_new(s->srv->mod, s->conn);
 	if (s->msg == NULL || append_received(s) < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "cannot start a message");
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
@@ -71,7 +71,7 @@ void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
 	}
 	smtp_data_init(&s->data);
 	s->too_big = s->write_error = 0;
-	if (host->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
+	if (host->proto->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
 		return;
@@ -90,13 +90,13 @@ static void deliver_done(void *data, int status)
 	if (status == 0) {
 		snprintf(queue_id, sizeof(queue_id), "%s-%u", s->session_id,
 			 ++s->msg_seq);
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
 				  "queued as %s: from=<%s> size=%" PRIu64
 				  " nrcpt=%u", queue_id, s->mail.path.address,
 				  s->data.size, s->rcpt_count);
 		smtp_reply(s, R_QUEUED, queue_id);
 	} else {
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "delivery failed: %s", strerror(-status));
 		smtp_reply_error(s, R_QUEUE_ERROR);
 	}
@@ -126,10 +126,10 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 	postino_msg *msg = s->msg;
 
 	s->msg = NULL; /* msg_deliver consumes it */
-	host->conn_pause(s->conn); /* already paused by the hooks */
-	int ret = host->msg_deliver(msg, &d, deliver_done, s);
+	host->proto->conn_pause(s->conn); /* already paused by the hooks */
+	int ret = host->mail->msg_deliver(msg, &d, deliver_done, s);
 	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "msg_deliver failed: %s", strerror(-ret));
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
@@ -170,23 +170,23 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 		if (s->msg == NULL)
 			continue; /* already refused: read on to the end */
 		if (s->data.bare) {
-			host->msg_discard(&s->msg);
+			host->mail->msg_discard(&s->msg);
 		} else if (s->data.size > s->srv->max_message_size) {
 			/* The limit is on the client's message, as EHLO's
 			 * SIZE advertises it: our own Received header must
 			 * not turn a message the client sized correctly
 			 * into a 552 after MAIL accepted it. */
 			s->too_big = 1;
-			host->msg_discard(&s->msg);
+			host->mail->msg_discard(&s->msg);
 		} else if (out_len > 0 &&
-			   host->msg_append(s->msg, out, out_len) < 0) {
+			   host->mail->msg_append(s->msg, out, out_len) < 0) {
 			s->write_error = 1;
-			host->msg_discard(&s->msg);
+			host->mail->msg_discard(&s->msg);
 		}
 	}
 	if (!smtp_data_done(&s->data))
 		return;
 	/* Pipelined commands after the end go back to line input. */
-	host->conn_read_lines(s->conn, len - off);
+	host->proto->conn_read_lines(s->conn, len - off);
 	data_finish(s);
 }

@@ -379,7 +379,7 @@ class Session(POP3TestCase):
         caps = c.capa()
         for cap in ("TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE",
                     "PIPELINING", "IMPLEMENTATION Postino", "USER",
-                    "SASL PLAIN"):
+                    "SASL PLAIN LOGIN"):
             self.assertIn(cap, caps, f"CAPA inside TLS: {caps!r}")
         self.assertNotIn("STLS", caps, f"CAPA inside TLS: {caps!r}")
         got = c.cmd("STLS")
@@ -391,7 +391,7 @@ class Session(POP3TestCase):
         c = self.raw("pop3s")
         caps = c.capa()
         self.assertIn("USER", caps, caps)
-        self.assertIn("SASL PLAIN", caps, caps)
+        self.assertIn("SASL PLAIN LOGIN", caps, caps)
         self.assertNotIn("STLS", caps, caps)
         c.expect_ok("QUIT")     # AUTHORIZATION state: nothing to delete
         self.stop()
@@ -408,7 +408,7 @@ class Session(POP3TestCase):
         p.stls(context=tls_client_context())
         caps = p.capa()
         self.assertNotIn("STLS", caps)
-        self.assertEqual(caps.get("SASL"), ["PLAIN"])
+        self.assertEqual(caps.get("SASL"), ["PLAIN", "LOGIN"])
         p.user(BOB)
         self.assertEqual(p.pass_(PASSWORDS[BOB]), logged_in(0, 0).encode())
         self.assertEqual(p.stat(), (0, 0))

@@ -401,7 +401,7 @@ class LoginThrottle(RateLimitCase):
             self.assertEqual(f"{code} {text.decode()}", TEMPFAIL)
             self.assertGreaterEqual(time.monotonic() - start, 0.9)
         s.quit()
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.1 "
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.1 "
                         "account=alice@example.test ip_failures=3/3")
         # Another source address logs in with the right password.
         s = self.login(source="127.0.0.2")
@@ -415,7 +415,7 @@ class LoginThrottle(RateLimitCase):
         for _ in range(3):
             self.assertEqual(self.fail_login(s), 535)
         s.putcmd("AUTH", "PLAIN " + _plain(ALICE, PASSWORDS[ALICE]))
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.1")
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.1")
         # A clean exit: the delayed call is answered (after at most
         # throttle_delay, which is capped at 10 s for this reason).
         self.stop()

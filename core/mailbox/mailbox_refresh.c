@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "module/mailbox_registry.h"
+#include "mailbox/mailbox_registry.h"
 
 /* Changes kept per mailbox; a view further behind compares whole tables. */
 #define MAILBOX_LOG_MAX 4096u

@@ -1,8 +1,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "module/host_view.h"
-#include "module/uid_list.h"
+#include "mailbox/view.h"
+#include "mailbox/uid_list.h"
 
 int uid_list_push(struct uid_list *l, uint32_t uid)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "module/host_mail.h"
-#include "module/mailbox_registry.h"
+#include "host/host_mail.h"
+#include "mailbox/mailbox_registry.h"
 #include "net/conn_api.h"
 #include "queue/queue.h"
 #include "store/store.h"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "module/host_mail.h"
-#include "module/host_view.h"
+#include "host/host_mail.h"
+#include "mailbox/view.h"
 #include "store/store.h"
 
 struct store_result {

@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#include "module/mailbox_registry.h"
+#include "mailbox/mailbox_registry.h"
 #include "module/module.h"
-#include "module/msg_table.h"
+#include "mailbox/msg_table.h"
 
 struct view_flags {
 	uint32_t uid;

@@ -1,21 +1,20 @@
-/* Host entries for protocol modules: password checks wrapped in the auth
- * policy hooks, hook runs on behalf of a session, and address lookups.
+/* Host entries of the proto service that are not plain connection calls
+ * (plugin.h, struct postino_host_proto): policy hook runs for a session,
+ * password checks wrapped in the auth hooks, and the SASL exchange.
  * Anything asynchronous holds a reference on its connection and calls the
  * module back only if the connection is still open: a module frees its
  * session in on_close and must never hear about it again. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/password.h"
+#include "host/host_mail.h"
+#include "host/host_proto.h"
 #include "module/hooks.h"
-#include "module/host_mail.h"
 #include "net/conn_api.h"
-#include "store/store.h"
 #include "util/address.h"
-
-#define EXPAND_DEPTH_MAX 8
-#define EXPAND_TARGETS_MAX 256
 
 /* ---- hook runs for a session --------------------------------------------- */
 
@@ -24,7 +23,7 @@
 struct host_hook_run {
 	postino_conn *conn;
 	struct postino_hook_event ev;
-	char *strings[8];
+	char *strings[10];
 	void (*done)(void *data, enum postino_verdict verdict, int code,
 		     const char *text);
 	void *data;
@@ -74,8 +73,13 @@ int host_hooks_run(postino_conn *conn, const struct postino_hook_event *ev,
 	size_t n = ev->size < sizeof(run->ev) ? ev->size : sizeof(run->ev);
 	memcpy(&run->ev, ev, n);
 	run->ev.size = sizeof(run->ev);
+	/* Where the session came in is the host's to say, not the module's:
+	 * policies scope themselves by it. */
+	const struct postino_conn_info *info = conn_info(conn);
+	run->ev.protocol = conn_protocol(conn);
+	run->ev.listener = info->listener;
+	run->ev.role = info->role;
 	run->ev.session_id = host_hook_copy(run, 0, run->ev.session_id);
-	run->ev.protocol = host_hook_copy(run, 1, run->ev.protocol);
 	run->ev.client_ip = host_hook_copy(run, 2, run->ev.client_ip);
 	run->ev.account = host_hook_copy(run, 3, run->ev.account);
 	run->ev.helo = host_hook_copy(run, 4, run->ev.helo);
@@ -115,7 +119,12 @@ struct host_auth {
 
 static void host_auth_finish(struct host_auth *a)
 {
-	if (conn_unref(a->conn))
+	int open = conn_unref(a->conn);
+
+	/* The session is the account's before the module hears of it. */
+	if (open && a->result == POSTINO_AUTH_OK)
+		conn_set_account(a->conn, a->account);
+	if (open)
 		a->done(a->data, a->result,
 			a->result == POSTINO_AUTH_OK ? a->account : NULL);
 	if (a->password != NULL) {
@@ -185,15 +194,20 @@ static void host_auth_allowed(void *data, enum postino_verdict verdict,
 	}
 }
 
-int host_auth_verify(postino_conn *conn, const char *protocol,
-		     const char *account, const char *password,
+int host_auth_verify(postino_conn *conn, const char *account,
+		     const char *password,
 		     void (*done)(void *data, enum postino_auth_result result,
 				  const char *account),
 		     void *data)
 {
 	const struct postino_conn_info *info = conn_info(conn);
-	struct host_auth *a = calloc(1, sizeof(*a));
 
+	/* Plaintext authentication never works, whatever a module forgets. */
+	if (!info->tls)
+		return -EPERM;
+	if (account == NULL || password == NULL || done == NULL)
+		return -EINVAL;
+	struct host_auth *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return -ENOMEM;
 	a->ctx = conn_ctx(conn);
@@ -207,7 +221,7 @@ int host_auth_verify(postino_conn *conn, const char *protocol,
 	if (address_normalize(account, a->account, sizeof(a->account)) < 0)
 		snprintf(a->account, sizeof(a->account), "%.*s",
 			 (int)sizeof(a->account) - 1, account);
-	snprintf(a->protocol, sizeof(a->protocol), "%s", protocol);
+	snprintf(a->protocol, sizeof(a->protocol), "%s", conn_protocol(conn));
 	a->conn = conn;
 	a->done = done;
 	a->data = data;
@@ -221,6 +235,8 @@ int host_auth_verify(postino_conn *conn, const char *protocol,
 		.client_ip = info->client_ip,
 		.tls = info->tls,
 		.account = a->account,
+		.listener = info->listener,
+		.role = info->role,
 	};
 	conn_ref(conn);
 	if (hooks_run(a->set, &a->ev, host_auth_allowed, a) < 0) {
@@ -230,166 +246,3 @@ int host_auth_verify(postino_conn *conn, const char *protocol,
 	return 0;
 }
 
-/* ---- addresses ------------------------------------------------------------ */
-
-int host_domain_is_local(struct postino_mod *mod, const char *domain)
-{
-	char d[DOMAIN_MAX + 1];
-
-	if (domain_normalize(domain, d, sizeof(d)) < 0)
-		return 0;
-	return store_domain_exists(mod->ctx->store, d) == 1;
-}
-
-struct host_expand {
-	struct store *store;
-	void (*target)(void *data, const char *address, int local);
-	void *data;
-	char seen[EXPAND_TARGETS_MAX][ADDRESS_MAX + 1];
-	size_t seen_count;
-	int count;
-	int error;
-	int depth;
-	struct postino_mod *mod;
-};
-
-static int host_expand_one(struct host_expand *x, const char *address);
-
-struct host_alias_batch {
-	char targets[EXPAND_TARGETS_MAX][ADDRESS_MAX + 1];
-	size_t count;
-};
-
-static int host_collect_alias(void *data, const char *source,
-			      const char *target)
-{
-	struct host_alias_batch *b = data;
-
-	if (b->count < EXPAND_TARGETS_MAX)
-		snprintf(b->targets[b->count++], ADDRESS_MAX + 1, "%s", target);
-	return 0;
-}
-
-static int host_expand_seen(struct host_expand *x, const char *address)
-{
-	for (size_t i = 0; i < x->seen_count; i++) {
-		if (strcmp(x->seen[i], address) == 0)
-			return 1;
-	}
-	if (x->seen_count < EXPAND_TARGETS_MAX)
-		snprintf(x->seen[x->seen_count++], ADDRESS_MAX + 1, "%s",
-			 address);
-	return 0;
-}
-
-/* Aliases win over an account of the same name (as in Postfix's virtual
- * alias maps); an alias may list its own address to keep a copy. */
-static int host_expand_one(struct host_expand *x, const char *address)
-{
-	struct store_account account;
-
-	if (host_expand_seen(x, address))
-		return 0; /* alias loops end here */
-	if (!host_domain_is_local(x->mod, address_domain(address))) {
-		x->target(x->data, address, 0);
-		x->count++;
-		return 0;
-	}
-	/* Not zeroed: only targets[0..count) are ever read, and this runs
-	 * for every RCPT. */
-	struct host_alias_batch *batch = malloc(sizeof(*batch));
-	if (batch == NULL)
-		return -ENOMEM;
-	batch->count = 0;
-	int ret = store_alias_list(x->store, address, host_collect_alias, batch);
-	if (ret >= 0 && batch->count > 0 && x->depth >= EXPAND_DEPTH_MAX) {
-		log_write(&x->mod->ctx->log, LOG_LEVEL_WARNING, "core", NULL,
-			  "alias %s nests deeper than %d levels; ignored",
-			  address, EXPAND_DEPTH_MAX);
-	} else if (ret >= 0 && batch->count > 0) {
-		x->depth++;
-		for (size_t i = 0; i < batch->count && ret >= 0; i++) {
-			if (strcmp(batch->targets[i], address) == 0 &&
-			    store_account_get(x->store, address, &account) == 0) {
-				x->target(x->data, address, 1);
-				x->count++;
-				continue;
-			}
-			ret = host_expand_one(x, batch->targets[i]);
-		}
-		x->depth--;
-	} else if (ret >= 0) {
-		ret = store_account_get(x->store, address, &account);
-		if (ret == 0) {
-			x->target(x->data, account.address, 1);
-			x->count++;
-		} else if (ret == -ENOENT) {
-			ret = 0;
-		}
-	}
-	free(batch);
-	return ret;
-}
-
-int host_address_expand(struct postino_mod *mod, const char *address,
-			void (*target)(void *data, const char *address,
-				       int local),
-			void *data)
-{
-	char a[ADDRESS_MAX + 1];
-
-	if (address_normalize(address, a, sizeof(a)) < 0)
-		return 0;
-	/* Not zeroed either: seen[] is read only up to seen_count. */
-	struct host_expand *x = malloc(sizeof(*x));
-	if (x == NULL)
-		return -ENOMEM;
-	x->seen_count = 0;
-	x->count = 0;
-	x->error = 0;
-	x->depth = 0;
-	x->store = mod->ctx->store;
-	x->target = target;
-	x->data = data;
-	x->mod = mod;
-	/* An address outside our domains is nobody's here. */
-	int ret = host_domain_is_local(mod, address_domain(a))
-			  ? host_expand_one(x, a) : 0;
-	int count = ret < 0 ? ret : x->count;
-	free(x);
-	return count;
-}
-
-struct host_owner {
-	const char *account;
-	int owned;
-};
-
-static void host_owner_target(void *data, const char *address, int local)
-{
-	struct host_owner *o = data;
-
-	if (local && strcmp(address, o->account) == 0)
-		o->owned = 1;
-}
-
-int host_address_owned_by(struct postino_mod *mod, const char *address,
-			  const char *account)
-{
-	char a[ADDRESS_MAX + 1], acc[ADDRESS_MAX + 1];
-
-	if (address_normalize(address, a, sizeof(a)) < 0 ||
-	    address_normalize(account, acc, sizeof(acc)) < 0)
-		return 0;
-	if (strcmp(a, acc) == 0)
-		return 1;
-	struct host_owner o = { .account = acc };
-	if (host_address_expand(mod, a, host_owner_target, &o) < 0)
-		return 0;
-	return o.owned;
-}
-
-const char *host_hostname(struct postino_mod *mod)
-{
-	return mod->set->config->server.hostname;
-}

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "module/msg_table.h"
+#include "mailbox/msg_table.h"
 
 struct msg_table *msg_table_new(void)
 {

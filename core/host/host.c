@@ -1,20 +1,23 @@
-/* The host table: what modules may call. Every entry takes the module's
- * handle, so the host always knows who is asking (log component, config
- * section, state namespace) without any global. */
+/* The host table: what modules may call, in one sub-table per service
+ * (plugin.h). This file holds the core entries (log, config, timers,
+ * the thread pool, workers), admin commands and protocol registration,
+ * and assembles the table; the other services live in host_*.c. Every
+ * entry takes the module's handle or a connection, so the host always
+ * knows who is asking without any global. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "host/host_account.h"
+#include "host/host_mail.h"
+#include "host/host_proto.h"
+#include "host/host_state.h"
 #include "module/hooks.h"
-#include "module/host_account.h"
-#include "module/host_mail.h"
 #include "module/module.h"
 #include "net/conn_api.h"
 #include "store/store.h"
-
-#define STATE_KEY_MAX 255
 
 static void host_log(struct postino_mod *mod, enum postino_log_level level,
 		     const char *session_id, const char *fmt, ...)
@@ -110,7 +113,8 @@ static void host_timer_fire(uv_timer_t *handle)
 
 static postino_timer *host_timer_start(struct postino_mod *mod,
 				       uint64_t first_ms, uint64_t repeat_ms,
-				       void (*cb)(void *data), void *data)
+				       unsigned flags, void (*cb)(void *data),
+				       void *data)
 {
 	struct postino_timer *timer = calloc(1, sizeof(*timer));
 
@@ -121,8 +125,10 @@ static postino_timer *host_timer_start(struct postino_mod *mod,
 	timer->data = data;
 	uv_timer_init(mod->ctx->loop, &timer->handle);
 	/* The admin CLI loads modules to run their commands; their timers
-	 * exist there but must not run. */
-	if (mod->ctx->mode == CORE_MODE_DAEMON)
+	 * exist there but must not run. A node timer runs on worker 0 only:
+	 * the other instances hold one that never fires. */
+	if (mod->ctx->mode == CORE_MODE_DAEMON &&
+	    (!(flags & POSTINO_TIMER_NODE) || mod->worker == 0))
 		uv_timer_start(&timer->handle, host_timer_fire, first_ms,
 			       repeat_ms);
 	timer->next = mod->timers;
@@ -229,114 +235,14 @@ static int host_admin_register(struct postino_mod *mod, const char *command,
 	return 0;
 }
 
-static int host_state_key_ok(const char *key)
+static unsigned host_worker_index(struct postino_mod *mod)
 {
-	return key != NULL && key[0] != '\0' && strlen(key) <= STATE_KEY_MAX;
+	return mod->worker;
 }
 
-static int host_state_get(struct postino_mod *mod, const char *key, void *buf,
-			  size_t buflen, size_t *len_r)
+static unsigned host_worker_count(struct postino_mod *mod)
 {
-	if (!host_state_key_ok(key))
-		return -EINVAL;
-	if (mod->ctx->store == NULL)
-		return -ENODEV; /* `postino module list` without a database */
-	return store_state_get(mod->ctx->store, mod->name, key,
-			       core_now_ms() / 1000, buf, buflen, len_r);
-}
-
-/* A state write travels to the writer thread with its own copies, since
- * the module's buffers may be gone by then. */
-struct host_state_job {
-	struct module_set *set; /* keeps the module loaded until done ran */
-	char *module; /* copied: a reload may unload the module first */
-	char *key;
-	void *value;        /* NULL for a delete */
-	size_t len;
-	int64_t expires_at;
-	void (*done)(void *data, int status);
-	void *data;
-};
-
-static int host_state_job_run(struct store_txn *txn, void *data)
-{
-	struct host_state_job *job = data;
-
-	if (job->value == NULL)
-		return store_txn_state_delete(txn, job->module, job->key);
-	return store_txn_state_put(txn, job->module, job->key, job->value,
-				   job->len, job->expires_at);
-}
-
-static void host_state_job_done(void *data, int status)
-{
-	struct host_state_job *job = data;
-
-	if (job->done != NULL)
-		job->done(job->data, status);
-	free(job->module);
-	free(job->key);
-	free(job->value);
-	module_set_unref(&job->set);
-	free(job);
-}
-
-static int host_state_submit(struct postino_mod *mod, const char *key,
-			     const void *value, size_t len,
-			     int64_t expires_at,
-			     void (*done)(void *data, int status), void *data)
-{
-	if (!host_state_key_ok(key))
-		return -EINVAL;
-	if (mod->ctx->store == NULL)
-		return -ENODEV;
-	struct host_state_job *job = calloc(1, sizeof(*job));
-	if (job == NULL)
-		return -ENOMEM;
-	job->set = mod->set;
-	module_set_ref(job->set);
-	job->module = strdup(mod->name);
-	job->key = strdup(key);
-	job->len = len;
-	job->expires_at = expires_at;
-	job->done = done;
-	job->data = data;
-	if (value != NULL) {
-		/* +1 so a zero-length value still gets a real buffer and is
-		 * told apart from a delete. */
-		job->value = malloc(len + 1);
-		if (job->value != NULL)
-			memcpy(job->value, value, len);
-	}
-	if (job->module == NULL || job->key == NULL || (value != NULL && job->value == NULL)) {
-		host_state_job_done(job, -ENOMEM);
-		return -ENOMEM;
-	}
-	int ret = store_submit(mod->ctx->store, host_state_job_run,
-			       host_state_job_done, job);
-	if (ret < 0) {
-		job->done = NULL;
-		host_state_job_done(job, ret);
-	}
-	return ret;
-}
-
-static int host_state_put(struct postino_mod *mod, const char *key,
-			  const void *value, size_t len, int64_t expires_at,
-			  void (*done)(void *data, int status), void *data)
-{
-	if (value == NULL && len > 0)
-		return -EINVAL;
-	if (expires_at < 0)
-		expires_at = 0;
-	return host_state_submit(mod, key, value != NULL ? value : "", len,
-				 expires_at, done, data);
-}
-
-static int host_state_delete(struct postino_mod *mod, const char *key,
-			     void (*done)(void *data, int status), void *data)
-{
-	return host_state_submit(mod, key, NULL, 0, 0, done, data);
+	return mod->set->workers;
 }
 
 static int host_protocol_register(struct postino_mod *mod,
@@ -367,49 +273,70 @@ static int host_protocol_register(struct postino_mod *mod,
 	return 0;
 }
 
-const struct postino_host core_host_table = {
-	.size = sizeof(struct postino_host),
-	.abi_major = POSTINO_ABI_MAJOR,
-	.abi_minor = POSTINO_ABI_MINOR,
+static const struct postino_host_core host_core = {
+	.size = sizeof(struct postino_host_core),
 	.log = host_log,
 	.config_string = host_config_string,
 	.config_number = host_config_number,
-	.hook_register = hooks_register,
-	.hook_reply = hooks_reply,
-	.hook_complete = hooks_complete,
+	.now_ms = core_now_ms,
+	.hostname = host_hostname,
 	.timer_start = host_timer_start,
 	.timer_stop = host_timer_stop,
 	.work_submit = host_work_submit,
+	.worker_index = host_worker_index,
+	.worker_count = host_worker_count,
+};
+
+static const struct postino_host_policy host_policy = {
+	.size = sizeof(struct postino_host_policy),
+	.hook_register = hooks_register,
+	.hook_reply = hooks_reply,
+	.hook_complete = hooks_complete,
 	.admin_register = host_admin_register,
 	.state_get = host_state_get,
 	.state_put = host_state_put,
 	.state_delete = host_state_delete,
-	.now_ms = core_now_ms,
+	.state_update = host_state_update,
+	.state_scan = host_state_scan,
+};
+
+static const struct postino_host_proto host_proto = {
+	.size = sizeof(struct postino_host_proto),
 	.protocol_register = host_protocol_register,
 	.conn_write = conn_write,
 	.conn_printf = conn_printf,
 	.conn_starttls = conn_starttls,
 	.conn_close = conn_close,
 	.conn_read_bytes = conn_read_bytes,
+	.conn_read_lines = conn_read_lines,
 	.conn_pause = conn_pause,
 	.conn_resume = conn_resume,
 	.conn_set_data = conn_set_data,
 	.conn_get_data = conn_get_data,
 	.conn_info = conn_info,
 	.conn_set_account = conn_set_account,
-	.auth_verify = host_auth_verify,
 	.hooks_run = host_hooks_run,
+	.sasl_mechanisms = host_sasl_mechanisms,
+	.sasl_start = host_sasl_start,
+	.sasl_input = host_sasl_input,
+	.auth_verify = host_auth_verify,
+};
+
+static const struct postino_host_mail host_mail = {
+	.size = sizeof(struct postino_host_mail),
 	.domain_is_local = host_domain_is_local,
 	.address_expand = host_address_expand,
 	.address_owned_by = host_address_owned_by,
 	.msg_new = host_msg_new,
 	.msg_append = host_msg_append,
 	.msg_size = host_msg_size,
+	.msg_add_header = host_msg_add_header,
 	.msg_deliver = host_msg_deliver,
 	.msg_discard = host_msg_discard,
-	.hostname = host_hostname,
-	.conn_read_lines = conn_read_lines,
-	.msg_add_header = host_msg_add_header,
+};
+
+static const struct postino_host_mailbox host_mailbox = {
+	.size = sizeof(struct postino_host_mailbox),
 	.mailbox_open = host_mailbox_open,
 	.mailbox_count = host_mailbox_count,
 	.mailbox_uidvalidity = host_mailbox_uidvalidity,
@@ -430,11 +357,26 @@ const struct postino_host core_host_table = {
 	.mailbox_sync = host_mailbox_sync,
 	.mailbox_mime = host_mailbox_mime,
 	.mailbox_section = host_mailbox_section,
-	/* ---- accounts ---- */
+};
+
+static const struct postino_host_account host_account = {
+	.size = sizeof(struct postino_host_account),
 	.account_get = host_account_get,
 	.account_list = host_account_list,
 	.password_hash = host_password_hash,
 	.password_verify = host_password_verify,
 	.password_in_history = host_password_in_history,
 	.password_set_hash = host_password_set_hash,
+};
+
+const struct postino_host core_host_table = {
+	.size = sizeof(struct postino_host),
+	.abi_major = POSTINO_ABI_MAJOR,
+	.abi_minor = POSTINO_ABI_MINOR,
+	.core = &host_core,
+	.policy = &host_policy,
+	.proto = &host_proto,
+	.mail = &host_mail,
+	.mailbox = &host_mailbox,
+	.account = &host_account,
 };

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "module/host_mail.h"
-#include "module/host_view.h"
-#include "module/mailbox_registry.h"
-#include "module/uid_list.h"
+#include "host/host_mail.h"
+#include "mailbox/view.h"
+#include "mailbox/mailbox_registry.h"
+#include "mailbox/uid_list.h"
 #include "store/store.h"
 #include "util/address.h"
 
@@ -68,7 +68,8 @@ void host_mailbox_close(postino_mailbox **mbp)
 }
 
 int host_mailbox_open(struct postino_mod *mod, const char *account,
-		      const char *name, int flags, postino_mailbox **mailbox_r)
+		      const char *name, unsigned flags,
+		      postino_mailbox **mailbox_r)
 {
 	struct core_ctx *ctx = mod->ctx;
 	struct store_mailbox info;

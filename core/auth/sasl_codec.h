@@ -1,19 +1,18 @@
-/* SASL helpers for protocol modules: strict base64 (RFC 4648) and the
- * PLAIN message (RFC 4616), as SMTP AUTH, POP3 AUTH and IMAP AUTHENTICATE
- * all need them. Header-only (static inline): nothing to link, no entry in
- * the host table; a module that includes it carries its own copy. */
-#ifndef POSTINO_SASL_H
-#define POSTINO_SASL_H
+/* The SASL codecs of the host's SASL service (host/host_sasl.c): strict
+ * base64 (RFC 4648) and the PLAIN message (RFC 4616). Header-only (static
+ * inline) so the fuzz target and unit tests take it without the core. */
+#ifndef SASL_CODEC_H
+#define SASL_CODEC_H
 
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
 /* Longest decoded credential field kept (user name or password). */
-#define POSTINO_SASL_FIELD_MAX 1024
+#define SASL_FIELD_MAX 1024
 
 /* Wipes secrets in a way the compiler may not optimise away. */
-static inline void postino_sasl_wipe(void *p, size_t len)
+static inline void sasl_wipe(void *p, size_t len)
 {
 	volatile unsigned char *v = (volatile unsigned char *)p;
 
@@ -21,7 +20,7 @@ static inline void postino_sasl_wipe(void *p, size_t len)
 		*v++ = 0;
 }
 
-static inline int postino_base64_value(unsigned char c)
+static inline int base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -40,7 +39,7 @@ static inline int postino_base64_value(unsigned char c)
  * Returns 0 and *out_len_r, -EINVAL on bad input, -ENOSPC when out (of
  * outsize bytes) is too small. out is NUL-terminated when there is room
  * for it (outsize > *out_len_r). */
-static inline int postino_base64_decode(const char *in, size_t len,
+static inline int base64_decode(const char *in, size_t len,
 					unsigned char *out, size_t outsize,
 					size_t *out_len_r)
 {
@@ -63,7 +62,7 @@ static inline int postino_base64_decode(const char *in, size_t len,
 			}
 			if (pad > 0)
 				return -EINVAL;
-			v[k] = postino_base64_value(s[i + k]);
+			v[k] = base64_value(s[i + k]);
 			if (v[k] < 0)
 				return -EINVAL;
 		}
@@ -89,7 +88,7 @@ static inline int postino_base64_decode(const char *in, size_t len,
 }
 
 /* Encodes len bytes; out needs 4 * ((len + 2) / 3) + 1 bytes. */
-static inline void postino_base64_encode(const unsigned char *in, size_t len,
+static inline void base64_encode(const unsigned char *in, size_t len,
 					 char *out)
 {
 	static const char alphabet[] =
@@ -110,18 +109,18 @@ static inline void postino_base64_encode(const unsigned char *in, size_t len,
 	out[o] = '\0';
 }
 
-enum postino_sasl_plain_result {
-	POSTINO_SASL_PLAIN_OK = 0,
-	POSTINO_SASL_PLAIN_BASE64 = 1,  /* not base64 */
-	POSTINO_SASL_PLAIN_FORMAT = 2,  /* not authzid NUL authcid NUL passwd */
-	POSTINO_SASL_PLAIN_AUTHZID = 3, /* authzid is someone else */
-	POSTINO_SASL_PLAIN_EMPTY = 4,   /* an empty response: "" or "=" (RFC
+enum sasl_plain_result {
+	SASL_PLAIN_OK = 0,
+	SASL_PLAIN_BASE64 = 1,  /* not base64 */
+	SASL_PLAIN_FORMAT = 2,  /* not authzid NUL authcid NUL passwd */
+	SASL_PLAIN_AUTHZID = 3, /* authzid is someone else */
+	SASL_PLAIN_EMPTY = 4,   /* an empty response: "" or "=" (RFC
 					 * 4954 4): bad credentials */
 };
 
-struct postino_sasl_creds {
-	char user[POSTINO_SASL_FIELD_MAX + 1];
-	char password[POSTINO_SASL_FIELD_MAX + 1];
+struct sasl_creds {
+	char user[SASL_FIELD_MAX + 1];
+	char password[SASL_FIELD_MAX + 1];
 };
 
 /* Decodes a base64 PLAIN response into creds (NUL-terminated). An empty
@@ -129,22 +128,22 @@ struct postino_sasl_creds {
  * authzid must be empty or equal to the authcid (no proxy logins); authcid
  * and password must not be empty. The caller wipes creds after use; so
  * does this function on every failure. */
-static inline enum postino_sasl_plain_result postino_sasl_plain_decode(
-	const char *b64, size_t len, struct postino_sasl_creds *creds)
+static inline enum sasl_plain_result sasl_plain_decode(
+	const char *b64, size_t len, struct sasl_creds *creds)
 {
 	/* authzid NUL authcid NUL passwd: at most three fields of the
 	 * maximum and two separators. */
-	unsigned char buf[3 * POSTINO_SASL_FIELD_MAX + 3];
-	enum postino_sasl_plain_result r = POSTINO_SASL_PLAIN_FORMAT;
+	unsigned char buf[3 * SASL_FIELD_MAX + 3];
+	enum sasl_plain_result r = SASL_PLAIN_FORMAT;
 	size_t n, zlen, clen, plen;
 	const unsigned char *nul1, *nul2;
 
 	memset(creds, 0, sizeof(*creds));
 	if (len == 0 || (len == 1 && b64[0] == '='))
-		return POSTINO_SASL_PLAIN_EMPTY;
-	int ret = postino_base64_decode(b64, len, buf, sizeof(buf), &n);
+		return SASL_PLAIN_EMPTY;
+	int ret = base64_decode(b64, len, buf, sizeof(buf), &n);
 	if (ret == -EINVAL) {
-		r = POSTINO_SASL_PLAIN_BASE64;
+		r = SASL_PLAIN_BASE64;
 		goto fail;
 	}
 	if (ret < 0)
@@ -159,22 +158,42 @@ static inline enum postino_sasl_plain_result postino_sasl_plain_decode(
 	clen = (size_t)(nul2 - nul1 - 1);
 	plen = n - zlen - clen - 2;
 	if (memchr(nul2 + 1, '\0', plen) != NULL || clen == 0 || plen == 0 ||
-	    clen > POSTINO_SASL_FIELD_MAX || plen > POSTINO_SASL_FIELD_MAX)
+	    clen > SASL_FIELD_MAX || plen > SASL_FIELD_MAX)
 		goto fail;
 	if (zlen != 0 && (zlen != clen || memcmp(buf, nul1 + 1, clen) != 0)) {
-		r = POSTINO_SASL_PLAIN_AUTHZID;
+		r = SASL_PLAIN_AUTHZID;
 		goto fail;
 	}
 	memcpy(creds->user, nul1 + 1, clen);
 	creds->user[clen] = '\0';
 	memcpy(creds->password, nul2 + 1, plen);
 	creds->password[plen] = '\0';
-	postino_sasl_wipe(buf, sizeof(buf));
-	return POSTINO_SASL_PLAIN_OK;
+	sasl_wipe(buf, sizeof(buf));
+	return SASL_PLAIN_OK;
 fail:
-	postino_sasl_wipe(buf, sizeof(buf));
-	postino_sasl_wipe(creds, sizeof(*creds));
+	sasl_wipe(buf, sizeof(buf));
+	sasl_wipe(creds, sizeof(*creds));
 	return r;
+}
+
+/* Decodes one LOGIN response (user name or password) into field (size
+ * bytes, at most SASL_FIELD_MAX + 1 used): strict base64 of 1 to
+ * SASL_FIELD_MAX bytes without NUL. 0, or -EINVAL (field wiped). */
+static inline int sasl_login_field_decode(const char *b64, size_t len,
+					  char *field, size_t size)
+{
+	size_t n = 0;
+
+	if (size > SASL_FIELD_MAX + 1)
+		size = SASL_FIELD_MAX + 1;
+	if (len == 0 || base64_decode(b64, len, (unsigned char *)field, size,
+				      &n) < 0 ||
+	    n == 0 || n >= size || memchr(field, '\0', n) != NULL) {
+		sasl_wipe(field, size);
+		return -EINVAL;
+	}
+	field[n] = '\0';
+	return 0;
 }
 
 #endif

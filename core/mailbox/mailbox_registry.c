@@ -1,6 +1,6 @@
 #include <stdlib.h>
 
-#include "module/mailbox_registry.h"
+#include "mailbox/mailbox_registry.h"
 
 /* Records (48 bytes each) kept for mailboxes nobody has open: about
  * 12 MiB, enough for a 100,000-message mailbox reopened often to skip

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "module/host_mail.h"
-#include "module/host_view.h"
-#include "module/uid_list.h"
+#include "host/host_mail.h"
+#include "mailbox/view.h"
+#include "mailbox/uid_list.h"
 
 struct sync_diff {
 	struct uid_list gone; /* indices in the view's table */

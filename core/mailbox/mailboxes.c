@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "module/host_mail.h"
-#include "module/mailbox_registry.h"
+#include "host/host_mail.h"
+#include "mailbox/mailbox_registry.h"
 #include "store/store.h"
 #include "util/address.h"
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "auth/password.h"
-#include "module/host_account.h"
+#include "host/host_account.h"
 #include "module/hooks.h"
 #include "store/store.h"
 

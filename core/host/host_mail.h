@@ -1,18 +1,11 @@
-/* Host table entries for protocol modules (see plugin.h). */
+/* Host table entries implemented across the core: the mail service
+ * (addresses here, messages in core/delivery) and the mailbox service
+ * (core/mailbox). See plugin.h for their contracts. */
 #ifndef POSTINO_HOST_MAIL_H
 #define POSTINO_HOST_MAIL_H
 
 #include "module/module.h"
 
-int host_hooks_run(postino_conn *conn, const struct postino_hook_event *ev,
-		   void (*done)(void *data, enum postino_verdict verdict,
-				int code, const char *text),
-		   void *data);
-int host_auth_verify(postino_conn *conn, const char *protocol,
-		     const char *account, const char *password,
-		     void (*done)(void *data, enum postino_auth_result result,
-				  const char *account),
-		     void *data);
 int host_domain_is_local(struct postino_mod *mod, const char *domain);
 int host_address_expand(struct postino_mod *mod, const char *address,
 			void (*target)(void *data, const char *address,
@@ -33,7 +26,7 @@ void host_msg_ref(postino_msg *msg);
 void host_msg_unref(postino_msg *msg);
 
 int host_mailbox_open(struct postino_mod *mod, const char *account,
-		      const char *name, int exclusive,
+		      const char *name, unsigned flags,
 		      postino_mailbox **mailbox_r);
 uint32_t host_mailbox_count(postino_mailbox *mailbox);
 uint32_t host_mailbox_uidvalidity(postino_mailbox *mailbox);

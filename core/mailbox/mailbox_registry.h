@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "module/context.h"
-#include "module/msg_table.h"
+#include "mailbox/msg_table.h"
 #include "store/store.h"
 
 struct mailbox_view_link {

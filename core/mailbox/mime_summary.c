@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "mime/mime.h"
-#include "module/host_mail.h"
-#include "module/host_view.h"
+#include "host/host_mail.h"
+#include "mailbox/view.h"
 #include "store/store.h"
 
 static void host_section_from_ranges(const struct mime_section_ranges *r,
