@@ -9,6 +9,7 @@
  *   -DSAMPLE_SYMBOL=postino_module_v2   exported under another major's name
  *   -DSAMPLE_SYMBOL=not_a_module    no entry symbol at all
  *   -DSAMPLE_INIT_FAILS             init returns an error after registering
+ *   -DSAMPLE_REQUIRES='"name"'      requires another module
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +25,12 @@
 #endif
 #ifndef SAMPLE_CLAIM_MAJOR
 #define SAMPLE_CLAIM_MAJOR POSTINO_ABI_MAJOR
+#endif
+
+#ifdef SAMPLE_REQUIRES
+static const char *const sample_requires[] = { SAMPLE_REQUIRES, NULL };
+#else
+#define sample_requires NULL
 #endif
 
 struct sample {
@@ -336,4 +343,5 @@ POSTINO_EXPORT const struct postino_module SAMPLE_SYMBOL = {
 	.config_keys = sample_keys,
 	.init = sample_init,
 	.fini = sample_fini,
+	.requires = sample_requires,
 };

@@ -447,6 +447,21 @@ class Session(POP3TestCase):
         c.expect("QUIT", signing_off(0))
         self.stop()
 
+    def test_auth_login(self):
+        """LOGIN, from the host's SASL service, as Outlook sends it."""
+        import base64
+        b64 = lambda s: base64.b64encode(s.encode()).decode()
+        self.serve()
+        c = self.raw("pop3s")
+        self.assertEqual(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6")
+        self.assertEqual(c.cmd(b64(BOB)), "+ UGFzc3dvcmQ6")
+        c.expect(b64(PASSWORDS[BOB]), logged_in(0, 0))
+        c.expect("QUIT", signing_off(0))
+        c = self.raw("pop3s")
+        self.assertEqual(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6")
+        c.expect("*", "-ERR Authentication cancelled")
+        self.stop()
+
     def test_wrong_passwords(self):
         self.serve()
         c = self.raw("pop3s")
