@@ -95,6 +95,7 @@ static void daemon_reload(uv_signal_t *handle, int signum)
 	log_deinit(&d->ctx.log);
 	log_init(&d->ctx.log, d->ctx.config->server.log_level,
 		 d->ctx.config->server.log_target);
+	queue_reload(d->ctx.queue);
 	daemon_log_modules(d, "reloaded");
 }
 
