@@ -291,6 +291,9 @@ int daemon_run(const struct daemon_options *options)
 		 config->server.log_target);
 	uv_loop_init(&d.loop);
 	d.ctx.mode = CORE_MODE_DAEMON;
+	/* Before the privilege drop, which makes the real uid the server
+	 * user's: a module it owns must not load on the next SIGHUP. */
+	d.ctx.invoking_uid = getuid();
 	d.ctx.loop = &d.loop;
 
 	/* GMime's tables, before the store writer can parse a message. */
