@@ -486,6 +486,27 @@ class Privileges(harness.TestCase):
         d.reload()
         d.stop()
 
+    def test_reload_after_drop_trusts_only_root_modules(self):
+        """After the drop the server's real uid is nobody's; a module
+        nobody owns must still be refused on SIGHUP."""
+        env = self.env
+        mods = self.private_modules()
+        env.write_config(modules_dir=mods, server={"user": "nobody"})
+        env.write_module("sample")
+        d = env.start()
+        so = os.path.join(mods, "sample.so")
+        os.chown(so, pwd.getpwnam("nobody").pw_uid, -1)
+        line = d.reload(expect="reload refused")
+        uid = pwd.getpwnam("nobody").pw_uid
+        self.assertTrue(line.endswith(
+            f"error core: reload refused, keeping the running "
+            f"configuration: {env.modules_conf_dir}/sample.conf: module "
+            f"sample: refusing {so}: {so} is owned by uid {uid}, not by "
+            f"root"), line)
+        os.chown(so, 0, -1)
+        d.reload()
+        d.stop()
+
     def test_database_created_as_root_is_handed_over(self):
         """An operator who ran --init (or an older postinod) as root before
         creating the service user must not be locked out of the data."""
