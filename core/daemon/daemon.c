@@ -80,7 +80,7 @@ static void daemon_reload(uv_signal_t *handle, int signum)
 	}
 	/* Certificates last: a new set that cannot serve TLS is dropped and
 	 * the running one, with its certificates, stays. */
-	if (net_reload(d->ctx.net, config, err, sizeof(err)) < 0) {
+	if (net_reload(d->ctx.net, config, NULL, err, sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR,
 			 "reload refused, keeping the running configuration: %s",
 			 err);
@@ -180,7 +180,7 @@ static int daemon_check_tls(struct config *config, char *err, size_t errlen)
 	struct tls_creds *creds = NULL;
 	int ret = gnutls_session_ticket_key_generate(&key);
 	if (ret == 0)
-		ret = tls_creds_load(config, &key, &creds, err, errlen);
+		ret = tls_creds_load(config, NULL, &key, &creds, err, errlen);
 	else
 		snprintf(err, errlen, "%s", gnutls_strerror(ret));
 	tls_creds_unref(&creds);
