@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import threading
+import time
 import unittest
 
 import harness
@@ -31,6 +32,23 @@ class Lifecycle(harness.TestCase):
         log = d.stop()
         # The module's fini ran before exit.
         self.assertRegex(log, log_line_re("info sample: fini ticks=0"))
+
+    def test_sigterm_again_while_shutting_down(self):
+        """systemd sends SIGTERM to every process of the service, and the
+        privileged parent passes its own on: more SIGTERMs, whenever they
+        come, must not kill a server that is shutting down."""
+        env = self.env.setup()
+        d = env.start()
+        d.signal(signal.SIGTERM)
+        deadline = time.monotonic() + harness.STOP_TIMEOUT
+        while d.proc.poll() is None and time.monotonic() < deadline:
+            d.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.001)
+        code = d.proc.wait(timeout=harness.STOP_TIMEOUT)
+        log = d.log()
+        self.assertEqual(code, 0, log)
+        self.assertRegex(log, log_line_re("info core: stopped"))
+        self.assertIsNone(harness.sanitizer_report(log), log)
 
     def test_ignores_sigpipe(self):
         """A client closing before it reads its reply must not kill the
