@@ -1,7 +1,8 @@
 /* The daemon's life: load and check the configuration, open the store, load
  * modules, then serve until SIGTERM. SIGHUP reloads configuration and
  * modules as a whole; a new configuration that does not load is refused and
- * the running one stays. */
+ * the running one stays. When it will drop root, postinod first forks a
+ * privileged parent that opens certificate files for it (privsep.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "daemon/fdlimit.h"
 #include "daemon/privileges.h"
+#include "daemon/privsep.h"
 #include "mime/mime.h"
 #include "module/mailbox_registry.h"
 #include "module/module.h"
@@ -32,6 +34,8 @@ struct daemon {
 	int sigfd;
 	uv_poll_t signals;
 	uv_timer_t prune_timer;
+	/* The privileged parent; NULL when postinod does not drop root. */
+	struct privsep *privsep;
 	int stopping; /* SIGTERM or SIGINT came */
 };
 
@@ -86,8 +90,15 @@ static void daemon_reload(struct daemon *d)
 		return;
 	}
 	/* Certificates last: a new set that cannot serve TLS is dropped and
-	 * the running one, with its certificates, stays. */
-	if (net_reload(d->ctx.net, config, NULL, err, sizeof(err)) < 0) {
+	 * the running one, with its certificates, stays. Without root, the
+	 * parent opens the files, once it has read the new configuration
+	 * too. */
+	const struct tls_file_opener opener = { privsep_open, d->privsep };
+	if ((d->privsep != NULL &&
+	     privsep_reload(d->privsep, err, sizeof(err)) < 0) ||
+	    net_reload(d->ctx.net, config,
+		       d->privsep != NULL ? &opener : NULL, err,
+		       sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR,
 			 "reload refused, keeping the running configuration: %s",
 			 err);
@@ -122,7 +133,8 @@ static void daemon_stop(struct daemon *d, int signum)
 	d->stopping = 1;
 	core_log(&d->ctx, LOG_LEVEL_INFO, "%s: shutting down", name);
 	/* Signals are still read, out of the loop's count, until it ends:
-	 * systemd signals every process of the service. */
+	 * systemd signals every process of the service and the privileged
+	 * parent passes its own SIGTERM on. */
 	uv_unref((uv_handle_t *)&d->signals);
 	uv_close((uv_handle_t *)&d->prune_timer, daemon_close_cb);
 	/* Connections close after their queued replies; each keeps the module
@@ -185,8 +197,8 @@ static void daemon_signal(uv_poll_t *handle, int status, int events)
 
 /* A signalfd rather than uv_signal_t: closing a uv_signal_t gives the
  * signal its default action back, so a SIGTERM that comes as the server
- * finishes (systemd sends one to every process of the service) would
- * kill it. Blocked from the start
+ * finishes (and with the privileged parent passing on what systemd also
+ * sends to every process, one does) would kill it. Blocked from the start
  * (daemon_run) in every thread, the signals wait for this descriptor and
  * are never acted on otherwise; those that came during startup are read
  * as soon as the loop runs. */
@@ -280,6 +292,13 @@ static int daemon_start(struct daemon *d, struct config *config)
 		config_free(&config);
 		return EX_CANTCREAT;
 	}
+	if (d->privsep != NULL && privsep_watch_parent(d->privsep) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: the "
+			 "privileged parent process is gone");
+		net_stop(d->ctx.net);
+		config_free(&config);
+		return EX_OSERR;
+	}
 	if (store_open(config->server.state_dir, STORE_MODE_DAEMON, 1,
 		       &d->loop, &d->ctx.store, err, sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "cannot open the store: %s",
@@ -353,6 +372,19 @@ int daemon_run(const struct daemon_options *options)
 		daemon_signal_set(&set);
 		sigprocmask(SIG_BLOCK, &set, NULL);
 	}
+	/* Forked before anything else starts (the loop, threads): the
+	 * parent only waits for requests, signals and the child's exit. */
+	if (serving && privileges_will_drop(config->server.user)) {
+		int code = 0;
+		int ret = privsep_start(&d.ctx.log, options->config_file, config,
+					&d.privsep, &code);
+
+		if (ret != 0) {
+			config_free(&config);
+			log_deinit(&d.ctx.log);
+			return ret > 0 ? code : EX_OSERR;
+		}
+	}
 	uv_loop_init(&d.loop);
 	d.ctx.mode = CORE_MODE_DAEMON;
 	/* Before the privilege drop, which makes the real uid the server
@@ -368,6 +400,7 @@ int daemon_run(const struct daemon_options *options)
 	/* Let close callbacks of everything above run. */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	net_free(&d.ctx.net);
+	privsep_free(&d.privsep);
 	mailbox_registry_free(&d.ctx);
 	mime_shutdown();
 	if (uv_loop_close(&d.loop) != 0)
