@@ -51,6 +51,7 @@ int cli_open(struct cli *cli, unsigned need)
 	uv_loop_init(&cli->loop);
 	cli->ctx.loop = &cli->loop;
 	cli->ctx.mode = CORE_MODE_ADMIN;
+	cli->ctx.invoking_uid = getuid();
 
 	if (need & CLI_NEED_STORE) {
 		/* Messages the CLI stores (notices) get their IMAP summary. */

@@ -209,14 +209,28 @@ class Daemon:
         self.signal(signal.SIGHUP)
         return self.wait_for(expect, since=since, timeout=timeout)
 
-    def proc_status(self, field):
-        """A field of /proc/PID/status, e.g. 'Uid' -> ['0','0','0','0']."""
-        with open(f"/proc/{self.pid}/status") as f:
+    def server_pid(self):
+        """The process that serves: postinod's child when it dropped root
+        (the started process then stays root to open certificate files,
+        core/daemon/privsep.h), else postinod itself."""
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                children = [int(pid) for pid in f.read().split()]
+        except FileNotFoundError:
+            children = []
+        self.env.tc.assertLessEqual(len(children), 1, children)
+        return children[0] if children else self.pid
+
+    def proc_status(self, field, pid=None):
+        """A field of /proc/PID/status of the serving process (or pid),
+        e.g. 'Uid' -> ['0','0','0','0']."""
+        pid = pid or self.server_pid()
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
                 key, _, value = line.partition(":")
                 if key == field:
                     return value.split()
-        raise AssertionError(f"no {field} in /proc/{self.pid}/status")
+        raise AssertionError(f"no {field} in /proc/{pid}/status")
 
     def stop(self):
         """SIGTERM; asserts exit 0, the shutdown lines and a clean log."""
