@@ -54,6 +54,7 @@ int cli_open(struct cli *cli, unsigned need)
 	cli->ctx.mode = CORE_MODE_ADMIN;
 	if (state_overlay_new(&cli->ctx.state_overlay) < 0)
 		return cli_fail(cli, EX_OSERR, "out of memory");
+	cli->ctx.invoking_uid = getuid();
 
 	if (need & CLI_NEED_STORE) {
 		/* Messages the CLI stores (notices) get their IMAP summary. */

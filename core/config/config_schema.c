@@ -4,10 +4,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <gnutls/gnutls.h>
+
 #include "log/log.h"
+#include "util/tls_pin.h"
 
 enum key_kind {
 	KIND_TEXT,       /* any non-empty string; paths are kept as written */
@@ -24,6 +28,8 @@ enum key_kind {
 	KIND_RELAY_TLS,  /* required | opportunistic */
 	KIND_MODULE,     /* NAME, or an absolute path /.../NAME.so */
 	KIND_NAMES,      /* names separated by blanks */
+	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
+	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
 };
 
 struct core_key {
@@ -90,6 +96,8 @@ static const struct core_key queue_keys[] = {
 	{ "relayhost_user", KIND_TEXT, false },
 	{ "relayhost_password", KIND_TEXT, false },
 	{ "relayhost_tls", KIND_RELAY_TLS, false },
+	{ "relayhost_ca_file", KIND_CA_FILE, false },
+	{ "relayhost_fingerprint", KIND_TLS_PINS, false },
 	{ "mx_port", KIND_PORT, false },
 	{ "dns_server", KIND_HOSTPORT, false },
 	{ "retry_min", KIND_TIMEOUT, false },
@@ -124,22 +132,50 @@ static int check_tls_pair(const struct config_section *section,
 }
 
 /* A user without a password (or the reverse) would fail every delivery;
- * AUTH with nobody to authenticate makes no sense without a relayhost. */
+ * AUTH with nobody to authenticate makes no sense without a relayhost.
+ * Credentials go only to a verified relayhost, so opportunistic TLS with
+ * them is refused here rather than deferring every message; a CA file or
+ * a pin that an opportunistic session would not enforce is refused too,
+ * since it looks like protection that is not there. */
 static int check_queue(const struct config_section *section,
 		       const char *label, char *err, size_t errlen)
 {
 	bool user = config_section_value(section, "relayhost_user") != NULL;
 	bool pass = config_section_value(section, "relayhost_password") != NULL;
 	bool relay = config_section_value(section, "relayhost") != NULL;
+	bool ca = config_section_value(section, "relayhost_ca_file") != NULL;
+	bool pins = config_section_value(section,
+					 "relayhost_fingerprint") != NULL;
+	const char *tls = config_section_value(section, "relayhost_tls");
+	bool opportunistic = tls != NULL && strcmp(tls, "opportunistic") == 0;
+	const char *verifying = ca ? "relayhost_ca_file" :
+				pins ? "relayhost_fingerprint" : NULL;
 
 	if (user != pass)
 		return config_fail(err, errlen, section->file, section->line,
 				   "%s %s is set but %s is not", label,
 				   user ? "relayhost_user" : "relayhost_password",
 				   user ? "relayhost_password" : "relayhost_user");
-	if (user && !relay)
+	if ((user || verifying) && !relay)
 		return config_fail(err, errlen, section->file, section->line,
-				   "%s relayhost_user needs relayhost", label);
+				   "%s %s needs relayhost", label,
+				   user ? "relayhost_user" : verifying);
+	if (user && opportunistic)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s relayhost_user needs relayhost_tls = "
+				   "required: credentials are sent only over "
+				   "a verified connection", label);
+	if (verifying && opportunistic)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s %s has no effect with relayhost_tls = "
+				   "opportunistic (use required)", label,
+				   verifying);
+	if (ca && pins)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s set relayhost_ca_file or "
+				   "relayhost_fingerprint, not both (a pinned "
+				   "key is checked instead of the chain)",
+				   label);
 	return 0;
 }
 
@@ -303,8 +339,37 @@ static bool is_names(const char *s)
 	}
 }
 
-/* NULL when value fits kind, else what is wrong, to follow "'VALUE' ". */
-static const char *value_problem(enum key_kind kind, const char *value)
+/* The file must give GnuTLS at least one CA certificate, as the queue
+ * will load it (relative paths from where postinod starts). */
+static const char *ca_file_problem(const char *path, char *buf, size_t size)
+{
+	gnutls_certificate_credentials_t cred;
+	FILE *f = fopen(path, "r");
+	int ret;
+
+	if (f == NULL) {
+		snprintf(buf, size, "cannot be read: %s", strerror(errno));
+		return buf;
+	}
+	fclose(f);
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return "cannot be checked: out of memory";
+	ret = gnutls_certificate_set_x509_trust_file(cred, path,
+						     GNUTLS_X509_FMT_PEM);
+	gnutls_certificate_free_credentials(cred);
+	if (ret > 0)
+		return NULL;
+	if (ret == 0)
+		return "holds no PEM certificate";
+	snprintf(buf, size, "holds no usable PEM certificate: %s",
+		 gnutls_strerror(ret));
+	return buf;
+}
+
+/* NULL when value fits kind, else what is wrong, to follow "'VALUE' "
+ * (static, or written into buf). */
+static const char *value_problem(enum key_kind kind, const char *value,
+				 char *buf, size_t size)
 {
 	int64_t number;
 
@@ -361,6 +426,15 @@ static const char *value_problem(enum key_kind kind, const char *value)
 				       strcmp(value, "opportunistic") == 0 ?
 			       NULL :
 			       "is not one of required, opportunistic";
+	case KIND_CA_FILE:
+		return ca_file_problem(value, buf, size);
+	case KIND_TLS_PINS: {
+		struct tls_pin pins[TLS_PINS_MAX];
+		const char *problem = NULL;
+		size_t count;
+		return tls_pins_parse(value, pins, &count, &problem) == 0 ?
+			       NULL : problem;
+	}
 	case KIND_TLS_MODE:
 		return strcmp(value, "implicit") == 0 ||
 				       strcmp(value, "starttls") == 0 ?
@@ -401,6 +475,7 @@ static int check_keys(const struct core_section *schema,
 	const struct core_key *key;
 
 	for (entry = section->entries; entry != NULL; entry = entry->next) {
+		char buf[256];
 		const char *problem;
 
 		key = find_key(schema->keys, entry->key);
@@ -412,7 +487,8 @@ static int check_keys(const struct core_section *schema,
 			return config_fail(err, errlen, entry->file,
 					   entry->line, "%s %s: empty value",
 					   label, entry->key);
-		problem = value_problem(key->kind, entry->value);
+		problem = value_problem(key->kind, entry->value, buf,
+					sizeof(buf));
 		if (problem != NULL)
 			return config_fail(err, errlen, entry->file,
 					   entry->line, "%s %s: '%s' %s",

@@ -3,6 +3,7 @@
 #ifndef POSTINO_CONTEXT_H
 #define POSTINO_CONTEXT_H
 
+#include <sys/types.h>
 #include <uv.h>
 
 #include "config/config.h"
@@ -23,6 +24,10 @@ enum core_mode {
 
 struct core_ctx {
 	enum core_mode mode;
+	/* The real uid the program started as, kept across the privilege
+	 * drop: module files and their directories must be owned by root or
+	 * by this user (module/loader.c). 0 (root only) unless set. */
+	uid_t invoking_uid;
 	uv_loop_t *loop; /* the daemon's loop, or the CLI's private one */
 	struct log log;
 	struct config *config;

@@ -1,5 +1,8 @@
-/* Loading modules: each modules.d file names one module; we dlopen
- * modules_dir/NAME.so (or the path `load =` gives) with RTLD_NOW|RTLD_LOCAL (every symbol resolved now,
+/* Loading modules: each modules.d file names one module; we check that
+ * only root or the invoking user could have put modules_dir/NAME.so (or
+ * the path `load =` gives) there
+ * (util/path_trust.h: a module runs as root in postinod), dlopen it with
+ * RTLD_NOW|RTLD_LOCAL (every symbol resolved now,
  * none leaking into the next module), find the one descriptor symbol, check
  * the ABI and the descriptor's size, validate the module's config section,
  * then init. Any failure unloads the whole set again. */
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "module/module.h"
+#include "util/path_trust.h"
 
 /* A descriptor of ABI 1.0 final or later reaches at least its requires
  * field; one that stops at fini was built with the headers of before 1.0
@@ -27,7 +31,7 @@ static int module_fail(struct postino_mod *mod, char *err, size_t errlen,
 		       const char *fmt, ...)
 {
 	va_list args;
-	char reason[400];
+	char reason[sizeof(mod->error)];
 
 	va_start(args, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, args);
@@ -55,9 +59,28 @@ static int module_other_major(void *dl)
 	return -1;
 }
 
+/* Before dlopen: its constructors run at once, with our privileges. */
+static int module_check_path(struct postino_mod *mod, char *err,
+			     size_t errlen)
+{
+	char why[400];
+	int ret = path_trust_check(mod->path, mod->ctx->invoking_uid, why,
+				   sizeof(why));
+
+	if (ret == -EPERM)
+		return module_fail(mod, err, errlen, "refusing %s: %s",
+				   mod->path, why);
+	if (ret < 0)
+		return module_fail(mod, err, errlen, "cannot load %s: %s",
+				   mod->path, why);
+	return 0;
+}
+
 static int module_open(struct postino_mod *mod, const struct config *config,
 		       char *err, size_t errlen)
 {
+	if (module_check_path(mod, err, errlen) < 0)
+		return -EINVAL;
 	mod->dl = dlopen(mod->path, RTLD_NOW | RTLD_LOCAL);
 	if (mod->dl == NULL)
 		return module_fail(mod, err, errlen, "cannot load %s: %s",

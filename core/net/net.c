@@ -171,8 +171,8 @@ int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 	gnutls_memset(key.data, 0, key.size);
 	gnutls_free(key.data);
 
-	ret = tls_creds_load(ctx->config, &net->ticket_key, &net->creds, err,
-			     errlen);
+	ret = tls_creds_load(ctx->config, NULL, &net->ticket_key, &net->creds,
+			     err, errlen);
 	if (ret == -ENOENT) {
 		/* No plaintext mode: every listener speaks TLS. */
 		char why[512];
@@ -222,14 +222,14 @@ static const struct config_section *net_find_section(const struct config *config
 	return NULL;
 }
 
-int net_reload(struct net *net, const struct config *config, char *err,
-	       size_t errlen)
+int net_reload(struct net *net, const struct config *config,
+	       const struct tls_file_opener *opener, char *err, size_t errlen)
 {
 	struct tls_creds *creds = NULL;
 
 	if (net->listener_count > 0) {
-		int ret = tls_creds_load(config, &net->ticket_key, &creds, err,
-					 errlen);
+		int ret = tls_creds_load(config, opener, &net->ticket_key,
+					 &creds, err, errlen);
 		if (ret < 0)
 			return ret;
 	}

@@ -24,7 +24,10 @@ struct queue_settings {
 	unsigned relay_port;
 	char relay_user[256]; /* "" when no AUTH */
 	char relay_password[256];
-	enum queue_tls_mode relay_tls;
+	enum queue_tls_level relay_tls;
+	char relay_ca_file[PATH_MAX]; /* "" for the system store */
+	struct tls_pin relay_pins[TLS_PINS_MAX];
+	size_t relay_pin_count;
 	unsigned mx_port;
 	struct sockaddr_in dns; /* [queue] dns_server, when has_dns */
 	int has_dns;
@@ -57,6 +60,7 @@ struct qentry {
 	struct queue_smtp_rcpt *grp;
 	size_t *grp_idx;
 	size_t grp_count;
+	struct queue_tls_policy policy; /* the group's destination */
 	struct queue_resolve resolve;
 	int resolving;
 	struct queue_smtp *smtp;
@@ -72,6 +76,10 @@ struct queue {
 	unsigned refs; /* owner, timer handle, entries, store jobs */
 	int stopping;
 	uint64_t seq;  /* unique part of bounce Message-IDs */
+	/* Trust anchors, loaded at first use and dropped by queue_reload;
+	 * the policies of entries in flight hold their own references. */
+	struct queue_tls_trust *trust_system;
+	struct queue_tls_trust *trust_relay;
 };
 
 struct rcpt_update {
@@ -111,8 +119,11 @@ static void qlog(const struct queue *q, enum log_level level, const char *id,
 
 static void queue_unref(struct queue *q)
 {
-	if (--q->refs == 0)
-		free(q);
+	if (--q->refs > 0)
+		return;
+	queue_tls_trust_unref(&q->trust_system);
+	queue_tls_trust_unref(&q->trust_relay);
+	free(q);
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -229,9 +240,17 @@ static int settings_read(const struct core_ctx *ctx,
 	setting_str(sec, "relayhost_user", s->relay_user, sizeof s->relay_user);
 	setting_str(sec, "relayhost_password", s->relay_password,
 		    sizeof s->relay_password);
-	setting_str(sec, "relayhost_tls", relay, sizeof relay);
-	s->relay_tls = strcmp(relay, "required") == 0 ? QUEUE_TLS_REQUIRED :
-							QUEUE_TLS_MAY;
+	s->relay_tls = queue_tls_relay_level(
+		sec ? config_section_value(sec, "relayhost_tls") : NULL,
+		s->relay_user[0] != '\0');
+	setting_str(sec, "relayhost_ca_file", s->relay_ca_file,
+		    sizeof s->relay_ca_file);
+	const char *pins = sec ? config_section_value(
+					 sec, "relayhost_fingerprint") : NULL;
+	const char *problem;
+	if (pins != NULL && tls_pins_parse(pins, s->relay_pins,
+					   &s->relay_pin_count, &problem) < 0)
+		return -EINVAL;
 	snprintf(s->helo, sizeof s->helo, "%s",
 		 ctx->config->server.hostname ? ctx->config->server.hostname :
 						"localhost");
@@ -358,6 +377,7 @@ static void entry_free(struct qentry *en)
 		}
 	}
 	queue_smtp_free(&en->smtp);
+	queue_tls_policy_clear(&en->policy);
 	/* The password copy does not outlive the entry. */
 	explicit_bzero(en->set.relay_password, sizeof en->set.relay_password);
 	free(en->grp);
@@ -543,7 +563,7 @@ static void resolved(struct queue_resolve *r)
 		.helo = en->set.helo,
 		.addrs = r->addrs,
 		.addr_count = r->count,
-		.tls = relay ? en->set.relay_tls : QUEUE_TLS_MAY,
+		.tls = &en->policy,
 		.auth_user = relay && en->set.relay_user[0] ?
 				     en->set.relay_user : NULL,
 		.auth_password = en->set.relay_password,
@@ -580,6 +600,56 @@ static const char *domain_of(const char *address)
 	return at ? at + 1 : "";
 }
 
+/* The trust anchors of ca_file ("" for the system store), loaded at first
+ * use (a blocking read, as a reload's certificates are) and kept until
+ * queue_reload. NULL only when out of memory. */
+static struct queue_tls_trust *queue_trust(struct queue *q,
+					   const char *ca_file)
+{
+	struct queue_tls_trust **slot = ca_file[0] ? &q->trust_relay :
+						     &q->trust_system;
+
+	/* An entry that read its settings before a reload may still ask
+	 * for the file the old configuration named. */
+	if (*slot != NULL && strcmp((*slot)->ca_file, ca_file) != 0)
+		queue_tls_trust_unref(slot);
+	if (*slot != NULL)
+		return *slot;
+	if (queue_tls_trust_load(ca_file, slot) < 0)
+		return NULL;
+	if ((*slot)->count > 0)
+		qlog(q, LOG_LEVEL_INFO, NULL,
+		     "%u trust anchor(s) loaded from %s", (*slot)->count,
+		     ca_file[0] ? ca_file : "the system store");
+	else
+		qlog(q, LOG_LEVEL_ERROR, NULL,
+		     "no trust anchors loaded from %s: %s; certificates "
+		     "cannot be verified", ca_file[0] ? ca_file :
+							"the system store",
+		     (*slot)->error);
+	return *slot;
+}
+
+/* The TLS policy of the next destination, decided before connecting:
+ * the relayhost's settings, or opportunistic TLS for MX hosts (the place
+ * where MTA-STS and DANE will raise it). 0 or -ENOMEM. */
+static int destination_policy(struct qentry *en, int relay)
+{
+	const struct queue_settings *set = &en->set;
+	struct queue_tls_trust *trust =
+		queue_trust(en->q, relay ? set->relay_ca_file : "");
+
+	if (trust == NULL)
+		return -ENOMEM;
+	if (relay)
+		queue_tls_policy_relay(&en->policy, set->relay_tls,
+				       set->relay_host, trust, set->relay_pins,
+				       set->relay_pin_count);
+	else
+		queue_tls_policy_mx(&en->policy, trust);
+	return 0;
+}
+
 /* The next destination: every untried pending recipient through the
  * relayhost, or those sharing the first one's domain. */
 static void next_group(struct qentry *en)
@@ -612,6 +682,12 @@ static void next_group(struct qentry *en)
 	memset(r, 0, sizeof *r);
 	r->data = en;
 	r->done = resolved;
+	if (destination_policy(en, relay) < 0) {
+		/* The group stays pending; the next attempt tries again. */
+		qlog(en->q, LOG_LEVEL_ERROR, en->log_id, "out of memory");
+		next_group(en);
+		return;
+	}
 	if (relay) {
 		snprintf(r->name, sizeof r->name, "%s", en->set.relay_host);
 		r->port = en->set.relay_port;
@@ -782,6 +858,21 @@ static void timer_closed(uv_handle_t *h)
 	queue_unref(h->data);
 }
 
+/* "required, verified against /etc/ssl/isp-ca.pem" for the start line. */
+static void relay_tls_describe(const struct queue_settings *set, char *buf,
+			       size_t size)
+{
+	if (set->relay_tls != QUEUE_TLS_VERIFY)
+		snprintf(buf, size, "opportunistic");
+	else if (set->relay_pin_count > 0)
+		snprintf(buf, size, "required, verified by "
+			 "relayhost_fingerprint");
+	else
+		snprintf(buf, size, "required, verified against %s",
+			 set->relay_ca_file[0] ? set->relay_ca_file :
+						 "the system store");
+}
+
 int queue_start(struct core_ctx *ctx, struct queue **queue_r)
 {
 	struct queue_settings set;
@@ -800,17 +891,27 @@ int queue_start(struct core_ctx *ctx, struct queue **queue_r)
 	q->refs = 2; /* the owner and the timer handle */
 	uv_timer_init(ctx->loop, &q->timer);
 	q->timer.data = q;
-	if (set.relay_host[0] != '\0')
+	if (set.relay_host[0] != '\0') {
+		char tls[PATH_MAX + 64];
+		relay_tls_describe(&set, tls, sizeof tls);
 		core_log(ctx, LOG_LEVEL_INFO,
 			 "queue: relayhost %s port %u tls=%s auth=%s",
-			 set.relay_host, set.relay_port,
-			 set.relay_tls == QUEUE_TLS_REQUIRED ? "required" :
-							      "opportunistic",
+			 set.relay_host, set.relay_port, tls,
 			 set.relay_user[0] ? "plain" : "none");
+	}
 	explicit_bzero(set.relay_password, sizeof set.relay_password);
 	*queue_r = q;
 	queue_kick(q);
 	return 0;
+}
+
+void queue_reload(struct queue *q)
+{
+	if (q == NULL || q->stopping)
+		return;
+	queue_tls_trust_unref(&q->trust_system);
+	queue_tls_trust_unref(&q->trust_relay);
+	queue_kick(q);
 }
 
 void queue_stop(struct queue **queue)

@@ -10,6 +10,7 @@
 
 #include "log/log.h"
 #include "queue/queue_proto.h"
+#include "queue/queue_tls.h"
 
 #define QUEUE_ADDRS_MAX 16
 
@@ -42,11 +43,6 @@ int queue_resolve_start(uv_loop_t *loop, struct queue_resolve *r);
 
 /* ---- one SMTP client connection (queue_smtp.c) ------------------------- */
 
-enum queue_tls_mode {
-	QUEUE_TLS_MAY = 0,      /* STARTTLS when offered, not verified */
-	QUEUE_TLS_REQUIRED = 1, /* no STARTTLS: temporary failure */
-};
-
 struct queue_smtp_rcpt {
 	const char *address; /* owned by the caller */
 	int result;          /* 0 not yet known, 2, 4 or 5 (reply class) */
@@ -60,8 +56,11 @@ struct queue_smtp_params {
 	const char *helo;           /* our host name */
 	const struct queue_addr *addrs;
 	size_t addr_count;
-	enum queue_tls_mode tls;
-	const char *auth_user;      /* NULL: no AUTH */
+	/* What TLS must achieve here; policy->trust is the sessions'
+	 * credentials, so it is never NULL. */
+	const struct queue_tls_policy *tls;
+	const char *auth_user;      /* NULL: no AUTH; sent only over a
+				     * verified TLS connection */
 	const char *auth_password;  /* never logged */
 	const char *sender;         /* "" for <> */
 	const char *data;           /* dot-stuffed, ends with ".\r\n" */

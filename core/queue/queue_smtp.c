@@ -6,9 +6,10 @@
  * TLS is GnuTLS over libuv as in core/net/conn_tls.c: ciphertext read from
  * the socket is queued and handed to GnuTLS by the pull function; what
  * GnuTLS pushes is copied into a write request kept until uv_write's
- * callback. The server's certificate is not verified: opportunistic TLS
- * against MX hosts (Postfix's "may") protects against passive listeners
- * only, and an unverified required TLS still keeps AUTH off the clear. */
+ * callback. After the handshake the peer is checked against the
+ * destination's policy (queue_tls.c): under QUEUE_TLS_VERIFY a peer that
+ * fails is left before anything is sent through the tunnel, and AUTH goes
+ * only to a verified peer. */
 #include "queue/queue_internal.h"
 
 #include <arpa/inet.h>
@@ -46,8 +47,8 @@ struct queue_smtp {
 	char rbuf[16384];
 
 	gnutls_session_t tls;
-	gnutls_certificate_credentials_t cred;
 	int tls_active; /* handshake started: every byte goes through GnuTLS */
+	int verified;   /* the peer passed the policy's check */
 	char *cbuf;     /* ciphertext not yet pulled by GnuTLS */
 	size_t clen, ccap;
 
@@ -116,6 +117,7 @@ static void tls_drop(struct queue_smtp *s)
 		s->tls = NULL;
 	}
 	s->tls_active = 0;
+	s->verified = 0;
 	s->clen = 0;
 }
 
@@ -398,15 +400,18 @@ static void after_hello(struct queue_smtp *s)
 		send_line(s, "STARTTLS");
 		return;
 	}
-	if (!s->tls_active && s->p.tls == QUEUE_TLS_REQUIRED) {
+	if (!s->tls_active && s->p.tls->level == QUEUE_TLS_VERIFY) {
 		session_fail(s, 4, "4.7.10 %s offers no STARTTLS and TLS is "
 			     "required", s->where);
 		return;
 	}
 	if (s->p.auth_user != NULL) {
-		if (!s->tls_active) {
-			session_fail(s, 4, "4.7.10 no TLS: AUTH is not sent in "
-				     "the clear");
+		/* Credentials come with QUEUE_TLS_VERIFY (the configuration
+		 * check sees to it), which already left an unverified peer;
+		 * this keeps the password off any path added later. */
+		if (!s->tls_active || !s->verified) {
+			session_fail(s, 4, "4.7.10 the connection is not "
+				     "verified: AUTH is not sent");
 			return;
 		}
 		if (!s->auth_plain_ok) {
@@ -490,7 +495,7 @@ static void handle_reply(struct queue_smtp *s)
 			return;
 		}
 		if (s->tls_active || s->p.auth_user != NULL ||
-		    s->p.tls == QUEUE_TLS_REQUIRED) {
+		    s->p.tls->level == QUEUE_TLS_VERIFY) {
 			session_fail(s, 4, "%s", flat);
 			return;
 		}
@@ -631,10 +636,20 @@ static void handshake(struct queue_smtp *s)
 			     s->where, gnutls_strerror(ret));
 		return;
 	}
+	char how[512];
 	char *desc = gnutls_session_get_desc(s->tls);
-	slog(s, LOG_LEVEL_INFO, "TLS with %s: %s (certificate not verified)",
-	     s->where, desc ? desc : "?");
+	s->verified = queue_tls_verify(s->tls, s->p.tls, s->where, how,
+				       sizeof how);
+	slog(s, LOG_LEVEL_INFO, "TLS with %s: %s, %s (%s)", s->where,
+	     desc ? desc : "?", s->verified ? "verified" : "not verified",
+	     how);
 	gnutls_free(desc);
+	if (!s->verified && s->p.tls->level == QUEUE_TLS_VERIFY) {
+		/* Not even EHLO: nothing more goes to an impostor. */
+		session_fail(s, 4, "4.7.5 TLS with %s not verified: %s",
+			     s->where, how);
+		return;
+	}
 	/* RFC 3207: forget everything learnt before TLS, ask again. */
 	s->starttls_ok = s->pipelining = s->size_ok = s->auth_plain_ok = 0;
 	send_ehlo(s);
@@ -644,22 +659,18 @@ static void handshake(struct queue_smtp *s)
 
 static void start_tls(struct queue_smtp *s)
 {
-	const char *host = s->p.addrs[s->addr_index - 1].host;
+	const char *host = s->p.tls->name[0] ? s->p.tls->name :
+			   s->p.addrs[s->addr_index - 1].host;
 	unsigned char tmp[sizeof(struct in6_addr)];
 	int ret;
 
-	if (s->cred == NULL) {
-		ret = gnutls_certificate_allocate_credentials(&s->cred);
-		if (ret < 0)
-			goto fail;
-	}
 	ret = gnutls_init(&s->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
 	if (ret < 0)
 		goto fail;
 	ret = gnutls_set_default_priority(s->tls);
 	if (ret == 0)
 		ret = gnutls_credentials_set(s->tls, GNUTLS_CRD_CERTIFICATE,
-					     s->cred);
+					     s->p.tls->trust->cred);
 	/* SNI carries names only, never address literals (RFC 6066 3). */
 	if (ret == 0 && inet_pton(AF_INET, host, tmp) != 1 &&
 	    inet_pton(AF_INET6, host, tmp) != 1)
@@ -792,7 +803,8 @@ int queue_smtp_start(const struct queue_smtp_params *params,
 {
 	struct queue_smtp *s;
 
-	if (params->addr_count == 0 || params->rcpt_count == 0)
+	if (params->addr_count == 0 || params->rcpt_count == 0 ||
+	    params->tls == NULL || params->tls->trust == NULL)
 		return -EINVAL;
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
@@ -818,8 +830,6 @@ void queue_smtp_free(struct queue_smtp **smtp)
 	if (s == NULL)
 		return;
 	tls_drop(s);
-	if (s->cred != NULL)
-		gnutls_certificate_free_credentials(s->cred);
 	free(s->cbuf);
 	free(s);
 	*smtp = NULL;

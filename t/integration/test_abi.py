@@ -7,6 +7,7 @@ start. The installed greylisting example is built with its own Makefile
 and run as an MX policy: the whole author path from a fresh install."""
 import glob
 import os
+import pwd
 import re
 import shutil
 import smtplib
@@ -164,12 +165,37 @@ class Install(harness.TestCase):
                 self.assertFalse(sym.startswith(prefix), sym)
 
 
-class Load(harness.TestCase):
+class LoadCase(harness.TestCase):
+    """Writes the config for a modules dir; checks refusals."""
 
     def configure(self, mods, settings=None):
         env = self.env
         env.write_config(modules_dir=mods)
         return env.write_module("sample", settings)
+
+    def refused_everywhere(self, mods, fragment, listed="sample - - failed: "):
+        """-t, a real start and module list all refuse, naming the file."""
+        env = self.env
+        mod = self.configure(mods)
+        want = f"{mod}: module sample: {mods}/sample.so {fragment}" \
+            if fragment.startswith(("is built", "does not")) \
+            else f"{mod}: module sample: {fragment}"
+        code, out, err = env.postinod("-t")
+        self.assertEqual(code, EX_CONFIG, out + err)
+        self.assertIn("postinod: " + want, err)
+        code, out, err = env.postinod()
+        self.assertEqual(code, EX_CONFIG, out + err)
+        self.assertIn("error core: startup refused: " + want, err)
+        self.assertNotIn("postinod ready", err)
+        r = env.cli("module", "list")
+        self.assertEqual(r.code, EX_CONFIG, repr(r))
+        rows = [normalize_row(l) for l in r.out.splitlines()]
+        self.assertEqual(len(rows), 2, r.out)
+        self.assertTrue(rows[1].startswith(listed), rows)
+        return err
+
+
+class Load(LoadCase):
 
     def test_loads_and_runs_hooks(self):
         env = self.env
@@ -195,27 +221,6 @@ class Load(harness.TestCase):
         d.wait_for("info sample: first tick greeting=hello")
         env.poll(env.sample_ticks, "ticks from the out-of-tree module")
         d.stop()
-
-    def refused_everywhere(self, mods, fragment, listed="sample - - failed: "):
-        """-t, a real start and module list all refuse, naming the file."""
-        env = self.env
-        mod = self.configure(mods)
-        want = f"{mod}: module sample: {mods}/sample.so {fragment}" \
-            if fragment.startswith(("is built", "does not")) \
-            else f"{mod}: module sample: {fragment}"
-        code, out, err = env.postinod("-t")
-        self.assertEqual(code, EX_CONFIG, out + err)
-        self.assertIn("postinod: " + want, err)
-        code, out, err = env.postinod()
-        self.assertEqual(code, EX_CONFIG, out + err)
-        self.assertIn("error core: startup refused: " + want, err)
-        self.assertNotIn("postinod ready", err)
-        r = env.cli("module", "list")
-        self.assertEqual(r.code, EX_CONFIG, repr(r))
-        rows = [normalize_row(l) for l in r.out.splitlines()]
-        self.assertEqual(len(rows), 2, r.out)
-        self.assertTrue(rows[1].startswith(listed), rows)
-        return err
 
     def test_wrong_major_in_descriptor(self):
         mods = Installed.build(self, "claim-major-2",
@@ -392,6 +397,89 @@ class Greylist(harness.TestCase):
                          "purged 1 triples\n")
         self.assertEqual(self.env.cli_ok("greylist", "list").out, "")
         d.stop()
+
+
+# A module whose only code is a constructor: dlopen alone runs it, as the
+# user postinod (or postino) runs as. The marker file says it ran.
+CONSTRUCTOR_C = r"""
+#include <fcntl.h>
+#include <unistd.h>
+__attribute__((constructor)) static void ran(void)
+{
+	close(open(MARKER, O_WRONLY | O_CREAT, 0644));
+}
+"""
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root (files of other users)")
+class UnsafePlaces(LoadCase):
+    """Modules anyone but root could have replaced are refused before
+    dlopen, as sshd's StrictModes refuses such key files: by postinod -t,
+    a start and the CLI alike, with one line naming the culprit."""
+
+    def constructor_module(self, mods):
+        """mods/sample.so, a constructor-only module; returns the marker
+        path it creates when loaded."""
+        env = self.env
+        marker = env.path("constructor-ran")
+        src = env.path("constructor.c")
+        with open(src, "w") as f:
+            f.write(CONSTRUCTOR_C)
+        so = os.path.join(mods, "sample.so")
+        p = subprocess.run(["cc", "-shared", "-fPIC", f'-DMARKER="{marker}"',
+                            src, "-o", so], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os.chmod(so, 0o755)
+        return marker
+
+    def mods_dir(self, mode):
+        """A modules dir of that mode holding the constructor module."""
+        mods = self.env.path("mods")
+        os.mkdir(mods)
+        os.chmod(mods, mode)
+        self.marker = self.constructor_module(mods)
+        return mods
+
+    def refused(self, mods, why):
+        self.refused_everywhere(mods, f"refusing {mods}/sample.so: {why}")
+        self.assertFalse(os.path.exists(self.marker),
+                         "the module's constructor ran")
+
+    def test_world_writable_modules_dir(self):
+        mods = self.mods_dir(0o777)
+        self.refused(mods, f"{mods} is writable by others (mode 0777)")
+
+    def test_group_writable_modules_dir(self):
+        mods = self.mods_dir(0o775)
+        self.refused(mods, f"{mods} is writable by its group (mode 0775)")
+
+    def test_writable_module_file(self):
+        mods = self.mods_dir(0o755)
+        os.chmod(os.path.join(mods, "sample.so"), 0o666)
+        self.refused(mods, f"{mods}/sample.so is writable by others "
+                     "(mode 0666)")
+
+    def test_module_of_another_user_in_sticky_dir(self):
+        """The reported attack: the server user puts its own pop3.so in
+        place. In a sticky modules dir it cannot replace root's file, but
+        a file of its own must not load either."""
+        mods = self.mods_dir(0o1777)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(os.path.join(mods, "sample.so"), nobody.pw_uid, -1)
+        self.refused(mods, f"{mods}/sample.so is owned by uid "
+                     f"{nobody.pw_uid}, not by root")
+
+    def test_sticky_dir_with_root_module_loads(self):
+        env = self.env
+        mods = env.path("mods")
+        os.mkdir(mods)
+        os.chmod(mods, 0o1777)
+        shutil.copy(os.path.join(harness.SAMPLE_DIR, "sample.so"), mods)
+        self.configure(mods)
+        code, out, err = env.postinod("-t")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("is valid (1 modules)", out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ loopback addresses only, on ports found free by binding port 0.
 """
 import contextlib
 import fcntl
+import hashlib
 import os
+import pwd
 import random
 import re
 import select
@@ -398,12 +400,14 @@ class TLSTestCase(harness.TestCase):
         return "\n" + "\n".join(lines) + "\n"
 
     def configure(self, listeners, tls=None, echo=None, env=None,
-                  default_cert=None, sni=True):
+                  default_cert=None, sni=True, server=None,
+                  modules_dir=ECHO_DIR):
         """Writes postino.conf and modules.d/echo.conf. listeners: a list
         of dicts with name and tls, optionally address, port and limits.
-        Returns {name: (address, port)}."""
+        server: [server] keys to add or override. Returns {name: (address,
+        port)}."""
         env = env or self.env
-        env.write_config(modules_dir=ECHO_DIR,
+        env.write_config(modules_dir=modules_dir, server=server,
                          extra=self.tls_config(tls, default_cert, sni))
         extra = ""
         where = {}
@@ -422,11 +426,13 @@ class TLSTestCase(harness.TestCase):
         return where
 
     def serve(self, listeners=({"name": "echo-tls", "tls": "implicit"},),
-              tls=None, echo=None, env=None, default_cert=None, asan=None):
+              tls=None, echo=None, env=None, default_cert=None, asan=None,
+              server=None, modules_dir=ECHO_DIR):
         """Configures and starts postinod; returns (daemon, where)."""
         env = env or self.env
         where = self.configure(listeners, tls=tls, echo=echo, env=env,
-                               default_cert=default_cert)
+                               default_cert=default_cert, server=server,
+                               modules_dir=modules_dir)
         saved = os.environ.get("ASAN_OPTIONS")
         if asan:
             os.environ["ASAN_OPTIONS"] = ((saved + ":") if saved else "") + asan
@@ -1210,6 +1216,169 @@ class Limits(TLSTestCase):
         d.stop()
         for c in (idle, clear, half_hs, go_ahead, literal, slow, partial):
             c.expect_eof()
+
+
+# ---- privilege separation ------------------------------------------------------
+
+def fingerprint_of_file(cert):
+    with open(cert) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+def process_state(pid):
+    """The state letter of /proc/PID/stat ('Z' for a zombie), or None once
+    the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
+class PrivilegeSeparation(TLSTestCase):
+    """Started as root with server.user = nobody, postinod serves from a
+    child running as nobody; the root parent opens certificate files for
+    it, so a SIGHUP still reloads a root:root 0600 key."""
+
+    def serve_as_nobody(self, **kw):
+        """The echo listeners with a [tls] pair only root can read. The
+        test's directory and module must be readable by nobody."""
+        env = self.env
+        os.chmod(env.root, 0o755)
+        mods = env.path("mods")
+        os.mkdir(mods)
+        shutil.copy(ECHO_SO, mods)
+        os.chmod(os.path.join(mods, "echo.so"), 0o755)
+        tls_dir = env.path("tls")
+        os.mkdir(tls_dir)
+        os.chmod(tls_dir, 0o755)
+        self.cert = os.path.join(tls_dir, "cert.pem")
+        self.key = os.path.join(tls_dir, "key.pem")
+        self.install(*self.certs["default"])
+        return self.serve([{"name": "echo-tls", "tls": "implicit"},
+                           {"name": "echo-st", "tls": "starttls"}],
+                          default_cert=(self.cert, self.key),
+                          server={"user": "nobody"}, modules_dir=mods, **kw)
+
+    def install(self, cert, key):
+        """Puts a pair in place as certbot does: new files, renamed over
+        the old ones; the key root:root 0600."""
+        for src, dst, mode in ((key, self.key, 0o600),
+                               (cert, self.cert, 0o644)):
+            with open(src, "rb") as f:
+                data = f.read()
+            fd = os.open(dst + ".new", os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                         mode)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chown(dst + ".new", 0, 0)
+            os.rename(dst + ".new", dst)
+
+    def fingerprint(self, client):
+        der = client.sock.getpeercert(binary_form=True)
+        return hashlib.sha256(der).hexdigest()
+
+    def test_sighup_reloads_root_only_key_after_drop(self):
+        d, where = self.serve_as_nobody()
+        w = where["echo-tls"]
+        nobody = pwd.getpwnam("nobody")
+        server = d.server_pid()
+        self.assertNotEqual(server, d.pid)
+        self.assertEqual(d.proc_status("Uid"), [str(nobody.pw_uid)] * 4)
+        self.assertEqual(d.proc_status("Gid"), [str(nobody.pw_gid)] * 4)
+        self.assertEqual(d.proc_status("Uid", pid=d.pid), ["0"] * 4)
+        self.assertRegex(d.log(), harness.log_line_re(
+            f"info privsep: pid {d.pid} stays root to open [tls] files "
+            f"for the server, pid {server}"))
+        # The server itself cannot read the key.
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
+        old = self.tls_client(w)
+        self.assertEqual(self.fingerprint(old),
+                         fingerprint_of_file(self.certs["default"][0]))
+        old_st = self.starttls_client(where["echo-st"])
+
+        renew = self.env.path("renew")
+        os.makedirs(renew)
+        new_cert, new_key = make_cert(renew, "renewed", "renewed.localhost",
+                                      ["renewed.localhost"])
+        self.install(new_cert, new_key)
+        mark = d.mark()
+        d.signal(signal.SIGHUP)
+        line = d.wait_for(r"info core: reloaded |reload refused", regex=True,
+                          since=mark)
+        self.assertIn("reloaded", line)
+        fresh = self.tls_client(w)
+        self.assertEqual(self.fingerprint(fresh),
+                         fingerprint_of_file(new_cert))
+        self.assertEqual(self.peer_names(fresh)[0], "renewed.localhost")
+        # The SNI certificates, in a directory only root may enter, too.
+        sni = self.tls_client(w, server_hostname="mail.example.test")
+        self.assertEqual(self.fingerprint(sni),
+                         fingerprint_of_file(self.certs["mail"][0]))
+        # Sessions opened before the reload go on with the old one.
+        old.expect("ECHO after reload", "+OK after reload")
+        self.assertEqual(self.fingerprint(old),
+                         fingerprint_of_file(self.certs["default"][0]))
+        old_st.expect("ECHO after reload", "+OK after reload")
+        # Still the same unprivileged server.
+        self.assertEqual(d.server_pid(), server)
+        self.assertEqual(d.proc_status("Uid"), [str(nobody.pw_uid)] * 4)
+        for c in (old, old_st, fresh, sni):
+            c.quit()
+        d.stop()
+
+    def test_reload_adds_a_root_only_sni_certificate(self):
+        """A [tls "name"] section added before the SIGHUP: the parent
+        re-reads the configuration as root before it opens the files."""
+        d, where = self.serve_as_nobody()
+        w = where["echo-tls"]
+        renew = self.env.path("other")
+        os.makedirs(renew, 0o700)
+        cert, key = make_cert(renew, "extra", "extra.example.test",
+                              ["extra.example.test"])
+        os.chmod(key, 0o600)
+        with open(self.env.conf, "a") as f:
+            f.write(f'\n[tls "extra"]\ncert = {cert}\nkey = {key}\n')
+        d.reload()
+        c = self.tls_client(w, server_hostname="extra.example.test")
+        self.assertEqual(self.fingerprint(c), fingerprint_of_file(cert))
+        c.quit()
+        d.stop()
+
+    def test_exit_code_and_signals_pass_through(self):
+        """SIGTERM to both processes at once, as systemd sends it, stops
+        the server cleanly; the parent exits with the server's code."""
+        d, where = self.serve_as_nobody()
+        server = d.server_pid()
+        os.kill(server, signal.SIGTERM)
+        d.stop()    # SIGTERM to the parent too; asserts exit 0
+        self.assertIsNone(harness.sanitizer_report(d.log()))
+        self.assertIn(process_state(server), (None, "Z"))
+
+    def test_parent_exits_with_a_killed_server(self):
+        d, where = self.serve_as_nobody()
+        server = d.server_pid()
+        os.kill(server, signal.SIGKILL)
+        self.assertEqual(d.proc.wait(timeout=harness.STOP_TIMEOUT),
+                         128 + signal.SIGKILL)
+        self.assertRegex(d.log(), harness.log_line_re(
+            f"error privsep: server process {server} killed by signal 9 "
+            f"(Killed)"))
+
+    def test_server_stops_when_parent_dies(self):
+        d, where = self.serve_as_nobody()
+        server = d.server_pid()
+        d.proc.kill()
+        d.proc.wait(timeout=harness.STOP_TIMEOUT)
+        # Its parent-death signal is a SIGTERM: a clean stop.
+        self.env.poll(lambda: process_state(server) in (None, "Z"),
+                      "the server to exit", timeout=harness.STOP_TIMEOUT)
+        log = d.log()
+        self.assertRegex(log, harness.log_line_re(
+            "info core: SIGTERM: shutting down"))
+        self.assertRegex(log, harness.log_line_re("info core: stopped"))
+        self.assertIsNone(harness.sanitizer_report(log), log)
 
 
 # ---- reload, refused starts, IPv6, -t ----------------------------------------------------
