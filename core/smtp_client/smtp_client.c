@@ -7,10 +7,11 @@
  * the socket is queued and handed to GnuTLS by the pull function; what
  * GnuTLS pushes is copied into a write request kept until uv_write's
  * callback. After the handshake the peer is checked against the
- * destination's policy (queue_tls.c): under QUEUE_TLS_VERIFY a peer that
+ * destination's policy (smtp_tls.c): under SMTP_TLS_VERIFY a peer that
  * fails is left before anything is sent through the tunnel, and AUTH goes
  * only to a verified peer. */
-#include "queue/queue_internal.h"
+#include "smtp_client/smtp_client.h"
+#include "smtp_client/smtp_reply.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,8 +34,8 @@ enum smtp_state {
 	S_CLOSING,
 };
 
-struct queue_smtp {
-	struct queue_smtp_params p;
+struct smtp_client {
+	struct smtp_client_params p;
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_connect_t connect;
@@ -43,7 +44,7 @@ struct queue_smtp {
 	int retry;     /* the tcp close callback connects to the next address */
 	size_t addr_index;
 	enum smtp_state state;
-	struct queue_reply reply;
+	struct smtp_reply reply;
 	char rbuf[16384];
 
 	gnutls_session_t tls;
@@ -61,18 +62,18 @@ struct queue_smtp {
 
 struct wreq {
 	uv_write_t req;
-	struct queue_smtp *s;
+	struct smtp_client *s;
 	char data[];
 };
 
-static void session_fail(struct queue_smtp *s, int cls, const char *fmt, ...)
+static void session_fail(struct smtp_client *s, int cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void send_ehlo(struct queue_smtp *s);
-static void connect_next(struct queue_smtp *s);
+static void send_ehlo(struct smtp_client *s);
+static void connect_next(struct smtp_client *s);
 
-static void slog(struct queue_smtp *s, enum log_level level, const char *fmt,
+static void slog(struct smtp_client *s, enum log_level level, const char *fmt,
 		 ...) __attribute__((format(printf, 3, 4)));
-static void slog(struct queue_smtp *s, enum log_level level, const char *fmt,
+static void slog(struct smtp_client *s, enum log_level level, const char *fmt,
 		 ...)
 {
 	char msg[1024];
@@ -95,7 +96,7 @@ static int reply_class(int code)
 
 static void handle_closed(uv_handle_t *h)
 {
-	struct queue_smtp *s = h->data;
+	struct smtp_client *s = h->data;
 
 	if (h == (uv_handle_t *)&s->tcp) {
 		s->tcp_open = 0;
@@ -110,7 +111,7 @@ static void handle_closed(uv_handle_t *h)
 		s->p.on_done(s->p.arg);
 }
 
-static void tls_drop(struct queue_smtp *s)
+static void tls_drop(struct smtp_client *s)
 {
 	if (s->tls != NULL) {
 		gnutls_deinit(s->tls);
@@ -122,12 +123,12 @@ static void tls_drop(struct queue_smtp *s)
 }
 
 /* Ends the session: every recipient without a result gets cls/reason. */
-static void finish(struct queue_smtp *s, int cls, const char *reason)
+static void finish(struct smtp_client *s, int cls, const char *reason)
 {
 	if (s->state == S_CLOSING)
 		return;
 	for (size_t i = 0; i < s->p.rcpt_count; i++) {
-		struct queue_smtp_rcpt *r = &s->p.rcpts[i];
+		struct smtp_client_rcpt *r = &s->p.rcpts[i];
 		if (r->result == 0 && cls != 0) {
 			r->result = cls;
 			snprintf(r->reply, sizeof r->reply, "%s", reason);
@@ -141,7 +142,7 @@ static void finish(struct queue_smtp *s, int cls, const char *reason)
 		uv_close((uv_handle_t *)&s->timer, handle_closed);
 }
 
-static void session_fail(struct queue_smtp *s, int cls, const char *fmt, ...)
+static void session_fail(struct smtp_client *s, int cls, const char *fmt, ...)
 {
 	char reason[512];
 	va_list ap;
@@ -156,7 +157,7 @@ static void session_fail(struct queue_smtp *s, int cls, const char *fmt, ...)
 
 /* A connection that never got as far as the greeting: the next address
  * may work. Otherwise the attempt is over with a temporary failure. */
-static void connection_fail(struct queue_smtp *s, const char *what)
+static void connection_fail(struct smtp_client *s, const char *what)
 {
 	if (s->state <= S_GREETING && s->addr_index < s->p.addr_count) {
 		slog(s, LOG_LEVEL_INFO, "%s: %s; trying the next address",
@@ -172,13 +173,13 @@ static void connection_fail(struct queue_smtp *s, const char *what)
 
 static void timer_fired(uv_timer_t *t)
 {
-	struct queue_smtp *s = t->data;
+	struct smtp_client *s = t->data;
 
 	connection_fail(s, s->state == S_CONNECT ? "connection timed out" :
 						   "timeout waiting for a reply");
 }
 
-static void arm(struct queue_smtp *s, unsigned ms)
+static void arm(struct smtp_client *s, unsigned ms)
 {
 	uv_timer_start(&s->timer, timer_fired, ms, 0);
 }
@@ -188,7 +189,7 @@ static void arm(struct queue_smtp *s, unsigned ms)
 static void write_done(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
-	struct queue_smtp *s = w->s;
+	struct smtp_client *s = w->s;
 
 	free(w);
 	if (status < 0 && status != UV_ECANCELED && s->state != S_CLOSING &&
@@ -196,7 +197,7 @@ static void write_done(uv_write_t *req, int status)
 		connection_fail(s, uv_strerror(status));
 }
 
-static int raw_write(struct queue_smtp *s, const void *data, size_t len)
+static int raw_write(struct smtp_client *s, const void *data, size_t len)
 {
 	struct wreq *w = malloc(sizeof *w + len);
 	uv_buf_t buf;
@@ -216,7 +217,7 @@ static int raw_write(struct queue_smtp *s, const void *data, size_t len)
 static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *data,
 			size_t len)
 {
-	struct queue_smtp *s = ptr;
+	struct smtp_client *s = ptr;
 
 	if (raw_write(s, data, len) < 0) {
 		gnutls_transport_set_errno(s->tls, EIO);
@@ -227,7 +228,7 @@ static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *data,
 
 static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 {
-	struct queue_smtp *s = ptr;
+	struct smtp_client *s = ptr;
 
 	if (s->clen == 0) {
 		gnutls_transport_set_errno(s->tls, EAGAIN);
@@ -242,7 +243,7 @@ static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 }
 
 /* Sends bytes and arms the reply timeout. Failures end the session. */
-static void send_bytes(struct queue_smtp *s, const char *data, size_t len)
+static void send_bytes(struct smtp_client *s, const char *data, size_t len)
 {
 	int ret = 0;
 
@@ -269,9 +270,9 @@ static void send_bytes(struct queue_smtp *s, const char *data, size_t len)
 	arm(s, s->p.command_timeout_ms);
 }
 
-static void send_line(struct queue_smtp *s, const char *fmt, ...)
+static void send_line(struct smtp_client *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void send_line(struct queue_smtp *s, const char *fmt, ...)
+static void send_line(struct smtp_client *s, const char *fmt, ...)
 {
 	char line[1100];
 	va_list ap;
@@ -291,7 +292,7 @@ static void send_line(struct queue_smtp *s, const char *fmt, ...)
 	send_bytes(s, line, (size_t)n + 2);
 }
 
-static void quit(struct queue_smtp *s)
+static void quit(struct smtp_client *s)
 {
 	s->state = S_QUIT;
 	send_line(s, "QUIT");
@@ -299,7 +300,7 @@ static void quit(struct queue_smtp *s)
 
 /* ---- the envelope ------------------------------------------------------- */
 
-static void send_envelope_cmd(struct queue_smtp *s, size_t i)
+static void send_envelope_cmd(struct smtp_client *s, size_t i)
 {
 	size_t n = s->p.rcpt_count;
 
@@ -320,7 +321,7 @@ static void send_envelope_cmd(struct queue_smtp *s, size_t i)
 	s->env_sent = i + 1;
 }
 
-static void start_envelope(struct queue_smtp *s)
+static void start_envelope(struct smtp_client *s)
 {
 	size_t total = s->p.rcpt_count + 2;
 
@@ -335,7 +336,7 @@ static void start_envelope(struct queue_smtp *s)
 		send_envelope_cmd(s, i);
 }
 
-static void envelope_reply(struct queue_smtp *s, const char *flat)
+static void envelope_reply(struct smtp_client *s, const char *flat)
 {
 	size_t n = s->p.rcpt_count;
 	size_t i = s->env_reply++;
@@ -345,7 +346,7 @@ static void envelope_reply(struct queue_smtp *s, const char *flat)
 		if (cls != 2) {
 			finish_pending:
 			for (size_t k = 0; k < n; k++) {
-				struct queue_smtp_rcpt *r = &s->p.rcpts[k];
+				struct smtp_client_rcpt *r = &s->p.rcpts[k];
 				if (r->result == 0) {
 					r->result = cls == 2 ? 4 : cls;
 					snprintf(r->reply, sizeof r->reply,
@@ -356,7 +357,7 @@ static void envelope_reply(struct queue_smtp *s, const char *flat)
 			return;
 		}
 	} else if (i <= n) {
-		struct queue_smtp_rcpt *r = &s->p.rcpts[i - 1];
+		struct smtp_client_rcpt *r = &s->p.rcpts[i - 1];
 		if (cls == 2) {
 			r->accepted = 1;
 			s->accepted++;
@@ -391,22 +392,22 @@ static void envelope_reply(struct queue_smtp *s, const char *flat)
 
 /* ---- after EHLO --------------------------------------------------------- */
 
-static void start_tls(struct queue_smtp *s);
+static void start_tls(struct smtp_client *s);
 
-static void after_hello(struct queue_smtp *s)
+static void after_hello(struct smtp_client *s)
 {
 	if (!s->tls_active && s->starttls_ok) {
 		s->state = S_STARTTLS;
 		send_line(s, "STARTTLS");
 		return;
 	}
-	if (!s->tls_active && s->p.tls->level == QUEUE_TLS_VERIFY) {
+	if (!s->tls_active && s->p.tls->level == SMTP_TLS_VERIFY) {
 		session_fail(s, 4, "4.7.10 %s offers no STARTTLS and TLS is "
 			     "required", s->where);
 		return;
 	}
 	if (s->p.auth_user != NULL) {
-		/* Credentials come with QUEUE_TLS_VERIFY (the configuration
+		/* Credentials come with SMTP_TLS_VERIFY (the configuration
 		 * check sees to it), which already left an unverified peer;
 		 * this keeps the password off any path added later. */
 		if (!s->tls_active || !s->verified) {
@@ -450,13 +451,13 @@ static void after_hello(struct queue_smtp *s)
 	start_envelope(s);
 }
 
-static void read_caps(struct queue_smtp *s)
+static void read_caps(struct smtp_client *s)
 {
-	s->starttls_ok = !s->tls_active && queue_reply_has(&s->reply,
+	s->starttls_ok = !s->tls_active && smtp_reply_has(&s->reply,
 							   "STARTTLS");
-	s->pipelining = queue_reply_has(&s->reply, "PIPELINING");
-	s->size_ok = queue_reply_has(&s->reply, "SIZE");
-	s->eightbit_ok = queue_reply_has(&s->reply, "8BITMIME");
+	s->pipelining = smtp_reply_has(&s->reply, "PIPELINING");
+	s->size_ok = smtp_reply_has(&s->reply, "SIZE");
+	s->eightbit_ok = smtp_reply_has(&s->reply, "8BITMIME");
 	s->auth_plain_ok = 0;
 	/* "250-AUTH LOGIN PLAIN": PLAIN anywhere on the AUTH line. */
 	for (const char *l = strstr(s->reply.text, "\n"); l != NULL;
@@ -472,12 +473,12 @@ static void read_caps(struct queue_smtp *s)
 	}
 }
 
-static void handle_reply(struct queue_smtp *s)
+static void handle_reply(struct smtp_client *s)
 {
 	char flat[512];
 	int cls = reply_class(s->reply.code);
 
-	queue_reply_flat(&s->reply, flat, sizeof flat);
+	smtp_reply_flat(&s->reply, flat, sizeof flat);
 	uv_timer_stop(&s->timer);
 	slog(s, LOG_LEVEL_DEBUG, "<- %s", flat);
 	switch (s->state) {
@@ -495,7 +496,7 @@ static void handle_reply(struct queue_smtp *s)
 			return;
 		}
 		if (s->tls_active || s->p.auth_user != NULL ||
-		    s->p.tls->level == QUEUE_TLS_VERIFY) {
+		    s->p.tls->level == SMTP_TLS_VERIFY) {
 			session_fail(s, 4, "%s", flat);
 			return;
 		}
@@ -531,7 +532,7 @@ static void handle_reply(struct queue_smtp *s)
 		return;
 	case S_DOT:
 		for (size_t i = 0; i < s->p.rcpt_count; i++) {
-			struct queue_smtp_rcpt *r = &s->p.rcpts[i];
+			struct smtp_client_rcpt *r = &s->p.rcpts[i];
 			if (!r->accepted)
 				continue;
 			r->result = cls;
@@ -557,11 +558,11 @@ static void handle_reply(struct queue_smtp *s)
 }
 
 /* Hands plaintext to the reply parser, reply after reply. */
-static void feed(struct queue_smtp *s, const char *data, size_t len)
+static void feed(struct smtp_client *s, const char *data, size_t len)
 {
 	while (len > 0 && s->state != S_CLOSING && !s->retry) {
 		size_t used = 0;
-		int ret = queue_reply_parse(&s->reply, data, len, &used);
+		int ret = smtp_reply_parse(&s->reply, data, len, &used);
 
 		if (ret < 0) {
 			connection_fail(s, "malformed reply");
@@ -572,7 +573,7 @@ static void feed(struct queue_smtp *s, const char *data, size_t len)
 		data += used;
 		len -= used;
 		handle_reply(s);
-		queue_reply_reset(&s->reply);
+		smtp_reply_reset(&s->reply);
 		/* Bytes after the 220 to STARTTLS came before the
 		 * handshake: they are not to be trusted (CVE-2011-0411
 		 * class), so they are dropped. */
@@ -581,15 +582,15 @@ static void feed(struct queue_smtp *s, const char *data, size_t len)
 	}
 }
 
-static void send_ehlo(struct queue_smtp *s)
+static void send_ehlo(struct smtp_client *s)
 {
 	s->state = S_EHLO;
 	send_line(s, "EHLO %s", s->p.helo);
 }
 
-static void handshake(struct queue_smtp *s);
+static void handshake(struct smtp_client *s);
 
-static void tls_read(struct queue_smtp *s)
+static void tls_read(struct smtp_client *s)
 {
 	char plain[16384];
 
@@ -621,7 +622,7 @@ static void tls_read(struct queue_smtp *s)
 	}
 }
 
-static void handshake(struct queue_smtp *s)
+static void handshake(struct smtp_client *s)
 {
 	int ret;
 
@@ -638,13 +639,13 @@ static void handshake(struct queue_smtp *s)
 	}
 	char how[512];
 	char *desc = gnutls_session_get_desc(s->tls);
-	s->verified = queue_tls_verify(s->tls, s->p.tls, s->where, how,
+	s->verified = smtp_tls_verify(s->tls, s->p.tls, s->where, how,
 				       sizeof how);
 	slog(s, LOG_LEVEL_INFO, "TLS with %s: %s, %s (%s)", s->where,
 	     desc ? desc : "?", s->verified ? "verified" : "not verified",
 	     how);
 	gnutls_free(desc);
-	if (!s->verified && s->p.tls->level == QUEUE_TLS_VERIFY) {
+	if (!s->verified && s->p.tls->level == SMTP_TLS_VERIFY) {
 		/* Not even EHLO: nothing more goes to an impostor. */
 		session_fail(s, 4, "4.7.5 TLS with %s not verified: %s",
 			     s->where, how);
@@ -657,7 +658,7 @@ static void handshake(struct queue_smtp *s)
 		tls_read(s);
 }
 
-static void start_tls(struct queue_smtp *s)
+static void start_tls(struct smtp_client *s)
 {
 	const char *host = s->p.tls->name[0] ? s->p.tls->name :
 			   s->p.addrs[s->addr_index - 1].host;
@@ -695,7 +696,7 @@ fail:
 
 static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
 {
-	struct queue_smtp *s = h->data;
+	struct smtp_client *s = h->data;
 
 	(void)size;
 	*buf = uv_buf_init(s->rbuf, sizeof s->rbuf);
@@ -703,7 +704,7 @@ static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
-	struct queue_smtp *s = stream->data;
+	struct smtp_client *s = stream->data;
 
 	if (s->state == S_CLOSING || s->retry)
 		return;
@@ -744,7 +745,7 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 
 static void on_connect(uv_connect_t *req, int status)
 {
-	struct queue_smtp *s = req->data;
+	struct smtp_client *s = req->data;
 
 	if (s->state == S_CLOSING || s->retry)
 		return;
@@ -761,9 +762,9 @@ static void on_connect(uv_connect_t *req, int status)
 	arm(s, s->p.command_timeout_ms);
 }
 
-static void connect_next(struct queue_smtp *s)
+static void connect_next(struct smtp_client *s)
 {
-	const struct queue_addr *a;
+	const struct smtp_client_addr *a;
 	char ip[INET6_ADDRSTRLEN] = "?";
 	int ret;
 
@@ -783,7 +784,7 @@ static void connect_next(struct queue_smtp *s)
 			  ip, sizeof ip);
 	slog(s, LOG_LEVEL_DEBUG, "connecting to %s [%s]", a->host, ip);
 	s->state = S_CONNECT;
-	queue_reply_reset(&s->reply);
+	smtp_reply_reset(&s->reply);
 	uv_tcp_init(s->p.loop, &s->tcp);
 	s->tcp.data = s;
 	s->tcp_open = 1;
@@ -798,10 +799,10 @@ static void connect_next(struct queue_smtp *s)
 	arm(s, s->p.connect_timeout_ms);
 }
 
-int queue_smtp_start(const struct queue_smtp_params *params,
-		     struct queue_smtp **smtp_r)
+int smtp_client_start(const struct smtp_client_params *params,
+		     struct smtp_client **smtp_r)
 {
-	struct queue_smtp *s;
+	struct smtp_client *s;
 
 	if (params->addr_count == 0 || params->rcpt_count == 0 ||
 	    params->tls == NULL || params->tls->trust == NULL)
@@ -818,14 +819,14 @@ int queue_smtp_start(const struct queue_smtp_params *params,
 	return 0;
 }
 
-void queue_smtp_abort(struct queue_smtp *s)
+void smtp_client_abort(struct smtp_client *s)
 {
 	finish(s, 0, "");
 }
 
-void queue_smtp_free(struct queue_smtp **smtp)
+void smtp_client_free(struct smtp_client **smtp)
 {
-	struct queue_smtp *s = *smtp;
+	struct smtp_client *s = *smtp;
 
 	if (s == NULL)
 		return;

@@ -3,7 +3,7 @@
  * gnutls_session_set_verify_cert): an opportunistic session goes on
  * whatever the result, and the log line of a refused one carries
  * GnuTLS's own text for what failed. */
-#include "queue/queue_tls.h"
+#include "smtp_client/smtp_tls.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,9 +14,9 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
-int queue_tls_trust_load(const char *ca_file, struct queue_tls_trust **trust_r)
+int smtp_tls_trust_load(const char *ca_file, struct smtp_tls_trust **trust_r)
 {
-	struct queue_tls_trust *t = calloc(1, sizeof *t);
+	struct smtp_tls_trust *t = calloc(1, sizeof *t);
 	int ret;
 
 	if (t == NULL)
@@ -42,15 +42,15 @@ int queue_tls_trust_load(const char *ca_file, struct queue_tls_trust **trust_r)
 	return 0;
 }
 
-struct queue_tls_trust *queue_tls_trust_ref(struct queue_tls_trust *trust)
+struct smtp_tls_trust *smtp_tls_trust_ref(struct smtp_tls_trust *trust)
 {
 	trust->refs++;
 	return trust;
 }
 
-void queue_tls_trust_unref(struct queue_tls_trust **trust)
+void smtp_tls_trust_unref(struct smtp_tls_trust **trust)
 {
-	struct queue_tls_trust *t = *trust;
+	struct smtp_tls_trust *t = *trust;
 
 	*trust = NULL;
 	if (t == NULL || --t->refs > 0)
@@ -59,41 +59,41 @@ void queue_tls_trust_unref(struct queue_tls_trust **trust)
 	free(t);
 }
 
-enum queue_tls_level queue_tls_relay_level(const char *configured,
+enum smtp_tls_level smtp_tls_relay_level(const char *configured,
 					   int has_credentials)
 {
 	if (configured == NULL)
-		return has_credentials ? QUEUE_TLS_VERIFY : QUEUE_TLS_MAY;
-	return strcmp(configured, "required") == 0 ? QUEUE_TLS_VERIFY :
-						      QUEUE_TLS_MAY;
+		return has_credentials ? SMTP_TLS_VERIFY : SMTP_TLS_MAY;
+	return strcmp(configured, "required") == 0 ? SMTP_TLS_VERIFY :
+						      SMTP_TLS_MAY;
 }
 
-void queue_tls_policy_relay(struct queue_tls_policy *policy,
-			    enum queue_tls_level level, const char *host,
-			    struct queue_tls_trust *trust,
+void smtp_tls_policy_relay(struct smtp_tls_policy *policy,
+			    enum smtp_tls_level level, const char *host,
+			    struct smtp_tls_trust *trust,
 			    const struct tls_pin *pins, size_t pin_count)
 {
-	queue_tls_policy_clear(policy);
+	smtp_tls_policy_clear(policy);
 	policy->level = level;
 	snprintf(policy->name, sizeof policy->name, "%s", host);
-	policy->trust = queue_tls_trust_ref(trust);
+	policy->trust = smtp_tls_trust_ref(trust);
 	if (pin_count > TLS_PINS_MAX)
 		pin_count = TLS_PINS_MAX;
 	memcpy(policy->pins, pins, pin_count * sizeof *pins);
 	policy->pin_count = pin_count;
 }
 
-void queue_tls_policy_mx(struct queue_tls_policy *policy,
-			 struct queue_tls_trust *trust)
+void smtp_tls_policy_mx(struct smtp_tls_policy *policy,
+			 struct smtp_tls_trust *trust)
 {
-	queue_tls_policy_clear(policy);
-	policy->level = QUEUE_TLS_MAY;
-	policy->trust = queue_tls_trust_ref(trust);
+	smtp_tls_policy_clear(policy);
+	policy->level = SMTP_TLS_MAY;
+	policy->trust = smtp_tls_trust_ref(trust);
 }
 
-void queue_tls_policy_clear(struct queue_tls_policy *policy)
+void smtp_tls_policy_clear(struct smtp_tls_policy *policy)
 {
-	queue_tls_trust_unref(&policy->trust);
+	smtp_tls_trust_unref(&policy->trust);
 	memset(policy, 0, sizeof *policy);
 }
 
@@ -132,7 +132,7 @@ static int peer_pin(gnutls_session_t session, struct tls_pin *pin,
 }
 
 static int verify_pin(gnutls_session_t session,
-		      const struct queue_tls_policy *policy, char *text,
+		      const struct smtp_tls_policy *policy, char *text,
 		      size_t size)
 {
 	struct tls_pin pin;
@@ -153,7 +153,7 @@ static int verify_pin(gnutls_session_t session,
 }
 
 static int verify_chain(gnutls_session_t session, const char *name,
-			const struct queue_tls_trust *trust, char *text,
+			const struct smtp_tls_trust *trust, char *text,
 			size_t size)
 {
 	gnutls_typed_vdata_st data[] = {
@@ -202,8 +202,8 @@ static int verify_chain(gnutls_session_t session, const char *name,
 	return 0;
 }
 
-int queue_tls_verify(gnutls_session_t session,
-		     const struct queue_tls_policy *policy, const char *host,
+int smtp_tls_verify(gnutls_session_t session,
+		     const struct smtp_tls_policy *policy, const char *host,
 		     char *text, size_t size)
 {
 	if (policy->pin_count > 0)
