@@ -117,6 +117,7 @@ struct postino_conn {
 	const char *pull_data;   /* ciphertext of the current read */
 	size_t pull_len;
 	struct tls_frame frame;  /* the client's record framing */
+	uint16_t hello_version;  /* highest version its ClientHello offers */
 
 	struct conn_chunk *out;  /* staging: plaintext, or ciphertext in TLS */
 	struct conn_plain *plain_out; /* TLS: replies not yet in a record */

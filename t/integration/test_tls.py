@@ -139,6 +139,25 @@ def first_pem(output):
     return m.group(0) + b"\n"
 
 
+def client_hello(legacy_version, supported_versions=None):
+    """One TLS record holding a ClientHello that offers legacy_version
+    (0x0301: TLS 1.0) and, if given, a supported_versions extension with
+    those versions, with cipher suites every TLS version knows."""
+    body = struct.pack(">H", legacy_version) + os.urandom(32) + b"\x00"
+    suites = (0xc02f, 0xc013, 0xc014, 0x002f, 0x0035)
+    body += struct.pack(">H", 2 * len(suites))
+    body += b"".join(struct.pack(">H", s) for s in suites)
+    body += b"\x01\x00"   # compression: null only
+    # supported_groups: secp256r1; ec_point_formats: uncompressed.
+    exts = struct.pack(">HHHH", 10, 4, 2, 23) + struct.pack(">HHBB", 11, 2, 1, 0)
+    if supported_versions:
+        listed = b"".join(struct.pack(">H", v) for v in supported_versions)
+        exts += struct.pack(">HHB", 43, len(listed) + 1, len(listed)) + listed
+    body += struct.pack(">H", len(exts)) + exts
+    handshake = b"\x01" + struct.pack(">I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(handshake)) + handshake
+
+
 # ---- certificates -----------------------------------------------------------
 
 def make_cert(directory, name, cn, dns, days=30):
@@ -711,6 +730,42 @@ class Versions(TLSTestCase):
         self.tls_client(w_default["echo-tls"]).quit()
         d_old.stop()
         d_default.stop()
+
+    def test_old_client_gets_protocol_version_alert(self):
+        """A client offering only TLS 1.0 or 1.1 (a ClientHello made here,
+        so no local client's own refusal can skip this) gets the fatal
+        protocol_version alert, then EOF, and the log names the highest
+        version it offered: the operator can tell a customer why an old
+        mail program fails. With supported_versions (RFC 8446), that
+        list, not legacy_version, is what the client offers."""
+        d, where = self.serve([{"name": "echo-tls", "tls": "implicit"},
+                               {"name": "echo-st", "tls": "starttls"}])
+        cases = [("echo-tls", 0x0301, None, "TLS1.0"),
+                 ("echo-tls", 0x0302, None, "TLS1.1"),
+                 ("echo-tls", 0x0303, [0x0a0a, 0x0302, 0x0301], "TLS1.1"),
+                 ("echo-st", 0x0301, None, "TLS1.0")]
+        for listener, legacy, versions, name in cases:
+            with self.subTest(listener=listener, offered=name,
+                              supported_versions=versions):
+                since = d.mark()
+                c = self.plain(where[listener])
+                if listener == "echo-st":
+                    self.assertEqual(c.readline(), "+OK echo ready")
+                    c.send("STARTTLS\r\n")
+                    c.read_go_ahead()
+                c.send(client_hello(legacy, versions))
+                # alert(21), record version 3.x, length 2, fatal(2),
+                # protocol_version(70); nothing else before the close.
+                self.assertRegex(c.expect_eof(),
+                                 rb"\A\x15\x03[\x01-\x03]\x00\x02\x02\x46\Z")
+                port = c.sock.getsockname()[1]
+                d.wait_for(f"TLS handshake failed: the client offers at "
+                           f"most {name}, which the [tls] priority does "
+                           f"not allow (client=127.0.0.1:{port} "
+                           f"listener={listener})", since=since)
+        # A current client is still served.
+        self.tls_client(where["echo-tls"]).quit()
+        d.stop()
 
     def test_priority_limited_to_tls12(self):
         d, where = self.serve(tls={"priority": TLS12_ONLY})
