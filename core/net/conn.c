@@ -571,12 +571,11 @@ static int conn_line_partial(const struct postino_conn *conn)
 		tls_frame_partial(&conn->frame));
 }
 
-/* Sends the protocol's timeout reply, when it has one and the client can
- * read it, and closes. */
-static void conn_timeout_close(struct postino_conn *conn, const char *reason)
+/* Sends the protocol's reply for this timeout, when it has one and the
+ * client can read it, and closes. */
+static void conn_timeout_close(struct postino_conn *conn, const char *reason,
+			       const char *reply)
 {
-	const char *reply = conn->proto->proto.timeout_reply;
-
 	if (reply != NULL && conn->announced) {
 		conn_write(conn, reply, strlen(reply));
 		conn_write(conn, "\r\n", 2);
@@ -603,13 +602,18 @@ static void conn_timeouts_check(uv_timer_t *timer)
 			 "listener=%s: no complete line within %u s",
 			 conn->client_ip, conn->info.client_port,
 			 conn->listener->name, conn->command_ms / 1000);
-		conn_timeout_close(conn, "command timeout");
+		const struct postino_protocol *proto = &conn->proto->proto;
+		conn_timeout_close(conn, "command timeout",
+				   proto->command_timeout_reply != NULL
+					   ? proto->command_timeout_reply
+					   : proto->timeout_reply);
 		return;
 	}
 	if (idle >= conn->timeout_ms) {
 		conn_log(conn, LOG_LEVEL_INFO, "idle timeout after %u s",
 			 conn->timeout_ms / 1000);
-		conn_timeout_close(conn, "idle timeout");
+		conn_timeout_close(conn, "idle timeout",
+				   conn->proto->proto.timeout_reply);
 		return;
 	}
 	uint64_t next = conn->timeout_ms - idle;
