@@ -1219,6 +1219,41 @@ class Limits(TLSTestCase):
         self.assertEqual(c.expect_eof(), b"")
         d.stop()
 
+    def test_preauth_timeout_again_after_logging_out(self):
+        """LOGIN gives a session the long idle timeout (it outlives an
+        unauthenticated neighbour); a STARTTLS then resets the session
+        (the echo module clears its account), and the short
+        preauth_timeout applies again at once, not only once the long
+        timer would have run out."""
+        d, where = self.serve([{"name": "echo-st", "tls": "starttls",
+                                "preauth_timeout": "1s"}])
+        w = where["echo-st"]
+        c = self.plain(w)
+        self.assertEqual(c.readline(), "+OK echo ready")
+        c.expect("LOGIN alice", "+OK")
+        other = self.plain(w)
+        self.assertEqual(other.readline(), "+OK echo ready")
+        self.assertEqual(other.expect_eof(), b"-ERR idle timeout\r\n")
+        c.expect("ECHO still here", "+OK still here")
+        c.starttls()
+        self.assertEqual(c.readline(), "-ERR idle timeout")
+        self.assertEqual(c.expect_eof(), b"")
+        self.assertEqual(d.log().count("idle timeout after 1 s before "
+                                       "login (preauth_timeout)"), 2)
+        d.stop()
+
+    def test_command_timeout_without_its_own_reply(self):
+        """A module that sets no command_timeout_reply (built before
+        there was one) has its timeout_reply sent instead."""
+        d, where = self.serve([{"name": "echo-st", "tls": "starttls",
+                                "command_timeout": "1s"}])
+        c = self.plain(where["echo-st"])
+        self.assertEqual(c.readline(), "+OK echo ready")
+        c.send("ECHO never ending")
+        self.assertEqual(c.expect_eof(), b"-ERR idle timeout\r\n")
+        d.wait_for('disconnect reason="command timeout"')
+        d.stop()
+
     def test_handshake_timeout(self):
         d, where = self.serve(
             [{"name": "echo-tls", "tls": "implicit"},
