@@ -32,6 +32,7 @@ struct smtp_server {
 	char *hostname;
 	char *overload_reply;
 	char *timeout_reply;
+	char *command_timeout_reply;
 	uint64_t max_message_size;
 	unsigned max_recipients;
 	int sender_login_check;

@@ -8,6 +8,7 @@
 #define R_GREETING         "220 %s ESMTP Postino"
 #define R_OVERLOAD         "421 4.7.0 %s Error: too many connections"
 #define R_TIMEOUT          "421 4.4.2 %s Error: timeout exceeded"
+#define R_COMMAND_TIMEOUT  "421 4.4.2 %s Error: command line not completed in time"
 #define R_TOO_MANY_ERRORS  "421 4.7.0 Too many errors"
 #define R_TLS_FAILED       "421 4.7.0 %s Error: TLS unavailable"
 #define R_BYE              "221 2.0.0 Bye"

@@ -145,8 +145,9 @@ struct postino_protocol {
 			       * line end; 0 = 8192 */
 	uint32_t idle_timeout_s; /* listeners without idle_timeout; 0 = 300 */
 	/* Sent (followed by CRLF) before closing a connection refused by a
-	 * listener limit, or closed by the idle timeout or the listener's
-	 * command_timeout (a command line too slow to arrive); may be NULL. */
+	 * connection limit, or closed by the idle timeout (and, unless
+	 * command_timeout_reply is set, by the listener's command_timeout: a
+	 * command line too slow to arrive); may be NULL. */
 	const char *overload_reply;
 	const char *timeout_reply;
 	/* A client connected; on implicit-TLS listeners after the handshake.
@@ -171,6 +172,11 @@ struct postino_protocol {
 	 * conn_close. Free the per-connection data here; conn is invalid
 	 * after this returns. */
 	void (*on_close)(postino_conn *conn, const char *reason, void *data);
+	/* Sent (followed by CRLF) before closing a connection whose command
+	 * line did not arrive within the listener's command_timeout, so the
+	 * client is told what happened ("command not received in time")
+	 * rather than that it was idle; NULL: timeout_reply. */
+	const char *command_timeout_reply;
 };
 
 /* What is known about a connection; owned by the host, valid until

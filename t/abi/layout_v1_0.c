@@ -112,6 +112,7 @@ AT(postino_protocol, on_bytes, 56);
 AT(postino_protocol, on_starttls, 64);
 AT(postino_protocol, on_writable, 72);
 AT(postino_protocol, on_close, 80);
+AT(postino_protocol, command_timeout_reply, 88);
 AT(postino_conn_info, size, 0);
 AT(postino_conn_info, session_id, 8);
 AT(postino_conn_info, listener, 16);
