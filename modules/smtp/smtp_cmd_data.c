@@ -141,9 +141,11 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 static void data_finish(struct smtp_session *s)
 {
 	s->phase = SMTP_PHASE_COMMAND;
-	if (s->data.bare || s->too_big || s->write_error) {
+	if (s->data.bare || s->data.nul || s->too_big || s->write_error) {
 		if (s->data.bare)
 			smtp_reply_error(s, R_BARE_LF);
+		else if (s->data.nul)
+			smtp_reply_error(s, R_NUL_IN_DATA);
 		else if (s->too_big)
 			smtp_reply_error(s, R_SIZE_EXCEEDED);
 		else
@@ -169,7 +171,8 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 				      &out_len);
 		if (s->msg == NULL)
 			continue; /* already refused: read on to the end */
-		if (s->data.bare) {
+		if (s->data.bare || s->data.nul) {
+			/* Refused at the end; nothing more is kept. */
 			host->msg_discard(&s->msg);
 		} else if (s->data.size > s->srv->max_message_size) {
 			/* The limit is on the client's message, as EHLO's

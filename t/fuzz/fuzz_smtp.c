@@ -5,7 +5,8 @@
  *         splitter and every argument parser a session would use.
  *   odd:  DATA bytes through the end/dot-unstuffing machine, fed once
  *         whole and once in chunks whose sizes come from the mode byte; the
- *         two runs must agree byte for byte (the machine's contract). */
+ *         two runs must agree byte for byte (the machine's contract), NUL
+ *         flag included. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,8 @@ static void data_phase(uint8_t mode, const uint8_t *data, size_t size)
 	}
 	if (used1 != used2 || n1 != n2 || memcmp(out1, out2, n1) != 0 ||
 	    smtp_data_done(&whole) != smtp_data_done(&chunked) ||
-	    whole.bare != chunked.bare)
+	    whole.bare != chunked.bare || whole.nul != chunked.nul ||
+	    whole.nul != (memchr(in, '\0', used1) != NULL))
 		abort();
 out:
 	free(in);

@@ -65,6 +65,7 @@ TLS_ACTIVE = "503 5.5.1 Error: TLS already active"
 BYE = "221 2.0.0 Bye"
 SIZE_DECLARED = "552 5.3.4 Message size exceeds fixed maximum message size"
 SIZE_STREAMED = "552 5.3.4 Error: message too big"
+NUL_IN_DATA = "554 5.6.0 Error: message contains NUL characters"
 BARE_LF = ("550 5.5.2 Error: bare <LF> or <CR> received; lines must end "
            "with CRLF")
 LINE_TOO_LONG = "500 5.5.2 Line too long"
@@ -1603,6 +1604,61 @@ class Fixes(SMTPTestCase):
         c.quit()
         self.assertEqual(len(self.inbox(BOB)), 1)
         self.stop()
+
+
+class NulInData(SMTPTestCase):
+    """RFC 5321 2.3.8 (and RFC 6152 for 8BITMIME): NUL is never message
+    content. A message holding one is refused after its end with 554
+    5.6.0 and neither stored nor queued; what the client pipelined after
+    the end is read as commands, and the session goes on."""
+
+    BODIES = (
+        # The issue's case: "<NUL>." is no end, yet a next hop that drops
+        # NUL would read one there (and the rest as a second message).
+        b"Subject: nul\r\n\r\nline1\r\n\x00.\r\n"
+        b"MAIL FROM:<evil@x>\r\nRCPT TO:<" + ALICE.encode() +
+        b">\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n",
+        b"Subject: nul\r\n\r\nab\x00cd\r\n",
+        b"Subject: in the header\x00\r\n\r\nx\r\n",
+        # Past the in-memory spool (256 KiB): refused from the spool file.
+        b"Subject: big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 4000 +
+        b"late \x00 NUL\r\n",
+    )
+
+    def refused(self, c, sender, rcpts, body):
+        """One transaction with body, and MAIL pipelined after its end:
+        the replies to both; then RSET."""
+        c.expect_prefix(f"MAIL FROM:<{sender}>", "250 2.1.0")
+        for rcpt in rcpts:
+            c.expect_prefix(f"RCPT TO:<{rcpt}>", "250 2.1.5")
+        c.expect_prefix("DATA", "354 ")
+        c.send(dot_stuff(body) + f"MAIL FROM:<{sender}>\r\n".encode())
+        replies = [c.reply()[-1], c.reply()[-1]]
+        c.expect("RSET", "250 2.0.0 Ok")
+        return replies
+
+    def test_nul_refused_on_mx_and_submission(self):
+        self.serve()
+        mx = self.client("mx")
+        sub = self.client("submission", tls=True, auth=ALICE)
+        for c, sender, rcpts in ((mx, "someone@remote.test", [BOB]),
+                                 (sub, ALICE, [BOB, CAROL])):
+            for body in self.BODIES:
+                self.assertEqual(self.refused(c, sender, rcpts, body),
+                                 [NUL_IN_DATA, "250 2.1.0 Ok"],
+                                 f"{sender}: {body[:40]!r}")
+        self.assert_nothing_stored()
+        # The same sessions deliver a clean message.
+        mx.transaction("someone@remote.test", [BOB],
+                       message("clean", sender="someone@remote.test"))
+        sub.transaction(ALICE, [BOB, CAROL], message("clean too"))
+        mx.quit()
+        sub.quit()
+        self.assertEqual(len(self.inbox(BOB)), 2)
+        self.assertEqual(self.inbox(ALICE), [])
+        self.assertEqual([q[1] for q in self.env.queued()], [[CAROL]])
+        self.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
