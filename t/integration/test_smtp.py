@@ -17,6 +17,7 @@ ends.
 """
 import base64
 import contextlib
+import email.utils
 import os
 import re
 import shutil
@@ -73,6 +74,7 @@ UNKNOWN_COMMAND = "500 5.5.2 Error: command not recognized"
 TOO_MANY_ERRORS = "421 4.7.0 Too many errors"
 NO_POSTMASTER = ("550 5.1.1 <postmaster>: Recipient address rejected: no "
                  "postmaster address configured ([smtp] postmaster)")
+CLIENT_DATE = "Mon, 02 Jan 2006 15:04:05 +0100"
 QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as \S+$")
 TOO_MANY_RCPTS_RE = re.compile(r"^452 4\.5\.3 ")
 
@@ -109,7 +111,10 @@ def dot_stuff(data):
 
 
 def message(subject, body=b"Hello.\r\n", sender=ALICE, to=BOB):
+    """A message as a mail client writes it: with Date and Message-ID, so
+    submission adds nothing to it (SubmissionFields adds them)."""
     return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Date: {CLIENT_DATE}\r\n"
             f"Message-ID: <{subject.replace(' ', '-')}@test>\r\n"
             f"\r\n").encode() + body
 
@@ -1657,6 +1662,93 @@ class NulInData(SMTPTestCase):
         self.assertEqual(len(self.inbox(BOB)), 2)
         self.assertEqual(self.inbox(ALICE), [])
         self.assertEqual([q[1] for q in self.env.queued()], [[CAROL]])
+        self.stop()
+
+
+class SubmissionFields(SMTPTestCase):
+    """RFC 6409 8.2, 8.3: a message submitted by an authenticated client
+    without Date: or Message-ID: gets them, at the end of its header
+    block (a Python smtplib message had neither, and neomutt could not
+    thread replies to it). One the client dated and identified is stored
+    as sent; mail arriving on the MX is never altered (RFC 5321 6.4)."""
+
+    BARE = (b"From: <alice@example.test>\r\nTo: <bob@example.test>\r\n"
+            b"Subject: no date, no id\r\n\r\nHello.\r\n")
+
+    def fields(self, stored):
+        """The stored message's header fields as (name, value) pairs, and
+        its body."""
+        head, body = stored.split(b"\r\n\r\n", 1)
+        fields = re.split(rb"\r\n(?![ \t])", head)
+        return [tuple(f.decode().split(": ", 1)) for f in fields], body
+
+    def test_smtplib_message_gets_date_and_message_id(self):
+        self.serve()
+        s = self.smtplib_client("submissions")
+        s.login(ALICE, PASSWORDS[ALICE])
+        before = int(time.time())
+        self.assertEqual(s.sendmail(ALICE, [BOB, CAROL], self.BARE), {})
+        self.assertEqual(s.sendmail(ALICE, [BOB], self.BARE), {})
+        after = int(time.time()) + 1
+        s.quit()
+        stored = self.inbox(BOB)
+        self.assertEqual(len(stored), 2)
+        queued = self.env.queued()
+        self.assertEqual([q[1] for q in queued], [[CAROL]])
+        ids = []
+        for msg in stored + [queued[0][2]]:
+            fields, body = self.fields(msg)
+            names = [f[0] for f in fields]
+            self.assertEqual(names[-5:], ["From", "To", "Subject", "Date",
+                                          "Message-ID"], msg)
+            self.assertEqual(names.count("Date"), 1, msg)
+            self.assertEqual(names.count("Message-ID"), 1, msg)
+            self.assertEqual(body, b"Hello.\r\n")
+            date = email.utils.parsedate_to_datetime(dict(fields)["Date"])
+            self.assertIsNotNone(date.tzinfo, fields)
+            self.assertTrue(before <= date.timestamp() <= after,
+                            f"{fields} outside [{before}, {after}]")
+            self.assertRegex(dict(fields)["Date"],
+                             r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d "
+                             r"[A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d "
+                             r"[+-]\d{4}$")
+            mid = dict(fields)["Message-ID"]
+            self.assertRegex(mid, rf"^<[0-9a-f]{{32}}@{re.escape(HOST)}>$")
+            ids.append(mid)
+        # One message, one id: the local and the queued copy share it.
+        self.assertEqual(ids[0], ids[2])
+        self.assertNotEqual(ids[0], ids[1])
+        self.stop()
+
+    def test_what_the_client_set_is_kept(self):
+        self.serve()
+        c = self.client("submission", tls=True, auth=ALICE)
+        # Any case; blanks before the colon (RFC 5322 4.5).
+        both = (b"date: Tue, 03 Jan 2006 10:00:00 +0000\r\n"
+                b"MESSAGE-ID : <mine@client.test>\r\n"
+                b"Subject: both\r\n\r\nDate: body text\r\n")
+        c.transaction(ALICE, [BOB], both)
+        only_date = (f"Date: {CLIENT_DATE}\r\nSubject: date only\r\n"
+                     f"\r\nMessage-ID: <in-the-body@x>\r\n").encode()
+        c.transaction(ALICE, [BOB], only_date)
+        c.quit()
+        stored = self.inbox(BOB)
+        self.assert_delivered(stored[0], both)
+        fields, body = self.fields(stored[1])
+        self.assertEqual([f[0] for f in fields],
+                         ["Return-Path", "Received", "Date", "Subject",
+                          "Message-ID"])
+        self.assertEqual(body, b"Message-ID: <in-the-body@x>\r\n")
+        self.stop()
+
+    def test_mx_stores_mail_as_received(self):
+        self.serve()
+        c = self.client("mx")
+        bare = self.BARE.replace(b"alice@", b"someone@remote.")
+        c.transaction("someone@remote.test", [BOB], bare)
+        c.quit()
+        self.assert_delivered(self.inbox(BOB)[0], bare,
+                              sender="someone@remote.test")
         self.stop()
 
 
