@@ -11,6 +11,7 @@
 
 #include "smtp_auth.h"
 #include "smtp_data.h"
+#include "smtp_header.h"
 #include "smtp_parse.h"
 
 #define SMTP_MAX_LINE 4096
@@ -91,6 +92,11 @@ struct smtp_session {
 	int too_big;
 	int write_error;
 	unsigned msg_seq;
+	/* Submission: Date:/Message-ID: added when missing. */
+	int filling;
+	struct smtp_header_fill fill;
+	char date_field[SMTP_HEADER_DATE_MAX];
+	char message_id_field[SMTP_HEADER_MSGID_MAX];
 
 	smtp_hook_then *hook_then;
 };

@@ -75,6 +75,9 @@
 #define R_NO_RCPTS         "554 5.5.1 Error: no valid recipients"
 #define R_BARE_LF          "550 5.5.2 Error: bare <LF> or <CR> received; " \
 			   "lines must end with CRLF"
+/* RFC 3463 X.6.0: the content, not the protocol, is at fault. */
+#define R_NUL_IN_DATA      "554 5.6.0 Error: message contains NUL " \
+			   "characters"
 #define R_QUEUE_ERROR      "451 4.3.0 Error: queue file write error"
 #define R_INTERNAL         "451 4.3.0 Error: internal error"
 #define R_HOOK_DEFER       "451 4.3.0 Error: try again later"
