@@ -1,0 +1,82 @@
+"""IMAP (imap.so) against input built to make the server work too hard or
+to make a client give away its password: each hostile command completes
+(or is refused with a clear error) while another client is served, and
+credentials are never asked for before TLS. Same set-up as test_imap.py.
+
+Liveness is shown by order, never by time: the hostile command goes out
+first, another client's command is answered, then the hostile one's
+answer is read; every wait is bounded (harness.IO_TIMEOUT), so a server
+that freezes fails the test instead of hanging it.
+"""
+import unittest
+
+from test_imap import ImapClient, ImapTestCase
+
+
+class Hostile(ImapTestCase):
+
+    def send(self, c, text):
+        """Sends "tag text" without waiting; returns the tag."""
+        ImapClient.n += 1
+        tag = f"t{ImapClient.n}"
+        c.send(f"{tag} {text}\r\n")
+        return tag
+
+    def served_meanwhile(self, c, text):
+        """Sends text on c, has a second session served, then returns c's
+        (untagged, tagged) answer."""
+        other = self.raw()
+        tag = self.send(c, text)
+        other.ok("NOOP")
+        return c.until(tag)
+
+
+class ListPatterns(Hostile):
+
+    def test_pathological_patterns_complete_and_others_are_served(self):
+        self.serve()
+        c = self.raw()
+        name = "a" * 77
+        c.ok(f"CREATE {name}")
+        c.ok(f"SUBSCRIBE {name}")
+        # The issue's input: eight stars against 77 "a" froze the loop.
+        for command in ('LIST "" "********x"', 'LIST "" "%%%%%%%%x"',
+                        'LSUB "" "********x"',
+                        'LIST (SUBSCRIBED) "" "********x"',
+                        'LIST "" ("********x" "%a%a%a%a%a%a%ax")'):
+            untagged, tagged = self.served_meanwhile(c, command)
+            self.assertEqual(untagged, [], command)
+            self.assertTrue(tagged.startswith("OK"), (command, tagged))
+        # The same patterns still find what they should.
+        untagged, _ = c.ok('LIST "" "********a"')
+        self.assertEqual(untagged, [f'* LIST (\\HasNoChildren) "/" {name}'])
+        untagged, _ = c.ok('LSUB "" "%%%%%%%%a"')
+        self.assertEqual(untagged, [f'* LSUB () "/" {name}'])
+        # A mailbox matching two patterns is listed once.
+        untagged, _ = c.ok(f'LIST "" ("*a" "{name}" "%")')
+        self.assertEqual(untagged.count(
+            f'* LIST (\\HasNoChildren) "/" {name}'), 1, untagged)
+        self.stop()
+
+    def test_list_over_its_budget_is_refused(self):
+        self.serve()
+        c = self.raw()
+        for letter in "bcd":
+            c.ok("CREATE " + letter * 255)
+        # 100 patterns of 509 bytes, each able to match a 255-byte name:
+        # 100 x 3 x 510 x 256 cells of matching, over LIST's budget.
+        pattern = "*b" * 254 + "*"
+        patterns = " ".join([pattern] * 100)
+        untagged, tagged = self.served_meanwhile(c, f'LIST "" ({patterns})')
+        self.assertEqual(untagged, [])
+        self.assertEqual(tagged, "NO [LIMIT] Mailbox patterns too complex "
+                         "for this many mailboxes")
+        # One such pattern is within it, and matches.
+        untagged, _ = c.ok(f'LIST "" {pattern}')
+        self.assertEqual(untagged, ['* LIST (\\HasNoChildren) "/" '
+                                    + "b" * 255])
+        self.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
