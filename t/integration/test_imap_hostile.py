@@ -10,7 +10,7 @@ that freezes fails the test instead of hanging it.
 """
 import unittest
 
-from test_imap import ImapClient, ImapTestCase
+from test_imap import BOB, PASSWORDS, ImapClient, ImapTestCase
 
 
 class Hostile(ImapTestCase):
@@ -75,6 +75,81 @@ class ListPatterns(Hostile):
         untagged, _ = c.ok(f'LIST "" {pattern}')
         self.assertEqual(untagged, ['* LIST (\\HasNoChildren) "/" '
                                     + "b" * 255])
+        self.stop()
+
+
+class LoginBeforeTls(Hostile):
+    """LOGINDISABLED: a literal in LOGIN or AUTHENTICATE is refused before
+    the client would send it, so no "+" ever invites a password in
+    clear."""
+
+    def plain(self):
+        c = ImapClient(self, self.where["imap"])
+        self.assertIn("LOGINDISABLED", c.readline())
+        return c
+
+    def test_synchronising_literal_is_refused_without_continuation(self):
+        self.serve()
+        c = self.plain()
+        password = PASSWORDS[BOB]
+        for first in (f"LOGIN {{{len(BOB)}}}", f"LOGIN {BOB} {{18}}",
+                      "AUTHENTICATE PLAIN {24}", "AUTHENTICATE {5}",
+                      "login {18}"):
+            tag = self.send(c, first)
+            line = c.readline()
+            self.assertEqual(line, f"{tag} NO [PRIVACYREQUIRED] Plaintext "
+                             "authentication is disabled, use STARTTLS or "
+                             "port 993", first)
+            self.assertTrue(c.quiet(), "more than the NO was sent")
+        # Other literals are still welcome before TLS.
+        tag = self.send(c, "ID ({4}")
+        self.assertEqual(c.readline(), "+ OK")
+        c.send('name "x")\r\n')
+        _, tagged = c.until(tag)
+        self.assertEqual(tagged, "OK ID completed")
+        self.assertNotIn(password, self.d.log())
+        self.stop()
+
+    def test_nonsynchronising_literals_are_dropped_then_refused(self):
+        self.serve()
+        c = self.plain()
+        password = PASSWORDS[BOB]
+        # The client sends everything at once (LITERAL+): user, password,
+        # and a command after it that must run as a command.
+        tag = self.send(c, f"LOGIN {{{len(BOB)}+}}\r\n{BOB} "
+                        f"{{{len(password)}+}}\r\n{password}")
+        c.send("n1 NOOP\r\n")
+        self.assertEqual(c.readline(), f"{tag} NO [PRIVACYREQUIRED] "
+                         "Plaintext authentication is disabled, use "
+                         "STARTTLS or port 993")
+        self.assertEqual(c.readline(), "n1 OK Noop completed")
+        # A LITERAL+ then a synchronising one: the NO comes at once,
+        # without "+", and the session goes on.
+        tag = self.send(c, f"LOGIN {{{len(BOB)}+}}\r\n{BOB} {{18}}")
+        self.assertEqual(c.readline(), f"{tag} NO [PRIVACYREQUIRED] "
+                         "Plaintext authentication is disabled, use "
+                         "STARTTLS or port 993")
+        self.assertTrue(c.quiet(), "more than the NO was sent")
+        # AUTHENTICATE's initial response as a LITERAL+, the same.
+        tag = self.send(c, "AUTHENTICATE PLAIN {8+}\r\nAGJvYgBw")
+        self.assertEqual(c.readline(), f"{tag} NO [PRIVACYREQUIRED] "
+                         "Plaintext authentication is disabled, use "
+                         "STARTTLS or port 993")
+        c.ok("NOOP")
+        # What is dropped is bounded like a command (256 KiB): the second
+        # of two 200,000-byte LITERAL+ ends the session.
+        self.send(c, "LOGIN {200000+}\r\n" + "x" * 200000 + " {200000+}")
+        self.assertEqual(c.readline(), "* BYE [TOOBIG] Literal too large")
+        c.expect_eof()
+        # After STARTTLS the same LOGIN is welcome.
+        c = self.raw("imap", login=None)
+        tag = self.send(c, f"LOGIN {{{len(BOB)}}}")
+        self.assertEqual(c.readline(), "+ OK")
+        c.send(f"{BOB} {{{len(password)}}}\r\n")
+        self.assertEqual(c.readline(), "+ OK")
+        c.send(f"{password}\r\n")
+        _, tagged = c.until(tag)
+        self.assertTrue(tagged.startswith("OK [CAPABILITY"), tagged)
         self.stop()
 
 
