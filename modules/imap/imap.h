@@ -81,6 +81,7 @@ struct imap_session {
 	/* The command being assembled: lines and literals. */
 	struct imap_buf cmd;
 	uint64_t literal_left;
+	unsigned cmd_literals; /* literals announced in it so far */
 	char tag[64];      /* of the command being run */
 	bool tag_uid;      /* it is a UID command */
 	const struct imap_command_def *running;

@@ -4,7 +4,6 @@
  * one is wiped. */
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
 
 #include "imap.h"
 #include "postino/sasl.h"
@@ -70,19 +69,9 @@ const char imap_no_tls[] =
 bool imap_auth_needs_tls(struct imap_session *s, const char *cmd,
 			 size_t len)
 {
-	static const char *const names[] = { "LOGIN ", "AUTHENTICATE " };
-	const char *sp = memchr(cmd, ' ', len);
-
-	if (sp == NULL || tls_active(s))
-		return false;
-	sp++;
-	len -= (size_t)(sp - cmd);
-	for (size_t i = 0; i < 2; i++) {
-		size_t n = strlen(names[i]);
-		if (len >= n && strncasecmp(sp, names[i], n) == 0)
-			return true;
-	}
-	return false;
+	return (imap_command_name_is(cmd, len, "LOGIN") ||
+		imap_command_name_is(cmd, len, "AUTHENTICATE")) &&
+	       !tls_active(s);
 }
 
 void imap_cmd_login(struct imap_session *s, const struct imap_command *cmd,

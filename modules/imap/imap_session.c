@@ -122,6 +122,7 @@ static void command_reset(struct imap_session *s)
 {
 	imap_buf_clear(&s->cmd);
 	s->literal_left = 0;
+	s->cmd_literals = 0;
 }
 
 void imap_busy(struct imap_session *s)
@@ -220,16 +221,22 @@ static bool is_append(struct imap_session *s, size_t marker_len)
 	/* The command so far without its "{n}" marker: tag APPEND mailbox
 	 * [flags] [date]. A literal inside it (the mailbox) is not the
 	 * message: the message literal is the one after which the parsed
-	 * arguments are complete. */
+	 * arguments are complete. Only the mailbox can be a literal before
+	 * the message, so this parses at most twice per command: parsing
+	 * the command so far at every literal of a command made of
+	 * thousands would be quadratic. */
 	struct imap_command *cmd = NULL;
 	const char *error;
 	size_t len = s->cmd.len - marker_len;
 	bool yes = false;
 
+	if (s->cmd_literals++ >= 2 ||
+	    !imap_command_name_is(s->cmd.data, s->cmd.len, "APPEND"))
+		return false;
 	while (len > 0 && s->cmd.data[len - 1] == ' ')
 		len--;
 	if (imap_parse_command(s->cmd.data, len, NULL, &cmd, &error) == 0) {
-		yes = strcmp(cmd->name, "APPEND") == 0 && cmd->n_args >= 1;
+		yes = cmd->n_args >= 1;
 		imap_command_free(&cmd);
 	}
 	return yes;
@@ -314,7 +321,8 @@ static void command_line(struct imap_session *s, const char *line,
 				  nonsync);
 		return;
 	}
-	if (lit < 0 || n > IMAP_MAX_COMMAND - s->cmd.len) {
+	if (lit < 0 || s->cmd.len > IMAP_MAX_COMMAND ||
+	    n > IMAP_MAX_COMMAND - s->cmd.len) {
 		size_t t = imap_parse_tag(s->cmd.data, s->cmd.len);
 		if (nonsync) {
 			/* The client sends the bytes anyway: stop here. */

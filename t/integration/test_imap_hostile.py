@@ -78,6 +78,26 @@ class ListPatterns(Hostile):
         self.stop()
 
 
+class CommandAssembly(Hostile):
+
+    def test_command_of_thousands_of_literals(self):
+        self.serve()
+        c = self.raw()
+        # A long argument, then 25,000 empty LITERAL+ continuations: the
+        # session used to parse the whole command so far at each one.
+        lines = (['NOOP "' + "x" * 60000 + '" {0+}'] + [" {0+}"] * 25000
+                 + [""])
+        untagged, tagged = self.served_meanwhile(c, "\r\n".join(lines))
+        self.assertEqual(untagged, [])
+        self.assertEqual(tagged, "BAD Too many arguments")
+        # APPEND still finds its message after a literal mailbox name.
+        tag = self.send(c, "APPEND {5+}\r\nINBOX (\\Seen) {8+}\r\n"
+                        "Subject:")
+        _, tagged = c.until(tag)
+        self.assertTrue(tagged.startswith("OK [APPENDUID"), tagged)
+        self.stop()
+
+
 class LoginBeforeTls(Hostile):
     """LOGINDISABLED: a literal in LOGIN or AUTHENTICATE is refused before
     the client would send it, so no "+" ever invites a password in
