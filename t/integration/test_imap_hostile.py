@@ -78,6 +78,49 @@ class ListPatterns(Hostile):
         self.stop()
 
 
+class Search(Hostile):
+
+    def append(self, c, data):
+        tag = self.send(c, f"APPEND INBOX {{{len(data)}+}}")
+        c.send(data + b"\r\n")
+        _, tagged = c.until(tag)
+        self.assertTrue(tagged.startswith("OK"), tagged)
+
+    def test_pathological_body_search_completes_and_others_are_served(self):
+        self.serve()
+        c = self.raw()
+        body = b"a" * (2 * 1024 * 1024) + b"\r\n"
+        for n in range(3):
+            self.append(c, f"Subject: big {n}\r\n\r\n".encode() + body)
+        self.append(c, b"Subject: small\r\n\r\n" + b"a" * 1000 + b"b\r\n")
+        c.ok("SELECT INBOX")
+        # 200,000 bytes of "a" then "b": the naive scan compared up to
+        # the whole needle at each of the 2 MB positions of each body.
+        needle = "a" * 199999 + "b"
+        for key in ("BODY", "TEXT", "SUBJECT"):
+            untagged, tagged = self.served_meanwhile(
+                c, f"SEARCH {key} {{{len(needle)}+}}\r\n{needle}")
+            self.assertEqual(tagged, "OK Search completed", key)
+            self.assertEqual(untagged, ["* SEARCH"], key)
+        untagged, _ = c.ok("SEARCH BODY AAAB")
+        self.assertEqual(untagged, ["* SEARCH 4"])
+        untagged, _ = c.ok("UID SEARCH TEXT \"big 1\" BODY aaaa")
+        self.assertEqual(untagged, ["* SEARCH 2"])
+        self.stop()
+
+    def test_too_many_text_keys_are_refused(self):
+        self.serve()
+        c = self.raw()
+        c.ok("SELECT INBOX")
+        keys = " ".join(["BODY x"] * 64)
+        untagged, _ = c.ok(f"SEARCH {keys}")
+        self.assertEqual(untagged, ["* SEARCH"])
+        untagged, tagged = c.command(f"SEARCH {keys} FROM y")
+        self.assertEqual(tagged, "NO [LIMIT] Too many text search keys "
+                         "(at most 64)")
+        self.stop()
+
+
 class CommandAssembly(Hostile):
 
     def test_command_of_thousands_of_literals(self):
