@@ -121,6 +121,75 @@ class Search(Hostile):
         self.stop()
 
 
+class Fetch(Hostile):
+
+    def append(self, c, data):
+        tag = self.send(c, f"APPEND INBOX {{{len(data)}+}}")
+        c.send(data + b"\r\n")
+        _, tagged = c.until(tag)
+        self.assertTrue(tagged.startswith("OK"), tagged)
+
+    def test_header_fields_with_thousands_of_names(self):
+        self.serve()
+        c = self.raw()
+        # 250,000 header lines (the 1 MB FETCH filters), 10,000 names:
+        # each line was compared with every name.
+        header = b"Subject: kept\r\n" + b"a:\r\n" * 250000
+        for _ in range(3):
+            self.append(c, header + b"\r\nbody\r\n")
+        c.ok("SELECT INBOX")
+        names = " ".join(f"x{n:04d}" for n in range(10000))
+        untagged, tagged = self.served_meanwhile(
+            c, f"FETCH 1:3 (BODY.PEEK[HEADER.FIELDS (SUBJECT {names})])")
+        self.assertEqual(tagged, "OK Fetch completed")
+        # Per message: the label line, the literal's two lines, ")".
+        self.assertEqual(len(untagged), 12)
+        for n in range(3):
+            first, *rest = untagged[4 * n:4 * n + 4]
+            self.assertTrue(first.startswith(f"* {n + 1} FETCH (BODY["
+                                             "HEADER.FIELDS (SUBJECT x0000"))
+            self.assertTrue(first.endswith("x9999)] {17}"), first[-30:])
+            self.assertEqual(rest, ["Subject: kept", "", ")"])
+        self.stop()
+
+    def test_unread_output_stops_the_fetch_not_the_server(self):
+        self.serve()
+        c = self.raw()
+        self.append(c, b"Subject: big\r\n\r\n" + b"x" * (4 << 20))
+        c.ok("SELECT INBOX")
+        # 2,000 copies of a 4 MB message (8 GB) to a client that reads
+        # none of it: the old FETCH queued all of it at once.
+        tag = self.send(c, "FETCH 1 (" + " ".join(["BODY.PEEK[]"] * 2000)
+                        + ")")
+        other = self.raw()
+        other.ok("SELECT INBOX")
+        untagged, _ = other.ok("FETCH 1 (RFC822.SIZE)")
+        self.assertEqual(untagged, ["* 1 FETCH (RFC822.SIZE 4194320)"])
+        c.close()  # mid-literal: the session goes, nothing leaks
+        other.ok("NOOP")
+        self.assertNotIn(tag, other.buf.decode(errors="replace"))
+        self.stop()
+
+    def test_many_bodies_stream_intact(self):
+        self.serve()
+        data = (b"Subject: many\r\n\r\n"
+                + bytes(range(33, 127)) * 3000 + b"\r\n")
+        c = self.raw()
+        self.append(c, data)
+        m = self.imaps()
+        m.select("INBOX")
+        items = " ".join(["BODY.PEEK[]"] * 40 + ["BODY.PEEK[TEXT]<5.100>"])
+        typ, resp = m.fetch("1", f"({items})")
+        self.assertEqual(typ, "OK")
+        literals = [part[1] for part in resp if isinstance(part, tuple)]
+        self.assertEqual(len(literals), 41)
+        for literal in literals[:40]:
+            self.assertEqual(literal, data)
+        self.assertEqual(literals[40], data[len(b"Subject: many\r\n\r\n")
+                                            + 5:][:100])
+        self.stop()
+
+
 class CommandAssembly(Hostile):
 
     def test_command_of_thousands_of_literals(self):
