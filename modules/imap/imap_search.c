@@ -161,10 +161,33 @@ static int parse_number(struct search_parser *p, struct imap_search_key *k,
 	return 0;
 }
 
+/* Copies the key's field (unless it is one of ours) and string, so that
+ * it no longer borrows from the command. */
+static int own_strings(struct imap_search_key *k, bool own_field)
+{
+	size_t flen = own_field ? k->field_len : 0;
+
+	k->own = malloc(flen + k->len + 1);
+	if (k->own == NULL)
+		return -ENOMEM;
+	if (own_field) {
+		memcpy(k->own, k->field, flen);
+		k->field = k->own;
+	}
+	if (k->len > 0)
+		memcpy(k->own + flen, k->str, k->len);
+	k->own[flen + k->len] = '\0';
+	k->str = k->own + flen;
+	return 0;
+}
+
 /* A key that reads messages: counted against the limit, its string
  * compiled. */
-static int text_key(struct search_parser *p, struct imap_search_key *k)
+static int text_key(struct search_parser *p, struct imap_search_key *k,
+		    bool own_field)
 {
+	if (own_strings(k, own_field) < 0)
+		return -ENOMEM;
 	if (++p->prog->n_text_keys > IMAP_SEARCH_MAX_TEXT_KEYS) {
 		p->error = "Too many text search keys";
 		return IMAP_SEARCH_LIMIT;
@@ -205,7 +228,7 @@ static int parse_arg(struct search_parser *p, const struct search_word *w,
 		k->len = a->len;
 		k->field = w->field;
 		k->field_len = w->field != NULL ? strlen(w->field) : 0;
-		return text_key(p, k);
+		return text_key(p, k, false);
 	case ARG_HEADER:
 		(*i)++;
 		if (!is_astring(a) || !is_astring(a + 1))
@@ -214,7 +237,7 @@ static int parse_arg(struct search_parser *p, const struct search_word *w,
 		k->field_len = a->len;
 		k->str = a[1].str;
 		k->len = a[1].len;
-		return text_key(p, k);
+		return text_key(p, k, true);
 	case ARG_DATE:
 		if ((a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_QUOTED) ||
 		    imap_parse_date(a->str, a->len, &k->day) < 0)
@@ -233,7 +256,7 @@ static int parse_arg(struct search_parser *p, const struct search_word *w,
 		}
 		k->str = a->str;
 		k->len = a->len;
-		return 0;
+		return own_strings(k, false);
 	}
 }
 
@@ -328,6 +351,7 @@ void imap_search_free(struct imap_search_program **prog)
 		if ((*prog)->keys[i].set != NULL)
 			imap_seqset_free(&(*prog)->keys[i].set);
 		imap_needle_free(&(*prog)->keys[i].needle);
+		free((*prog)->keys[i].own);
 	}
 	free(*prog);
 	*prog = NULL;

@@ -31,7 +31,8 @@
  * every other byte (UTF-8 included) exactly; the empty needle is found
  * everywhere. */
 struct imap_needle {
-	const char *str;  /* as sent; borrowed, not NUL-terminated */
+	const char *str;  /* as sent; borrowed (from the key), not NUL-
+			     terminated */
 	size_t len;
 	char *folded;     /* len bytes */
 	uint32_t *next;   /* the failure function, len entries */
@@ -71,12 +72,14 @@ struct imap_search_key {
 	enum imap_search_type type;
 	struct imap_search_key *child; /* AND, OR, NOT: first child */
 	struct imap_search_key *next;  /* next sibling */
-	/* HEADER: the field name; strings borrow from the command (a
-	 * literal is not NUL-terminated: use the lengths). */
+	/* HEADER: the field name. The strings are the key's own copies
+	 * (own; str is NUL-terminated, field not), and a literal may hold
+	 * NUL: use the lengths. */
 	const char *field;
 	size_t field_len;
 	const char *str;
 	size_t len;
+	char *own;
 	struct imap_needle needle;     /* HEADER, BODY, TEXT: str compiled */
 	unsigned mask, value;          /* FLAGS; KEYWORD uses value */
 	int64_t day;                   /* days since 1970-01-01 */
@@ -85,8 +88,9 @@ struct imap_search_key {
 	struct imap_seqset *set;       /* resolved by imap_search_prepare */
 };
 
-/* One allocation of keys; the program borrows strings from the command
- * whose args were parsed: free the program first. */
+/* One allocation of keys, which own what they need of the command's
+ * arguments: a program outlives the command it was parsed from (SEARCH
+ * evaluates it on worker threads, batch after batch). */
 struct imap_search_program {
 	struct imap_search_key *root;
 	unsigned needs;

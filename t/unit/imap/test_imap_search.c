@@ -250,6 +250,19 @@ START_TEST(tree_shape_and_needs)
 }
 END_TEST
 
+/* SEARCH evaluates on workers after the command is gone: the program
+ * keeps its own copies of fields, strings and keywords. */
+START_TEST(program_outlives_command)
+{
+	ck_assert_int_eq(parse("OR HEADER X-Spam yes KEYWORD work"), 0);
+	imap_command_free(&cmd);
+	ck_assert_int_eq(imap_search_prepare(prog, 3, 30), 0);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[0]), 1);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[1]), 0);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[2]), 1);
+}
+END_TEST
+
 /* Flag-only programs never touch the message content. */
 START_TEST(no_content_reads)
 {
@@ -512,6 +525,7 @@ Suite *imap_search_suite(void)
 	tcase_add_test(tc, truth_tables);
 	tcase_add_test(tc, tree_shape_and_needs);
 	tcase_add_test(tc, no_content_reads);
+	tcase_add_test(tc, program_outlives_command);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, depth_limits);
 	tcase_add_test(tc, eval_errors_and_prepare);
