@@ -20,8 +20,11 @@
 #define FETCH_CHUNK 65536
 /* HEADER.FIELDS filters the header in memory: bounded. */
 #define FETCH_HEADER_MAX (1024 * 1024)
-/* Bytes read from the store in one round before yielding the loop. */
+/* Bytes read from the store in one round before yielding the loop; a
+ * look-up (a section's ranges, a summary) counts as FETCH_LOOKUP_COST
+ * more, so items that find nothing still end a round. */
 #define FETCH_ROUND_BYTES (1024 * 1024)
+#define FETCH_LOOKUP_COST 1024
 
 /* The items of one message's response, in order: the fixed ones first,
  * then bodies[i] as ITEM_BODIES + i, then the closing parenthesis. */
@@ -105,6 +108,11 @@ static void line_flush(struct imap_session *s, struct imap_fetch_run *run)
 	imap_buf_clear(&run->line);
 }
 
+static void charge(struct imap_fetch_run *run, uint64_t n)
+{
+	run->budget -= run->budget < n ? run->budget : n;
+}
+
 /* Announces bytes [start, end) of the message as a literal; the pump
  * writes them chunk by chunk. */
 static void literal_start(struct imap_session *s, struct imap_fetch_run *run,
@@ -141,7 +149,7 @@ static void literal_chunk(struct imap_session *s, struct imap_fetch_run *run)
 	}
 	imap_write(s, run->chunk, (size_t)n);
 	run->lit_at += (uint64_t)n;
-	run->budget -= run->budget < (uint64_t)n ? run->budget : (uint64_t)n;
+	charge(run, (uint64_t)n);
 }
 
 /* The byte range [start, end) of a body item, or has = false. */
@@ -208,6 +216,7 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 		run->nomem = true;
 	put_str(run, " ");
 
+	charge(run, FETCH_LOOKUP_COST);
 	if (!body_range(s, index, b, octets, &start, &end)) {
 		/* A part the message does not have is empty (RFC 3501
 		 * 6.4.5 lets the server choose; clients handle ""). */
@@ -228,7 +237,7 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 			    ? s->srv->host->mailbox_read(s->mb, index, start,
 							 hdr, len)
 			    : -ENOMEM;
-	run->budget -= run->budget < len ? run->budget : len;
+	charge(run, len);
 	if (n < 0 ||
 	    imap_header_filter(hdr, (size_t)n, b->sorted, b->n_fields,
 			       b->kind == IMAP_SECTION_HEADER_FIELDS_NOT, out,
@@ -259,6 +268,7 @@ static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 				: s->srv->host->mailbox_mime(s->mb, index, which,
 							     buf, (size_t)n + 1);
 	}
+	charge(run, FETCH_LOOKUP_COST + (n > 0 ? (uint64_t)n : 0));
 	put_str(run, label);
 	if (n < 0) {
 		run->missing = true;
