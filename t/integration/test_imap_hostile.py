@@ -190,6 +190,58 @@ class Fetch(Hostile):
         self.stop()
 
 
+class BigMailbox(Hostile):
+
+    def seed(self, n):
+        """BOB's INBOX with n messages, copies of one APPENDed message
+        written straight into the stopped server's database (n APPENDs
+        would take minutes)."""
+        c = self.raw()
+        data = b"Subject: one of many\r\n\r\nbody\r\n"
+        tag = self.send(c, f"APPEND INBOX {{{len(data)}+}}")
+        c.send(data + b"\r\n")
+        c.until(tag)
+        c.close()
+        self.d.stop()
+        with self.env.db() as db:
+            mailbox, blob, date, size, modseq = db.execute(
+                "SELECT mailbox, blob, internaldate, size, modseq"
+                " FROM messages").fetchone()
+            db.executemany(
+                "INSERT INTO messages (mailbox, uid, blob, internaldate,"
+                " size, modseq) VALUES (?, ?, ?, ?, ?, ?)",
+                ((mailbox, uid, blob, date, size, modseq)
+                 for uid in range(2, n + 1)))
+            db.execute("UPDATE mailboxes SET uidnext = ? WHERE id = ?",
+                       (n + 1, mailbox))
+        self.start()
+
+    def test_store_lower_half_after_upper_half(self):
+        self.serve()
+        n = 100000
+        self.seed(n)
+        c = self.raw()
+        c.ok("SELECT INBOX")
+        # Another session expunges one message: c's view must keep its
+        # numbers (no EXPUNGE after STORE), so it records what it shows
+        # itself, STORE after STORE. That record took a memmove per
+        # message: the lower half after the upper half was quadratic.
+        other = self.raw()
+        other.ok("SELECT INBOX")
+        other.ok(f"STORE {n} +FLAGS.SILENT (\\Deleted)")
+        other.ok("EXPUNGE")
+        c.ok(f"STORE {n // 2 + 1}:{n - 1} +FLAGS.SILENT (\\Seen)")
+        untagged, tagged = self.served_meanwhile(
+            c, f"STORE 1:{n // 2} +FLAGS.SILENT (\\Seen)")
+        self.assertEqual(tagged, "OK Store completed")
+        self.assertEqual(untagged, [])
+        untagged, _ = c.ok("SEARCH UNSEEN")
+        self.assertEqual(untagged, [f"* SEARCH {n}"])
+        untagged, _ = c.ok("NOOP")
+        self.assertEqual(untagged, [f"* {n} EXPUNGE"])
+        self.stop()
+
+
 class CommandAssembly(Hostile):
 
     def test_command_of_thousands_of_literals(self):
