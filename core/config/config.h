@@ -48,6 +48,7 @@ struct config_server {
 	char *modules_conf_dir; /* default: <dir of main file>/modules.d */
 	enum log_level log_level;   /* default: info */
 	enum log_target log_target; /* default: stderr */
+	unsigned max_connections;   /* 0: from the open files limit */
 };
 
 struct config {

@@ -55,6 +55,8 @@ static const struct core_key server_keys[] = {
 	{ "modules_conf_dir", KIND_TEXT, false },
 	{ "log_level", KIND_LOG_LEVEL, false },
 	{ "log_target", KIND_LOG_TARGET, false },
+	/* default: the open files limit less a reserve (core/net) */
+	{ "max_connections", KIND_COUNT, false },
 	{ NULL, 0, false },
 };
 
@@ -85,6 +87,7 @@ static const struct core_key listener_keys[] = {
 	{ "max_connections_per_ip", KIND_COUNT, false },
 	{ "idle_timeout", KIND_TIMEOUT, false },
 	{ "command_timeout", KIND_TIMEOUT, false }, /* default 60s */
+	{ "preauth_timeout", KIND_TIMEOUT, false }, /* default 60s */
 	{ NULL, 0, false },
 };
 

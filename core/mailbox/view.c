@@ -203,58 +203,49 @@ void host_mailbox_watch(postino_mailbox *mb, void (*changed)(void *data),
 	mb->link.data = data;
 }
 
-/* Records that this view now shows flags/keywords for uid (its own
- * STORE, or a change it has reported); -ENOMEM leaves it unrecorded. */
-int host_view_show(postino_mailbox *mb, uint32_t uid, uint32_t flags,
-		   const char *keywords)
+int host_view_show_many(postino_mailbox *mb, const struct view_flags *add,
+			uint32_t n)
 {
-	char *kw = NULL;
+	struct view_flags *merged;
+	char **kw;
+	uint32_t i = 0, j = 0, out = 0;
 
-	if (keywords != NULL && keywords[0] != '\0' &&
-	    (kw = strdup(keywords)) == NULL)
-		return -ENOMEM;
-	uint32_t lo = 0, hi = mb->shown_count;
-	/* STOREs come in UID order: usually an append. */
-	if (hi > 0 && mb->shown[hi - 1].uid < uid)
-		lo = hi;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (mb->shown[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < mb->shown_count && mb->shown[lo].uid == uid) {
-		free(mb->shown[lo].keywords);
-		mb->shown[lo].flags = flags;
-		mb->shown[lo].keywords = kw;
+	if (n == 0)
 		return 0;
+	if (n > UINT32_MAX - mb->shown_count)
+		return -ENOMEM;
+	merged = malloc(((size_t)mb->shown_count + n) * sizeof(*merged));
+	kw = calloc(n, sizeof(*kw));
+	int ok = merged != NULL && kw != NULL;
+	for (uint32_t k = 0; ok && k < n; k++)
+		if (add[k].keywords != NULL && add[k].keywords[0] != '\0')
+			ok = (kw[k] = strdup(add[k].keywords)) != NULL;
+	if (!ok) {
+		for (uint32_t k = 0; kw != NULL && k < n; k++)
+			free(kw[k]);
+		free(kw);
+		free(merged);
+		return -ENOMEM;
 	}
-	if (mb->shown_count == mb->shown_cap) {
-		uint32_t cap = mb->shown_cap > 0 ? mb->shown_cap * 2 : 8;
-		struct view_flags *grown = realloc(mb->shown,
-						   cap * sizeof(*grown));
-		if (grown == NULL) {
-			free(kw);
-			return -ENOMEM;
+	/* Both sorted by UID: one pass; add wins where both have a UID. */
+	while (i < mb->shown_count || j < n) {
+		if (j == n ||
+		    (i < mb->shown_count && mb->shown[i].uid < add[j].uid)) {
+			merged[out++] = mb->shown[i++];
+			continue;
 		}
-		mb->shown = grown;
-		mb->shown_cap = cap;
+		if (i < mb->shown_count && mb->shown[i].uid == add[j].uid)
+			free(mb->shown[i++].keywords);
+		merged[out++] = (struct view_flags){ add[j].uid, add[j].flags,
+						     kw[j] };
+		j++;
 	}
-	memmove(&mb->shown[lo + 1], &mb->shown[lo],
-		(mb->shown_count - lo) * sizeof(*mb->shown));
-	mb->shown[lo] = (struct view_flags){ uid, flags, kw };
-	mb->shown_count++;
+	free(kw);
+	free(mb->shown);
+	mb->shown = merged;
+	mb->shown_cap = mb->shown_count + n;
+	mb->shown_count = out;
 	return 0;
-}
-
-/* After this view's own STORE: the new values, so its next sync reports
- * only other sessions' changes. */
-void host_view_set_flags(postino_mailbox *mb, uint32_t uid, uint32_t flags,
-			 const char *keywords)
-{
-	if (msg_table_find(mb->table, uid) >= 0)
-		(void)host_view_show(mb, uid, flags, keywords);
 }
 
 void host_view_forget_shown(postino_mailbox *mb)

@@ -48,12 +48,14 @@ struct postino_mailbox {
 
 void host_view_ref(postino_mailbox *mb);
 void host_view_unref(postino_mailbox *mb);
-void host_view_set_flags(postino_mailbox *mb, uint32_t uid, uint32_t flags,
-			 const char *keywords);
-/* Records that the view now shows these flags for uid (its own STORE, or
- * a change it reported before it could move to a newer table). */
-int host_view_show(postino_mailbox *mb, uint32_t uid, uint32_t flags,
-		   const char *keywords);
+/* Records that the view now shows these flags for add[0..n) (its own
+ * STORE, or changes it reported before it could move to a newer table).
+ * add is sorted by UID without repeats; its keywords are copied. One
+ * merge with what is recorded: O(recorded + n), where inserting one at a
+ * time was a memmove each (quadratic for a STORE of the lower half of a
+ * mailbox after one of the upper half). 0 or -ENOMEM (nothing changed). */
+int host_view_show_many(postino_mailbox *mb, const struct view_flags *add,
+			uint32_t n);
 /* What the view shows for uid instead of its table's record, or NULL. */
 const struct view_flags *host_view_shown(const postino_mailbox *mb,
 					 uint32_t uid);

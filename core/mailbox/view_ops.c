@@ -48,19 +48,55 @@ static int flags_run(struct store_txn *txn, void *data)
 	return 0;
 }
 
+static int cmp_shown(const void *a, const void *b)
+{
+	const struct view_flags *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* After this view's own STORE: the new values, so its next sync reports
+ * only other sessions' changes. All at once (host_view_show_many), in
+ * UID order. A UID repeated in the job keeps one of its results; if not
+ * the last, the next sync reports the difference, as for anyone's. */
+static void flags_show(struct flags_job *job)
+{
+	postino_mailbox *mb = job->mb;
+	struct view_flags *add = malloc((job->count + 1) * sizeof(*add));
+	uint32_t n = 0;
+
+	if (add == NULL)
+		return; /* unrecorded: the next sync reports them, no harm */
+	for (size_t i = 0; i < job->count; i++) {
+		const struct store_result *r = &job->results[i];
+		if (r->present && msg_table_find(mb->table, r->uid) >= 0)
+			add[n++] = (struct view_flags){ r->uid, r->flags,
+							(char *)r->keywords };
+	}
+	/* IMAP sends UIDs in order: sort only when they are not. */
+	for (uint32_t k = 1; k < n; k++) {
+		if (add[k - 1].uid >= add[k].uid) {
+			qsort(add, n, sizeof(*add), cmp_shown);
+			break;
+		}
+	}
+	uint32_t kept = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		if (kept > 0 && add[kept - 1].uid == add[k].uid)
+			kept--;
+		add[kept++] = add[k];
+	}
+	(void)host_view_show_many(mb, add, kept);
+	free(add);
+}
+
 static void flags_done(void *data, int status)
 {
 	struct flags_job *job = data;
 	postino_mailbox *mb = job->mb;
 
-	if (status == 0 && !mb->closed) {
-		for (size_t i = 0; i < job->count; i++) {
-			if (job->results[i].present)
-				host_view_set_flags(mb, job->results[i].uid,
-						    job->results[i].flags,
-						    job->results[i].keywords);
-		}
-	}
+	if (status == 0 && !mb->closed)
+		flags_show(job);
 	if (status == 0)
 		mailbox_registry_changed(mb->ctx, job->mailbox_id);
 	job->done(job->data, status);

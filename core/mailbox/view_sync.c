@@ -107,31 +107,43 @@ static int shows_other(const postino_mailbox *mb, const struct msg_table *t2,
 
 /* Stays on the old table: numbers kept, flag changes reported. */
 static int sync_hold(postino_mailbox *mb, const struct msg_table *t2,
-		     const struct sync_diff *d,
+		     struct sync_diff *d,
 		     void (*flags_changed)(void *data, uint32_t index),
 		     void *data)
 {
-	uint32_t i, j;
+	struct view_flags *show;
+	uint32_t *report, n = 0, i, j;
 
+	/* Record every change at once (one merge), in UID order, then
+	 * report them: reporting reads what the view shows. */
+	sort_unique(&d->cand);
+	show = malloc((d->cand.count + 1) * sizeof(*show));
+	report = malloc((d->cand.count + 1) * sizeof(*report));
+	if (show == NULL || report == NULL) {
+		free(show);
+		free(report);
+		return -ENOMEM;
+	}
 	for (uint32_t k = 0; k < d->cand.count; k++) {
 		uint32_t uid = d->cand.uids[k];
 		if (!shows_other(mb, t2, uid, &i, &j))
 			continue;
-		int ret = host_view_show(mb, uid, t2->recs[j].flags,
-					 t2->recs[j].keywords);
-		if (ret < 0)
-			return ret;
-		if (flags_changed != NULL)
-			flags_changed(data, i);
+		show[n] = (struct view_flags){ uid, t2->recs[j].flags,
+					       t2->recs[j].keywords };
+		report[n++] = i;
 	}
+	int ret = host_view_show_many(mb, show, n);
+	for (uint32_t k = 0; ret == 0 && k < n && flags_changed != NULL; k++)
+		flags_changed(data, report[k]);
+	free(show);
+	free(report);
+	if (ret < 0)
+		return ret;
 	uid_list_free(&mb->gone);
-	for (uint32_t k = 0; k < d->gone.count; k++) {
-		int ret = uid_list_push(&mb->gone,
-					mb->table->recs[d->gone.uids[k]].uid);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	for (uint32_t k = 0; k < d->gone.count && ret == 0; k++)
+		ret = uid_list_push(&mb->gone,
+				    mb->table->recs[d->gone.uids[k]].uid);
+	return ret;
 }
 
 static int in_table(void *data, uint32_t uid)

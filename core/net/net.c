@@ -41,6 +41,8 @@ static void net_listener_limits(struct listener *l,
 				       POSTINO_CONFIG_DURATION);
 	l->command_timeout_s = net_number(section, "command_timeout",
 					  POSTINO_CONFIG_DURATION);
+	l->preauth_timeout_s = net_number(section, "preauth_timeout",
+					  POSTINO_CONFIG_DURATION);
 }
 
 /* What a listener is for, as policies see it (hook events, `[module]
@@ -142,6 +144,7 @@ int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 	if (net == NULL)
 		return -ENOMEM;
 	net->ctx = ctx;
+	iptable_init(&net->per_ip);
 	*net_r = net;
 	/* Session ids must not repeat across restarts, or log searches mix
 	 * sessions up: start from a random point. */
@@ -156,6 +159,7 @@ int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 	}
 	if (net->listener_count == 0)
 		return 0;
+	net_limits_set(net, ctx->config);
 
 	gnutls_datum_t key = { NULL, 0 };
 	ret = gnutls_session_ticket_key_generate(&key);
@@ -253,6 +257,8 @@ int net_reload(struct net *net, const struct config *config,
 				 "take effect at restart", l->name);
 		net_listener_limits(l, s);
 	}
+	if (net->listener_count > 0)
+		net_limits_set(net, config);
 	/* Open sessions keep their reference to the old certificates. */
 	tls_creds_unref(&net->creds);
 	net->creds = creds;
@@ -293,6 +299,7 @@ void net_free(struct net **netp)
 		iptable_free(&l->per_ip);
 	}
 	free(net->listeners);
+	iptable_free(&net->per_ip);
 	tls_creds_unref(&net->creds);
 	gnutls_memset(net->ticket_key_data, 0, sizeof(net->ticket_key_data));
 	free(net);

@@ -16,6 +16,7 @@
 
 #include "queue/queue_internal.h"
 #include "queue/queue_proto.h"
+#include "smtp_client/smtp_reply.h"
 #include "store/store.h"
 
 struct queue_settings {

@@ -30,6 +30,8 @@ static int imap_init(postino_mod *mod, const struct postino_host *host,
 		.idle_timeout_s = IMAP_IDLE_TIMEOUT_S,
 		.overload_reply = "* BYE Too many connections, try later",
 		.timeout_reply = "* BYE Autologout; idle for too long",
+		.command_timeout_reply =
+			"* BYE Command line not completed in time",
 		.on_connect = imap_on_connect,
 		.on_line = imap_on_line,
 		.on_bytes = imap_on_bytes,

@@ -93,9 +93,17 @@ void imap_auth_capabilities(struct imap_session *s, struct imap_buf *out)
 	}
 }
 
-static const char no_tls[] =
+const char imap_no_tls[] =
 	"[PRIVACYREQUIRED] Plaintext authentication is disabled, use "
 	"STARTTLS or port 993";
+
+bool imap_auth_needs_tls(struct imap_session *s, const char *cmd,
+			 size_t len)
+{
+	return (imap_command_name_is(cmd, len, "LOGIN") ||
+		imap_command_name_is(cmd, len, "AUTHENTICATE")) &&
+	       !tls_active(s);
+}
 
 void imap_cmd_login(struct imap_session *s, const struct imap_command *cmd,
 		    const struct imap_arg *args, size_t n_args, bool uid)
@@ -113,7 +121,7 @@ void imap_cmd_login(struct imap_session *s, const struct imap_command *cmd,
 		return;
 	}
 	if (!tls_active(s)) {
-		imap_tagged(s, "NO", "%s", no_tls);
+		imap_tagged(s, "NO", "%s", imap_no_tls);
 		return;
 	}
 	if (ulen == 0 || ulen > IMAP_CREDENTIAL_MAX || plen == 0 ||
@@ -172,7 +180,7 @@ void imap_cmd_authenticate(struct imap_session *s,
 		return;
 	}
 	if (!tls_active(s)) {
-		imap_tagged(s, "NO", "%s", no_tls);
+		imap_tagged(s, "NO", "%s", imap_no_tls);
 		return;
 	}
 	snprintf(mech, sizeof(mech), "%.*s",

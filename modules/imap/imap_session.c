@@ -122,6 +122,7 @@ static void command_reset(struct imap_session *s)
 {
 	imap_buf_clear(&s->cmd);
 	s->literal_left = 0;
+	s->cmd_literals = 0;
 }
 
 void imap_busy(struct imap_session *s)
@@ -220,19 +221,74 @@ static bool is_append(struct imap_session *s, size_t marker_len)
 	/* The command so far without its "{n}" marker: tag APPEND mailbox
 	 * [flags] [date]. A literal inside it (the mailbox) is not the
 	 * message: the message literal is the one after which the parsed
-	 * arguments are complete. */
+	 * arguments are complete. Only the mailbox can be a literal before
+	 * the message, so this parses at most twice per command: parsing
+	 * the command so far at every literal of a command made of
+	 * thousands would be quadratic. */
 	struct imap_command *cmd = NULL;
 	const char *error;
 	size_t len = s->cmd.len - marker_len;
 	bool yes = false;
 
+	if (s->cmd_literals++ >= 2 ||
+	    !imap_command_name_is(s->cmd.data, s->cmd.len, "APPEND"))
+		return false;
 	while (len > 0 && s->cmd.data[len - 1] == ' ')
 		len--;
 	if (imap_parse_command(s->cmd.data, len, NULL, &cmd, &error) == 0) {
-		yes = strcmp(cmd->name, "APPEND") == 0 && cmd->n_args >= 1;
+		yes = cmd->n_args >= 1;
 		imap_command_free(&cmd);
 	}
 	return yes;
+}
+
+/* Refuses the command being assembled, which ends in a literal, before
+ * the client sends it: a synchronising literal is never asked for (no
+ * "+"), a LITERAL+ one comes anyway and is dropped unread, with whatever
+ * else the command holds, and the NO follows its last line. */
+static void command_refuse(struct imap_session *s, uint64_t n, bool nonsync)
+{
+	const struct postino_host *host = s->srv->host;
+
+	if (!s->skipping) {
+		size_t t = imap_parse_tag(s->cmd.data, s->cmd.len);
+		snprintf(s->skip_tag, sizeof(s->skip_tag), "%.*s",
+			 (int)(t > 0 && t < sizeof(s->skip_tag) ? t : 1),
+			 t > 0 && t < sizeof(s->skip_tag) ? s->cmd.data : "*");
+		s->skipped = 0;
+	}
+	command_reset(s);
+	if (!nonsync || n > IMAP_MAX_COMMAND - s->skipped) {
+		s->skipping = false;
+		if (nonsync) {
+			imap_printf(s, "* BYE [TOOBIG] Literal too large\r\n");
+			host->proto->conn_close(s->conn, "literal too large");
+			return;
+		}
+		imap_printf(s, "%s NO %s\r\n", s->skip_tag, imap_no_tls);
+		return;
+	}
+	s->skipping = true;
+	s->skipped += n;
+	if (n == 0)
+		return; /* the command goes on on the next line */
+	s->phase = IMAP_PHASE_SKIP;
+	host->proto->conn_read_bytes(s->conn, n);
+}
+
+/* A line of a command being refused (s->skipping). */
+static void skip_line(struct imap_session *s, const char *line, size_t len)
+{
+	uint64_t n = 0;
+	bool nonsync = false;
+	int lit = imap_literal_at_end(line, len, &n, &nonsync);
+
+	if (lit > 0) {
+		command_refuse(s, n, nonsync);
+		return;
+	}
+	s->skipping = false;
+	imap_printf(s, "%s NO %s\r\n", s->skip_tag, imap_no_tls);
 }
 
 static void command_line(struct imap_session *s, const char *line,
@@ -242,6 +298,10 @@ static void command_line(struct imap_session *s, const char *line,
 	uint64_t n = 0;
 	bool nonsync = false;
 
+	if (s->skipping) {
+		skip_line(s, line, len);
+		return;
+	}
 	if (imap_buf_append(&s->cmd, line, len) < 0) {
 		imap_printf(s, "* BAD [TOOBIG] Command too long\r\n");
 		command_reset(s);
@@ -261,7 +321,8 @@ static void command_line(struct imap_session *s, const char *line,
 				  nonsync);
 		return;
 	}
-	if (lit < 0 || n > IMAP_MAX_COMMAND - s->cmd.len) {
+	if (lit < 0 || s->cmd.len > IMAP_MAX_COMMAND ||
+	    n > IMAP_MAX_COMMAND - s->cmd.len) {
 		size_t t = imap_parse_tag(s->cmd.data, s->cmd.len);
 		if (nonsync) {
 			/* The client sends the bytes anyway: stop here. */
@@ -274,6 +335,12 @@ static void command_line(struct imap_session *s, const char *line,
 			imap_printf(s, "* BAD [TOOBIG] Literal too large\r\n");
 		}
 		command_reset(s);
+		return;
+	}
+	/* Before TLS, LOGIN's or AUTHENTICATE's literal would carry a
+	 * password in clear: refuse it before the client sends it. */
+	if (imap_auth_needs_tls(s, s->cmd.data, s->cmd.len)) {
+		command_refuse(s, n, nonsync);
 		return;
 	}
 	if (imap_buf_append(&s->cmd, "\r\n", 2) < 0) {
@@ -303,7 +370,9 @@ void imap_on_line(postino_conn *conn, const char *line, size_t len,
 			s->srv->host->proto->conn_close(conn, "too many long lines");
 			return;
 		}
-		if (s->phase == IMAP_PHASE_COMMAND)
+		if (s->phase == IMAP_PHASE_COMMAND && s->skipping)
+			skip_line(s, "", 0); /* the refused command ends */
+		else if (s->phase == IMAP_PHASE_COMMAND)
 			line_too_long(s, line, len);
 		else if (s->phase == IMAP_PHASE_AUTH)
 			imap_auth_response(s, "*", 1);
@@ -325,6 +394,7 @@ void imap_on_line(postino_conn *conn, const char *line, size_t len,
 	case IMAP_PHASE_LITERAL:
 	case IMAP_PHASE_APPEND_DATA:
 	case IMAP_PHASE_DISCARD:
+	case IMAP_PHASE_SKIP:
 	case IMAP_PHASE_BUSY:
 		break; /* bytes go to on_bytes; BUSY is paused */
 	}
@@ -351,6 +421,10 @@ void imap_on_bytes(postino_conn *conn, const char *bytes, size_t len,
 	case IMAP_PHASE_DISCARD:
 		imap_append_bytes(s, bytes, len, last);
 		break;
+	case IMAP_PHASE_SKIP:
+		if (last)
+			s->phase = IMAP_PHASE_COMMAND;
+		break;
 	default:
 		break;
 	}
@@ -364,6 +438,7 @@ void imap_on_starttls(postino_conn *conn, int ok, void *data)
 		return; /* on_close follows a failed handshake */
 	/* RFC 3501 6.2.1: nothing from before the handshake survives. */
 	command_reset(s);
+	s->skipping = false;
 	s->phase = IMAP_PHASE_COMMAND;
 	s->state = IMAP_NOT_AUTH;
 }

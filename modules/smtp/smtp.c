@@ -18,6 +18,7 @@ static void server_free(struct smtp_server *srv)
 	free(srv->postmaster);
 	free(srv->overload_reply);
 	free(srv->timeout_reply);
+	free(srv->command_timeout_reply);
 	free(srv);
 }
 
@@ -33,6 +34,7 @@ static void service_init(struct smtp_server *srv, struct smtp_service *svc,
 		.idle_timeout_s = SMTP_IDLE_TIMEOUT_S,
 		.overload_reply = srv->overload_reply,
 		.timeout_reply = srv->timeout_reply,
+		.command_timeout_reply = srv->command_timeout_reply,
 		.on_connect = smtp_on_connect,
 		.on_line = smtp_on_line,
 		.on_bytes = smtp_on_bytes,
@@ -94,7 +96,11 @@ static int smtp_init(postino_mod *mod, const struct postino_host *host,
 		srv->overload_reply = NULL;
 	if (asprintf(&srv->timeout_reply, R_TIMEOUT, srv->hostname) < 0)
 		srv->timeout_reply = NULL;
-	if (srv->overload_reply == NULL || srv->timeout_reply == NULL) {
+	if (asprintf(&srv->command_timeout_reply, R_COMMAND_TIMEOUT,
+		     srv->hostname) < 0)
+		srv->command_timeout_reply = NULL;
+	if (srv->overload_reply == NULL || srv->timeout_reply == NULL ||
+	    srv->command_timeout_reply == NULL) {
 		server_free(srv);
 		return -ENOMEM;
 	}

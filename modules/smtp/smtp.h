@@ -10,6 +10,7 @@
 #include <postino/plugin.h>
 
 #include "smtp_data.h"
+#include "smtp_header.h"
 #include "smtp_parse.h"
 
 #define SMTP_MAX_LINE 4096
@@ -31,6 +32,7 @@ struct smtp_server {
 	char *hostname;
 	char *overload_reply;
 	char *timeout_reply;
+	char *command_timeout_reply;
 	uint64_t max_message_size;
 	unsigned max_recipients;
 	int sender_login_check;
@@ -87,6 +89,11 @@ struct smtp_session {
 	int too_big;
 	int write_error;
 	unsigned msg_seq;
+	/* Submission: Date:/Message-ID: added when missing. */
+	int filling;
+	struct smtp_header_fill fill;
+	char date_field[SMTP_HEADER_DATE_MAX];
+	char message_id_field[SMTP_HEADER_MSGID_MAX];
 
 	smtp_hook_then *hook_then;
 };

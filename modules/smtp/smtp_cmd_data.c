@@ -2,10 +2,15 @@
  * run through the smtp_data machine and spooled into a host message as it
  * arrives; at CRLF.CRLF the rest of the chunk goes back to line input,
  * the DATA_END hooks run, and the message is delivered. 250 is sent only
- * from msg_deliver's done, after the durable commit. */
+ * from msg_deliver's done, after the durable commit. In an authenticated
+ * session the spooled bytes pass the smtp_header filter, which adds Date:
+ * and Message-ID: when the client's header block has none; mail arriving
+ * unauthenticated (MX) is stored as received, with our Received on top. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "smtp.h"
 #include "smtp_received.h"
@@ -55,6 +60,30 @@ static int append_received(struct smtp_session *s)
 	return host->mail->msg_append(s->msg, header, n);
 }
 
+/* The fields a submitted message gets if it lacks them (RFC 6409 8.2,
+ * 8.3): made now, inserted by the filter where the header block ends. A
+ * Message-ID needs real randomness; without it the message goes without
+ * one rather than with a guessable one. */
+static void fill_start(struct smtp_session *s)
+{
+	const struct postino_host *host = s->srv->host;
+	unsigned char random[16];
+	const char *date = NULL, *message_id = NULL;
+
+	if (smtp_header_date((time_t)(host->core->now_ms() / 1000), s->date_field,
+			     sizeof(s->date_field)) > 0)
+		date = s->date_field;
+	if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random))
+		host->core->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
+			  "no randomness for a Message-ID: %s",
+			  strerror(errno));
+	else if (smtp_header_message_id(random, s->srv->hostname,
+					s->message_id_field,
+					sizeof(s->message_id_field)) > 0)
+		message_id = s->message_id_field;
+	smtp_header_fill_init(&s->fill, date, message_id);
+}
+
 void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
 {
 	const struct postino_host *host = s->srv->host;
@@ -70,6 +99,11 @@ void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
 		return;
 	}
 	smtp_data_init(&s->data);
+	/* Submission (RFC 6409): an authenticated client is the message's
+	 * author. An MX passes the message on unaltered (RFC 5321 6.4). */
+	s->filling = s->account != NULL;
+	if (s->filling)
+		fill_start(s);
 	s->too_big = s->write_error = 0;
 	if (host->proto->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
 		smtp_transaction_reset(s);
@@ -141,9 +175,11 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 static void data_finish(struct smtp_session *s)
 {
 	s->phase = SMTP_PHASE_COMMAND;
-	if (s->data.bare || s->too_big || s->write_error) {
+	if (s->data.bare || s->data.nul || s->too_big || s->write_error) {
 		if (s->data.bare)
 			smtp_reply_error(s, R_BARE_LF);
+		else if (s->data.nul)
+			smtp_reply_error(s, R_NUL_IN_DATA);
 		else if (s->too_big)
 			smtp_reply_error(s, R_SIZE_EXCEEDED);
 		else
@@ -152,6 +188,19 @@ static void data_finish(struct smtp_session *s)
 		return;
 	}
 	smtp_run_hooks(s, POSTINO_HOOK_SMTP_DATA_END, data_end_then);
+}
+
+/* Message bytes into the spool (smtp_header_emit). */
+static void spool(void *ctx, const char *buf, size_t len)
+{
+	struct smtp_session *s = ctx;
+
+	if (s->msg == NULL || len == 0)
+		return;
+	if (s->srv->host->mail->msg_append(s->msg, buf, len) < 0) {
+		s->write_error = 1;
+		s->srv->host->mail->msg_discard(&s->msg);
+	}
 }
 
 void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
@@ -169,7 +218,8 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 				      &out_len);
 		if (s->msg == NULL)
 			continue; /* already refused: read on to the end */
-		if (s->data.bare) {
+		if (s->data.bare || s->data.nul) {
+			/* Refused at the end; nothing more is kept. */
 			host->mail->msg_discard(&s->msg);
 		} else if (s->data.size > s->srv->max_message_size) {
 			/* The limit is on the client's message, as EHLO's
@@ -178,14 +228,17 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 			 * into a 552 after MAIL accepted it. */
 			s->too_big = 1;
 			host->mail->msg_discard(&s->msg);
-		} else if (out_len > 0 &&
-			   host->mail->msg_append(s->msg, out, out_len) < 0) {
-			s->write_error = 1;
-			host->mail->msg_discard(&s->msg);
+		} else if (s->filling) {
+			smtp_header_fill_feed(&s->fill, out, out_len, spool,
+					      s);
+		} else {
+			spool(s, out, out_len);
 		}
 	}
 	if (!smtp_data_done(&s->data))
 		return;
+	if (s->msg != NULL && s->filling)
+		smtp_header_fill_end(&s->fill, spool, s);
 	/* Pipelined commands after the end go back to line input. */
 	host->proto->conn_read_lines(s->conn, len - off);
 	data_finish(s);

@@ -217,10 +217,16 @@ struct postino_protocol {
 			       * line end; 0 = 8192 */
 	uint32_t idle_timeout_s; /* listeners without idle_timeout; 0 = 300 */
 	/* Sent (followed by CRLF) before closing a connection refused by a
-	 * listener limit, or closed by the idle timeout or the listener's
-	 * command_timeout (a command line too slow to arrive); may be NULL. */
+	 * connection limit, or closed by the idle timeout (and, unless
+	 * command_timeout_reply is set, by the listener's command_timeout: a
+	 * command line too slow to arrive); may be NULL. */
 	const char *overload_reply;
 	const char *timeout_reply;
+	/* Sent (followed by CRLF) before closing a connection whose command
+	 * line did not arrive within the listener's command_timeout, so the
+	 * client is told what happened ("command not received in time")
+	 * rather than that it was idle; NULL: timeout_reply. */
+	const char *command_timeout_reply;
 	/* A client connected; on implicit-TLS listeners after the handshake.
 	 * Send the greeting here. */
 	void (*on_connect)(postino_conn *conn, void *data);
@@ -566,8 +572,11 @@ struct postino_host_proto {
 	void (*conn_set_data)(postino_conn *conn, void *data);
 	void *(*conn_get_data)(postino_conn *conn);
 	const struct postino_conn_info *(*conn_info)(postino_conn *conn);
-	/* Marks the session authenticated as account (copied), for logs, for
-	 * policies and for the listener's pre-login limits; NULL clears it. */
+	/* Marks the session authenticated as account (copied), for logs and
+	 * policies, and ends its pre-login stage (the listener's short
+	 * preauth_timeout gives way to the idle timeout); NULL clears it and
+	 * starts that stage again. sasl_start and auth_verify call it on
+	 * success; call it yourself only for another way of logging in. */
 	void (*conn_set_account)(postino_conn *conn, const char *account);
 
 	/* Runs ev->point's hooks of every module (see hooks above) for a

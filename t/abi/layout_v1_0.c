@@ -47,19 +47,20 @@ AT(postino_hook_event, msg, 112);
 AT(postino_hook_event, listener, 120);
 AT(postino_hook_event, role, 128);
 
-SIZE(postino_protocol, 88);
+SIZE(postino_protocol, 96);
 AT(postino_protocol, size, 0);
 AT(postino_protocol, name, 8);
 AT(postino_protocol, max_line, 16);
 AT(postino_protocol, idle_timeout_s, 20);
 AT(postino_protocol, overload_reply, 24);
 AT(postino_protocol, timeout_reply, 32);
-AT(postino_protocol, on_connect, 40);
-AT(postino_protocol, on_line, 48);
-AT(postino_protocol, on_bytes, 56);
-AT(postino_protocol, on_starttls, 64);
-AT(postino_protocol, on_writable, 72);
-AT(postino_protocol, on_close, 80);
+AT(postino_protocol, command_timeout_reply, 40);
+AT(postino_protocol, on_connect, 48);
+AT(postino_protocol, on_line, 56);
+AT(postino_protocol, on_bytes, 64);
+AT(postino_protocol, on_starttls, 72);
+AT(postino_protocol, on_writable, 80);
+AT(postino_protocol, on_close, 88);
 
 SIZE(postino_conn_info, 104);
 AT(postino_conn_info, size, 0);

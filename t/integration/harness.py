@@ -17,6 +17,7 @@ import hashlib
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -400,15 +401,22 @@ class Env:
         self.tc.assertEqual(code, 0, f"postinod --init:\n{out}{err}")
         self.tc.assertTrue(os.path.exists(self.db_path), self.db_path)
 
-    def start(self, conf=None, cwd=None, wait_ready=True, name="postinod"):
-        """Starts postinod in the foreground; waits for its ready line."""
+    def start(self, conf=None, cwd=None, wait_ready=True, name="postinod",
+              nofile=None):
+        """Starts postinod in the foreground; waits for its ready line.
+        nofile: its open files limit (soft and hard), as a service
+        manager's LimitNOFILE= would set it."""
         log_path = os.path.join(self.root, f"{name}.{len(self.daemons)}.log")
         log = open(log_path, "w")
+        limit = None
+        if nofile is not None:
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                               (nofile, nofile))
         try:
             proc = subprocess.Popen(
                 [POSTINOD, "-c", conf or self.conf],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                cwd=cwd or self.root, env=base_env())
+                cwd=cwd or self.root, env=base_env(), preexec_fn=limit)
         finally:
             log.close()
         daemon = Daemon(self, proc, log_path)

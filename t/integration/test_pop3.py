@@ -81,7 +81,10 @@ def plain_response(user, password, authzid=""):
 
 
 def message(subject, body=b"Hello.\r\n", sender=ALICE, to=BOB):
+    """Dated and identified, as clients send it: submission adds nothing,
+    so what POP3 serves is byte for byte what was sent."""
     return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 02 Jan 2006 15:04:05 +0100\r\n"
             f"Message-ID: <{subject.replace(' ', '-')}@test>\r\n"
             f"\r\n").encode() + body
 

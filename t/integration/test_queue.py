@@ -176,6 +176,8 @@ class Sink:
 MESSAGE = (b"From: alice@example.test\r\n"
            b"To: bob@remote.test\r\n"
            b"Subject: queued\r\n"
+           b"Date: Mon, 02 Jan 2006 15:04:05 +0100\r\n"
+           b"Message-ID: <queued@test>\r\n"
            b"\r\n"
            b"Hello,\r\n"
            b".a line starting with a dot\r\n"

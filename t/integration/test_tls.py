@@ -139,6 +139,25 @@ def first_pem(output):
     return m.group(0) + b"\n"
 
 
+def client_hello(legacy_version, supported_versions=None):
+    """One TLS record holding a ClientHello that offers legacy_version
+    (0x0301: TLS 1.0) and, if given, a supported_versions extension with
+    those versions, with cipher suites every TLS version knows."""
+    body = struct.pack(">H", legacy_version) + os.urandom(32) + b"\x00"
+    suites = (0xc02f, 0xc013, 0xc014, 0x002f, 0x0035)
+    body += struct.pack(">H", 2 * len(suites))
+    body += b"".join(struct.pack(">H", s) for s in suites)
+    body += b"\x01\x00"   # compression: null only
+    # supported_groups: secp256r1; ec_point_formats: uncompressed.
+    exts = struct.pack(">HHHH", 10, 4, 2, 23) + struct.pack(">HHBB", 11, 2, 1, 0)
+    if supported_versions:
+        listed = b"".join(struct.pack(">H", v) for v in supported_versions)
+        exts += struct.pack(">HHB", 43, len(listed) + 1, len(listed)) + listed
+    body += struct.pack(">H", len(exts)) + exts
+    handshake = b"\x01" + struct.pack(">I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(handshake)) + handshake
+
+
 # ---- certificates -----------------------------------------------------------
 
 def make_cert(directory, name, cn, dns, days=30):
@@ -712,6 +731,42 @@ class Versions(TLSTestCase):
         d_old.stop()
         d_default.stop()
 
+    def test_old_client_gets_protocol_version_alert(self):
+        """A client offering only TLS 1.0 or 1.1 (a ClientHello made here,
+        so no local client's own refusal can skip this) gets the fatal
+        protocol_version alert, then EOF, and the log names the highest
+        version it offered: the operator can tell a customer why an old
+        mail program fails. With supported_versions (RFC 8446), that
+        list, not legacy_version, is what the client offers."""
+        d, where = self.serve([{"name": "echo-tls", "tls": "implicit"},
+                               {"name": "echo-st", "tls": "starttls"}])
+        cases = [("echo-tls", 0x0301, None, "TLS1.0"),
+                 ("echo-tls", 0x0302, None, "TLS1.1"),
+                 ("echo-tls", 0x0303, [0x0a0a, 0x0302, 0x0301], "TLS1.1"),
+                 ("echo-st", 0x0301, None, "TLS1.0")]
+        for listener, legacy, versions, name in cases:
+            with self.subTest(listener=listener, offered=name,
+                              supported_versions=versions):
+                since = d.mark()
+                c = self.plain(where[listener])
+                if listener == "echo-st":
+                    self.assertEqual(c.readline(), "+OK echo ready")
+                    c.send("STARTTLS\r\n")
+                    c.read_go_ahead()
+                c.send(client_hello(legacy, versions))
+                # alert(21), record version 3.x, length 2, fatal(2),
+                # protocol_version(70); nothing else before the close.
+                self.assertRegex(c.expect_eof(),
+                                 rb"\A\x15\x03[\x01-\x03]\x00\x02\x02\x46\Z")
+                port = c.sock.getsockname()[1]
+                d.wait_for(f"TLS handshake failed: the client offers at "
+                           f"most {name}, which the [tls] priority does "
+                           f"not allow (client=127.0.0.1:{port} "
+                           f"listener={listener})", since=since)
+        # A current client is still served.
+        self.tls_client(where["echo-tls"]).quit()
+        d.stop()
+
     def test_priority_limited_to_tls12(self):
         d, where = self.serve(tls={"priority": TLS12_ONLY})
         ctx = client_context()
@@ -1162,6 +1217,41 @@ class Limits(TLSTestCase):
         c = self.tls_client(where["echo-tls"])
         self.assertEqual(c.readline(), "-ERR idle timeout")
         self.assertEqual(c.expect_eof(), b"")
+        d.stop()
+
+    def test_preauth_timeout_again_after_logging_out(self):
+        """LOGIN gives a session the long idle timeout (it outlives an
+        unauthenticated neighbour); a STARTTLS then resets the session
+        (the echo module clears its account), and the short
+        preauth_timeout applies again at once, not only once the long
+        timer would have run out."""
+        d, where = self.serve([{"name": "echo-st", "tls": "starttls",
+                                "preauth_timeout": "1s"}])
+        w = where["echo-st"]
+        c = self.plain(w)
+        self.assertEqual(c.readline(), "+OK echo ready")
+        c.expect("LOGIN alice", "+OK")
+        other = self.plain(w)
+        self.assertEqual(other.readline(), "+OK echo ready")
+        self.assertEqual(other.expect_eof(), b"-ERR idle timeout\r\n")
+        c.expect("ECHO still here", "+OK still here")
+        c.starttls()
+        self.assertEqual(c.readline(), "-ERR idle timeout")
+        self.assertEqual(c.expect_eof(), b"")
+        self.assertEqual(d.log().count("idle timeout after 1 s before "
+                                       "login (preauth_timeout)"), 2)
+        d.stop()
+
+    def test_command_timeout_without_its_own_reply(self):
+        """A module that sets no command_timeout_reply (built before
+        there was one) has its timeout_reply sent instead."""
+        d, where = self.serve([{"name": "echo-st", "tls": "starttls",
+                                "command_timeout": "1s"}])
+        c = self.plain(where["echo-st"])
+        self.assertEqual(c.readline(), "+OK echo ready")
+        c.send("ECHO never ending")
+        self.assertEqual(c.expect_eof(), b"-ERR idle timeout\r\n")
+        d.wait_for('disconnect reason="command timeout"')
         d.stop()
 
     def test_handshake_timeout(self):

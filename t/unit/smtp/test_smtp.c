@@ -10,6 +10,7 @@ int main(void)
 
 	srunner_add_suite(sr, smtp_data_suite());
 	srunner_add_suite(sr, smtp_received_suite());
+	srunner_add_suite(sr, smtp_header_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
