@@ -26,6 +26,8 @@ enum key_kind {
 	KIND_TLS_MODE,
 	KIND_HOSTPORT,   /* host, host:port, [v6] or [v6]:port */
 	KIND_RELAY_TLS,  /* required | opportunistic */
+	KIND_MODULE,     /* NAME, or an absolute path /.../NAME.so */
+	KIND_NAMES,      /* names separated by blanks */
 	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
 	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
 };
@@ -80,6 +82,7 @@ static const struct core_key listener_keys[] = {
 	{ "port", KIND_PORT, true },
 	{ "protocol", KIND_NAME, true },
 	{ "tls", KIND_TLS_MODE, true },
+	{ "role", KIND_NAME, false }, /* default: from the protocol */
 	{ "max_connections", KIND_COUNT, false },
 	{ "max_connections_per_ip", KIND_COUNT, false },
 	{ "idle_timeout", KIND_TIMEOUT, false },
@@ -109,7 +112,10 @@ static const struct core_key queue_keys[] = {
 };
 
 static const struct core_key module_keys[] = {
-	{ "load", KIND_NAME, true },
+	{ "load", KIND_MODULE, true },
+	/* Listeners (names or roles) whose sessions the module's hooks see;
+	 * unset: all. */
+	{ "listeners", KIND_NAMES, false },
 	{ NULL, 0, false },
 };
 
@@ -208,6 +214,35 @@ bool config_is_name(const char *s)
 	return true;
 }
 
+int config_module_name(const char *load, char *name_r, size_t size)
+{
+	char name[128];
+	const char *base = load;
+	size_t len;
+
+	if (load[0] == '/') {
+		base = strrchr(load, '/') + 1;
+		len = strlen(base);
+		if (len <= 3 || strcmp(base + len - 3, ".so") != 0)
+			return -EINVAL;
+		len -= 3;
+	} else {
+		len = strlen(load);
+	}
+	if (len == 0 || len >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, base, len);
+	name[len] = '\0';
+	if (!config_is_name(name))
+		return -EINVAL;
+	if (name_r != NULL) {
+		if (len >= size)
+			return -EINVAL;
+		memcpy(name_r, name, len + 1);
+	}
+	return 0;
+}
+
 static bool is_hostname(const char *s)
 {
 	size_t label_len = 0;
@@ -282,6 +317,31 @@ static bool is_int_in(const char *s, int64_t min, int64_t max)
 	       value >= min && value <= max;
 }
 
+static bool is_names(const char *s)
+{
+	char word[64];
+	size_t n = 0;
+	bool any = false;
+
+	for (;; s++) {
+		if (*s == ' ' || *s == '\t' || *s == '\0') {
+			if (n > 0) {
+				word[n] = '\0';
+				if (!config_is_name(word))
+					return false;
+				any = true;
+				n = 0;
+			}
+			if (*s == '\0')
+				return any;
+			continue;
+		}
+		if (n + 1 >= sizeof(word))
+			return false;
+		word[n++] = *s;
+	}
+}
+
 /* The file must give GnuTLS at least one CA certificate, as the queue
  * will load it (relative paths from where postinod starts). */
 static const char *ca_file_problem(const char *path, char *buf, size_t size)
@@ -325,6 +385,15 @@ static const char *value_problem(enum key_kind kind, const char *value,
 		return config_is_name(value) ?
 			       NULL :
 			       "is not a valid name (a-z, 0-9, '_' and '-')";
+	case KIND_NAMES:
+		return is_names(value) ? NULL
+				       : "is not a list of names (a-z, 0-9, "
+					 "'_' and '-', separated by blanks)";
+	case KIND_MODULE:
+		return config_module_name(value, NULL, 0) == 0 ?
+			       NULL :
+			       "is neither a module name (a-z, 0-9, '_' and "
+			       "'-') nor an absolute path to NAME.so";
 	case KIND_ADDRESS:
 		return is_address(value) ? NULL :
 					   "is not a numeric IPv4 or IPv6 address";

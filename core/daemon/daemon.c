@@ -18,7 +18,8 @@
 #include "daemon/privileges.h"
 #include "daemon/privsep.h"
 #include "mime/mime.h"
-#include "module/mailbox_registry.h"
+#include "host/host_state.h"
+#include "mailbox/mailbox_registry.h"
 #include "module/module.h"
 #include "net/net.h"
 #include "net/tls_creds.h"
@@ -391,6 +392,11 @@ int daemon_run(const struct daemon_options *options)
 	 * user's: a module it owns must not load on the next SIGHUP. */
 	d.ctx.invoking_uid = getuid();
 	d.ctx.loop = &d.loop;
+	if (state_overlay_new(&d.ctx.state_overlay) < 0) {
+		fprintf(stderr, "postinod: out of memory\n");
+		config_free(&config);
+		return EX_OSERR;
+	}
 
 	/* GMime's tables, before the store writer can parse a message. */
 	mime_init();
@@ -402,6 +408,8 @@ int daemon_run(const struct daemon_options *options)
 	net_free(&d.ctx.net);
 	privsep_free(&d.privsep);
 	mailbox_registry_free(&d.ctx);
+	/* Every state write has completed by now: the store is closed. */
+	state_overlay_free(&d.ctx.state_overlay);
 	mime_shutdown();
 	if (uv_loop_close(&d.loop) != 0)
 		core_log(&d.ctx, LOG_LEVEL_WARNING,

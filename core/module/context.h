@@ -15,6 +15,7 @@ struct module_set;
 struct net;
 struct queue;
 struct mailbox_entry;
+struct state_overlay;
 
 enum core_mode {
 	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
@@ -31,6 +32,9 @@ struct core_ctx {
 	struct log log;
 	struct config *config;
 	struct store *store;
+	/* Module state writes not yet committed (host/host_state.c); NULL
+	 * without a store. */
+	struct state_overlay *state_overlay;
 	/* Modules in load order with what they registered. Replaced as a
 	 * whole on reload; hook runs keep a reference to the set they began
 	 * with, so a reload never pulls a module out from under them. */
@@ -40,7 +44,7 @@ struct core_ctx {
 	/* Mailboxes opened since the start: views, locks, \Recent. */
 	struct mailbox_entry *mailboxes;
 	/* Message tables of mailboxes nobody has open, kept for the next
-	 * SELECT (module/mailbox_registry.c). */
+	 * SELECT (mailbox/mailbox_registry.c). */
 	struct mailbox_cache {
 		struct mailbox_entry *oldest, *newest;
 		uint64_t records;

@@ -76,10 +76,25 @@ static void conn_handle_closed(uv_handle_t *handle)
 	free(conn->account);
 	conn->tls_sni = conn->account = NULL;
 	conn->info.tls_sni = conn->info.account = NULL;
+	conn_set_host_data(conn, NULL, NULL);
 	module_set_unref(&conn->set);
 	conn->gone = 1;
 	if (conn->refs == 0)
 		free(conn);
+}
+
+void conn_set_host_data(postino_conn *conn, void *data,
+			void (*free_fn)(void *data))
+{
+	if (conn->host_data != NULL && conn->host_data_free != NULL)
+		conn->host_data_free(conn->host_data);
+	conn->host_data = data;
+	conn->host_data_free = free_fn;
+}
+
+void *conn_host_data(postino_conn *conn)
+{
+	return conn->host_data;
 }
 
 void conn_ref(postino_conn *conn)
@@ -544,6 +559,11 @@ struct core_ctx *conn_ctx(postino_conn *conn)
 	return conn->net->ctx;
 }
 
+const char *conn_protocol(postino_conn *conn)
+{
+	return conn->listener->protocol;
+}
+
 /* ---- timers -------------------------------------------------------------- */
 
 /* The command deadline. Every byte read resets the idle timeout, so a
@@ -781,6 +801,7 @@ void conn_accept(struct listener *listener)
 		.size = sizeof(conn->info),
 		.session_id = conn->session_id,
 		.listener = listener->name,
+		.role = listener->role,
 		.client_ip = conn->client_ip,
 		.client_port = conn->info.client_port,
 		.local_ip = conn->local_ip,

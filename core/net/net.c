@@ -45,6 +45,19 @@ static void net_listener_limits(struct listener *l,
 					  POSTINO_CONFIG_DURATION);
 }
 
+/* What a listener is for, as policies see it (hook events, `[module]
+ * listeners`): its `role =`, else its protocol's name, except that the
+ * SMTP protocol on its own is Internet mail, the MX. */
+static const char *listener_role(const struct config_section *section)
+{
+	const char *role = net_value(section, "role");
+	const char *protocol = net_value(section, "protocol");
+
+	if (role != NULL)
+		return role;
+	return strcmp(protocol, "smtp") == 0 ? "mx" : protocol;
+}
+
 static void net_on_connection(uv_stream_t *server, int status)
 {
 	struct listener *listener = (struct listener *)server;
@@ -104,6 +117,7 @@ static int net_add_listener(struct net *net,
 	l->net = net;
 	l->name = strdup(section->name != NULL ? section->name : "");
 	l->protocol = strdup(net_value(section, "protocol"));
+	l->role = strdup(listener_role(section));
 	l->address = strdup(net_value(section, "address"));
 	l->port = (int)net_number(section, "port", POSTINO_CONFIG_INT);
 	l->tls = strcmp(net_value(section, "tls"), "implicit") == 0
@@ -111,7 +125,8 @@ static int net_add_listener(struct net *net,
 	net_listener_limits(l, section);
 	iptable_init(&l->per_ip);
 	net->listener_count++;
-	if (l->name == NULL || l->protocol == NULL || l->address == NULL) {
+	if (l->name == NULL || l->protocol == NULL || l->role == NULL ||
+	    l->address == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -279,6 +294,7 @@ void net_free(struct net **netp)
 		struct listener *l = &net->listeners[i];
 		free(l->name);
 		free(l->protocol);
+		free(l->role);
 		free(l->address);
 		iptable_free(&l->per_ip);
 	}

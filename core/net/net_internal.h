@@ -37,6 +37,7 @@ struct listener {
 	struct net *net;
 	char *name;
 	char *protocol;
+	char *role;    /* `role =`, or from the protocol: smtp -> mx */
 	char *address;
 	int port;
 	enum listener_tls tls;
@@ -100,6 +101,8 @@ struct postino_conn {
 	const struct protocol_entry *proto;
 	struct postino_conn *prev, *next;
 	void *data;
+	void *host_data;                 /* conn_set_host_data */
+	void (*host_data_free)(void *data);
 
 	struct postino_conn_info info;
 	char session_id[20];

@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "queue/queue_internal.h"
+#include "queue/queue_proto.h"
+#include "smtp_client/smtp_reply.h"
 #include "store/store.h"
 
 struct queue_settings {
@@ -24,7 +26,7 @@ struct queue_settings {
 	unsigned relay_port;
 	char relay_user[256]; /* "" when no AUTH */
 	char relay_password[256];
-	enum queue_tls_level relay_tls;
+	enum smtp_tls_level relay_tls;
 	char relay_ca_file[PATH_MAX]; /* "" for the system store */
 	struct tls_pin relay_pins[TLS_PINS_MAX];
 	size_t relay_pin_count;
@@ -57,14 +59,14 @@ struct qentry {
 	struct queue_settings set;
 	char log_id[32];
 	/* the group being delivered */
-	struct queue_smtp_rcpt *grp;
+	struct smtp_client_rcpt *grp;
 	size_t *grp_idx;
 	size_t grp_count;
-	struct queue_tls_policy policy; /* the group's destination */
+	struct smtp_tls_policy policy; /* the group's destination */
 	struct queue_resolve resolve;
 	int resolving;
-	struct queue_smtp *smtp;
-	struct queue_smtp_params params;
+	struct smtp_client *smtp;
+	struct smtp_client_params params;
 	int finishing; /* the end job is queued */
 };
 
@@ -78,8 +80,8 @@ struct queue {
 	uint64_t seq;  /* unique part of bounce Message-IDs */
 	/* Trust anchors, loaded at first use and dropped by queue_reload;
 	 * the policies of entries in flight hold their own references. */
-	struct queue_tls_trust *trust_system;
-	struct queue_tls_trust *trust_relay;
+	struct smtp_tls_trust *trust_system;
+	struct smtp_tls_trust *trust_relay;
 };
 
 struct rcpt_update {
@@ -121,8 +123,8 @@ static void queue_unref(struct queue *q)
 {
 	if (--q->refs > 0)
 		return;
-	queue_tls_trust_unref(&q->trust_system);
-	queue_tls_trust_unref(&q->trust_relay);
+	smtp_tls_trust_unref(&q->trust_system);
+	smtp_tls_trust_unref(&q->trust_relay);
 	free(q);
 }
 
@@ -240,7 +242,7 @@ static int settings_read(const struct core_ctx *ctx,
 	setting_str(sec, "relayhost_user", s->relay_user, sizeof s->relay_user);
 	setting_str(sec, "relayhost_password", s->relay_password,
 		    sizeof s->relay_password);
-	s->relay_tls = queue_tls_relay_level(
+	s->relay_tls = smtp_tls_relay_level(
 		sec ? config_section_value(sec, "relayhost_tls") : NULL,
 		s->relay_user[0] != '\0');
 	setting_str(sec, "relayhost_ca_file", s->relay_ca_file,
@@ -376,8 +378,8 @@ static void entry_free(struct qentry *en)
 			break;
 		}
 	}
-	queue_smtp_free(&en->smtp);
-	queue_tls_policy_clear(&en->policy);
+	smtp_client_free(&en->smtp);
+	smtp_tls_policy_clear(&en->policy);
 	/* The password copy does not outlive the entry. */
 	explicit_bzero(en->set.relay_password, sizeof en->set.relay_password);
 	free(en->grp);
@@ -394,7 +396,7 @@ static void group_apply(struct qentry *en)
 {
 	for (size_t i = 0; i < en->grp_count; i++) {
 		struct qrcpt *r = &en->rcpts[en->grp_idx[i]];
-		const struct queue_smtp_rcpt *g = &en->grp[i];
+		const struct smtp_client_rcpt *g = &en->grp[i];
 
 		if (g->result == 0)
 			continue;
@@ -523,7 +525,7 @@ static void smtp_on_done(void *arg)
 {
 	struct qentry *en = arg;
 
-	queue_smtp_free(&en->smtp);
+	smtp_client_free(&en->smtp);
 	if (en->q->stopping) {
 		entry_free(en);
 		return;
@@ -535,7 +537,7 @@ static void smtp_on_done(void *arg)
 static void resolved(struct queue_resolve *r)
 {
 	struct qentry *en = r->data;
-	struct queue_smtp_params *p = &en->params;
+	struct smtp_client_params *p = &en->params;
 	int ret;
 
 	en->resolving = 0;
@@ -557,7 +559,7 @@ static void resolved(struct queue_resolve *r)
 		return;
 	}
 	int relay = en->set.relay_host[0] != '\0';
-	*p = (struct queue_smtp_params){
+	*p = (struct smtp_client_params){
 		.loop = en->q->ctx->loop,
 		.log = &en->q->ctx->log,
 		.helo = en->set.helo,
@@ -585,7 +587,7 @@ static void resolved(struct queue_resolve *r)
 			p->eightbit = 1;
 			break;
 		}
-	ret = queue_smtp_start(p, &en->smtp);
+	ret = smtp_client_start(p, &en->smtp);
 	if (ret < 0) {
 		qlog(en->q, LOG_LEVEL_ERROR, en->log_id, "smtp start: %s",
 		     strerror(-ret));
@@ -603,19 +605,19 @@ static const char *domain_of(const char *address)
 /* The trust anchors of ca_file ("" for the system store), loaded at first
  * use (a blocking read, as a reload's certificates are) and kept until
  * queue_reload. NULL only when out of memory. */
-static struct queue_tls_trust *queue_trust(struct queue *q,
+static struct smtp_tls_trust *queue_trust(struct queue *q,
 					   const char *ca_file)
 {
-	struct queue_tls_trust **slot = ca_file[0] ? &q->trust_relay :
+	struct smtp_tls_trust **slot = ca_file[0] ? &q->trust_relay :
 						     &q->trust_system;
 
 	/* An entry that read its settings before a reload may still ask
 	 * for the file the old configuration named. */
 	if (*slot != NULL && strcmp((*slot)->ca_file, ca_file) != 0)
-		queue_tls_trust_unref(slot);
+		smtp_tls_trust_unref(slot);
 	if (*slot != NULL)
 		return *slot;
-	if (queue_tls_trust_load(ca_file, slot) < 0)
+	if (smtp_tls_trust_load(ca_file, slot) < 0)
 		return NULL;
 	if ((*slot)->count > 0)
 		qlog(q, LOG_LEVEL_INFO, NULL,
@@ -636,17 +638,17 @@ static struct queue_tls_trust *queue_trust(struct queue *q,
 static int destination_policy(struct qentry *en, int relay)
 {
 	const struct queue_settings *set = &en->set;
-	struct queue_tls_trust *trust =
+	struct smtp_tls_trust *trust =
 		queue_trust(en->q, relay ? set->relay_ca_file : "");
 
 	if (trust == NULL)
 		return -ENOMEM;
 	if (relay)
-		queue_tls_policy_relay(&en->policy, set->relay_tls,
+		smtp_tls_policy_relay(&en->policy, set->relay_tls,
 				       set->relay_host, trust, set->relay_pins,
 				       set->relay_pin_count);
 	else
-		queue_tls_policy_mx(&en->policy, trust);
+		smtp_tls_policy_mx(&en->policy, trust);
 	return 0;
 }
 
@@ -757,7 +759,7 @@ static void entry_start(struct queue *q, int64_t id,
 	if (ret == 0)
 		ret = store_queue_rcpts(store, id, rcpt_loaded, &load);
 	if (ret == 0)
-		ret = queue_dot_stuff(en->data, en->len, &en->stuffed,
+		ret = smtp_dot_stuff(en->data, en->len, &en->stuffed,
 				      &en->stuffed_len);
 	if (ret == 0) {
 		en->grp = calloc(en->count + 1, sizeof *en->grp);
@@ -862,7 +864,7 @@ static void timer_closed(uv_handle_t *h)
 static void relay_tls_describe(const struct queue_settings *set, char *buf,
 			       size_t size)
 {
-	if (set->relay_tls != QUEUE_TLS_VERIFY)
+	if (set->relay_tls != SMTP_TLS_VERIFY)
 		snprintf(buf, size, "opportunistic");
 	else if (set->relay_pin_count > 0)
 		snprintf(buf, size, "required, verified by "
@@ -909,8 +911,8 @@ void queue_reload(struct queue *q)
 {
 	if (q == NULL || q->stopping)
 		return;
-	queue_tls_trust_unref(&q->trust_system);
-	queue_tls_trust_unref(&q->trust_relay);
+	smtp_tls_trust_unref(&q->trust_system);
+	smtp_tls_trust_unref(&q->trust_relay);
 	queue_kick(q);
 }
 
@@ -931,7 +933,7 @@ void queue_stop(struct queue **queue)
 		if (en->resolving)
 			uv_cancel((uv_req_t *)&en->resolve.work);
 		else if (en->smtp != NULL)
-			queue_smtp_abort(en->smtp);
+			smtp_client_abort(en->smtp);
 	}
 	queue_unref(q);
 }

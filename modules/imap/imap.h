@@ -186,6 +186,8 @@ void imap_cmd_login(struct imap_session *, const struct imap_command *,
 void imap_cmd_authenticate(struct imap_session *, const struct imap_command *,
 			   const struct imap_arg *, size_t, bool);
 void imap_auth_response(struct imap_session *s, const char *line, size_t len);
+/* " AUTH=PLAIN AUTH=LOGIN": the mechanisms the host offers here now. */
+void imap_auth_capabilities(struct imap_session *s, struct imap_buf *out);
 /* Whether cmd[0..len), a command being assembled, is LOGIN or
  * AUTHENTICATE on a connection without TLS: a literal in it would carry
  * credentials in clear, so it is refused before any "+". */

@@ -135,7 +135,7 @@ static void literal_chunk(struct imap_session *s, struct imap_fetch_run *run)
 	int64_t n = -EIO;
 
 	if (!run->lit_pad)
-		n = s->srv->host->mailbox_read(s->mb,
+		n = s->srv->host->mailbox->mailbox_read(s->mb,
 					       run->indices[run->pos],
 					       run->lit_at, run->chunk, want);
 	if (n <= 0) {
@@ -165,7 +165,7 @@ static bool body_range(struct imap_session *s, uint32_t index,
 		*end_r = octets;
 		return true;
 	}
-	if (s->srv->host->mailbox_section(s->mb, index, b->part, b->depth,
+	if (s->srv->host->mailbox->mailbox_section(s->mb, index, b->part, b->depth,
 					  &sec) < 0)
 		return false;
 	switch (b->kind) {
@@ -234,7 +234,7 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 	char *hdr = malloc(len + 1), *out = malloc(len + 3);
 	size_t out_len = 0;
 	int64_t n = hdr != NULL && out != NULL
-			    ? s->srv->host->mailbox_read(s->mb, index, start,
+			    ? s->srv->host->mailbox->mailbox_read(s->mb, index, start,
 							 hdr, len)
 			    : -ENOMEM;
 	charge(run, len);
@@ -259,13 +259,13 @@ static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 		       const char *label)
 {
 	char small[4096], *buf = small;
-	int64_t n = s->srv->host->mailbox_mime(s->mb, index, which, small,
+	int64_t n = s->srv->host->mailbox->mailbox_mime(s->mb, index, which, small,
 					       sizeof small);
 
 	if (n >= (int64_t)sizeof small) {
 		buf = malloc((size_t)n + 1);
 		n = buf == NULL ? -ENOMEM
-				: s->srv->host->mailbox_mime(s->mb, index, which,
+				: s->srv->host->mailbox->mailbox_mime(s->mb, index, which,
 							     buf, (size_t)n + 1);
 	}
 	charge(run, FETCH_LOOKUP_COST + (n > 0 ? (uint64_t)n : 0));
@@ -417,7 +417,7 @@ static void fetch_finish(struct imap_session *s)
 
 	if (run->seen_count > 0) {
 		s->pending++;
-		int ret = s->srv->host->mailbox_store(
+		int ret = s->srv->host->mailbox->mailbox_store(
 			s->mb, run->seen, run->seen_count, POSTINO_STORE_ADD,
 			POSTINO_FLAG_SEEN, NULL, seen_done, s);
 		imap_fetch_run_free(&s->fetch);
@@ -474,7 +474,7 @@ void imap_fetch_pump(struct imap_session *s)
 			break;
 		/* Read enough for one round: let others have the loop. */
 		s->pending++;
-		if (s->srv->host->work_submit(s->srv->mod, yield_work,
+		if (s->srv->host->core->work_submit(s->srv->mod, yield_work,
 					      yield_done, s) == 0) {
 			run->yielding = true;
 			return;
@@ -487,7 +487,7 @@ void imap_fetch_pump(struct imap_session *s)
 		 * go on in step with the client. */
 		imap_printf(s, "\r\n* BYE Out of memory\r\n");
 		if (s->conn != NULL)
-			s->srv->host->conn_close(s->conn, "out of memory");
+			s->srv->host->proto->conn_close(s->conn, "out of memory");
 		return;
 	}
 	if (run->pos == run->count)

@@ -312,7 +312,7 @@ void imap_cmd_list(struct imap_session *s, const struct imap_command *cmd,
 		}
 		imap_buf_free(&pat);
 	}
-	int ret = s->srv->host->mailbox_list(s->srv->mod, s->account,
+	int ret = s->srv->host->mailbox->mailbox_list(s->srv->mod, s->account,
 					     list_collect, &all);
 	if (ret < 0 || all.failed) {
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot list mailboxes");

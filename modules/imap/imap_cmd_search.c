@@ -87,7 +87,7 @@ static int64_t load_content(struct search_run *run, uint32_t index,
 	if ((run->needs & (IMAP_SEARCH_NEED_HEADER | IMAP_SEARCH_NEED_BODY))
 	    == 0)
 		return 0;
-	int ret = host->mailbox_section(run->s->mb, index, NULL, 0, &sec);
+	int ret = host->mailbox->mailbox_section(run->s->mb, index, NULL, 0, &sec);
 	if (ret < 0)
 		return ret;
 	if (run->needs & IMAP_SEARCH_NEED_BODY) {
@@ -105,7 +105,7 @@ static int64_t load_content(struct search_run *run, uint32_t index,
 	if (it->data == NULL)
 		return -ENOMEM;
 	int64_t n = to == from ? 0 :
-		host->mailbox_read(run->s->mb, index, from, it->data,
+		host->mailbox->mailbox_read(run->s->mb, index, from, it->data,
 				   (size_t)(to - from));
 	if (n < 0)
 		return n;
@@ -352,7 +352,7 @@ static void search_step(struct search_run *run)
 		return;
 	}
 	s->pending++;
-	ret = s->srv->host->work_submit(s->srv->mod, search_work, search_done,
+	ret = s->srv->host->core->work_submit(s->srv->mod, search_work, search_done,
 					run);
 	if (ret < 0) {
 		s->pending--;

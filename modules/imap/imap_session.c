@@ -61,7 +61,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 static struct imap_session *session_of(struct imap_server *srv,
 				       postino_conn *conn)
 {
-	return srv->host->conn_get_data(conn);
+	return srv->host->proto->conn_get_data(conn);
 }
 
 static void session_free(struct imap_session *s)
@@ -70,11 +70,11 @@ static void session_free(struct imap_session *s)
 
 	imap_fetch_run_free(&s->fetch);
 	if (s->idle_timer != NULL)
-		host->timer_stop(&s->idle_timer);
+		host->core->timer_stop(&s->idle_timer);
 	if (s->mb != NULL)
-		host->mailbox_close(&s->mb);
+		host->mailbox->mailbox_close(&s->mb);
 	if (s->append_msg != NULL)
-		host->msg_discard(&s->append_msg);
+		host->mail->msg_discard(&s->append_msg);
 	free(s->mailbox_name);
 	free(s->append_mailbox);
 	free(s->append_keywords);
@@ -99,22 +99,22 @@ void imap_on_connect(postino_conn *conn, void *data)
 	struct imap_session *s = calloc(1, sizeof(*s));
 
 	if (s == NULL) {
-		host->conn_printf(conn, "* BYE Out of memory\r\n");
-		host->conn_close(conn, "out of memory");
+		host->proto->conn_printf(conn, "* BYE Out of memory\r\n");
+		host->proto->conn_close(conn, "out of memory");
 		return;
 	}
 	s->srv = srv;
 	s->conn = conn;
-	s->session_id = host->conn_info(conn)->session_id;
+	s->session_id = host->proto->conn_info(conn)->session_id;
 	imap_buf_init(&s->cmd, IMAP_MAX_COMMAND + IMAP_MAX_LINE);
-	host->conn_set_data(conn, s);
+	host->proto->conn_set_data(conn, s);
 
 	struct imap_buf caps;
 	imap_buf_init(&caps, 0);
 	imap_capability_list(s, &caps);
 	imap_printf(s, "* OK [CAPABILITY %s] %s Postino IMAP ready\r\n",
 		    caps.data != NULL ? caps.data : "IMAP4rev1",
-		    host->hostname(srv->mod));
+		    host->core->hostname(srv->mod));
 	imap_buf_free(&caps);
 }
 
@@ -129,7 +129,7 @@ void imap_busy(struct imap_session *s)
 {
 	if (s->phase != IMAP_PHASE_BUSY && s->conn != NULL) {
 		s->phase = IMAP_PHASE_BUSY;
-		s->srv->host->conn_pause(s->conn);
+		s->srv->host->proto->conn_pause(s->conn);
 	}
 }
 
@@ -140,7 +140,7 @@ void imap_command_done(struct imap_session *s)
 	if (s->phase == IMAP_PHASE_BUSY) {
 		s->phase = IMAP_PHASE_COMMAND;
 		if (s->conn != NULL)
-			s->srv->host->conn_resume(s->conn);
+			s->srv->host->proto->conn_resume(s->conn);
 	}
 }
 
@@ -262,7 +262,7 @@ static void command_refuse(struct imap_session *s, uint64_t n, bool nonsync)
 		s->skipping = false;
 		if (nonsync) {
 			imap_printf(s, "* BYE [TOOBIG] Literal too large\r\n");
-			host->conn_close(s->conn, "literal too large");
+			host->proto->conn_close(s->conn, "literal too large");
 			return;
 		}
 		imap_printf(s, "%s NO %s\r\n", s->skip_tag, imap_no_tls);
@@ -273,7 +273,7 @@ static void command_refuse(struct imap_session *s, uint64_t n, bool nonsync)
 	if (n == 0)
 		return; /* the command goes on on the next line */
 	s->phase = IMAP_PHASE_SKIP;
-	host->conn_read_bytes(s->conn, n);
+	host->proto->conn_read_bytes(s->conn, n);
 }
 
 /* A line of a command being refused (s->skipping). */
@@ -327,7 +327,7 @@ static void command_line(struct imap_session *s, const char *line,
 		if (nonsync) {
 			/* The client sends the bytes anyway: stop here. */
 			imap_printf(s, "* BYE [TOOBIG] Literal too large\r\n");
-			host->conn_close(s->conn, "literal too large");
+			host->proto->conn_close(s->conn, "literal too large");
 		} else if (t > 0 && t < 64) {
 			imap_printf(s, "%.*s NO [TOOBIG] Literal too large\r\n",
 				    (int)t, s->cmd.data);
@@ -354,7 +354,7 @@ static void command_line(struct imap_session *s, const char *line,
 		return; /* the rest of the command follows on the next line */
 	s->phase = IMAP_PHASE_LITERAL;
 	s->literal_left = n;
-	host->conn_read_bytes(s->conn, n);
+	host->proto->conn_read_bytes(s->conn, n);
 }
 
 void imap_on_line(postino_conn *conn, const char *line, size_t len,
@@ -367,7 +367,7 @@ void imap_on_line(postino_conn *conn, const char *line, size_t len,
 	if (too_long) {
 		if (++s->bad_lines > IMAP_MAX_BAD_LINES) {
 			imap_printf(s, "* BYE Too many invalid lines\r\n");
-			s->srv->host->conn_close(conn, "too many long lines");
+			s->srv->host->proto->conn_close(conn, "too many long lines");
 			return;
 		}
 		if (s->phase == IMAP_PHASE_COMMAND && s->skipping)
@@ -411,7 +411,7 @@ void imap_on_bytes(postino_conn *conn, const char *bytes, size_t len,
 	case IMAP_PHASE_LITERAL:
 		if (imap_buf_append(&s->cmd, bytes, len) < 0) {
 			imap_printf(s, "* BYE Out of memory\r\n");
-			s->srv->host->conn_close(conn, "out of memory");
+			s->srv->host->proto->conn_close(conn, "out of memory");
 			return;
 		}
 		if (last)
@@ -459,11 +459,11 @@ void imap_on_close(postino_conn *conn, const char *reason, void *data)
 	(void)reason;
 	if (s == NULL)
 		return;
-	srv->host->conn_set_data(conn, NULL);
+	srv->host->proto->conn_set_data(conn, NULL);
 	s->conn = NULL;
 	s->closed = true;
 	if (s->mb != NULL)
-		srv->host->mailbox_watch(s->mb, NULL, NULL);
+		srv->host->mailbox->mailbox_watch(s->mb, NULL, NULL);
 	if (s->pending == 0)
 		session_free(s);
 }

@@ -57,7 +57,7 @@ struct rl {
 
 static int64_t now_s(const struct rl *r)
 {
-	return r->host->now_ms() / 1000;
+	return r->host->core->now_ms() / 1000;
 }
 
 static void state_done(void *data, int status)
@@ -65,7 +65,7 @@ static void state_done(void *data, int status)
 	struct rl *r = data;
 
 	if (status != 0)
-		r->host->log(r->mod, POSTINO_LOG_ERROR, NULL,
+		r->host->core->log(r->mod, POSTINO_LOG_ERROR, NULL,
 			     "saving state failed: %s", strerror(-status));
 }
 
@@ -73,7 +73,7 @@ static void state_done(void *data, int status)
 static int state_string(struct rl *r, const char *key, char *buf, size_t len)
 {
 	size_t got = 0;
-	int ret = r->host->state_get(r->mod, key, buf, len - 1, &got);
+	int ret = r->host->policy->state_get(r->mod, key, buf, len - 1, &got);
 
 	if (ret < 0)
 		return ret;
@@ -156,11 +156,11 @@ static struct rl_account *account_get(struct rl *r, const char *account,
 			return NULL;
 		}
 		snprintf(key, sizeof(key), "sent:%s", account);
-		if (r->host->state_get(r->mod, key, buf, RL_VALUE_MAX,
+		if (r->host->policy->state_get(r->mod, key, buf, RL_VALUE_MAX,
 				       &len) == 0 &&
 		    rl_window_parse(&a->w, buf,
 				    len < RL_VALUE_MAX ? len : RL_VALUE_MAX) < 0)
-			r->host->log(r->mod, POSTINO_LOG_WARNING, NULL,
+			r->host->core->log(r->mod, POSTINO_LOG_WARNING, NULL,
 				     "ignoring a malformed %s", key);
 		free(buf);
 		if (rl_table_put(&r->accounts, account, a) < 0) {
@@ -190,7 +190,7 @@ static void account_save(struct rl *r, const char *account,
 
 	snprintf(key, sizeof(key), "sent:%s", account);
 	if (a->w.n == 0) {
-		r->host->state_delete(r->mod, key, state_done, r);
+		r->host->policy->state_delete(r->mod, key, state_done, r);
 		return;
 	}
 	buf = malloc(RL_VALUE_MAX);
@@ -198,7 +198,7 @@ static void account_save(struct rl *r, const char *account,
 		return;
 	len = rl_window_format(&a->w, buf, RL_VALUE_MAX);
 	if (len > 0)
-		r->host->state_put(r->mod, key, buf, (size_t)len,
+		r->host->policy->state_put(r->mod, key, buf, (size_t)len,
 				   rl_window_newest(&a->w) + r->gran +
 					   r->window,
 				   state_done, r);
@@ -226,7 +226,7 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 	struct rl_account *a = account_get(r, account, now);
 
 	if (a == NULL) {
-		r->host->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
+		r->host->core->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
 			     "out of memory: %s not limited", account);
 		return POSTINO_CONTINUE;
 	}
@@ -243,18 +243,18 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 
 	rl_hhmm(at, hhmm);
 	r->sends_deferred++;
-	r->host->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
+	r->host->core->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
 		     "send limit hit: account=%s ip=%s used=%" PRIu64
 		     " pending=%" PRIu64 " limit=%" PRId64 " (%s) rcpt=<%s>"
 		     " free_at=%s", account,
 		     ev->client_ip != NULL ? ev->client_ip : "-", used,
 		     pending, limit, source, ev->rcpt_to, hhmm);
 	if (r->lang_it)
-		r->host->hook_reply(call, 450, "4.7.1 Limite di %" PRId64
+		r->host->policy->hook_reply(call, 450, "4.7.1 Limite di %" PRId64
 				    " invii/ora superato; riprovare dopo "
 				    "le %s", limit, hhmm);
 	else
-		r->host->hook_reply(call, 450, "4.7.1 Sending limit of %"
+		r->host->policy->hook_reply(call, 450, "4.7.1 Sending limit of %"
 				    PRId64 " messages per hour exceeded; try "
 				    "again after %s", limit, hhmm);
 	return POSTINO_DEFER;
@@ -332,7 +332,7 @@ static int cmd_set(void *data, int argc, char **argv, FILE *out, FILE *err)
 	else
 		snprintf(key, sizeof(key), "limit:@%s", target);
 	if (strcmp(argv[2], "default") == 0) {
-		int ret = r->host->state_delete(r->mod, key, NULL, NULL);
+		int ret = r->host->policy->state_delete(r->mod, key, NULL, NULL);
 
 		if (ret < 0 && ret != -ENOENT) {
 			fprintf(err, "postino: ratelimit: %s\n",
@@ -347,7 +347,7 @@ static int cmd_set(void *data, int argc, char **argv, FILE *out, FILE *err)
 			"unlimited or default\n", argv[2]);
 		return 65;
 	}
-	int ret = r->host->state_put(r->mod, key, argv[2], strlen(argv[2]), 0,
+	int ret = r->host->policy->state_put(r->mod, key, argv[2], strlen(argv[2]), 0,
 				     NULL, NULL);
 	if (ret < 0) {
 		fprintf(err, "postino: ratelimit: %s\n", strerror(-ret));
@@ -418,12 +418,12 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 	int len = snprintf(value, sizeof(value), "%" PRId64, now);
 
 	snprintf(key, sizeof(key), "reset:%s", account);
-	int ret = r->host->state_put(r->mod, key, value, (size_t)len,
+	int ret = r->host->policy->state_put(r->mod, key, value, (size_t)len,
 				     now + r->window + r->gran + 60, NULL,
 				     NULL);
 	if (ret == 0) {
 		snprintf(key, sizeof(key), "sent:%s", account);
-		ret = r->host->state_delete(r->mod, key, NULL, NULL);
+		ret = r->host->policy->state_delete(r->mod, key, NULL, NULL);
 		if (ret == -ENOENT)
 			ret = 0;
 	}
@@ -447,32 +447,32 @@ static void rl_free(struct rl *r)
 static int rl_config(postino_mod *mod, const struct postino_host *host,
 		     struct rl *r)
 {
-	const char *count = host->config_string(mod, "count");
-	const char *lang = host->config_string(mod, "lang");
+	const char *count = host->core->config_string(mod, "count");
+	const char *lang = host->core->config_string(mod, "lang");
 
-	r->limit = host->config_number(mod, "limit");
-	r->window = host->config_number(mod, "window");
+	r->limit = host->core->config_number(mod, "limit");
+	r->window = host->core->config_number(mod, "window");
 	if (r->limit < 0 || r->limit > INT32_MAX) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] limit must be 0..%d", INT32_MAX);
 		return -EINVAL;
 	}
 	if (r->window <= 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] window must be positive");
 		return -EINVAL;
 	}
 	r->gran = rl_gran(r->window);
 	if (count == NULL || (strcmp(count, "recipients") != 0 &&
 			      strcmp(count, "messages") != 0)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] count must be recipients or messages");
 		return -EINVAL;
 	}
 	r->count_messages = strcmp(count, "messages") == 0;
 	if (lang == NULL || (strcmp(lang, "en") != 0 &&
 			     strcmp(lang, "it") != 0)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] lang must be en or it");
 		return -EINVAL;
 	}
@@ -483,9 +483,6 @@ static int rl_config(postino_mod *mod, const struct postino_host *host,
 static int rl_init(postino_mod *mod, const struct postino_host *host,
 		   void **data_r)
 {
-	if (host->abi_major != POSTINO_ABI_MAJOR ||
-	    !POSTINO_HOST_HAS(host, now_ms))
-		return -ENOTSUP;
 	struct rl *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
@@ -498,18 +495,19 @@ static int rl_init(postino_mod *mod, const struct postino_host *host,
 		rl_free(r);
 		return ret;
 	}
-	host->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, rl_rcpt_to, r);
-	host->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, rl_data_end, r);
-	host->hook_register(mod, POSTINO_HOOK_AUTH_BEFORE_VERIFY,
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, rl_rcpt_to, r);
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, rl_data_end, r);
+	host->policy->hook_register(mod, POSTINO_HOOK_AUTH_BEFORE_VERIFY,
 			    rl_throttle_before, r->throttle);
-	host->hook_register(mod, POSTINO_HOOK_AUTH_RESULT, rl_throttle_result,
+	host->policy->hook_register(mod, POSTINO_HOOK_AUTH_RESULT, rl_throttle_result,
 			    r->throttle);
-	host->admin_register(mod, "set", "ADDRESS|DOMAIN LIMIT|unlimited|default",
+	host->policy->admin_register(mod, "set", "ADDRESS|DOMAIN LIMIT|unlimited|default",
 			     cmd_set, r);
-	host->admin_register(mod, "show", "ADDRESS", cmd_show, r);
-	host->admin_register(mod, "reset", "ADDRESS", cmd_reset, r);
-	r->prune_timer = host->timer_start(mod, RL_PRUNE_MS, RL_PRUNE_MS,
-					   rl_prune, r);
+	host->policy->admin_register(mod, "show", "ADDRESS", cmd_show, r);
+	host->policy->admin_register(mod, "reset", "ADDRESS", cmd_reset, r);
+	/* Each instance prunes its own memory: a timer per worker. */
+	r->prune_timer = host->core->timer_start(mod, RL_PRUNE_MS, RL_PRUNE_MS,
+						 0, rl_prune, r);
 	*data_r = r;
 	return 0;
 }
@@ -518,9 +516,9 @@ static void rl_fini(postino_mod *mod, void *data)
 {
 	struct rl *r = data;
 
-	r->host->timer_stop(&r->prune_timer);
+	r->host->core->timer_stop(&r->prune_timer);
 	if (r->sends_counted || r->sends_deferred)
-		r->host->log(mod, POSTINO_LOG_INFO, NULL,
+		r->host->core->log(mod, POSTINO_LOG_INFO, NULL,
 			     "fini sends_counted=%" PRIu64 " sends_deferred=%"
 			     PRIu64, r->sends_counted, r->sends_deferred);
 	rl_free(r);

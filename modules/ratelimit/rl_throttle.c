@@ -84,7 +84,7 @@ static void state_done(void *data, int status)
 	struct rl_throttle *t = data;
 
 	if (status != 0)
-		t->host->log(t->mod, POSTINO_LOG_ERROR, NULL,
+		t->host->core->log(t->mod, POSTINO_LOG_ERROR, NULL,
 			     "saving login state failed: %s",
 			     strerror(-status));
 }
@@ -108,7 +108,7 @@ static int state_read(struct rl_throttle *t, const char *key, char **buf_r,
 
 	if (buf == NULL)
 		return -ENOMEM;
-	ret = t->host->state_get(t->mod, key, buf, size, &len);
+	ret = t->host->policy->state_get(t->mod, key, buf, size, &len);
 	if (ret == 0 && len > size) {
 		char *bigger = realloc(buf, len);
 
@@ -118,7 +118,7 @@ static int state_read(struct rl_throttle *t, const char *key, char **buf_r,
 		}
 		buf = bigger;
 		size = len;
-		ret = t->host->state_get(t->mod, key, buf, size, &len);
+		ret = t->host->policy->state_get(t->mod, key, buf, size, &len);
 		if (ret == 0 && len > size)
 			len = size; /* grew meanwhile: a cut token fails */
 	}
@@ -141,11 +141,11 @@ static void state_save(struct rl_throttle *t, const char *key,
 	int len = buf != NULL ? rl_login_format(rec, buf, size) : -1;
 
 	if (len > 0 && newest > 0)
-		t->host->state_put(t->mod, key, buf, (size_t)len,
+		t->host->policy->state_put(t->mod, key, buf, (size_t)len,
 				   (newest + window_ms) / 1000 + 1,
 				   state_done, t);
 	else if (len < 0)
-		t->host->log(t->mod, POSTINO_LOG_ERROR, NULL,
+		t->host->core->log(t->mod, POSTINO_LOG_ERROR, NULL,
 			     "cannot save %s: out of memory", key);
 	free(buf);
 }
@@ -266,7 +266,7 @@ static struct rl_entry *entry_get(struct rl_throttle *t, const char *key,
 		if (rl_login_parse(&e->rec, buf, len,
 				   entry_fails_cap(t, account),
 				   account ? RL_ACCOUNT_ADDRS_MAX : 0) < 0)
-			t->host->log(t->mod, POSTINO_LOG_WARNING, NULL,
+			t->host->core->log(t->mod, POSTINO_LOG_WARNING, NULL,
 				     "ignoring a malformed %s", skey);
 		free(buf);
 		rl_fails_count(&e->rec.fails, now, entry_window(t, e));
@@ -307,7 +307,7 @@ static void known_load(struct rl_throttle *t, struct rl_entry *e,
 	    state_read(t, skey, &buf, &len) < 0)
 		return;
 	if (rl_login_parse(&rec, buf, len, 0, RL_KNOWN_MAX) < 0)
-		t->host->log(t->mod, POSTINO_LOG_WARNING, NULL,
+		t->host->core->log(t->mod, POSTINO_LOG_WARNING, NULL,
 			     "ignoring a malformed %s", skey);
 	free(buf);
 	rl_addrs_free(&e->known);
@@ -361,10 +361,10 @@ static void delay_fire(void *data)
 			break;
 		}
 	}
-	t->host->timer_stop(&d->timer);
+	t->host->core->timer_stop(&d->timer);
 	if (d->verdict == POSTINO_DEFER)
-		t->host->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
-	t->host->hook_complete(d->call, d->verdict);
+		t->host->policy->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
+	t->host->policy->hook_complete(d->call, d->verdict);
 	free(d);
 }
 
@@ -379,8 +379,9 @@ static enum postino_verdict delayed(struct rl_throttle *t,
 		d->t = t;
 		d->call = call;
 		d->verdict = verdict;
-		d->timer = t->host->timer_start(t->mod, (uint64_t)t->delay_ms,
-						0, delay_fire, d);
+		d->timer = t->host->core->timer_start(t->mod,
+						      (uint64_t)t->delay_ms, 0,
+						      0, delay_fire, d);
 		if (d->timer != NULL) {
 			d->next = t->delays;
 			t->delays = d;
@@ -389,7 +390,7 @@ static enum postino_verdict delayed(struct rl_throttle *t,
 		free(d);
 	}
 	if (verdict == POSTINO_DEFER)
-		t->host->hook_reply(call, 454, RL_TEMPFAIL_TEXT);
+		t->host->policy->hook_reply(call, 454, RL_TEMPFAIL_TEXT);
 	return verdict;
 }
 
@@ -399,7 +400,7 @@ enum postino_verdict rl_throttle_before(postino_hook_call *call,
 {
 	struct rl_throttle *t = data;
 	char account[RL_NAME_MAX], addr[RL_ADDR_MAX], key[RL_KEY_MAX];
-	int64_t now = t->host->now_ms();
+	int64_t now = t->host->core->now_ms();
 	int have_account = rl_lower_copy(account, sizeof(account),
 					 ev->account) == 0;
 	struct rl_login_facts f = {
@@ -440,7 +441,7 @@ enum postino_verdict rl_throttle_before(postino_hook_call *call,
 		return POSTINO_CONTINUE;
 	case RL_LOGIN_SLOW:
 		t->logins_slowed++;
-		t->host->log(t->mod, POSTINO_LOG_INFO, ev->session_id,
+		t->host->core->log(t->mod, POSTINO_LOG_INFO, ev->session_id,
 			     "login slowed: protocol=%s ip=%s account=%s "
 			     "account_failures=%" PRIu32 "/%" PRIu32
 			     " (this address has not failed for it)",
@@ -452,7 +453,7 @@ enum postino_verdict rl_throttle_before(postino_hook_call *call,
 		break;
 	}
 	t->logins_throttled++;
-	t->host->log(t->mod, POSTINO_LOG_WARNING, ev->session_id,
+	t->host->core->log(t->mod, POSTINO_LOG_WARNING, ev->session_id,
 		     "login throttled: protocol=%s ip=%s account=%s "
 		     "ip_failures=%" PRIu32 "/%" PRIu32 " account_failures=%"
 		     PRIu32 "/%" PRIu32 " by=%s", protocol, ip,
@@ -468,7 +469,7 @@ enum postino_verdict rl_throttle_result(postino_hook_call *call,
 {
 	struct rl_throttle *t = data;
 	char account[RL_NAME_MAX], addr[RL_ADDR_MAX], key[RL_KEY_MAX];
-	int64_t now = t->host->now_ms();
+	int64_t now = t->host->core->now_ms();
 	int have_account = rl_lower_copy(account, sizeof(account),
 					 ev->account) == 0;
 	struct rl_entry *e;
@@ -518,7 +519,7 @@ static int entry_keep(void *val, void *ctx)
 	struct rl_entry *e = val;
 	struct rl_throttle *t = ctx;
 
-	entry_prune(t, e, t->host->now_ms());
+	entry_prune(t, e, t->host->core->now_ms());
 	return e->rec.fails.n > 0 || e->rec.addrs.n > 0;
 }
 
@@ -526,7 +527,7 @@ void rl_throttle_prune(struct rl_throttle *t)
 {
 	rl_table_sweep(&t->entries, entry_keep, entry_drop, t);
 	if (t->dropped > t->dropped_logged) {
-		t->host->log(t->mod, POSTINO_LOG_WARNING, NULL,
+		t->host->core->log(t->mod, POSTINO_LOG_WARNING, NULL,
 			     "login records over the memory bound: %" PRIu64
 			     " least recently used dropped from memory",
 			     t->dropped - t->dropped_logged);
@@ -537,7 +538,7 @@ void rl_throttle_prune(struct rl_throttle *t)
 int rl_throttle_new(postino_mod *mod, const struct postino_host *host,
 		    struct rl_throttle **throttle_r)
 {
-	const char *nets = host->config_string(mod, "throttle_exempt");
+	const char *nets = host->core->config_string(mod, "throttle_exempt");
 	struct rl_throttle *t = calloc(1, sizeof(*t));
 	char bad[80];
 
@@ -546,25 +547,25 @@ int rl_throttle_new(postino_mod *mod, const struct postino_host *host,
 		return -ENOMEM;
 	t->mod = mod;
 	t->host = host;
-	t->ip_failures = host->config_number(mod, "ip_failures");
-	t->ip_window_ms = host->config_number(mod, "ip_window") * 1000;
-	t->account_failures = host->config_number(mod, "account_failures");
-	t->account_window_ms = host->config_number(mod, "account_window") *
+	t->ip_failures = host->core->config_number(mod, "ip_failures");
+	t->ip_window_ms = host->core->config_number(mod, "ip_window") * 1000;
+	t->account_failures = host->core->config_number(mod, "account_failures");
+	t->account_window_ms = host->core->config_number(mod, "account_window") *
 			       1000;
-	t->known_window_ms = host->config_number(mod,
+	t->known_window_ms = host->core->config_number(mod,
 						 "known_address_window") *
 			     1000;
-	t->delay_ms = host->config_number(mod, "throttle_delay") * 1000;
+	t->delay_ms = host->core->config_number(mod, "throttle_delay") * 1000;
 	if (t->ip_window_ms <= 0 || t->account_window_ms <= 0 ||
 	    t->known_window_ms < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] ip_window and account_window must be "
 			  "positive, known_address_window not negative");
 		goto invalid;
 	}
 	if (t->ip_failures > 100000 || t->account_failures > 100000 ||
 	    t->delay_ms < 0 || t->delay_ms > 10000) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] ip_failures/account_failures at most "
 			  "100000, throttle_delay 0..10s");
 		goto invalid;
@@ -577,7 +578,7 @@ int rl_throttle_new(postino_mod *mod, const struct postino_host *host,
 	t->exempt_count = rl_net_parse_list(nets, &t->exempt, bad,
 					    sizeof(bad));
 	if (t->exempt_count < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] throttle_exempt: bad network '%s'",
 			  bad);
 		goto invalid;
@@ -602,14 +603,14 @@ void rl_throttle_free(struct rl_throttle **throttle)
 		struct rl_delay *d = t->delays;
 
 		t->delays = d->next;
-		t->host->timer_stop(&d->timer);
+		t->host->core->timer_stop(&d->timer);
 		if (d->verdict == POSTINO_DEFER)
-			t->host->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
-		t->host->hook_complete(d->call, d->verdict);
+			t->host->policy->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
+		t->host->policy->hook_complete(d->call, d->verdict);
 		free(d);
 	}
 	if (t->login_failures > 0)
-		t->host->log(t->mod, POSTINO_LOG_INFO, NULL,
+		t->host->core->log(t->mod, POSTINO_LOG_INFO, NULL,
 			     "fini login_failures=%" PRIu64
 			     " logins_throttled=%" PRIu64 " logins_slowed=%"
 			     PRIu64, t->login_failures, t->logins_throttled,

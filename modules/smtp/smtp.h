@@ -9,7 +9,6 @@
 
 #include <postino/plugin.h>
 
-#include "smtp_auth.h"
 #include "smtp_data.h"
 #include "smtp_header.h"
 #include "smtp_parse.h"
@@ -51,9 +50,8 @@ struct smtp_strv {
 
 enum smtp_phase {
 	SMTP_PHASE_COMMAND = 0,
-	SMTP_PHASE_AUTH_PLAIN,      /* waiting for the PLAIN response */
-	SMTP_PHASE_AUTH_LOGIN_USER, /* waiting for the LOGIN user name */
-	SMTP_PHASE_AUTH_LOGIN_PASS, /* waiting for the LOGIN password */
+	SMTP_PHASE_AUTH_RESPONSE,   /* a SASL challenge is out */
+	SMTP_PHASE_AUTH_WAIT,       /* the host checks (input paused) */
 	SMTP_PHASE_DATA,            /* raw bytes until CRLF.CRLF */
 	SMTP_PHASE_CLOSED,          /* conn_close called or conn gone */
 };
@@ -75,7 +73,6 @@ struct smtp_session {
 	int esmtp;
 	char helo[SMTP_DOMAIN_MAX + 1];
 	char *account;             /* after AUTH */
-	char login_user[POSTINO_SASL_FIELD_MAX + 1];
 
 	/* The mail transaction. */
 	int in_mail;
@@ -143,7 +140,6 @@ int smtp_check_auth(struct smtp_session *s, const char *arg, size_t len);
 void smtp_run_auth(struct smtp_session *s, const char *arg, size_t len);
 void smtp_auth_response(struct smtp_session *s, const char *line,
 			size_t len);
-void smtp_auth_wipe(struct smtp_session *s);
 int smtp_check_mail(struct smtp_session *s, const char *arg, size_t len);
 void smtp_run_mail(struct smtp_session *s, const char *arg, size_t len);
 int smtp_check_rcpt(struct smtp_session *s, const char *arg, size_t len);

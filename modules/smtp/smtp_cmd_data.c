@@ -51,13 +51,13 @@ static int append_received(struct smtp_session *s)
 		.tls_version = info != NULL ? info->tls_version : NULL,
 		.tls_cipher = info != NULL ? info->tls_cipher : NULL,
 		.id = s->session_id,
-		.when = (time_t)(host->now_ms() / 1000),
+		.when = (time_t)(host->core->now_ms() / 1000),
 	};
 	size_t n = smtp_received_format(&r, header, sizeof(header));
 
 	if (n == 0)
 		return -1;
-	return host->msg_append(s->msg, header, n);
+	return host->mail->msg_append(s->msg, header, n);
 }
 
 /* The fields a submitted message gets if it lacks them (RFC 6409 8.2,
@@ -70,11 +70,11 @@ static void fill_start(struct smtp_session *s)
 	unsigned char random[16];
 	const char *date = NULL, *message_id = NULL;
 
-	if (smtp_header_date((time_t)(host->now_ms() / 1000), s->date_field,
+	if (smtp_header_date((time_t)(host->core->now_ms() / 1000), s->date_field,
 			     sizeof(s->date_field)) > 0)
 		date = s->date_field;
 	if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random))
-		host->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
 			  "no randomness for a Message-ID: %s",
 			  strerror(errno));
 	else if (smtp_header_message_id(random, s->srv->hostname,
@@ -90,9 +90,9 @@ void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
 
 	(void)arg;
 	(void)len;
-	s->msg = host->msg_new(s->srv->mod, s->conn);
+	s->msg = host->mail->msg_new(s->srv->mod, s->conn);
 	if (s->msg == NULL || append_received(s) < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "cannot start a message");
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
@@ -105,7 +105,7 @@ void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
 	if (s->filling)
 		fill_start(s);
 	s->too_big = s->write_error = 0;
-	if (host->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
+	if (host->proto->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
 		return;
@@ -124,13 +124,13 @@ static void deliver_done(void *data, int status)
 	if (status == 0) {
 		snprintf(queue_id, sizeof(queue_id), "%s-%u", s->session_id,
 			 ++s->msg_seq);
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
 				  "queued as %s: from=<%s> size=%" PRIu64
 				  " nrcpt=%u", queue_id, s->mail.path.address,
 				  s->data.size, s->rcpt_count);
 		smtp_reply(s, R_QUEUED, queue_id);
 	} else {
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "delivery failed: %s", strerror(-status));
 		smtp_reply_error(s, R_QUEUE_ERROR);
 	}
@@ -160,10 +160,10 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 	postino_msg *msg = s->msg;
 
 	s->msg = NULL; /* msg_deliver consumes it */
-	host->conn_pause(s->conn); /* already paused by the hooks */
-	int ret = host->msg_deliver(msg, &d, deliver_done, s);
+	host->proto->conn_pause(s->conn); /* already paused by the hooks */
+	int ret = host->mail->msg_deliver(msg, &d, deliver_done, s);
 	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "msg_deliver failed: %s", strerror(-ret));
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
@@ -197,9 +197,9 @@ static void spool(void *ctx, const char *buf, size_t len)
 
 	if (s->msg == NULL || len == 0)
 		return;
-	if (s->srv->host->msg_append(s->msg, buf, len) < 0) {
+	if (s->srv->host->mail->msg_append(s->msg, buf, len) < 0) {
 		s->write_error = 1;
-		s->srv->host->msg_discard(&s->msg);
+		s->srv->host->mail->msg_discard(&s->msg);
 	}
 }
 
@@ -220,14 +220,14 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 			continue; /* already refused: read on to the end */
 		if (s->data.bare || s->data.nul) {
 			/* Refused at the end; nothing more is kept. */
-			host->msg_discard(&s->msg);
+			host->mail->msg_discard(&s->msg);
 		} else if (s->data.size > s->srv->max_message_size) {
 			/* The limit is on the client's message, as EHLO's
 			 * SIZE advertises it: our own Received header must
 			 * not turn a message the client sized correctly
 			 * into a 552 after MAIL accepted it. */
 			s->too_big = 1;
-			host->msg_discard(&s->msg);
+			host->mail->msg_discard(&s->msg);
 		} else if (s->filling) {
 			smtp_header_fill_feed(&s->fill, out, out_len, spool,
 					      s);
@@ -240,6 +240,6 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 	if (s->msg != NULL && s->filling)
 		smtp_header_fill_end(&s->fill, spool, s);
 	/* Pipelined commands after the end go back to line input. */
-	host->conn_read_lines(s->conn, len - off);
+	host->proto->conn_read_lines(s->conn, len - off);
 	data_finish(s);
 }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtp_auth.h"
 #include "smtp_data.h"
 #include "smtp_header.h"
 #include "smtp_parse.h"
@@ -27,7 +26,6 @@ static void one_line(const uint8_t *p, size_t len)
 	struct smtp_mail_args mail;
 	struct smtp_rcpt_args rcpt;
 	struct smtp_path path;
-	char field[POSTINO_SASL_FIELD_MAX + 1];
 
 	if (line == NULL)
 		return;
@@ -49,7 +47,6 @@ static void one_line(const uint8_t *p, size_t len)
 	    (path.len > SMTP_ADDRESS_MAX || path.domain_off > path.len ||
 	     strlen(path.address) != path.len))
 		abort();
-	smtp_auth_login_decode(line, len, field);
 	free(line);
 }
 

@@ -40,6 +40,7 @@ POSTINOD = os.path.join(BUILD_ROOT, "core", "daemon", "postinod")
 POSTINO = os.path.join(BUILD_ROOT, "core", "cli", "postino")
 SAMPLE_DIR = os.path.join(BUILD_ROOT, "t", "abi")
 INIT_FAILS_DIR = os.path.join(BUILD_ROOT, "t", "abi", "init_fails")
+PRERELEASE_DIR = os.path.join(BUILD_ROOT, "t", "abi", "prerelease")
 
 VERSION = "0.1.0"
 READY_TIMEOUT = 20.0   # the "postinod ready" line

@@ -1,18 +1,24 @@
 """The plugin ABI as a plugin author meets it: install the server, build the
 sample module out of tree from the installed headers with pkg-config only,
 load it; and the broken variants (another ABI major, another entry symbol,
-no entry symbol, not an ELF file) are refused with a clear reason by both
-`postinod -t` and a real start."""
+no entry symbol, not an ELF file, the pre-1.0 headers, a missing required
+module) are refused with a clear reason by both `postinod -t` and a real
+start. The installed greylisting example is built with its own Makefile
+and run as an MX policy: the whole author path from a fresh install."""
+import glob
 import os
 import pwd
+import re
 import shutil
+import smtplib
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
-from harness import (BUILD_ROOT, EX_CONFIG, EX_DATAERR, SOURCE_ROOT,
-                     normalize_row)
+from harness import (BUILD_ROOT, EX_CONFIG, EX_DATAERR, MODULES_DIR,
+                     PRERELEASE_DIR, SOURCE_ROOT, normalize_row)
 
 SAMPLE_C = os.path.join(SOURCE_ROOT, "t", "abi", "sample.c")
 # Symbols a linker may add to .dynsym on its own; nothing else is allowed.
@@ -167,7 +173,7 @@ class LoadCase(harness.TestCase):
         env.write_config(modules_dir=mods)
         return env.write_module("sample", settings)
 
-    def refused_everywhere(self, mods, fragment):
+    def refused_everywhere(self, mods, fragment, listed="sample - - failed: "):
         """-t, a real start and module list all refuse, naming the file."""
         env = self.env
         mod = self.configure(mods)
@@ -185,7 +191,7 @@ class LoadCase(harness.TestCase):
         self.assertEqual(r.code, EX_CONFIG, repr(r))
         rows = [normalize_row(l) for l in r.out.splitlines()]
         self.assertEqual(len(rows), 2, r.out)
-        self.assertTrue(rows[1].startswith("sample - - failed: "), rows)
+        self.assertTrue(rows[1].startswith(listed), rows)
         return err
 
 
@@ -244,12 +250,153 @@ class Load(LoadCase):
             f.write("#!/bin/sh\necho this is not a shared object\n" * 40)
         self.refused_everywhere(mods, f"cannot load {mods}/sample.so: ")
 
+    def test_prerelease_headers(self):
+        """A module built before 1.0 was final carries the same symbol and
+        numbers but a shorter descriptor and another host table: refused
+        with the minor to rebuild against, its init never called."""
+        err = self.refused_everywhere(
+            PRERELEASE_DIR,
+            f"{PRERELEASE_DIR}/sample.so is built with the plugin headers of "
+            "before ABI 1.0 was final; rebuild it against the installed "
+            "headers (ABI 1.0)")
+        self.assertNotIn("AddressSanitizer", err)
+
+    def test_requires_a_missing_module(self):
+        mods = Installed.build(self, "requires-sieve",
+                               ['SAMPLE_REQUIRES="sieve"'])
+        self.refused_everywhere(mods, "requires module sieve, which no "
+                                "modules.d file loads",
+                                listed="sample 1.0.0 1.0 failed: ")
+
+    def test_load_by_path(self):
+        """load = /path/NAME.so: a module built anywhere runs beside the
+        shipped ones, with no copy into modules_dir."""
+        env = self.env
+        mods = Installed.build(self, "good")
+        env.write_config(modules_dir=MODULES_DIR)
+        env.write_module("sample", {"tick_ms": "10"})
+        conf = os.path.join(env.modules_conf_dir, "sample.conf")
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("load = sample",
+                                 f"load = {mods}/sample.so"))
+        code, out, err = env.postinod("-t")
+        self.assertEqual(code, 0, out + err)
+        r = env.cli_ok("module", "list")
+        self.assertIn("sample 1.0.0 1.0 ready",
+                      [normalize_row(l) for l in r.out.splitlines()])
+        env.init()
+        d = env.start()
+        d.wait_for("info sample: first tick greeting=hello")
+        d.stop()
+
     def test_empty_file(self):
         env = self.env
         mods = env.path("mods")
         os.mkdir(mods)
         open(os.path.join(mods, "sample.so"), "w").close()
         self.refused_everywhere(mods, f"cannot load {mods}/sample.so: ")
+
+
+class Greylist(harness.TestCase):
+    """plugins-api/examples/greylist as installed: copied out, built with
+    its own Makefile against the installed headers, loaded by path beside
+    the shipped smtp.so, and run as an MX policy."""
+
+    SMTP_SETTINGS = {"max_message_size": "1M"}
+
+    def build_example(self):
+        inst = Installed.get(self)
+        found = glob.glob(os.path.join(inst.destdir, "**", "doc", "postino",
+                                       "examples", "greylist"),
+                          recursive=True)
+        self.assertEqual(len(found), 1, "the example is not installed once")
+        work = self.env.path("greylist-src")
+        shutil.copytree(found[0], work)
+        p = subprocess.run(["make", "CFLAGS=-O2 -Wall -Wextra -Werror"],
+                           cwd=work, capture_output=True, text=True,
+                           timeout=120, env=inst.pkg_env())
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        so = os.path.join(work, "greylist.so")
+        defined = [x for x in dynamic_symbols(self, so, "--defined-only")
+                   if x not in LINKER_SYMBOLS]
+        self.assertEqual(defined, ["postino_module_v1"])
+        return so
+
+    def serve(self, so):
+        env = self.env
+        cert = harness.make_cert(env.root, "mail", "mail.example.test",
+                                 ["mail.example.test"])
+        env.write_config(modules_dir=MODULES_DIR,
+                         extra=harness.tls_section(*cert))
+        text, self.where = harness.listener_sections([
+            # Named otherwise than its role: listeners = mx matches roles.
+            {"name": "inbound", "protocol": "smtp", "tls": "starttls"},
+            # Another MX, given another role: outside the module's scope.
+            {"name": "backup", "protocol": "smtp", "tls": "starttls",
+             "role": "backup-mx"},
+        ])
+        env.write_module("smtp", self.SMTP_SETTINGS, extra=text)
+        path = os.path.join(env.modules_conf_dir, "greylist.conf")
+        with open(path, "w") as f:
+            f.write(f"[module]\nload = {so}\nlisteners = mx\n\n"
+                    "[greylist]\ndelay = 2s\n")
+        env.init()
+        env.cli_ok("domain", "add", "example.test")
+        env.add_user("bob@example.test", "bob-Secret-77")
+        return env.start()
+
+    def rcpt(self, listener, sender, rcpt):
+        address, port = self.where[listener]
+        s = smtplib.SMTP(address, port, timeout=20)
+        try:
+            s.ehlo("client.remote.test")
+            self.assertEqual(s.mail(sender)[0], 250)
+            return s.rcpt(rcpt)
+        finally:
+            s.quit()
+
+    def test_first_deferred_retry_passes_listed(self):
+        so = self.build_example()
+        d = self.serve(so)
+        sender, rcpt = "someone@remote.test", "bob@example.test"
+        code, text = self.rcpt("inbound", sender, rcpt)
+        self.assertEqual(code, 451, text)
+        self.assertIn(b"4.7.1 Greylisted", text)
+        # The state is read back at once (read-your-writes): the same
+        # triple a moment later is "too early", not "first seen" again.
+        code, text = self.rcpt("inbound", sender, rcpt)
+        self.assertEqual(code, 451, text)
+        d.wait_for("greylisted 127.0.0 from=<someone@remote.test> "
+                   "to=<bob@example.test> (too early)")
+        self.assertEqual(len(re.findall(r"\(first seen\)", d.log())), 1,
+                         d.log())
+        listed = self.env.cli_ok("greylist", "list").out
+        self.assertRegex(listed, r"^127\.0\.0 someone@remote\.test "
+                         r"bob@example\.test first=\d+ passes=0 "
+                         r"expires=\d+\n$")
+        # A retry after the delay passes (the test waits; it does not
+        # time anything).
+        deadline = time.monotonic() + 30
+        while True:
+            code, text = self.rcpt("inbound", sender, rcpt)
+            if code == 250 or time.monotonic() > deadline:
+                break
+            self.assertEqual(code, 451, text)
+            time.sleep(0.5)
+        self.assertEqual(code, 250, text)
+        self.assertIn("passes=1", self.env.cli_ok("greylist", "list").out)
+        self.assertEqual(self.env.cli_ok("greylist", "stats").out,
+                         "waiting=0 passed=1\n")
+        # Scoped to the mx role: a new triple on the backup MX goes by.
+        code, text = self.rcpt("backup", "other@remote.test",
+                               "bob@example.test")
+        self.assertEqual(code, 250, text)
+        self.assertEqual(self.env.cli_ok("greylist", "purge").out,
+                         "purged 1 triples\n")
+        self.assertEqual(self.env.cli_ok("greylist", "list").out, "")
+        d.stop()
 
 
 # A module whose only code is a constructor: dlopen alone runs it, as the

@@ -382,7 +382,7 @@ class Session(POP3TestCase):
         caps = c.capa()
         for cap in ("TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE",
                     "PIPELINING", "IMPLEMENTATION Postino", "USER",
-                    "SASL PLAIN"):
+                    "SASL PLAIN LOGIN"):
             self.assertIn(cap, caps, f"CAPA inside TLS: {caps!r}")
         self.assertNotIn("STLS", caps, f"CAPA inside TLS: {caps!r}")
         got = c.cmd("STLS")
@@ -394,7 +394,7 @@ class Session(POP3TestCase):
         c = self.raw("pop3s")
         caps = c.capa()
         self.assertIn("USER", caps, caps)
-        self.assertIn("SASL PLAIN", caps, caps)
+        self.assertIn("SASL PLAIN LOGIN", caps, caps)
         self.assertNotIn("STLS", caps, caps)
         c.expect_ok("QUIT")     # AUTHORIZATION state: nothing to delete
         self.stop()
@@ -411,7 +411,7 @@ class Session(POP3TestCase):
         p.stls(context=tls_client_context())
         caps = p.capa()
         self.assertNotIn("STLS", caps)
-        self.assertEqual(caps.get("SASL"), ["PLAIN"])
+        self.assertEqual(caps.get("SASL"), ["PLAIN", "LOGIN"])
         p.user(BOB)
         self.assertEqual(p.pass_(PASSWORDS[BOB]), logged_in(0, 0).encode())
         self.assertEqual(p.stat(), (0, 0))
@@ -448,6 +448,21 @@ class Session(POP3TestCase):
         self.assertTrue(got.startswith("+"), got)
         c.expect(plain_response(BOB, PASSWORDS[BOB]), logged_in(1, size))
         c.expect("QUIT", signing_off(0))
+        self.stop()
+
+    def test_auth_login(self):
+        """LOGIN, from the host's SASL service, as Outlook sends it."""
+        import base64
+        b64 = lambda s: base64.b64encode(s.encode()).decode()
+        self.serve()
+        c = self.raw("pop3s")
+        self.assertEqual(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6")
+        self.assertEqual(c.cmd(b64(BOB)), "+ UGFzc3dvcmQ6")
+        c.expect(b64(PASSWORDS[BOB]), logged_in(0, 0))
+        c.expect("QUIT", signing_off(0))
+        c = self.raw("pop3s")
+        self.assertEqual(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6")
+        c.expect("*", "-ERR Authentication cancelled")
         self.stop()
 
     def test_wrong_passwords(self):

@@ -406,7 +406,7 @@ class LoginThrottle(RateLimitCase):
             self.assertEqual(f"{code} {text.decode()}", TEMPFAIL)
             self.assertGreaterEqual(time.monotonic() - start, 0.9)
         s.quit()
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.1 "
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.1 "
                         "account=alice@example.test ip_failures=3/3")
         # Another source address logs in with the right password.
         s = self.login(source="127.0.0.2")
@@ -420,7 +420,7 @@ class LoginThrottle(RateLimitCase):
         for _ in range(3):
             self.assertEqual(self.fail_login(s), 535)
         s.putcmd("AUTH", "PLAIN " + _plain(ALICE, PASSWORDS[ALICE]))
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.1")
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.1")
         # A clean exit: the delayed call is answered (after at most
         # throttle_delay, which is capped at 10 s for this reason).
         self.stop()
@@ -537,16 +537,16 @@ class LoginThrottle(RateLimitCase):
         self.assertEqual(self.auth("127.0.0.2"), TEMPFAIL)
         # Never failed: not refused, only slowed.
         self.assertEqual(self.auth("127.0.0.1"), AUTH_OK)
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.2 "
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.2 "
                         "account=alice@example.test ip_failures=0/0 "
                         "account_failures=20/20 by=account", since=mark)
-        self.d.wait_for("login slowed: protocol=smtp ip=127.0.0.1 "
+        self.d.wait_for("login slowed: protocol=submission ip=127.0.0.1 "
                         "account=alice@example.test "
                         "account_failures=20/20", since=mark)
         # Logged in before the attack: passes as usual.
         self.assertEqual(self.auth("127.0.0.3"), AUTH_OK)
         self.assertNotRegex(self.d.log()[mark:],
-                            r"login \w+: protocol=smtp ip=127\.0\.0\.3 ")
+                            r"login \w+: protocol=submission ip=127\.0\.0\.3 ")
         # Only alice is under attack.
         self.assertEqual(self.auth("127.0.0.2", BOB), AUTH_OK)
         # A fresh address of the attacker gets one guess, no more.
@@ -561,14 +561,14 @@ class LoginThrottle(RateLimitCase):
         self.start()
         mark = self.d.mark()
         self.assertEqual(self.auth("127.0.0.2"), TEMPFAIL)
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.2 "
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.2 "
                         "account=alice@example.test ip_failures=0/0 "
                         "account_failures=20/20 by=account", since=mark)
         self.assertEqual(self.auth("127.0.0.3"), AUTH_OK)
         self.assertNotRegex(self.d.log()[mark:],
-                            r"login \w+: protocol=smtp ip=127\.0\.0\.3 ")
+                            r"login \w+: protocol=submission ip=127\.0\.0\.3 ")
         self.assertEqual(self.auth("127.0.0.5"), AUTH_OK)
-        self.d.wait_for("login slowed: protocol=smtp ip=127.0.0.5",
+        self.d.wait_for("login slowed: protocol=submission ip=127.0.0.5",
                         since=mark)
         self.stop()
 
@@ -582,7 +582,7 @@ class LoginThrottle(RateLimitCase):
         self.start()
         mark = self.d.mark()
         self.assertEqual(self.auth("127.0.0.2"), TEMPFAIL)
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.2 "
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.2 "
                         "account=alice@example.test ip_failures=3/3 "
                         "account_failures=0/20 by=address", since=mark)
         self.assertEqual(self.auth("127.0.0.1"), AUTH_OK)

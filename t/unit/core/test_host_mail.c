@@ -9,8 +9,8 @@
 
 #include "auth/password.h"
 #include "mime/mime.h"
-#include "module/host_mail.h"
-#include "module/host_view.h"
+#include "host/host_mail.h"
+#include "mailbox/view.h"
 #include "store/store.h"
 
 struct fixture {
