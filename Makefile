@@ -6,9 +6,12 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 CONF       ?= etc/postino.dev.conf
 
-# Debian 12 packages: build, library and test dependencies.
-DEPS = gcc make pkg-config python3 meson ninja-build curl swaks fetchmail \
-       isync getmail6 \
+# Debian 12 packages: build, library and test dependencies. Every program
+# the tests run is in t/required-tools too, with a probe that t/run-tests
+# checks first (swaks' TLS needs libnet-ssleay-perl, which it only
+# recommends, and --no-install-recommends leaves out).
+DEPS = gcc make pkg-config binutils python3 meson ninja-build curl swaks \
+       libnet-ssleay-perl openssl fetchmail isync getmail6 \
        libuv1-dev libgnutls28-dev libsqlite3-dev libcrypt-dev libinih-dev \
        check libsubunit-dev gnutls-bin libgmime-3.0-dev libspf2-dev \
        libpwquality-dev cracklib-runtime

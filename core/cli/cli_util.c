@@ -6,6 +6,7 @@
 
 #include "mime/mime.h"
 #include "cli/cli.h"
+#include "host/host_state.h"
 #include "module/hooks.h"
 #include "util/address.h"
 
@@ -51,6 +52,9 @@ int cli_open(struct cli *cli, unsigned need)
 	uv_loop_init(&cli->loop);
 	cli->ctx.loop = &cli->loop;
 	cli->ctx.mode = CORE_MODE_ADMIN;
+	if (state_overlay_new(&cli->ctx.state_overlay) < 0)
+		return cli_fail(cli, EX_OSERR, "out of memory");
+	cli->ctx.invoking_uid = getuid();
 
 	if (need & CLI_NEED_STORE) {
 		/* Messages the CLI stores (notices) get their IMAP summary. */
@@ -97,6 +101,7 @@ void cli_close(struct cli *cli)
 	uv_walk(&cli->loop, cli_close_handle, NULL);
 	uv_run(&cli->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&cli->loop);
+	state_overlay_free(&cli->ctx.state_overlay);
 	if (cli->mime)
 		mime_shutdown();
 	log_deinit(&cli->ctx.log);

@@ -128,8 +128,11 @@ void config_free(struct config **config)
 	for (size_t i = 0; i < c->file_count; i++)
 		free(c->files[i]);
 	free(c->files);
-	for (size_t i = 0; i < c->module_count; i++)
+	for (size_t i = 0; i < c->module_count; i++) {
 		free(c->modules[i].name);
+		free(c->modules[i].path);
+		free(c->modules[i].listeners);
+	}
 	free(c->modules);
 	free(c->server.hostname);
 	free(c->server.state_dir);

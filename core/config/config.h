@@ -34,6 +34,8 @@ struct config_section {
 /* A module some modules.d file asks for with [module] load = NAME. */
 struct config_module_ref {
 	char *name;
+	char *path;       /* `load = /path/NAME.so`, or NULL: modules_dir */
+	char *listeners;  /* `listeners =` as written, or NULL: all */
 	const char *file; /* the modules.d file */
 	int line;         /* line of the load key */
 };
@@ -46,6 +48,7 @@ struct config_server {
 	char *modules_conf_dir; /* default: <dir of main file>/modules.d */
 	enum log_level log_level;   /* default: info */
 	enum log_target log_target; /* default: stderr */
+	unsigned max_connections;   /* 0: from the open files limit */
 };
 
 struct config {

@@ -23,6 +23,10 @@ const char *config_section_label(const struct config_section *section,
 
 /* True for [a-z0-9_-]+: section types, module and protocol names. */
 bool config_is_name(const char *s);
+/* The module name a `load =` value gives: the value itself, or NAME of an
+ * absolute path /.../NAME.so. 0, or -EINVAL when it is neither. name_r
+ * may be NULL (only checks). */
+int config_module_name(const char *load, char *name_r, size_t size);
 /* True for server, tls, module, listener. */
 bool config_is_core_type(const char *type);
 

@@ -119,25 +119,39 @@ static int record_module(struct config *config, const char *file,
 				   "loads one module with [module] load = "
 				   "NAME");
 	load = find_entry(module, "load");
-	if (config_is_core_type(load->value))
+	char module_name[128];
+	if (config_module_name(load->value, module_name,
+			       sizeof(module_name)) < 0)
+		return config_fail(err, errlen, load->file, load->line,
+				   "[module] load: '%s' is neither a module "
+				   "name nor an absolute path to NAME.so",
+				   load->value);
+	if (config_is_core_type(module_name))
 		return config_fail(err, errlen, load->file, load->line,
 				   "[module] load: '%s' is a core section "
 				   "name, not a module",
-				   load->value);
+				   module_name);
 	for (size_t i = 0; i < config->module_count; i++) {
 		const struct config_module_ref *ref = &config->modules[i];
 
-		if (strcmp(ref->name, load->value) == 0)
+		if (strcmp(ref->name, module_name) == 0)
 			return config_fail(err, errlen, load->file, load->line,
 					   "[module] load: module '%s' is "
 					   "already loaded by %s:%d",
-					   load->value, ref->file, ref->line);
+					   module_name, ref->file, ref->line);
 	}
-	name = strdup(load->value);
+	const struct config_entry *listeners = find_entry(module, "listeners");
+	name = strdup(module_name);
+	char *path = load->value[0] == '/' ? strdup(load->value) : NULL;
+	char *scope = listeners != NULL ? strdup(listeners->value) : NULL;
 	grown = realloc(config->modules,
 			(config->module_count + 1) * sizeof(*grown));
-	if (name == NULL || grown == NULL) {
+	if (name == NULL || grown == NULL ||
+	    (load->value[0] == '/' && path == NULL) ||
+	    (listeners != NULL && scope == NULL)) {
 		free(name);
+		free(path);
+		free(scope);
 		if (grown != NULL)
 			config->modules = grown;
 		config_fail(err, errlen, file, 0, "out of memory");
@@ -146,6 +160,8 @@ static int record_module(struct config *config, const char *file,
 	config->modules = grown;
 	config->modules[config->module_count++] = (struct config_module_ref){
 		.name = name,
+		.path = path,
+		.listeners = scope,
 		.file = load->file,
 		.line = load->line,
 	};

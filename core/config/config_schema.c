@@ -4,10 +4,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <gnutls/gnutls.h>
+
 #include "log/log.h"
+#include "util/tls_pin.h"
 
 enum key_kind {
 	KIND_TEXT,       /* any non-empty string; paths are kept as written */
@@ -22,6 +26,10 @@ enum key_kind {
 	KIND_TLS_MODE,
 	KIND_HOSTPORT,   /* host, host:port, [v6] or [v6]:port */
 	KIND_RELAY_TLS,  /* required | opportunistic */
+	KIND_MODULE,     /* NAME, or an absolute path /.../NAME.so */
+	KIND_NAMES,      /* names separated by blanks */
+	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
+	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
 };
 
 struct core_key {
@@ -47,6 +55,8 @@ static const struct core_key server_keys[] = {
 	{ "modules_conf_dir", KIND_TEXT, false },
 	{ "log_level", KIND_LOG_LEVEL, false },
 	{ "log_target", KIND_LOG_TARGET, false },
+	/* default: the open files limit less a reserve (core/net) */
+	{ "max_connections", KIND_COUNT, false },
 	{ NULL, 0, false },
 };
 
@@ -72,10 +82,12 @@ static const struct core_key listener_keys[] = {
 	{ "port", KIND_PORT, true },
 	{ "protocol", KIND_NAME, true },
 	{ "tls", KIND_TLS_MODE, true },
+	{ "role", KIND_NAME, false }, /* default: from the protocol */
 	{ "max_connections", KIND_COUNT, false },
 	{ "max_connections_per_ip", KIND_COUNT, false },
 	{ "idle_timeout", KIND_TIMEOUT, false },
 	{ "command_timeout", KIND_TIMEOUT, false }, /* default 60s */
+	{ "preauth_timeout", KIND_TIMEOUT, false }, /* default 60s */
 	{ NULL, 0, false },
 };
 
@@ -87,6 +99,8 @@ static const struct core_key queue_keys[] = {
 	{ "relayhost_user", KIND_TEXT, false },
 	{ "relayhost_password", KIND_TEXT, false },
 	{ "relayhost_tls", KIND_RELAY_TLS, false },
+	{ "relayhost_ca_file", KIND_CA_FILE, false },
+	{ "relayhost_fingerprint", KIND_TLS_PINS, false },
 	{ "mx_port", KIND_PORT, false },
 	{ "dns_server", KIND_HOSTPORT, false },
 	{ "retry_min", KIND_TIMEOUT, false },
@@ -98,7 +112,10 @@ static const struct core_key queue_keys[] = {
 };
 
 static const struct core_key module_keys[] = {
-	{ "load", KIND_NAME, true },
+	{ "load", KIND_MODULE, true },
+	/* Listeners (names or roles) whose sessions the module's hooks see;
+	 * unset: all. */
+	{ "listeners", KIND_NAMES, false },
 	{ NULL, 0, false },
 };
 
@@ -118,22 +135,50 @@ static int check_tls_pair(const struct config_section *section,
 }
 
 /* A user without a password (or the reverse) would fail every delivery;
- * AUTH with nobody to authenticate makes no sense without a relayhost. */
+ * AUTH with nobody to authenticate makes no sense without a relayhost.
+ * Credentials go only to a verified relayhost, so opportunistic TLS with
+ * them is refused here rather than deferring every message; a CA file or
+ * a pin that an opportunistic session would not enforce is refused too,
+ * since it looks like protection that is not there. */
 static int check_queue(const struct config_section *section,
 		       const char *label, char *err, size_t errlen)
 {
 	bool user = config_section_value(section, "relayhost_user") != NULL;
 	bool pass = config_section_value(section, "relayhost_password") != NULL;
 	bool relay = config_section_value(section, "relayhost") != NULL;
+	bool ca = config_section_value(section, "relayhost_ca_file") != NULL;
+	bool pins = config_section_value(section,
+					 "relayhost_fingerprint") != NULL;
+	const char *tls = config_section_value(section, "relayhost_tls");
+	bool opportunistic = tls != NULL && strcmp(tls, "opportunistic") == 0;
+	const char *verifying = ca ? "relayhost_ca_file" :
+				pins ? "relayhost_fingerprint" : NULL;
 
 	if (user != pass)
 		return config_fail(err, errlen, section->file, section->line,
 				   "%s %s is set but %s is not", label,
 				   user ? "relayhost_user" : "relayhost_password",
 				   user ? "relayhost_password" : "relayhost_user");
-	if (user && !relay)
+	if ((user || verifying) && !relay)
 		return config_fail(err, errlen, section->file, section->line,
-				   "%s relayhost_user needs relayhost", label);
+				   "%s %s needs relayhost", label,
+				   user ? "relayhost_user" : verifying);
+	if (user && opportunistic)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s relayhost_user needs relayhost_tls = "
+				   "required: credentials are sent only over "
+				   "a verified connection", label);
+	if (verifying && opportunistic)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s %s has no effect with relayhost_tls = "
+				   "opportunistic (use required)", label,
+				   verifying);
+	if (ca && pins)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s set relayhost_ca_file or "
+				   "relayhost_fingerprint, not both (a pinned "
+				   "key is checked instead of the chain)",
+				   label);
 	return 0;
 }
 
@@ -167,6 +212,35 @@ bool config_is_name(const char *s)
 			return false;
 	}
 	return true;
+}
+
+int config_module_name(const char *load, char *name_r, size_t size)
+{
+	char name[128];
+	const char *base = load;
+	size_t len;
+
+	if (load[0] == '/') {
+		base = strrchr(load, '/') + 1;
+		len = strlen(base);
+		if (len <= 3 || strcmp(base + len - 3, ".so") != 0)
+			return -EINVAL;
+		len -= 3;
+	} else {
+		len = strlen(load);
+	}
+	if (len == 0 || len >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, base, len);
+	name[len] = '\0';
+	if (!config_is_name(name))
+		return -EINVAL;
+	if (name_r != NULL) {
+		if (len >= size)
+			return -EINVAL;
+		memcpy(name_r, name, len + 1);
+	}
+	return 0;
 }
 
 static bool is_hostname(const char *s)
@@ -243,8 +317,62 @@ static bool is_int_in(const char *s, int64_t min, int64_t max)
 	       value >= min && value <= max;
 }
 
-/* NULL when value fits kind, else what is wrong, to follow "'VALUE' ". */
-static const char *value_problem(enum key_kind kind, const char *value)
+static bool is_names(const char *s)
+{
+	char word[64];
+	size_t n = 0;
+	bool any = false;
+
+	for (;; s++) {
+		if (*s == ' ' || *s == '\t' || *s == '\0') {
+			if (n > 0) {
+				word[n] = '\0';
+				if (!config_is_name(word))
+					return false;
+				any = true;
+				n = 0;
+			}
+			if (*s == '\0')
+				return any;
+			continue;
+		}
+		if (n + 1 >= sizeof(word))
+			return false;
+		word[n++] = *s;
+	}
+}
+
+/* The file must give GnuTLS at least one CA certificate, as the queue
+ * will load it (relative paths from where postinod starts). */
+static const char *ca_file_problem(const char *path, char *buf, size_t size)
+{
+	gnutls_certificate_credentials_t cred;
+	FILE *f = fopen(path, "r");
+	int ret;
+
+	if (f == NULL) {
+		snprintf(buf, size, "cannot be read: %s", strerror(errno));
+		return buf;
+	}
+	fclose(f);
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return "cannot be checked: out of memory";
+	ret = gnutls_certificate_set_x509_trust_file(cred, path,
+						     GNUTLS_X509_FMT_PEM);
+	gnutls_certificate_free_credentials(cred);
+	if (ret > 0)
+		return NULL;
+	if (ret == 0)
+		return "holds no PEM certificate";
+	snprintf(buf, size, "holds no usable PEM certificate: %s",
+		 gnutls_strerror(ret));
+	return buf;
+}
+
+/* NULL when value fits kind, else what is wrong, to follow "'VALUE' "
+ * (static, or written into buf). */
+static const char *value_problem(enum key_kind kind, const char *value,
+				 char *buf, size_t size)
 {
 	int64_t number;
 
@@ -257,6 +385,15 @@ static const char *value_problem(enum key_kind kind, const char *value)
 		return config_is_name(value) ?
 			       NULL :
 			       "is not a valid name (a-z, 0-9, '_' and '-')";
+	case KIND_NAMES:
+		return is_names(value) ? NULL
+				       : "is not a list of names (a-z, 0-9, "
+					 "'_' and '-', separated by blanks)";
+	case KIND_MODULE:
+		return config_module_name(value, NULL, 0) == 0 ?
+			       NULL :
+			       "is neither a module name (a-z, 0-9, '_' and "
+			       "'-') nor an absolute path to NAME.so";
 	case KIND_ADDRESS:
 		return is_address(value) ? NULL :
 					   "is not a numeric IPv4 or IPv6 address";
@@ -292,6 +429,15 @@ static const char *value_problem(enum key_kind kind, const char *value)
 				       strcmp(value, "opportunistic") == 0 ?
 			       NULL :
 			       "is not one of required, opportunistic";
+	case KIND_CA_FILE:
+		return ca_file_problem(value, buf, size);
+	case KIND_TLS_PINS: {
+		struct tls_pin pins[TLS_PINS_MAX];
+		const char *problem = NULL;
+		size_t count;
+		return tls_pins_parse(value, pins, &count, &problem) == 0 ?
+			       NULL : problem;
+	}
 	case KIND_TLS_MODE:
 		return strcmp(value, "implicit") == 0 ||
 				       strcmp(value, "starttls") == 0 ?
@@ -332,6 +478,7 @@ static int check_keys(const struct core_section *schema,
 	const struct core_key *key;
 
 	for (entry = section->entries; entry != NULL; entry = entry->next) {
+		char buf[256];
 		const char *problem;
 
 		key = find_key(schema->keys, entry->key);
@@ -343,7 +490,8 @@ static int check_keys(const struct core_section *schema,
 			return config_fail(err, errlen, entry->file,
 					   entry->line, "%s %s: empty value",
 					   label, entry->key);
-		problem = value_problem(key->kind, entry->value);
+		problem = value_problem(key->kind, entry->value, buf,
+					sizeof(buf));
 		if (problem != NULL)
 			return config_fail(err, errlen, entry->file,
 					   entry->line, "%s %s: '%s' %s",

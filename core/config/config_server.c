@@ -102,5 +102,10 @@ int config_apply_server(struct config *config, char *err, size_t errlen)
 	out->log_target = value != NULL && strcmp(value, "syslog") == 0 ?
 				  LOG_TARGET_SYSLOG :
 				  LOG_TARGET_STDERR;
+	int64_t number = 0;
+	value = server_value(server, "max_connections");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_INT, value, &number) == 0)
+		out->max_connections = (unsigned)number;
 	return 0;
 }

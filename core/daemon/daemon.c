@@ -1,12 +1,14 @@
 /* The daemon's life: load and check the configuration, open the store, load
  * modules, then serve until SIGTERM. SIGHUP reloads configuration and
  * modules as a whole; a new configuration that does not load is refused and
- * the running one stays. */
+ * the running one stays. When it will drop root, postinod first forks a
+ * privileged parent that opens certificate files for it (privsep.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -14,8 +16,10 @@
 #include "daemon/daemon.h"
 #include "daemon/fdlimit.h"
 #include "daemon/privileges.h"
+#include "daemon/privsep.h"
 #include "mime/mime.h"
-#include "module/mailbox_registry.h"
+#include "host/host_state.h"
+#include "mailbox/mailbox_registry.h"
 #include "module/module.h"
 #include "net/net.h"
 #include "net/tls_creds.h"
@@ -26,10 +30,14 @@ struct daemon {
 	struct core_ctx ctx;
 	uv_loop_t loop;
 	const struct daemon_options *options;
-	uv_signal_t sighup;
-	uv_signal_t sigterm;
-	uv_signal_t sigint;
+	/* SIGHUP, SIGTERM and SIGINT, blocked in every thread and read
+	 * here (daemon_signals says why not uv_signal_t). */
+	int sigfd;
+	uv_poll_t signals;
 	uv_timer_t prune_timer;
+	/* The privileged parent; NULL when postinod does not drop root. */
+	struct privsep *privsep;
+	int stopping; /* SIGTERM or SIGINT came */
 };
 
 #define STATE_PRUNE_INTERVAL_MS (10 * 60 * 1000)
@@ -50,13 +58,17 @@ static void daemon_log_modules(struct daemon *d, const char *what)
 		 net_listener_count(d->ctx.net));
 }
 
-static void daemon_reload(uv_signal_t *handle, int signum)
+static void daemon_reload(struct daemon *d)
 {
-	struct daemon *d = handle->data;
 	struct config *config = NULL;
 	struct module_set *set = NULL;
 	char err[1024];
 
+	if (d->stopping) {
+		core_log(&d->ctx, LOG_LEVEL_INFO,
+			 "SIGHUP: shutting down, not reloading");
+		return;
+	}
 	core_log(&d->ctx, LOG_LEVEL_INFO, "SIGHUP: reloading %s",
 		 d->options->config_file);
 	if (config_load(d->options->config_file, &config, err,
@@ -79,8 +91,15 @@ static void daemon_reload(uv_signal_t *handle, int signum)
 		return;
 	}
 	/* Certificates last: a new set that cannot serve TLS is dropped and
-	 * the running one, with its certificates, stays. */
-	if (net_reload(d->ctx.net, config, err, sizeof(err)) < 0) {
+	 * the running one, with its certificates, stays. Without root, the
+	 * parent opens the files, once it has read the new configuration
+	 * too. */
+	const struct tls_file_opener opener = { privsep_open, d->privsep };
+	if ((d->privsep != NULL &&
+	     privsep_reload(d->privsep, err, sizeof(err)) < 0) ||
+	    net_reload(d->ctx.net, config,
+		       d->privsep != NULL ? &opener : NULL, err,
+		       sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR,
 			 "reload refused, keeping the running configuration: %s",
 			 err);
@@ -95,6 +114,7 @@ static void daemon_reload(uv_signal_t *handle, int signum)
 	log_deinit(&d->ctx.log);
 	log_init(&d->ctx.log, d->ctx.config->server.log_level,
 		 d->ctx.config->server.log_target);
+	queue_reload(d->ctx.queue);
 	daemon_log_modules(d, "reloaded");
 }
 
@@ -102,15 +122,21 @@ static void daemon_close_cb(uv_handle_t *handle)
 {
 }
 
-static void daemon_stop(uv_signal_t *handle, int signum)
+static void daemon_stop(struct daemon *d, int signum)
 {
-	struct daemon *d = handle->data;
+	const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
 
-	core_log(&d->ctx, LOG_LEVEL_INFO, "%s: shutting down",
-		 signum == SIGTERM ? "SIGTERM" : "SIGINT");
-	uv_close((uv_handle_t *)&d->sighup, daemon_close_cb);
-	uv_close((uv_handle_t *)&d->sigterm, daemon_close_cb);
-	uv_close((uv_handle_t *)&d->sigint, daemon_close_cb);
+	if (d->stopping) {
+		core_log(&d->ctx, LOG_LEVEL_INFO, "%s: already shutting down",
+			 name);
+		return;
+	}
+	d->stopping = 1;
+	core_log(&d->ctx, LOG_LEVEL_INFO, "%s: shutting down", name);
+	/* Signals are still read, out of the loop's count, until it ends:
+	 * systemd signals every process of the service and the privileged
+	 * parent passes its own SIGTERM on. */
+	uv_unref((uv_handle_t *)&d->signals);
 	uv_close((uv_handle_t *)&d->prune_timer, daemon_close_cb);
 	/* Connections close after their queued replies; each keeps the module
 	 * set it began with until its on_close ran. */
@@ -148,15 +174,50 @@ static int daemon_state_dir(struct daemon *d)
 	return 0;
 }
 
+/* The signals the daemon acts on. */
+static void daemon_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+static void daemon_signal(uv_poll_t *handle, int status, int events)
+{
+	struct daemon *d = handle->data;
+	struct signalfd_siginfo info;
+
+	while (read(d->sigfd, &info, sizeof(info)) == sizeof(info)) {
+		if (info.ssi_signo == SIGHUP)
+			daemon_reload(d);
+		else
+			daemon_stop(d, (int)info.ssi_signo);
+	}
+}
+
+/* A signalfd rather than uv_signal_t: closing a uv_signal_t gives the
+ * signal its default action back, so a SIGTERM that comes as the server
+ * finishes (and with the privileged parent passing on what systemd also
+ * sends to every process, one does) would kill it. Blocked from the start
+ * (daemon_run) in every thread, the signals wait for this descriptor and
+ * are never acted on otherwise; those that came during startup are read
+ * as soon as the loop runs. */
 static int daemon_signals(struct daemon *d)
 {
-	uv_signal_init(&d->loop, &d->sighup);
-	uv_signal_init(&d->loop, &d->sigterm);
-	uv_signal_init(&d->loop, &d->sigint);
-	d->sighup.data = d->sigterm.data = d->sigint.data = d;
-	uv_signal_start(&d->sighup, daemon_reload, SIGHUP);
-	uv_signal_start(&d->sigterm, daemon_stop, SIGTERM);
-	uv_signal_start(&d->sigint, daemon_stop, SIGINT);
+	sigset_t set;
+
+	daemon_signal_set(&set);
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0 || uv_poll_init(&d->loop, &d->signals, d->sigfd) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "cannot watch signals: %s",
+			 strerror(errno));
+		if (d->sigfd >= 0)
+			close(d->sigfd);
+		return -EIO;
+	}
+	d->signals.data = d;
+	uv_poll_start(&d->signals, UV_READABLE, daemon_signal);
 	uv_timer_init(&d->loop, &d->prune_timer);
 	d->prune_timer.data = d;
 	uv_timer_start(&d->prune_timer, daemon_prune, STATE_PRUNE_INTERVAL_MS,
@@ -179,7 +240,7 @@ static int daemon_check_tls(struct config *config, char *err, size_t errlen)
 	struct tls_creds *creds = NULL;
 	int ret = gnutls_session_ticket_key_generate(&key);
 	if (ret == 0)
-		ret = tls_creds_load(config, &key, &creds, err, errlen);
+		ret = tls_creds_load(config, NULL, &key, &creds, err, errlen);
 	else
 		snprintf(err, errlen, "%s", gnutls_strerror(ret));
 	tls_creds_unref(&creds);
@@ -232,6 +293,13 @@ static int daemon_start(struct daemon *d, struct config *config)
 		config_free(&config);
 		return EX_CANTCREAT;
 	}
+	if (d->privsep != NULL && privsep_watch_parent(d->privsep) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: the "
+			 "privileged parent process is gone");
+		net_stop(d->ctx.net);
+		config_free(&config);
+		return EX_OSERR;
+	}
 	if (store_open(config->server.state_dir, STORE_MODE_DAEMON, 1,
 		       &d->loop, &d->ctx.store, err, sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "cannot open the store: %s",
@@ -263,12 +331,20 @@ static int daemon_start(struct daemon *d, struct config *config)
 		store_close(&d->ctx.store);
 		return EX_CONFIG;
 	}
-	daemon_signals(d);
+	if (daemon_signals(d) < 0) {
+		net_stop(d->ctx.net);
+		module_set_unref(&d->ctx.modules);
+		store_close(&d->ctx.store);
+		return EX_OSERR;
+	}
 	/* A queue that cannot start leaves mail queued, never lost; it says
 	 * why in its own log line. */
 	queue_start(&d->ctx, &d->ctx.queue);
 	daemon_log_modules(d, "postinod ready");
 	uv_run(&d->loop, UV_RUN_DEFAULT);
+	/* The signals stay blocked: one that comes now is never acted on. */
+	uv_close((uv_handle_t *)&d->signals, daemon_close_cb);
+	close(d->sigfd);
 	core_log(&d->ctx, LOG_LEVEL_INFO, "stopped");
 	return 0;
 }
@@ -288,9 +364,39 @@ int daemon_run(const struct daemon_options *options)
 	}
 	log_init(&d.ctx.log, config->server.log_level,
 		 config->server.log_target);
+	int serving = !options->check_only && !options->init_only;
+	if (serving) {
+		/* Before any thread exists, so that every thread blocks them
+		 * (see daemon_signals). */
+		sigset_t set;
+
+		daemon_signal_set(&set);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+	}
+	/* Forked before anything else starts (the loop, threads): the
+	 * parent only waits for requests, signals and the child's exit. */
+	if (serving && privileges_will_drop(config->server.user)) {
+		int code = 0;
+		int ret = privsep_start(&d.ctx.log, options->config_file, config,
+					&d.privsep, &code);
+
+		if (ret != 0) {
+			config_free(&config);
+			log_deinit(&d.ctx.log);
+			return ret > 0 ? code : EX_OSERR;
+		}
+	}
 	uv_loop_init(&d.loop);
 	d.ctx.mode = CORE_MODE_DAEMON;
+	/* Before the privilege drop, which makes the real uid the server
+	 * user's: a module it owns must not load on the next SIGHUP. */
+	d.ctx.invoking_uid = getuid();
 	d.ctx.loop = &d.loop;
+	if (state_overlay_new(&d.ctx.state_overlay) < 0) {
+		fprintf(stderr, "postinod: out of memory\n");
+		config_free(&config);
+		return EX_OSERR;
+	}
 
 	/* GMime's tables, before the store writer can parse a message. */
 	mime_init();
@@ -300,7 +406,10 @@ int daemon_run(const struct daemon_options *options)
 	/* Let close callbacks of everything above run. */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	net_free(&d.ctx.net);
+	privsep_free(&d.privsep);
 	mailbox_registry_free(&d.ctx);
+	/* Every state write has completed by now: the store is closed. */
+	state_overlay_free(&d.ctx.state_overlay);
 	mime_shutdown();
 	if (uv_loop_close(&d.loop) != 0)
 		core_log(&d.ctx, LOG_LEVEL_WARNING,

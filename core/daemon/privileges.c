@@ -38,6 +38,13 @@ static int privileges_chown_state(const struct core_ctx *ctx,
 	return 0;
 }
 
+bool privileges_will_drop(const char *user)
+{
+	const struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
+
+	return pw != NULL && pw->pw_uid != 0;
+}
+
 int privileges_drop(const struct core_ctx *ctx, const char *user,
 		    const char *state_dir)
 {

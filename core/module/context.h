@@ -3,6 +3,7 @@
 #ifndef POSTINO_CONTEXT_H
 #define POSTINO_CONTEXT_H
 
+#include <sys/types.h>
 #include <uv.h>
 
 #include "config/config.h"
@@ -14,6 +15,7 @@ struct module_set;
 struct net;
 struct queue;
 struct mailbox_entry;
+struct state_overlay;
 
 enum core_mode {
 	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
@@ -22,10 +24,17 @@ enum core_mode {
 
 struct core_ctx {
 	enum core_mode mode;
+	/* The real uid the program started as, kept across the privilege
+	 * drop: module files and their directories must be owned by root or
+	 * by this user (module/loader.c). 0 (root only) unless set. */
+	uid_t invoking_uid;
 	uv_loop_t *loop; /* the daemon's loop, or the CLI's private one */
 	struct log log;
 	struct config *config;
 	struct store *store;
+	/* Module state writes not yet committed (host/host_state.c); NULL
+	 * without a store. */
+	struct state_overlay *state_overlay;
 	/* Modules in load order with what they registered. Replaced as a
 	 * whole on reload; hook runs keep a reference to the set they began
 	 * with, so a reload never pulls a module out from under them. */
@@ -35,7 +44,7 @@ struct core_ctx {
 	/* Mailboxes opened since the start: views, locks, \Recent. */
 	struct mailbox_entry *mailboxes;
 	/* Message tables of mailboxes nobody has open, kept for the next
-	 * SELECT (module/mailbox_registry.c). */
+	 * SELECT (mailbox/mailbox_registry.c). */
 	struct mailbox_cache {
 		struct mailbox_entry *oldest, *newest;
 		uint64_t records;

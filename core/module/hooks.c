@@ -89,6 +89,22 @@ static void hooks_finish(postino_hook_call *call, enum postino_verdict verdict)
 	module_set_unref(&set);
 }
 
+/* A module whose `[module] listeners` is set sees only sessions of the
+ * listeners it names, by name or by role; events with no listener (admin
+ * commands, mail the server makes) reach every module. */
+int module_serves_listener(const struct postino_mod *mod, const char *listener,
+			   const char *role)
+{
+	if (mod->listeners == NULL || listener == NULL)
+		return 1;
+	for (char *const *l = mod->listeners; *l != NULL; l++) {
+		if (strcmp(*l, listener) == 0 ||
+		    (role != NULL && strcmp(*l, role) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* Runs hooks from call->next until one decides or goes PENDING. */
 static void hooks_advance(postino_hook_call *call)
 {
@@ -98,7 +114,9 @@ static void hooks_advance(postino_hook_call *call)
 	while (call->next < set->hook_count[point]) {
 		const struct hook_entry *entry = &set->hooks[point][call->next];
 		call->next++;
-		if (entry->mod == call->skip)
+		if (entry->mod == call->skip ||
+		    !module_serves_listener(entry->mod, call->ev->listener,
+					    call->ev->role))
 			continue;
 		call->code = 0;
 		call->text[0] = '\0';

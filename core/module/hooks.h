@@ -23,6 +23,11 @@ int hooks_run_except(struct module_set *set,
 		     const struct postino_mod *skip, hook_done_fn *done,
 		     void *data);
 
+/* Whether mod's hooks see sessions of this listener (name, role; NULL
+ * listener: not a session, every module sees it). */
+int module_serves_listener(const struct postino_mod *mod, const char *listener,
+			   const char *role);
+
 /* Host table entries. */
 int hooks_register(struct postino_mod *mod, enum postino_hook_point point,
 		   postino_hook_fn fn, void *data);

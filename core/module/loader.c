@@ -1,5 +1,8 @@
-/* Loading modules: each modules.d file names one module; we dlopen
- * modules_dir/NAME.so with RTLD_NOW|RTLD_LOCAL (every symbol resolved now,
+/* Loading modules: each modules.d file names one module; we check that
+ * only root or the invoking user could have put modules_dir/NAME.so (or
+ * the path `load =` gives) there
+ * (util/path_trust.h: a module runs as root in postinod), dlopen it with
+ * RTLD_NOW|RTLD_LOCAL (every symbol resolved now,
  * none leaking into the next module), find the one descriptor symbol, check
  * the ABI and the descriptor's size, validate the module's config section,
  * then init. Any failure unloads the whole set again. */
@@ -11,9 +14,14 @@
 #include <string.h>
 
 #include "module/module.h"
+#include "util/path_trust.h"
 
-/* The descriptor fields the host needs to find init. */
+/* A descriptor of ABI 1.0 final or later reaches at least its requires
+ * field; one that stops at fini was built with the headers of before 1.0
+ * was final, whose host table had another shape: calling it would crash. */
 #define DESC_MIN_SIZE \
+	(offsetof(struct postino_module, requires) + sizeof(const char *const *))
+#define DESC_PRERELEASE_SIZE \
 	(offsetof(struct postino_module, fini) + sizeof(void (*)(void)))
 
 static int module_fail(struct postino_mod *mod, char *err, size_t errlen,
@@ -23,7 +31,7 @@ static int module_fail(struct postino_mod *mod, char *err, size_t errlen,
 		       const char *fmt, ...)
 {
 	va_list args;
-	char reason[400];
+	char reason[sizeof(mod->error)];
 
 	va_start(args, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, args);
@@ -51,9 +59,28 @@ static int module_other_major(void *dl)
 	return -1;
 }
 
+/* Before dlopen: its constructors run at once, with our privileges. */
+static int module_check_path(struct postino_mod *mod, char *err,
+			     size_t errlen)
+{
+	char why[400];
+	int ret = path_trust_check(mod->path, mod->ctx->invoking_uid, why,
+				   sizeof(why));
+
+	if (ret == -EPERM)
+		return module_fail(mod, err, errlen, "refusing %s: %s",
+				   mod->path, why);
+	if (ret < 0)
+		return module_fail(mod, err, errlen, "cannot load %s: %s",
+				   mod->path, why);
+	return 0;
+}
+
 static int module_open(struct postino_mod *mod, const struct config *config,
 		       char *err, size_t errlen)
 {
+	if (module_check_path(mod, err, errlen) < 0)
+		return -EINVAL;
 	mod->dl = dlopen(mod->path, RTLD_NOW | RTLD_LOCAL);
 	if (mod->dl == NULL)
 		return module_fail(mod, err, errlen, "cannot load %s: %s",
@@ -71,6 +98,13 @@ static int module_open(struct postino_mod *mod, const struct config *config,
 			"%s does not export %s (not a Postino module)",
 			mod->path, POSTINO_MODULE_SYMBOL);
 	}
+	if (desc->abi_major == POSTINO_ABI_MAJOR &&
+	    desc->size == DESC_PRERELEASE_SIZE)
+		return module_fail(mod, err, errlen,
+			"%s is built with the plugin headers of before ABI "
+			"%d.0 was final; rebuild it against the installed "
+			"headers (ABI %d.%d)", mod->path, POSTINO_ABI_MAJOR,
+			POSTINO_ABI_MAJOR, POSTINO_ABI_MINOR);
 	if (desc->size < DESC_MIN_SIZE)
 		return module_fail(mod, err, errlen,
 			"%s: descriptor is %zu bytes, at least %zu expected",
@@ -118,7 +152,7 @@ static void module_timers_stop(struct postino_mod *mod)
 {
 	while (mod->timers != NULL) {
 		struct postino_timer *timer = mod->timers;
-		core_host_table.timer_stop(&timer);
+		core_host_table.core->timer_stop(&timer);
 	}
 }
 
@@ -182,6 +216,11 @@ static void module_unload(struct module_set *set, struct postino_mod *mod)
 	free(mod->name);
 	free(mod->conf_file);
 	free(mod->path);
+	if (mod->listeners != NULL) {
+		for (char **l = mod->listeners; *l != NULL; l++)
+			free(*l);
+		free(mod->listeners);
+	}
 }
 
 static void module_set_free(struct module_set *set)
@@ -197,6 +236,59 @@ static void module_set_free(struct module_set *set)
 	free(set);
 }
 
+/* Every module a module requires must be in the set too. */
+static int module_check_requires(struct module_set *set, char *err,
+				 size_t errlen)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		struct postino_mod *mod = &set->mods[i];
+		if (mod->desc == NULL || mod->desc->requires == NULL)
+			continue;
+		for (const char *const *r = mod->desc->requires; *r != NULL;
+		     r++) {
+			if (module_set_find(set, *r) == NULL)
+				return module_fail(mod, err, errlen,
+					"requires module %s, which no "
+					"modules.d file loads", *r);
+		}
+	}
+	return 0;
+}
+
+/* `[module] listeners = a b c` as a NULL-terminated array of words. */
+static int module_split_listeners(struct postino_mod *mod, const char *text)
+{
+	size_t words = 0;
+	const char *p = text;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		words++;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+	}
+	mod->listeners = calloc(words + 1, sizeof(char *));
+	if (mod->listeners == NULL)
+		return -ENOMEM;
+	size_t n = 0;
+	for (p = text; *p != '\0';) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *start = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		if (p > start) {
+			mod->listeners[n] = strndup(start, (size_t)(p - start));
+			if (mod->listeners[n++] == NULL)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int module_set_load(struct core_ctx *ctx, struct config *config,
 		    enum module_load_mode mode, struct module_set **set_r,
 		    char *err, size_t errlen)
@@ -207,6 +299,7 @@ int module_set_load(struct core_ctx *ctx, struct config *config,
 	set->ctx = ctx;
 	set->config = config; /* modules read it during init */
 	set->refs = 1;
+	set->workers = 1;
 	set->mods = calloc(config->module_count + 1, sizeof(*set->mods));
 	if (set->mods == NULL) {
 		free(set);
@@ -219,23 +312,41 @@ int module_set_load(struct core_ctx *ctx, struct config *config,
 		struct postino_mod *mod = &set->mods[set->count++];
 		char path[4096];
 
-		snprintf(path, sizeof(path), "%s/%s.so",
-			 config->server.modules_dir, ref->name);
+		if (ref->path != NULL)
+			snprintf(path, sizeof(path), "%s", ref->path);
+		else
+			snprintf(path, sizeof(path), "%s/%s.so",
+				 config->server.modules_dir, ref->name);
 		mod->ctx = ctx;
 		mod->set = set;
+		mod->worker = 0;
 		mod->name = strdup(ref->name);
 		mod->conf_file = strdup(ref->file);
 		mod->path = strdup(path);
 		if (mod->name == NULL || mod->conf_file == NULL ||
-		    mod->path == NULL) {
+		    mod->path == NULL ||
+		    (ref->listeners != NULL &&
+		     module_split_listeners(mod, ref->listeners) < 0)) {
 			snprintf(err, errlen, "%s: out of memory", ref->file);
 			failed = 1;
 			break;
 		}
-		int ret = module_open(mod, config, err, errlen);
-		if (ret == 0 && mode != MODULE_LOAD_CHECK)
-			ret = module_init(set, mod, err, errlen);
-		if (ret != 0) {
+		if (module_open(mod, config, err, errlen) != 0) {
+			failed = 1;
+			if (mode != MODULE_LOAD_LIST)
+				break;
+		}
+	}
+	/* Requirements are checked once every module is open, so load
+	 * order in modules.d does not matter for them. */
+	if (!failed && module_check_requires(set, err, errlen) != 0)
+		failed = 1;
+	for (size_t i = 0; i < set->count && mode != MODULE_LOAD_CHECK &&
+			   (!failed || mode == MODULE_LOAD_LIST); i++) {
+		struct postino_mod *mod = &set->mods[i];
+		if (mod->state != MODULE_LOADED)
+			continue;
+		if (module_init(set, mod, err, errlen) != 0) {
 			failed = 1;
 			if (mode != MODULE_LOAD_LIST)
 				break;

@@ -60,6 +60,9 @@ struct postino_mod {
 	char error[512];
 	void *data;        /* from init */
 	struct postino_timer *timers;
+	unsigned worker;   /* the worker this instance belongs to */
+	char **listeners;  /* `[module] listeners`, NULL-terminated; NULL:
+			    * its hooks see every listener's sessions */
 };
 
 struct module_set {
@@ -74,6 +77,7 @@ struct module_set {
 	unsigned refs;
 	struct postino_mod *mods;
 	size_t count;
+	unsigned workers;  /* loop threads, each with an instance per module */
 	struct hook_entry *hooks[HOOK_POINT_MAX];
 	size_t hook_count[HOOK_POINT_MAX];
 	struct admin_command *commands;

@@ -20,9 +20,14 @@
 #define CONN_DEFAULT_MAX_LINE 8192
 #define CONN_DEFAULT_IDLE_S 300
 #define CONN_DEFAULT_COMMAND_S 60
+/* Before login (and so before STARTTLS, where login needs TLS) a client
+ * has no business being idle long: mail programs log in at once. A
+ * session that never logs in (MX) lives under this for its whole life. */
+#define CONN_DEFAULT_PREAUTH_S 60
 #define CONN_CHUNK_MIN 4096
 
 static void conn_deadline_track(struct postino_conn *conn);
+static void conn_idle_changed(struct postino_conn *conn);
 
 void conn_log(const struct postino_conn *conn, enum log_level level,
 	      const char *fmt, ...)
@@ -61,9 +66,8 @@ static void conn_handle_closed(uv_handle_t *handle)
 	if (conn->next != NULL)
 		conn->next->prev = conn->prev;
 	net->conn_count--;
-	listener->connections--;
-	if (conn->ip_counted)
-		iptable_dec(&listener->per_ip, conn->client_ip);
+	if (conn->admitted)
+		net_release(net, listener, conn->ip_key);
 	conn_tls_free(conn);
 	linebuf_free(&conn->lines);
 	free(conn->held);
@@ -72,10 +76,25 @@ static void conn_handle_closed(uv_handle_t *handle)
 	free(conn->account);
 	conn->tls_sni = conn->account = NULL;
 	conn->info.tls_sni = conn->info.account = NULL;
+	conn_set_host_data(conn, NULL, NULL);
 	module_set_unref(&conn->set);
 	conn->gone = 1;
 	if (conn->refs == 0)
 		free(conn);
+}
+
+void conn_set_host_data(postino_conn *conn, void *data,
+			void (*free_fn)(void *data))
+{
+	if (conn->host_data != NULL && conn->host_data_free != NULL)
+		conn->host_data_free(conn->host_data);
+	conn->host_data = data;
+	conn->host_data_free = free_fn;
+}
+
+void *conn_host_data(postino_conn *conn)
+{
+	return conn->host_data;
 }
 
 void conn_ref(postino_conn *conn)
@@ -527,6 +546,7 @@ void conn_set_account(postino_conn *conn, const char *account)
 	conn->info.account = copy;
 	if (copy != NULL)
 		conn_log(conn, LOG_LEVEL_INFO, "authenticated account=%s", copy);
+	conn_idle_changed(conn);
 }
 
 struct module_set *conn_module_set(postino_conn *conn)
@@ -537,6 +557,11 @@ struct module_set *conn_module_set(postino_conn *conn)
 struct core_ctx *conn_ctx(postino_conn *conn)
 {
 	return conn->net->ctx;
+}
+
+const char *conn_protocol(postino_conn *conn)
+{
+	return conn->listener->protocol;
 }
 
 /* ---- timers -------------------------------------------------------------- */
@@ -571,17 +596,24 @@ static int conn_line_partial(const struct postino_conn *conn)
 		tls_frame_partial(&conn->frame));
 }
 
-/* Sends the protocol's timeout reply, when it has one and the client can
- * read it, and closes. */
-static void conn_timeout_close(struct postino_conn *conn, const char *reason)
+/* Sends the protocol's reply for this timeout, when it has one and the
+ * client can read it, and closes. */
+static void conn_timeout_close(struct postino_conn *conn, const char *reason,
+			       const char *reply)
 {
-	const char *reply = conn->proto->proto.timeout_reply;
-
 	if (reply != NULL && conn->announced) {
 		conn_write(conn, reply, strlen(reply));
 		conn_write(conn, "\r\n", 2);
 	}
 	conn_close(conn, reason);
+}
+
+/* The idle timeout in force: the shorter preauth_timeout until the
+ * session has logged in (conn_set_account), the listener's or protocol's
+ * idle timeout after. */
+static unsigned conn_idle_ms(const struct postino_conn *conn)
+{
+	return conn->account != NULL ? conn->timeout_ms : conn->preauth_ms;
 }
 
 /* One timer serves the idle timeout and the command deadline. Checked
@@ -603,16 +635,25 @@ static void conn_timeouts_check(uv_timer_t *timer)
 			 "listener=%s: no complete line within %u s",
 			 conn->client_ip, conn->info.client_port,
 			 conn->listener->name, conn->command_ms / 1000);
-		conn_timeout_close(conn, "command timeout");
+		const struct postino_protocol *proto = &conn->proto->proto;
+		conn_timeout_close(conn, "command timeout",
+				   proto->command_timeout_reply != NULL
+					   ? proto->command_timeout_reply
+					   : proto->timeout_reply);
 		return;
 	}
-	if (idle >= conn->timeout_ms) {
-		conn_log(conn, LOG_LEVEL_INFO, "idle timeout after %u s",
-			 conn->timeout_ms / 1000);
-		conn_timeout_close(conn, "idle timeout");
+	unsigned idle_ms = conn_idle_ms(conn);
+	if (idle >= idle_ms) {
+		int preauth = idle_ms < conn->timeout_ms;
+		conn_log(conn, LOG_LEVEL_INFO, "idle timeout after %u s%s",
+			 idle_ms / 1000, preauth ? " before login "
+			 "(preauth_timeout)" : "");
+		conn_timeout_close(conn, preauth ? "idle timeout before login"
+						 : "idle timeout",
+				   conn->proto->proto.timeout_reply);
 		return;
 	}
-	uint64_t next = conn->timeout_ms - idle;
+	uint64_t next = idle_ms - idle;
 	if (conn->line_pending && conn->line_since + conn->command_ms - now < next)
 		next = conn->line_since + conn->command_ms - now;
 	uv_timer_start(timer, conn_timeouts_check, next, 0);
@@ -643,7 +684,24 @@ static void conn_deadline_track(struct postino_conn *conn)
 void conn_idle_start(struct postino_conn *conn)
 {
 	conn->last_input = uv_now(conn->tcp.loop);
-	uv_timer_start(&conn->timer, conn_timeouts_check, conn->timeout_ms, 0);
+	uv_timer_start(&conn->timer, conn_timeouts_check, conn_idle_ms(conn),
+		       0);
+}
+
+/* The session logged in or out. A longer timeout needs nothing: the timer
+ * re-arms itself for what is left when it fires. A shorter one (logged
+ * out) may be due before the timer is. */
+static void conn_idle_changed(struct postino_conn *conn)
+{
+	if (conn->closing || conn->closed || !conn->announced ||
+	    conn->tls_state == CONN_TLS_HANDSHAKE ||
+	    !uv_is_active((uv_handle_t *)&conn->timer))
+		return;
+	uint64_t idle = uv_now(conn->tcp.loop) - conn->last_input;
+	uint64_t left = idle < conn_idle_ms(conn) ? conn_idle_ms(conn) - idle
+						  : 0;
+	if (uv_timer_get_due_in(&conn->timer) > left)
+		uv_timer_start(&conn->timer, conn_timeouts_check, left, 0);
 }
 
 void conn_announce(struct postino_conn *conn)
@@ -692,14 +750,15 @@ static void conn_addresses(struct postino_conn *conn)
 }
 
 /* Refused by a limit: say so when the protocol can still be spoken in
- * clear, then close. */
-static void conn_refuse(struct postino_conn *conn, const char *why)
+ * clear, then close. why is the close reason, detail names the limit. */
+static void conn_refuse(struct postino_conn *conn, const char *why,
+			const char *detail)
 {
 	const char *reply = conn->proto != NULL ? conn->proto->proto.overload_reply
 						: NULL;
 
 	conn_log(conn, LOG_LEVEL_WARNING, "refused client=%s listener=%s: %s",
-		 conn->client_ip, conn->listener->name, why);
+		 conn->client_ip, conn->listener->name, detail);
 	if (reply != NULL && conn->listener->tls == LISTENER_TLS_STARTTLS) {
 		conn_stage(conn, reply, strlen(reply));
 		conn_stage(conn, "\r\n", 2);
@@ -732,16 +791,17 @@ void conn_accept(struct listener *listener)
 		net->conns->prev = conn;
 	net->conns = conn;
 	net->conn_count++;
-	listener->connections++;
 	if (uv_accept((uv_stream_t *)&listener->tcp, (uv_stream_t *)&conn->tcp) < 0) {
 		conn_abort(conn, "accept failed");
 		return;
 	}
 	conn_addresses(conn);
+	iptable_key(conn->client_ip, conn->ip_key);
 	conn->info = (struct postino_conn_info){
 		.size = sizeof(conn->info),
 		.session_id = conn->session_id,
 		.listener = listener->name,
+		.role = listener->role,
 		.client_ip = conn->client_ip,
 		.client_port = conn->info.client_port,
 		.local_ip = conn->local_ip,
@@ -764,19 +824,14 @@ void conn_accept(struct listener *listener)
 	}
 	conn->set = net->ctx->modules;
 	module_set_ref(conn->set);
-	if (iptable_inc(&listener->per_ip, conn->client_ip) > 0)
-		conn->ip_counted = 1;
-	if (listener->max_connections > 0 &&
-	    listener->connections > listener->max_connections) {
-		conn_refuse(conn, "too many connections");
+	char detail[256];
+	const char *refused = net_admit(net, listener, conn->ip_key, detail,
+					sizeof(detail));
+	if (refused != NULL) {
+		conn_refuse(conn, refused, detail);
 		return;
 	}
-	if (listener->max_connections_per_ip > 0 &&
-	    iptable_count(&listener->per_ip, conn->client_ip) >
-		    listener->max_connections_per_ip) {
-		conn_refuse(conn, "too many connections from this address");
-		return;
-	}
+	conn->admitted = 1;
 
 	const struct postino_protocol *proto = &conn->proto->proto;
 	linebuf_init(&conn->lines, proto->max_line > 0 ? proto->max_line
@@ -788,6 +843,10 @@ void conn_accept(struct listener *listener)
 	conn->command_ms = (listener->command_timeout_s > 0
 				    ? listener->command_timeout_s
 				    : CONN_DEFAULT_COMMAND_S) * 1000u;
+	unsigned preauth_s = listener->preauth_timeout_s > 0
+				     ? listener->preauth_timeout_s
+				     : CONN_DEFAULT_PREAUTH_S;
+	conn->preauth_ms = (preauth_s < idle_s ? preauth_s : idle_s) * 1000u;
 	uv_tcp_nodelay(&conn->tcp, 1);
 	if (listener->tls == LISTENER_TLS_IMPLICIT) {
 		if (conn_tls_start(conn) < 0) {

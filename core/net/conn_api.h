@@ -24,8 +24,16 @@ void conn_set_account(postino_conn *conn, const char *account);
  * (the connection is open), 0 when it closed meanwhile. */
 void conn_ref(postino_conn *conn);
 int conn_unref(postino_conn *conn);
+/* One object of the host's own per connection (the SASL exchange), freed
+ * with free_fn when the connection is torn down, after on_close. Setting
+ * another frees the previous one. */
+void conn_set_host_data(postino_conn *conn, void *data,
+			void (*free_fn)(void *data));
+void *conn_host_data(postino_conn *conn);
 /* The module set and protocol data conn belongs to. */
 struct module_set *conn_module_set(postino_conn *conn);
 struct core_ctx *conn_ctx(postino_conn *conn);
+/* The protocol its listener serves ("smtp", "submission", "imap", ...). */
+const char *conn_protocol(postino_conn *conn);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net/net_internal.h"
+#include "net/tls_hello.h"
 
 static ssize_t conn_tls_push(gnutls_transport_ptr_t ptr, const void *data,
 			     size_t len)
@@ -45,6 +46,21 @@ static void conn_tls_handshake_timeout(uv_timer_t *timer)
 	conn_abort(conn, "TLS handshake timeout");
 }
 
+/* Notes the highest version the client offers before GnuTLS judges the
+ * hello, for the log line of a client refused for its version. */
+static int conn_tls_hello_seen(gnutls_session_t session, unsigned htype,
+			       unsigned when, unsigned incoming,
+			       const gnutls_datum_t *msg)
+{
+	/* The session's own pointer is tls_creds.c's (the credentials). */
+	struct postino_conn *conn = gnutls_transport_get_ptr(session);
+
+	if (incoming && htype == GNUTLS_HANDSHAKE_CLIENT_HELLO)
+		conn->hello_version = tls_hello_max_version(msg->data,
+							    msg->size);
+	return 0;
+}
+
 int conn_tls_start(struct postino_conn *conn)
 {
 	struct tls_creds *creds = conn->net->creds;
@@ -61,6 +77,9 @@ int conn_tls_start(struct postino_conn *conn)
 	tls_creds_ref(creds);
 	conn->creds = creds;
 	gnutls_transport_set_ptr(conn->tls, conn);
+	gnutls_handshake_set_hook_function(conn->tls,
+		GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE,
+		conn_tls_hello_seen);
 	gnutls_transport_set_push_function(conn->tls, conn_tls_push);
 	gnutls_transport_set_pull_function(conn->tls, conn_tls_pull);
 	conn->tls_state = CONN_TLS_HANDSHAKE;
@@ -107,14 +126,28 @@ static void conn_tls_established(struct postino_conn *conn)
 	conn_update_reading(conn);
 }
 
+/* A client that offers only versions the priority string excludes (an
+ * old mail program speaking TLS 1.0) gets the protocol_version alert
+ * rather than a bare close, so it can say why, and the log names the
+ * version it offered, so the operator can tell its user. */
 static void conn_tls_failed(struct postino_conn *conn, int ret)
 {
-	conn_log(conn, LOG_LEVEL_INFO, "TLS handshake failed: %s",
-		 gnutls_strerror(ret));
-	conn_flush(conn); /* the alert, if GnuTLS made one */
+	if (ret == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
+		conn_log(conn, LOG_LEVEL_INFO, "TLS handshake failed: the "
+			 "client offers at most %s, which the [tls] priority "
+			 "does not allow (client=%s:%d listener=%s)",
+			 tls_hello_version_name(conn->hello_version),
+			 conn->client_ip, conn->info.client_port,
+			 conn->listener->name);
+	else
+		conn_log(conn, LOG_LEVEL_INFO, "TLS handshake failed: %s",
+			 gnutls_strerror(ret));
+	/* GnuTLS sends no alert for most handshake errors by itself. */
+	gnutls_alert_send_appropriate(conn->tls, ret);
 	if (conn->announced && conn->proto->proto.on_starttls != NULL)
 		conn->proto->proto.on_starttls(conn, 0, conn->proto->data);
-	conn_abort(conn, "TLS handshake failed");
+	/* Closed after the alert is written, not aborted under it. */
+	conn_close(conn, "TLS handshake failed");
 }
 
 static void conn_tls_handshake(struct postino_conn *conn)

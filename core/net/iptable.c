@@ -1,5 +1,7 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,20 @@ struct iptable_entry {
 	unsigned count;
 	char ip[];
 };
+
+void iptable_key(const char *ip, char key_r[IPTABLE_KEY_MAX])
+{
+	struct in6_addr a6;
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, ip, &a6) != 1) {
+		snprintf(key_r, IPTABLE_KEY_MAX, "%s", ip);
+		return;
+	}
+	memset(a6.s6_addr + 8, 0, 8);
+	inet_ntop(AF_INET6, &a6, text, sizeof(text));
+	snprintf(key_r, IPTABLE_KEY_MAX, "%s/64", text);
+}
 
 void iptable_init(struct iptable *t)
 {

@@ -41,6 +41,21 @@ static void net_listener_limits(struct listener *l,
 				       POSTINO_CONFIG_DURATION);
 	l->command_timeout_s = net_number(section, "command_timeout",
 					  POSTINO_CONFIG_DURATION);
+	l->preauth_timeout_s = net_number(section, "preauth_timeout",
+					  POSTINO_CONFIG_DURATION);
+}
+
+/* What a listener is for, as policies see it (hook events, `[module]
+ * listeners`): its `role =`, else its protocol's name, except that the
+ * SMTP protocol on its own is Internet mail, the MX. */
+static const char *listener_role(const struct config_section *section)
+{
+	const char *role = net_value(section, "role");
+	const char *protocol = net_value(section, "protocol");
+
+	if (role != NULL)
+		return role;
+	return strcmp(protocol, "smtp") == 0 ? "mx" : protocol;
 }
 
 static void net_on_connection(uv_stream_t *server, int status)
@@ -102,6 +117,7 @@ static int net_add_listener(struct net *net,
 	l->net = net;
 	l->name = strdup(section->name != NULL ? section->name : "");
 	l->protocol = strdup(net_value(section, "protocol"));
+	l->role = strdup(listener_role(section));
 	l->address = strdup(net_value(section, "address"));
 	l->port = (int)net_number(section, "port", POSTINO_CONFIG_INT);
 	l->tls = strcmp(net_value(section, "tls"), "implicit") == 0
@@ -109,7 +125,8 @@ static int net_add_listener(struct net *net,
 	net_listener_limits(l, section);
 	iptable_init(&l->per_ip);
 	net->listener_count++;
-	if (l->name == NULL || l->protocol == NULL || l->address == NULL) {
+	if (l->name == NULL || l->protocol == NULL || l->role == NULL ||
+	    l->address == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -127,6 +144,7 @@ int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 	if (net == NULL)
 		return -ENOMEM;
 	net->ctx = ctx;
+	iptable_init(&net->per_ip);
 	*net_r = net;
 	/* Session ids must not repeat across restarts, or log searches mix
 	 * sessions up: start from a random point. */
@@ -141,6 +159,7 @@ int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 	}
 	if (net->listener_count == 0)
 		return 0;
+	net_limits_set(net, ctx->config);
 
 	gnutls_datum_t key = { NULL, 0 };
 	ret = gnutls_session_ticket_key_generate(&key);
@@ -156,8 +175,8 @@ int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 	gnutls_memset(key.data, 0, key.size);
 	gnutls_free(key.data);
 
-	ret = tls_creds_load(ctx->config, &net->ticket_key, &net->creds, err,
-			     errlen);
+	ret = tls_creds_load(ctx->config, NULL, &net->ticket_key, &net->creds,
+			     err, errlen);
 	if (ret == -ENOENT) {
 		/* No plaintext mode: every listener speaks TLS. */
 		char why[512];
@@ -207,14 +226,14 @@ static const struct config_section *net_find_section(const struct config *config
 	return NULL;
 }
 
-int net_reload(struct net *net, const struct config *config, char *err,
-	       size_t errlen)
+int net_reload(struct net *net, const struct config *config,
+	       const struct tls_file_opener *opener, char *err, size_t errlen)
 {
 	struct tls_creds *creds = NULL;
 
 	if (net->listener_count > 0) {
-		int ret = tls_creds_load(config, &net->ticket_key, &creds, err,
-					 errlen);
+		int ret = tls_creds_load(config, opener, &net->ticket_key,
+					 &creds, err, errlen);
 		if (ret < 0)
 			return ret;
 	}
@@ -238,6 +257,8 @@ int net_reload(struct net *net, const struct config *config, char *err,
 				 "take effect at restart", l->name);
 		net_listener_limits(l, s);
 	}
+	if (net->listener_count > 0)
+		net_limits_set(net, config);
 	/* Open sessions keep their reference to the old certificates. */
 	tls_creds_unref(&net->creds);
 	net->creds = creds;
@@ -273,10 +294,12 @@ void net_free(struct net **netp)
 		struct listener *l = &net->listeners[i];
 		free(l->name);
 		free(l->protocol);
+		free(l->role);
 		free(l->address);
 		iptable_free(&l->per_ip);
 	}
 	free(net->listeners);
+	iptable_free(&net->per_ip);
 	tls_creds_unref(&net->creds);
 	gnutls_memset(net->ticket_key_data, 0, sizeof(net->ticket_key_data));
 	free(net);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "module/context.h"
+#include "net/tls_creds.h"
 
 struct net;
 
@@ -18,12 +19,13 @@ int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 /* Checks that a loaded module serves each listener's protocol, then starts
  * accepting. */
 int net_start(struct net *net, char *err, size_t errlen);
-/* SIGHUP: new certificates for new connections (open sessions keep theirs)
- * and new limits; a listener whose address, port, protocol or tls changed
+/* SIGHUP: new certificates for new connections (open sessions keep theirs),
+ * their files opened with opener (NULL: directly; see tls_creds.h), and
+ * new limits; a listener whose address, port, protocol or tls changed
  * is logged as needing a restart. A certificate that does not load leaves
  * the old ones in place; returns negative with err set. */
-int net_reload(struct net *net, const struct config *config, char *err,
-	       size_t errlen);
+int net_reload(struct net *net, const struct config *config,
+	       const struct tls_file_opener *opener, char *err, size_t errlen);
 /* SIGTERM: stops accepting and closes every connection (after their queued
  * output). Call net_free once the loop has run the closes. */
 void net_stop(struct net *net);

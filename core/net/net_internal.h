@@ -37,6 +37,7 @@ struct listener {
 	struct net *net;
 	char *name;
 	char *protocol;
+	char *role;    /* `role =`, or from the protocol: smtp -> mx */
 	char *address;
 	int port;
 	enum listener_tls tls;
@@ -44,8 +45,9 @@ struct listener {
 	unsigned max_connections_per_ip; /* 0: no limit */
 	unsigned idle_timeout_s;         /* 0: the protocol's default */
 	unsigned command_timeout_s;      /* 0: CONN_DEFAULT_COMMAND_S */
-	unsigned connections;
-	struct iptable per_ip;
+	unsigned preauth_timeout_s;      /* 0: CONN_DEFAULT_PREAUTH_S */
+	unsigned connections;            /* admitted (net_admit) */
+	struct iptable per_ip;           /* admitted, by iptable_key */
 	int open;
 };
 
@@ -58,6 +60,9 @@ struct net {
 	gnutls_datum_t ticket_key;
 	struct postino_conn *conns; /* every open connection */
 	size_t conn_count;
+	unsigned max_connections;   /* the process's limit (net_limits_set) */
+	unsigned admitted;          /* connections net_admit let in */
+	struct iptable per_ip;      /* admitted, by iptable_key */
 	uint64_t session_seq;
 	int stopping;
 	char read_buf[NET_READ_SIZE];
@@ -96,10 +101,13 @@ struct postino_conn {
 	const struct protocol_entry *proto;
 	struct postino_conn *prev, *next;
 	void *data;
+	void *host_data;                 /* conn_set_host_data */
+	void (*host_data_free)(void *data);
 
 	struct postino_conn_info info;
 	char session_id[20];
 	char client_ip[INET6_ADDRSTRLEN];
+	char ip_key[IPTABLE_KEY_MAX]; /* what limits count it as */
 	char local_ip[INET6_ADDRSTRLEN];
 	char *tls_sni;
 	char *account;
@@ -117,6 +125,7 @@ struct postino_conn {
 	const char *pull_data;   /* ciphertext of the current read */
 	size_t pull_len;
 	struct tls_frame frame;  /* the client's record framing */
+	uint16_t hello_version;  /* highest version its ClientHello offers */
 
 	struct conn_chunk *out;  /* staging: plaintext, or ciphertext in TLS */
 	struct conn_plain *plain_out; /* TLS: replies not yet in a record */
@@ -124,6 +133,7 @@ struct postino_conn {
 
 	uv_timer_t timer;        /* idle/command, handshake or close timeout */
 	unsigned timeout_ms;     /* idle timeout */
+	unsigned preauth_ms;     /* idle timeout until conn_set_account */
 	unsigned command_ms;     /* command deadline: a line, once begun */
 	uint64_t last_input;     /* uv_now() of the last read */
 	uint64_t line_since;     /* uv_now() when the pending line began */
@@ -144,11 +154,22 @@ struct postino_conn {
 	unsigned closing : 1;    /* no more input; close once flushed */
 	unsigned closed : 1;     /* uv_close called */
 	unsigned throttled : 1;  /* input stopped by output back-pressure */
-	unsigned ip_counted : 1;
+	unsigned admitted : 1;      /* counted by net_admit */
 	unsigned want_writable : 1; /* conn_write returned 1 */
 	unsigned gone : 1;          /* torn down; memory kept for refs */
 	unsigned line_pending : 1;  /* a command line is arriving: line_since */
 };
+
+/* net_limits.c */
+/* The process's connection limit from the open files limit in force and
+ * [server] max_connections; logs it when it changes. */
+void net_limits_set(struct net *net, const struct config *config);
+/* Counts a new connection from key on l, or refuses it: NULL when
+ * admitted (net_release later), else a short reason with detail (for
+ * the log) written. */
+const char *net_admit(struct net *net, struct listener *l, const char *key,
+		      char *detail, size_t detail_len);
+void net_release(struct net *net, struct listener *l, const char *key);
 
 /* conn.c */
 void conn_accept(struct listener *listener);

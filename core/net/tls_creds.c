@@ -45,11 +45,13 @@ struct tls_creds {
 	unsigned handshake_timeout;
 };
 
-/* The path and section a certificate pair comes from, for messages. */
+/* The path and section a certificate pair comes from, for messages, and
+ * how its files are opened. */
 struct tls_pair {
 	const char *cert_path;
 	const char *key_path;
 	char label[300];
+	const struct tls_file_opener *opener; /* NULL: open(2) */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -97,15 +99,20 @@ static int read_all(int fd, unsigned char *buf, size_t size)
  * reason ("Permission denied") is what an operator needs, and key bytes
  * get wiped before they are freed. Every failure is -EIO: -ENOENT means
  * "no [tls] configured" to the caller, not "a configured file is gone". */
-static int read_pem(const char *path, gnutls_datum_t *datum_r, char *err,
-		    size_t errlen, const char *what)
+static int read_pem(const struct tls_pair *pair, const char *path,
+		    gnutls_datum_t *datum_r, char *err, size_t errlen,
+		    const char *what)
 {
+	const struct tls_file_opener *opener = pair->opener;
+	char reason[512] = "";
 	const char *why = NULL;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = opener != NULL
+		? opener->open(opener->data, path, reason, sizeof(reason))
+		: open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		why = strerror(errno);
+		why = opener != NULL ? reason : strerror(errno);
 	else if (fstat(fd, &st) < 0)
 		why = strerror(errno);
 	else if (!S_ISREG(st.st_mode))
@@ -193,11 +200,11 @@ static int add_pair(struct tls_cert *cert, const struct tls_pair *pair,
 	int ret;
 
 	snprintf(what, sizeof(what), "%s cert", pair->label);
-	ret = read_pem(pair->cert_path, &pem_cert, err, errlen, what);
+	ret = read_pem(pair, pair->cert_path, &pem_cert, err, errlen, what);
 	if (ret < 0)
 		return ret;
 	snprintf(what, sizeof(what), "%s key", pair->label);
-	ret = read_pem(pair->key_path, &pem_key, err, errlen, what);
+	ret = read_pem(pair, pair->key_path, &pem_key, err, errlen, what);
 	if (ret == 0)
 		ret = parse_leaf(pair, &pem_cert, &cert->leaf, err, errlen);
 	if (ret == 0)
@@ -208,12 +215,14 @@ static int add_pair(struct tls_cert *cert, const struct tls_pair *pair,
 }
 
 static int add_section(struct tls_creds *creds,
-		       const struct config_section *section, char *err,
+		       const struct config_section *section,
+		       const struct tls_file_opener *opener, char *err,
 		       size_t errlen)
 {
 	struct tls_pair pair = {
 		.cert_path = config_section_value(section, "cert"),
 		.key_path = config_section_value(section, "key"),
+		.opener = opener,
 	};
 
 	if (section->name != NULL)
@@ -248,7 +257,8 @@ static size_t count_sections(const struct config *config)
 
 /* The default first: it is served when no SNI name matches. */
 static int load_certs(struct tls_creds *creds, const struct config *config,
-		      const struct config_section *tls, char *err,
+		      const struct config_section *tls,
+		      const struct tls_file_opener *opener, char *err,
 		      size_t errlen)
 {
 	int ret;
@@ -258,11 +268,11 @@ static int load_certs(struct tls_creds *creds, const struct config *config,
 		set_err(err, errlen, "out of memory for TLS credentials");
 		return -ENOMEM;
 	}
-	ret = add_section(creds, tls, err, errlen);
+	ret = add_section(creds, tls, opener, err, errlen);
 	for (const struct config_section *s = config->sections;
 	     s != NULL && ret == 0; s = s->next) {
 		if (strcmp(s->type, "tls") == 0 && s->name != NULL)
-			ret = add_section(creds, s, err, errlen);
+			ret = add_section(creds, s, opener, err, errlen);
 	}
 	return ret;
 }
@@ -345,6 +355,7 @@ static void creds_destroy(struct tls_creds *creds)
 }
 
 int tls_creds_load(const struct config *config,
+		   const struct tls_file_opener *opener,
 		   const gnutls_datum_t *ticket_key,
 		   struct tls_creds **creds_r, char *err, size_t errlen)
 {
@@ -365,7 +376,7 @@ int tls_creds_load(const struct config *config,
 	}
 	creds->refs = 1;
 	creds->handshake_timeout = read_handshake_timeout(tls);
-	ret = load_certs(creds, config, tls, err, errlen);
+	ret = load_certs(creds, config, tls, opener, err, errlen);
 	if (ret == 0)
 		ret = load_priority(creds, tls, err, errlen);
 	if (ret == 0)

@@ -16,7 +16,18 @@
 
 struct tls_creds;
 
-/* Loads [tls] and every [tls "name"] of config. ticket_key is the session
+/* How certificate and key files are opened when the process may not open
+ * them itself: postinod, once it runs as server.user, asks its privileged
+ * parent (daemon/privsep.h), which checks the path against the
+ * configuration it read as root. open returns a descriptor open for
+ * reading, or a negative errno with err saying why. */
+struct tls_file_opener {
+	int (*open)(void *data, const char *path, char *err, size_t errlen);
+	void *data;
+};
+
+/* Loads [tls] and every [tls "name"] of config, opening the files with
+ * opener (NULL: open(2) here). ticket_key is the session
  * ticket key to use (kept by the caller across reloads so tickets stay
  * valid; 64 bytes, from gnutls_session_ticket_key_generate; NULL: no
  * tickets); the creds keep a copy. Returns 0; -ENOENT when config has no
@@ -25,6 +36,7 @@ struct tls_creds;
  * (unreadable file, bad PEM, key not matching cert, bad priority string;
  * an expired certificate still loads: expiry is for the caller to log). */
 int tls_creds_load(const struct config *config,
+		   const struct tls_file_opener *opener,
 		   const gnutls_datum_t *ticket_key,
 		   struct tls_creds **creds_r, char *err, size_t errlen);
 void tls_creds_ref(struct tls_creds *creds);

@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "queue/queue_internal.h"
+#include "queue/queue_proto.h"
+#include "smtp_client/smtp_reply.h"
 #include "store/store.h"
 
 struct queue_settings {
@@ -24,7 +26,10 @@ struct queue_settings {
 	unsigned relay_port;
 	char relay_user[256]; /* "" when no AUTH */
 	char relay_password[256];
-	enum queue_tls_mode relay_tls;
+	enum smtp_tls_level relay_tls;
+	char relay_ca_file[PATH_MAX]; /* "" for the system store */
+	struct tls_pin relay_pins[TLS_PINS_MAX];
+	size_t relay_pin_count;
 	unsigned mx_port;
 	struct sockaddr_in dns; /* [queue] dns_server, when has_dns */
 	int has_dns;
@@ -54,13 +59,14 @@ struct qentry {
 	struct queue_settings set;
 	char log_id[32];
 	/* the group being delivered */
-	struct queue_smtp_rcpt *grp;
+	struct smtp_client_rcpt *grp;
 	size_t *grp_idx;
 	size_t grp_count;
+	struct smtp_tls_policy policy; /* the group's destination */
 	struct queue_resolve resolve;
 	int resolving;
-	struct queue_smtp *smtp;
-	struct queue_smtp_params params;
+	struct smtp_client *smtp;
+	struct smtp_client_params params;
 	int finishing; /* the end job is queued */
 };
 
@@ -72,6 +78,10 @@ struct queue {
 	unsigned refs; /* owner, timer handle, entries, store jobs */
 	int stopping;
 	uint64_t seq;  /* unique part of bounce Message-IDs */
+	/* Trust anchors, loaded at first use and dropped by queue_reload;
+	 * the policies of entries in flight hold their own references. */
+	struct smtp_tls_trust *trust_system;
+	struct smtp_tls_trust *trust_relay;
 };
 
 struct rcpt_update {
@@ -111,8 +121,11 @@ static void qlog(const struct queue *q, enum log_level level, const char *id,
 
 static void queue_unref(struct queue *q)
 {
-	if (--q->refs == 0)
-		free(q);
+	if (--q->refs > 0)
+		return;
+	smtp_tls_trust_unref(&q->trust_system);
+	smtp_tls_trust_unref(&q->trust_relay);
+	free(q);
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -229,9 +242,17 @@ static int settings_read(const struct core_ctx *ctx,
 	setting_str(sec, "relayhost_user", s->relay_user, sizeof s->relay_user);
 	setting_str(sec, "relayhost_password", s->relay_password,
 		    sizeof s->relay_password);
-	setting_str(sec, "relayhost_tls", relay, sizeof relay);
-	s->relay_tls = strcmp(relay, "required") == 0 ? QUEUE_TLS_REQUIRED :
-							QUEUE_TLS_MAY;
+	s->relay_tls = smtp_tls_relay_level(
+		sec ? config_section_value(sec, "relayhost_tls") : NULL,
+		s->relay_user[0] != '\0');
+	setting_str(sec, "relayhost_ca_file", s->relay_ca_file,
+		    sizeof s->relay_ca_file);
+	const char *pins = sec ? config_section_value(
+					 sec, "relayhost_fingerprint") : NULL;
+	const char *problem;
+	if (pins != NULL && tls_pins_parse(pins, s->relay_pins,
+					   &s->relay_pin_count, &problem) < 0)
+		return -EINVAL;
 	snprintf(s->helo, sizeof s->helo, "%s",
 		 ctx->config->server.hostname ? ctx->config->server.hostname :
 						"localhost");
@@ -357,7 +378,8 @@ static void entry_free(struct qentry *en)
 			break;
 		}
 	}
-	queue_smtp_free(&en->smtp);
+	smtp_client_free(&en->smtp);
+	smtp_tls_policy_clear(&en->policy);
 	/* The password copy does not outlive the entry. */
 	explicit_bzero(en->set.relay_password, sizeof en->set.relay_password);
 	free(en->grp);
@@ -374,7 +396,7 @@ static void group_apply(struct qentry *en)
 {
 	for (size_t i = 0; i < en->grp_count; i++) {
 		struct qrcpt *r = &en->rcpts[en->grp_idx[i]];
-		const struct queue_smtp_rcpt *g = &en->grp[i];
+		const struct smtp_client_rcpt *g = &en->grp[i];
 
 		if (g->result == 0)
 			continue;
@@ -503,7 +525,7 @@ static void smtp_on_done(void *arg)
 {
 	struct qentry *en = arg;
 
-	queue_smtp_free(&en->smtp);
+	smtp_client_free(&en->smtp);
 	if (en->q->stopping) {
 		entry_free(en);
 		return;
@@ -515,7 +537,7 @@ static void smtp_on_done(void *arg)
 static void resolved(struct queue_resolve *r)
 {
 	struct qentry *en = r->data;
-	struct queue_smtp_params *p = &en->params;
+	struct smtp_client_params *p = &en->params;
 	int ret;
 
 	en->resolving = 0;
@@ -537,13 +559,13 @@ static void resolved(struct queue_resolve *r)
 		return;
 	}
 	int relay = en->set.relay_host[0] != '\0';
-	*p = (struct queue_smtp_params){
+	*p = (struct smtp_client_params){
 		.loop = en->q->ctx->loop,
 		.log = &en->q->ctx->log,
 		.helo = en->set.helo,
 		.addrs = r->addrs,
 		.addr_count = r->count,
-		.tls = relay ? en->set.relay_tls : QUEUE_TLS_MAY,
+		.tls = &en->policy,
 		.auth_user = relay && en->set.relay_user[0] ?
 				     en->set.relay_user : NULL,
 		.auth_password = en->set.relay_password,
@@ -565,7 +587,7 @@ static void resolved(struct queue_resolve *r)
 			p->eightbit = 1;
 			break;
 		}
-	ret = queue_smtp_start(p, &en->smtp);
+	ret = smtp_client_start(p, &en->smtp);
 	if (ret < 0) {
 		qlog(en->q, LOG_LEVEL_ERROR, en->log_id, "smtp start: %s",
 		     strerror(-ret));
@@ -578,6 +600,56 @@ static const char *domain_of(const char *address)
 	const char *at = strrchr(address, '@');
 
 	return at ? at + 1 : "";
+}
+
+/* The trust anchors of ca_file ("" for the system store), loaded at first
+ * use (a blocking read, as a reload's certificates are) and kept until
+ * queue_reload. NULL only when out of memory. */
+static struct smtp_tls_trust *queue_trust(struct queue *q,
+					   const char *ca_file)
+{
+	struct smtp_tls_trust **slot = ca_file[0] ? &q->trust_relay :
+						     &q->trust_system;
+
+	/* An entry that read its settings before a reload may still ask
+	 * for the file the old configuration named. */
+	if (*slot != NULL && strcmp((*slot)->ca_file, ca_file) != 0)
+		smtp_tls_trust_unref(slot);
+	if (*slot != NULL)
+		return *slot;
+	if (smtp_tls_trust_load(ca_file, slot) < 0)
+		return NULL;
+	if ((*slot)->count > 0)
+		qlog(q, LOG_LEVEL_INFO, NULL,
+		     "%u trust anchor(s) loaded from %s", (*slot)->count,
+		     ca_file[0] ? ca_file : "the system store");
+	else
+		qlog(q, LOG_LEVEL_ERROR, NULL,
+		     "no trust anchors loaded from %s: %s; certificates "
+		     "cannot be verified", ca_file[0] ? ca_file :
+							"the system store",
+		     (*slot)->error);
+	return *slot;
+}
+
+/* The TLS policy of the next destination, decided before connecting:
+ * the relayhost's settings, or opportunistic TLS for MX hosts (the place
+ * where MTA-STS and DANE will raise it). 0 or -ENOMEM. */
+static int destination_policy(struct qentry *en, int relay)
+{
+	const struct queue_settings *set = &en->set;
+	struct smtp_tls_trust *trust =
+		queue_trust(en->q, relay ? set->relay_ca_file : "");
+
+	if (trust == NULL)
+		return -ENOMEM;
+	if (relay)
+		smtp_tls_policy_relay(&en->policy, set->relay_tls,
+				       set->relay_host, trust, set->relay_pins,
+				       set->relay_pin_count);
+	else
+		smtp_tls_policy_mx(&en->policy, trust);
+	return 0;
 }
 
 /* The next destination: every untried pending recipient through the
@@ -612,6 +684,12 @@ static void next_group(struct qentry *en)
 	memset(r, 0, sizeof *r);
 	r->data = en;
 	r->done = resolved;
+	if (destination_policy(en, relay) < 0) {
+		/* The group stays pending; the next attempt tries again. */
+		qlog(en->q, LOG_LEVEL_ERROR, en->log_id, "out of memory");
+		next_group(en);
+		return;
+	}
 	if (relay) {
 		snprintf(r->name, sizeof r->name, "%s", en->set.relay_host);
 		r->port = en->set.relay_port;
@@ -681,7 +759,7 @@ static void entry_start(struct queue *q, int64_t id,
 	if (ret == 0)
 		ret = store_queue_rcpts(store, id, rcpt_loaded, &load);
 	if (ret == 0)
-		ret = queue_dot_stuff(en->data, en->len, &en->stuffed,
+		ret = smtp_dot_stuff(en->data, en->len, &en->stuffed,
 				      &en->stuffed_len);
 	if (ret == 0) {
 		en->grp = calloc(en->count + 1, sizeof *en->grp);
@@ -782,6 +860,21 @@ static void timer_closed(uv_handle_t *h)
 	queue_unref(h->data);
 }
 
+/* "required, verified against /etc/ssl/isp-ca.pem" for the start line. */
+static void relay_tls_describe(const struct queue_settings *set, char *buf,
+			       size_t size)
+{
+	if (set->relay_tls != SMTP_TLS_VERIFY)
+		snprintf(buf, size, "opportunistic");
+	else if (set->relay_pin_count > 0)
+		snprintf(buf, size, "required, verified by "
+			 "relayhost_fingerprint");
+	else
+		snprintf(buf, size, "required, verified against %s",
+			 set->relay_ca_file[0] ? set->relay_ca_file :
+						 "the system store");
+}
+
 int queue_start(struct core_ctx *ctx, struct queue **queue_r)
 {
 	struct queue_settings set;
@@ -800,17 +893,27 @@ int queue_start(struct core_ctx *ctx, struct queue **queue_r)
 	q->refs = 2; /* the owner and the timer handle */
 	uv_timer_init(ctx->loop, &q->timer);
 	q->timer.data = q;
-	if (set.relay_host[0] != '\0')
+	if (set.relay_host[0] != '\0') {
+		char tls[PATH_MAX + 64];
+		relay_tls_describe(&set, tls, sizeof tls);
 		core_log(ctx, LOG_LEVEL_INFO,
 			 "queue: relayhost %s port %u tls=%s auth=%s",
-			 set.relay_host, set.relay_port,
-			 set.relay_tls == QUEUE_TLS_REQUIRED ? "required" :
-							      "opportunistic",
+			 set.relay_host, set.relay_port, tls,
 			 set.relay_user[0] ? "plain" : "none");
+	}
 	explicit_bzero(set.relay_password, sizeof set.relay_password);
 	*queue_r = q;
 	queue_kick(q);
 	return 0;
+}
+
+void queue_reload(struct queue *q)
+{
+	if (q == NULL || q->stopping)
+		return;
+	smtp_tls_trust_unref(&q->trust_system);
+	smtp_tls_trust_unref(&q->trust_relay);
+	queue_kick(q);
 }
 
 void queue_stop(struct queue **queue)
@@ -830,7 +933,7 @@ void queue_stop(struct queue **queue)
 		if (en->resolving)
 			uv_cancel((uv_req_t *)&en->resolve.work);
 		else if (en->smtp != NULL)
-			queue_smtp_abort(en->smtp);
+			smtp_client_abort(en->smtp);
 	}
 	queue_unref(q);
 }

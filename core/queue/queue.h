@@ -16,6 +16,11 @@ struct queue;
 int queue_start(struct core_ctx *ctx, struct queue **queue_r);
 /* Polls now (something was just queued, or an operator flushed). */
 void queue_kick(struct queue *queue);
+/* After SIGHUP switched ctx->config: trust anchors (the system store,
+ * relayhost_ca_file) are read again at their next use, so a renewed CA
+ * file takes effect; deliveries in flight keep the ones they started
+ * with. Then polls, with the new settings. */
+void queue_reload(struct queue *queue);
 /* Stops polling and cancels deliveries in flight (they are retried after
  * the next start: a recipient is marked delivered only after the remote's
  * reply to the final dot). Call before store_close; the struct is freed

@@ -46,7 +46,7 @@ static int add_addresses(struct queue_resolve *r, const char *host)
 			break;
 		if (ai->ai_addrlen > sizeof r->addrs[0].sa)
 			continue;
-		struct queue_addr *a = &r->addrs[r->count++];
+		struct smtp_client_addr *a = &r->addrs[r->count++];
 		memcpy(&a->sa, ai->ai_addr, ai->ai_addrlen);
 		snprintf(a->host, sizeof a->host, "%s", host);
 	}

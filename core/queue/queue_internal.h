@@ -1,4 +1,4 @@
-/* Private to core/queue: name resolution and the SMTP client session. */
+/* Private to core/queue: name resolution (queue_dns.c). */
 #ifndef POSTINO_QUEUE_INTERNAL_H
 #define POSTINO_QUEUE_INTERNAL_H
 
@@ -9,14 +9,9 @@
 #include <uv.h>
 
 #include "log/log.h"
-#include "queue/queue_proto.h"
+#include "smtp_client/smtp_client.h"
 
 #define QUEUE_ADDRS_MAX 16
-
-struct queue_addr {
-	struct sockaddr_storage sa;
-	char host[256]; /* the name it came from (TLS SNI, logs) */
-};
 
 /* One lookup on the threadpool. The caller owns the struct and keeps it
  * alive until done runs (always on the loop, also when cancelled). */
@@ -34,63 +29,10 @@ struct queue_resolve {
 	/* results */
 	int status; /* 0, -ENOENT (permanent: no such domain), -EAGAIN */
 	char error[384];
-	struct queue_addr addrs[QUEUE_ADDRS_MAX];
+	struct smtp_client_addr addrs[QUEUE_ADDRS_MAX];
 	size_t count;
 };
 
 int queue_resolve_start(uv_loop_t *loop, struct queue_resolve *r);
-
-/* ---- one SMTP client connection (queue_smtp.c) ------------------------- */
-
-enum queue_tls_mode {
-	QUEUE_TLS_MAY = 0,      /* STARTTLS when offered, not verified */
-	QUEUE_TLS_REQUIRED = 1, /* no STARTTLS: temporary failure */
-};
-
-struct queue_smtp_rcpt {
-	const char *address; /* owned by the caller */
-	int result;          /* 0 not yet known, 2, 4 or 5 (reply class) */
-	char reply[512];     /* the reply (flattened) or our reason */
-	int accepted;        /* RCPT got 2xx: waits for the final reply */
-};
-
-struct queue_smtp_params {
-	uv_loop_t *loop;
-	const struct log *log;
-	const char *helo;           /* our host name */
-	const struct queue_addr *addrs;
-	size_t addr_count;
-	enum queue_tls_mode tls;
-	const char *auth_user;      /* NULL: no AUTH */
-	const char *auth_password;  /* never logged */
-	const char *sender;         /* "" for <> */
-	const char *data;           /* dot-stuffed, ends with ".\r\n" */
-	size_t data_len;
-	size_t message_size;        /* for SIZE= */
-	int eightbit;               /* BODY=8BITMIME when offered */
-	struct queue_smtp_rcpt *rcpts;
-	size_t rcpt_count;
-	unsigned connect_timeout_ms;
-	unsigned command_timeout_ms;
-	const char *log_id;         /* "q42": prefix of log lines */
-	/* Right after the reply to the final dot, results are set for every
-	 * recipient that was accepted: record them before anything else. */
-	void (*on_dot)(void *arg);
-	/* The session is over and its handles are closed; every recipient
-	 * has a result (0 only when cancelled). Free it with
-	 * queue_smtp_free. */
-	void (*on_done)(void *arg);
-	void *arg;
-};
-
-struct queue_smtp;
-
-/* Starts the session; params and everything it points to must stay valid
- * until on_done. Returns 0 or a negative error (nothing started). */
-int queue_smtp_start(const struct queue_smtp_params *params,
-		     struct queue_smtp **smtp_r);
-/* Closes at once; on_done follows once the handles are closed. */
-void queue_smtp_abort(struct queue_smtp *smtp);
-void queue_smtp_free(struct queue_smtp **smtp);
 
 #endif

@@ -309,6 +309,14 @@ int store_blob_stats(struct store *store, int64_t *blobs_r,
  * when absent or expired as of now_s. */
 int store_state_get(struct store *store, const char *module, const char *key,
 		    int64_t now_s, void *buf, size_t buflen, size_t *len_r);
+/* Calls cb for every entry of module live as of now_s whose key starts
+ * with prefix, in key (byte) order, until cb returns nonzero (returned).
+ * 0 at the end, or a negative errno. Reads on the read-only connection. */
+int store_state_scan(struct store *store, const char *module,
+		     const char *prefix, int64_t now_s,
+		     int (*cb)(void *data, const char *key, const void *value,
+			       size_t len, int64_t expires_at),
+		     void *data);
 
 /* Consistent online copy into path with the SQLite backup API, safe while
  * the daemon writes. Uses its own connections. Blocks (and may sleep

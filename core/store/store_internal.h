@@ -71,6 +71,7 @@ enum store_stmt_id {
 	STMT_R_MESSAGE_READ,
 	STMT_R_BLOB_STATS,
 	STMT_R_STATE_GET,
+	STMT_R_STATE_SCAN,
 	STMT_R_MESSAGE_LIST,
 
 	/* store_queue.c: the outbound queue. */

@@ -117,3 +117,46 @@ int store_state_get(struct store *store, const char *module, const char *key,
 	sqlite3_reset(st);
 	return ret;
 }
+
+int store_state_scan(struct store *store, const char *module,
+		     const char *prefix, int64_t now_s,
+		     int (*cb)(void *data, const char *key, const void *value,
+			       size_t len, int64_t expires_at),
+		     void *data)
+{
+	struct store_conn *c = store->reader;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (module == NULL || module[0] == '\0' || prefix == NULL)
+		return store_conn_errorf(c, -EINVAL, "invalid state scan");
+	/* substr() compares bytes as the primary key's BINARY order does,
+	 * and the key column follows module in that key, so the scan walks
+	 * one module's range of the index in key order. */
+	st = store_conn_stmt(c, STMT_R_STATE_SCAN,
+			     "SELECT key, value, expires_at FROM module_state"
+			     " WHERE module = ?1"
+			     " AND substr(key, 1, length(?2)) = ?2"
+			     " AND (expires_at = 0 OR expires_at > ?3)"
+			     " ORDER BY key");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 3, now_s);
+	if (store_bind_text(st, 1, module) != SQLITE_OK ||
+	    store_bind_text(st, 2, prefix) != SQLITE_OK)
+		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const void *value = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+		ret = cb(data, key != NULL ? key : "", value != NULL ? value : "",
+			 len, sqlite3_column_int64(st, 2));
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_conn_fail(c, rc, "state scan");
+	sqlite3_reset(st);
+	return ret;
+}

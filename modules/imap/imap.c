@@ -16,19 +16,13 @@ static const struct postino_config_key imap_keys[] = {
 static int imap_init(postino_mod *mod, const struct postino_host *host,
 		     void **data_r)
 {
-	/* mailbox_section is the newest entry this module needs. */
-	if (!POSTINO_HOST_HAS(host, mailbox_section)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
-			  "the host is too old for imap (no IMAP mailboxes)");
-		return -ENOTSUP;
-	}
 	struct imap_server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return -ENOMEM;
 	srv->mod = mod;
 	srv->host = host;
 	srv->max_message_size =
-		(uint64_t)host->config_number(mod, "max_message_size");
+		(uint64_t)host->core->config_number(mod, "max_message_size");
 	srv->proto = (struct postino_protocol){
 		.size = sizeof(struct postino_protocol),
 		.name = "imap",
@@ -36,6 +30,8 @@ static int imap_init(postino_mod *mod, const struct postino_host *host,
 		.idle_timeout_s = IMAP_IDLE_TIMEOUT_S,
 		.overload_reply = "* BYE Too many connections, try later",
 		.timeout_reply = "* BYE Autologout; idle for too long",
+		.command_timeout_reply =
+			"* BYE Command line not completed in time",
 		.on_connect = imap_on_connect,
 		.on_line = imap_on_line,
 		.on_bytes = imap_on_bytes,
@@ -43,9 +39,9 @@ static int imap_init(postino_mod *mod, const struct postino_host *host,
 		.on_writable = imap_on_writable,
 		.on_close = imap_on_close,
 	};
-	int ret = host->protocol_register(mod, &srv->proto, srv);
+	int ret = host->proto->protocol_register(mod, &srv->proto, srv);
 	if (ret < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "protocol_register failed: %s", strerror(-ret));
 		free(srv);
 		return ret;

@@ -43,7 +43,9 @@ enum imap_phase {
 	IMAP_PHASE_LITERAL,      /* reading a literal into cmd */
 	IMAP_PHASE_APPEND_DATA,  /* streaming APPEND's message into msg */
 	IMAP_PHASE_APPEND_END,   /* the line that ends APPEND */
-	IMAP_PHASE_DISCARD,      /* skipping a refused literal */
+	IMAP_PHASE_DISCARD,      /* skipping a refused APPEND literal */
+	IMAP_PHASE_SKIP,         /* dropping a refused command's LITERAL+
+				    bytes (see skip_tag) */
 	IMAP_PHASE_AUTH,         /* AUTHENTICATE's response line */
 	IMAP_PHASE_IDLE,         /* waiting for DONE */
 	IMAP_PHASE_BUSY,         /* a command waits for the store; paused */
@@ -79,9 +81,16 @@ struct imap_session {
 	/* The command being assembled: lines and literals. */
 	struct imap_buf cmd;
 	uint64_t literal_left;
+	unsigned cmd_literals; /* literals announced in it so far */
 	char tag[64];      /* of the command being run */
 	bool tag_uid;      /* it is a UID command */
 	const struct imap_command_def *running;
+	/* A command refused while it was still arriving (LOGIN before TLS
+	 * with a LITERAL+): its remaining lines and literals are dropped,
+	 * then skip_tag gets the NO. skipped bounds what is dropped. */
+	bool skipping;
+	char skip_tag[64];
+	uint64_t skipped;
 
 	/* Selected state. */
 	postino_mailbox *mb;
@@ -177,6 +186,14 @@ void imap_cmd_login(struct imap_session *, const struct imap_command *,
 void imap_cmd_authenticate(struct imap_session *, const struct imap_command *,
 			   const struct imap_arg *, size_t, bool);
 void imap_auth_response(struct imap_session *s, const char *line, size_t len);
+/* " AUTH=PLAIN AUTH=LOGIN": the mechanisms the host offers here now. */
+void imap_auth_capabilities(struct imap_session *s, struct imap_buf *out);
+/* Whether cmd[0..len), a command being assembled, is LOGIN or
+ * AUTHENTICATE on a connection without TLS: a literal in it would carry
+ * credentials in clear, so it is refused before any "+". */
+bool imap_auth_needs_tls(struct imap_session *s, const char *cmd,
+			 size_t len);
+extern const char imap_no_tls[]; /* the NO text for that */
 void imap_cmd_select(struct imap_session *, const struct imap_command *,
 		     const struct imap_arg *, size_t, bool);
 void imap_cmd_create(struct imap_session *, const struct imap_command *,

@@ -49,14 +49,14 @@ void imap_cmd_logout(struct imap_session *s, const struct imap_command *cmd,
 	s->state = IMAP_LOGOUT;
 	imap_printf(s, "%s OK Logout completed\r\n", s->tag);
 	imap_command_done(s);
-	s->srv->host->conn_close(s->conn, "logout");
+	s->srv->host->proto->conn_close(s->conn, "logout");
 }
 
 void imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd,
 		       const struct imap_arg *args, size_t n_args, bool uid)
 {
 	const struct postino_conn_info *info =
-		s->srv->host->conn_info(s->conn);
+		s->srv->host->proto->conn_info(s->conn);
 
 	UNUSED_ARGS;
 	if (n_args != 0) {
@@ -69,7 +69,7 @@ void imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd,
 	}
 	imap_printf(s, "%s OK Begin TLS negotiation now\r\n", s->tag);
 	imap_command_done(s);
-	s->srv->host->conn_starttls(s->conn);
+	s->srv->host->proto->conn_starttls(s->conn);
 }
 
 /* RFC 2971: the client's list is read and ignored; ours names us. */

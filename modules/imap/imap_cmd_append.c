@@ -14,7 +14,7 @@
 static void append_reset(struct imap_session *s)
 {
 	if (s->append_msg != NULL)
-		s->srv->host->msg_discard(&s->append_msg);
+		s->srv->host->mail->msg_discard(&s->append_msg);
 	free(s->append_mailbox);
 	s->append_mailbox = NULL;
 	free(s->append_keywords);
@@ -117,14 +117,14 @@ void imap_append_begin(struct imap_session *s, const char *line, size_t len,
 		/* RFC 7888 4: the bytes come anyway; a huge one is not worth
 		 * reading. */
 		imap_printf(s, "* BYE [TOOBIG] Message too large\r\n");
-		host->conn_close(s->conn, "append too large");
+		host->proto->conn_close(s->conn, "append too large");
 		append_reset(s);
 		return;
 	}
 	if (error != NULL)
 		s->append_toobig = true; /* nonsync: swallow, then BAD */
 	if (!s->append_toobig) {
-		s->append_msg = host->msg_new(s->srv->mod, s->conn);
+		s->append_msg = host->mail->msg_new(s->srv->mod, s->conn);
 		if (s->append_msg == NULL) {
 			s->append_toobig = true;
 		}
@@ -136,15 +136,15 @@ void imap_append_begin(struct imap_session *s, const char *line, size_t len,
 		return;
 	}
 	s->phase = IMAP_PHASE_APPEND_DATA;
-	host->conn_read_bytes(s->conn, size);
+	host->proto->conn_read_bytes(s->conn, size);
 }
 
 void imap_append_bytes(struct imap_session *s, const char *bytes, size_t len,
 		       int last)
 {
 	if (s->append_msg != NULL &&
-	    s->srv->host->msg_append(s->append_msg, bytes, len) < 0) {
-		s->srv->host->msg_discard(&s->append_msg);
+	    s->srv->host->mail->msg_append(s->append_msg, bytes, len) < 0) {
+		s->srv->host->mail->msg_discard(&s->append_msg);
 		s->append_toobig = true;
 	}
 	if (last)
@@ -192,7 +192,7 @@ void imap_append_end(struct imap_session *s, const char *line, size_t len)
 	s->pending++;
 	imap_busy(s);
 	/* The mailbox must exist: APPEND never creates one (TRYCREATE). */
-	int ret = host->mailbox_append(s->srv->mod, s->account,
+	int ret = host->mailbox->mailbox_append(s->srv->mod, s->account,
 				       s->append_mailbox, msg, s->append_flags,
 				       s->append_keywords, s->append_date,
 				       append_done, s);

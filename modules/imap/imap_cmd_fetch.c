@@ -1,11 +1,13 @@
-/* FETCH and UID FETCH (RFC 3501 6.4.5). Responses stream: messages are
- * written one by one and the command pauses whenever the connection's
- * output is over its high-water mark, so FETCH 1:* of a huge mailbox
- * holds one message's response at a time. Each response is assembled in
- * one buffer and written once (literal bodies stream after it): FETCH
- * 1:* (UID FLAGS) is a hundred thousand small lines. ENVELOPE and
- * BODYSTRUCTURE come from the summaries stored at delivery;
- * BODY[section] reads only the section's byte range from the store. */
+/* FETCH and UID FETCH (RFC 3501 6.4.5). Responses stream: the command
+ * pauses whenever the connection's output is over its high-water mark,
+ * also in the middle of a literal, so FETCH 1:* of a huge mailbox, or
+ * BODY[] asked a thousand times of a 50 MB message, holds at most one
+ * chunk of it at a time. Each round also stops after about a megabyte
+ * read from the store and yields the loop (a no-op on a worker thread)
+ * before going on: HEADER.FIELDS items that read headers but write
+ * nothing cannot hold the loop either. ENVELOPE and BODYSTRUCTURE come
+ * from the summaries stored at delivery; BODY[section] reads only the
+ * section's byte range from the store. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +20,38 @@
 #define FETCH_CHUNK 65536
 /* HEADER.FIELDS filters the header in memory: bounded. */
 #define FETCH_HEADER_MAX (1024 * 1024)
+/* Bytes read from the store in one round before yielding the loop; a
+ * look-up (a section's ranges, a summary) counts as FETCH_LOOKUP_COST
+ * more, so items that find nothing still end a round. */
+#define FETCH_ROUND_BYTES (1024 * 1024)
+#define FETCH_LOOKUP_COST 1024
+
+/* The items of one message's response, in order: the fixed ones first,
+ * then bodies[i] as ITEM_BODIES + i, then the closing parenthesis. */
+enum {
+	ITEM_START,          /* "* n FETCH (" and every item without a
+				literal */
+	ITEM_RFC822,
+	ITEM_RFC822_HEADER,
+	ITEM_RFC822_TEXT,
+	ITEM_BODIES,
+};
 
 struct imap_fetch_run {
 	struct imap_fetch *att;
 	uint32_t *indices;
 	size_t count;
-	size_t pos;
+	size_t pos;     /* the message being written */
+	size_t item;    /* its next item */
+	struct postino_message_info info; /* of indices[pos], once started */
+	bool first;     /* no item written yet (for the separating space) */
+	/* A literal being written: bytes [lit_at, lit_end) of the message;
+	 * lit_pad once a read failed (the length is promised: spaces). */
+	uint64_t lit_at, lit_end;
+	bool lit_pad;
+	char *chunk;    /* FETCH_CHUNK bytes, for literals */
+	uint64_t budget; /* bytes this round may still read */
+	bool yielding;  /* a yield is in flight: the pump waits for it */
 	uint32_t *seen; /* UIDs to mark \Seen after the responses */
 	size_t seen_count;
 	bool set_seen;  /* a non-PEEK body item on a read-write mailbox */
@@ -43,6 +71,7 @@ void imap_fetch_run_free(struct imap_fetch_run **runp)
 	imap_buf_free(&run->line);
 	free(run->indices);
 	free(run->seen);
+	free(run->chunk);
 	free(run);
 }
 
@@ -79,36 +108,48 @@ static void line_flush(struct imap_session *s, struct imap_fetch_run *run)
 	imap_buf_clear(&run->line);
 }
 
-/* Writes count bytes of message index from offset as a literal. */
-static int write_range(struct imap_session *s, struct imap_fetch_run *run,
-		       uint32_t index, uint64_t start, uint64_t end)
+static void charge(struct imap_fetch_run *run, uint64_t n)
 {
-	const struct postino_host *host = s->srv->host;
+	run->budget -= run->budget < n ? run->budget : n;
+}
+
+/* Announces bytes [start, end) of the message as a literal; the pump
+ * writes them chunk by chunk. */
+static void literal_start(struct imap_session *s, struct imap_fetch_run *run,
+			  uint64_t start, uint64_t end)
+{
 	uint64_t len = end > start ? end - start : 0;
-	char *buf;
 
 	put_literal_len(run, len);
 	line_flush(s, run);
-	if (len == 0 || run->nomem)
-		return 0;
-	buf = malloc(len < FETCH_CHUNK ? len : FETCH_CHUNK);
-	if (buf == NULL)
-		return -ENOMEM;
-	while (len > 0) {
-		size_t want = len < FETCH_CHUNK ? (size_t)len : FETCH_CHUNK;
-		int64_t n = host->mailbox_read(s->mb, index, start, buf, want);
-		if (n <= 0) {
-			/* The literal length is promised: pad, and let the
-			 * tagged reply say what happened. */
-			memset(buf, ' ', want);
-			n = (int64_t)want;
-		}
-		imap_write(s, buf, (size_t)n);
-		start += (uint64_t)n;
-		len -= (uint64_t)n;
+	run->lit_at = start;
+	run->lit_end = start + len;
+	run->lit_pad = false;
+}
+
+/* Writes the next chunk of the literal in progress. */
+static void literal_chunk(struct imap_session *s, struct imap_fetch_run *run)
+{
+	uint64_t left = run->lit_end - run->lit_at;
+	size_t want = left < FETCH_CHUNK ? (size_t)left : FETCH_CHUNK;
+	int64_t n = -EIO;
+
+	if (!run->lit_pad)
+		n = s->srv->host->mailbox->mailbox_read(s->mb,
+					       run->indices[run->pos],
+					       run->lit_at, run->chunk, want);
+	if (n <= 0) {
+		/* The length is promised: pad, and let the tagged reply
+		 * say what happened. */
+		if (!run->lit_pad)
+			run->missing = true;
+		run->lit_pad = true;
+		memset(run->chunk, ' ', want);
+		n = (int64_t)want;
 	}
-	free(buf);
-	return 0;
+	imap_write(s, run->chunk, (size_t)n);
+	run->lit_at += (uint64_t)n;
+	charge(run, (uint64_t)n);
 }
 
 /* The byte range [start, end) of a body item, or has = false. */
@@ -124,7 +165,7 @@ static bool body_range(struct imap_session *s, uint32_t index,
 		*end_r = octets;
 		return true;
 	}
-	if (s->srv->host->mailbox_section(s->mb, index, b->part, b->depth,
+	if (s->srv->host->mailbox->mailbox_section(s->mb, index, b->part, b->depth,
 					  &sec) < 0)
 		return false;
 	switch (b->kind) {
@@ -175,6 +216,7 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 		run->nomem = true;
 	put_str(run, " ");
 
+	charge(run, FETCH_LOOKUP_COST);
 	if (!body_range(s, index, b, octets, &start, &end)) {
 		/* A part the message does not have is empty (RFC 3501
 		 * 6.4.5 lets the server choose; clients handle ""). */
@@ -184,8 +226,7 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 	if (b->kind != IMAP_SECTION_HEADER_FIELDS &&
 	    b->kind != IMAP_SECTION_HEADER_FIELDS_NOT) {
 		apply_partial(b, &start, &end);
-		if (write_range(s, run, index, start, end) < 0)
-			run->missing = true;
+		literal_start(s, run, start, end);
 		return;
 	}
 	size_t len = end - start < FETCH_HEADER_MAX ? (size_t)(end - start)
@@ -193,11 +234,12 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 	char *hdr = malloc(len + 1), *out = malloc(len + 3);
 	size_t out_len = 0;
 	int64_t n = hdr != NULL && out != NULL
-			    ? s->srv->host->mailbox_read(s->mb, index, start,
+			    ? s->srv->host->mailbox->mailbox_read(s->mb, index, start,
 							 hdr, len)
 			    : -ENOMEM;
+	charge(run, len);
 	if (n < 0 ||
-	    imap_header_filter(hdr, (size_t)n, b->fields, b->n_fields,
+	    imap_header_filter(hdr, (size_t)n, b->sorted, b->n_fields,
 			       b->kind == IMAP_SECTION_HEADER_FIELDS_NOT, out,
 			       len + 3, &out_len) < 0) {
 		run->missing = true;
@@ -217,15 +259,16 @@ static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 		       const char *label)
 {
 	char small[4096], *buf = small;
-	int64_t n = s->srv->host->mailbox_mime(s->mb, index, which, small,
+	int64_t n = s->srv->host->mailbox->mailbox_mime(s->mb, index, which, small,
 					       sizeof small);
 
 	if (n >= (int64_t)sizeof small) {
 		buf = malloc((size_t)n + 1);
 		n = buf == NULL ? -ENOMEM
-				: s->srv->host->mailbox_mime(s->mb, index, which,
+				: s->srv->host->mailbox->mailbox_mime(s->mb, index, which,
 							     buf, (size_t)n + 1);
 	}
+	charge(run, FETCH_LOOKUP_COST + (n > 0 ? (uint64_t)n : 0));
 	put_str(run, label);
 	if (n < 0) {
 		run->missing = true;
@@ -238,62 +281,78 @@ static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 		free(buf);
 }
 
-/* Writes "* n FETCH (...)" for one message. */
-static void fetch_one(struct imap_session *s, struct imap_fetch_run *run,
-		      uint32_t index)
+static void sep(struct imap_fetch_run *run)
+{
+	if (!run->first)
+		put_str(run, " ");
+	run->first = false;
+}
+
+/* "* n FETCH (" and the items that need no literal. false when the
+ * message is gone (nothing written). */
+static bool fetch_start(struct imap_session *s, struct imap_fetch_run *run,
+			uint32_t index)
 {
 	const struct imap_fetch *att = run->att;
-	struct postino_message_info info;
-	bool first = true, marks_seen = false;
+	struct postino_message_info *info = &run->info;
+	bool marks_seen = false;
 
-	if (imap_message(s, index, &info) < 0)
-		return;
-	if (run->set_seen && !(info.flags & POSTINO_FLAG_SEEN)) {
+	if (imap_message(s, index, info) < 0)
+		return false;
+	if (run->set_seen && !(info->flags & POSTINO_FLAG_SEEN)) {
 		marks_seen = true;
-		info.flags |= POSTINO_FLAG_SEEN;
-		run->seen[run->seen_count++] = info.uid;
+		info->flags |= POSTINO_FLAG_SEEN;
+		run->seen[run->seen_count++] = info->uid;
 	}
+	run->first = true;
 	put_str(run, "* ");
 	put_u64(run, index + 1);
 	put_str(run, " FETCH (");
-#define SEP() do { if (!first) put_str(run, " "); first = false; } while (0)
 	if (att->flags & IMAP_FETCH_UID) {
-		SEP();
+		sep(run);
 		put_str(run, "UID ");
-		put_u64(run, info.uid);
+		put_u64(run, info->uid);
 	}
 	if ((att->flags & IMAP_FETCH_FLAGS) || marks_seen) {
-		SEP();
+		sep(run);
 		put_str(run, "FLAGS ");
-		if (imap_flags_format(info.flags, info.keywords, &run->line) < 0)
+		if (imap_flags_format(info->flags, info->keywords,
+				      &run->line) < 0)
 			run->nomem = true;
 	}
 	if (att->flags & IMAP_FETCH_INTERNALDATE) {
 		char date[IMAP_INTERNALDATE_SIZE];
-		if (imap_format_internaldate(info.internaldate, date) == 0) {
-			SEP();
+		if (imap_format_internaldate(info->internaldate, date) == 0) {
+			sep(run);
 			put_str(run, "INTERNALDATE ");
 			put_str(run, date);
 		}
 	}
 	if (att->flags & IMAP_FETCH_RFC822_SIZE) {
-		SEP();
+		sep(run);
 		put_str(run, "RFC822.SIZE ");
-		put_u64(run, info.octets);
+		put_u64(run, info->octets);
 	}
 	if (att->flags & IMAP_FETCH_ENVELOPE) {
-		SEP();
+		sep(run);
 		fetch_mime(s, run, index, POSTINO_MIME_ENVELOPE, "ENVELOPE");
 	}
 	if (att->flags & IMAP_FETCH_BODY) {
-		SEP();
+		sep(run);
 		fetch_mime(s, run, index, POSTINO_MIME_BODY, "BODY");
 	}
 	if (att->flags & IMAP_FETCH_BODYSTRUCTURE) {
-		SEP();
+		sep(run);
 		fetch_mime(s, run, index, POSTINO_MIME_BODYSTRUCTURE,
 			   "BODYSTRUCTURE");
 	}
+	return true;
+}
+
+/* Writes the current message's next item (which may start a literal),
+ * or its end; then moves on. */
+static void fetch_item(struct imap_session *s, struct imap_fetch_run *run)
+{
 	static const struct imap_fetch_body rfc822 = {
 		.kind = IMAP_SECTION_WHOLE,
 	}, rfc822_header = {
@@ -301,27 +360,42 @@ static void fetch_one(struct imap_session *s, struct imap_fetch_run *run,
 	}, rfc822_text = {
 		.kind = IMAP_SECTION_TEXT,
 	};
-	if (att->flags & IMAP_FETCH_RFC822) {
-		SEP();
-		fetch_body(s, run, index, info.octets, &rfc822, "RFC822");
+	static const struct {
+		unsigned flag;
+		const struct imap_fetch_body *body;
+		const char *label;
+	} fixed[] = {
+		[ITEM_RFC822] = { IMAP_FETCH_RFC822, &rfc822, "RFC822" },
+		[ITEM_RFC822_HEADER] = { IMAP_FETCH_RFC822_HEADER,
+					 &rfc822_header, "RFC822.HEADER" },
+		[ITEM_RFC822_TEXT] = { IMAP_FETCH_RFC822_TEXT, &rfc822_text,
+				       "RFC822.TEXT" },
+	};
+	const struct imap_fetch *att = run->att;
+	uint32_t index = run->indices[run->pos];
+	size_t item = run->item++;
+
+	if (item == ITEM_START) {
+		if (!fetch_start(s, run, index)) {
+			run->pos++; /* gone: no response at all */
+			run->item = ITEM_START;
+		}
+	} else if (item < ITEM_BODIES) {
+		if (att->flags & fixed[item].flag) {
+			sep(run);
+			fetch_body(s, run, index, run->info.octets,
+				   fixed[item].body, fixed[item].label);
+		}
+	} else if (item - ITEM_BODIES < att->n_bodies) {
+		sep(run);
+		fetch_body(s, run, index, run->info.octets,
+			   &att->bodies[item - ITEM_BODIES], NULL);
+	} else {
+		put_str(run, ")\r\n");
+		line_flush(s, run);
+		run->pos++;
+		run->item = ITEM_START;
 	}
-	if (att->flags & IMAP_FETCH_RFC822_HEADER) {
-		SEP();
-		fetch_body(s, run, index, info.octets, &rfc822_header,
-			   "RFC822.HEADER");
-	}
-	if (att->flags & IMAP_FETCH_RFC822_TEXT) {
-		SEP();
-		fetch_body(s, run, index, info.octets, &rfc822_text,
-			   "RFC822.TEXT");
-	}
-	for (size_t i = 0; i < att->n_bodies; i++) {
-		SEP();
-		fetch_body(s, run, index, info.octets, &att->bodies[i], NULL);
-	}
-#undef SEP
-	put_str(run, ")\r\n");
-	line_flush(s, run);
 }
 
 static void seen_done(void *data, int status)
@@ -343,7 +417,7 @@ static void fetch_finish(struct imap_session *s)
 
 	if (run->seen_count > 0) {
 		s->pending++;
-		int ret = s->srv->host->mailbox_store(
+		int ret = s->srv->host->mailbox->mailbox_store(
 			s->mb, run->seen, run->seen_count, POSTINO_STORE_ADD,
 			POSTINO_FLAG_SEEN, NULL, seen_done, s);
 		imap_fetch_run_free(&s->fetch);
@@ -361,20 +435,59 @@ static void fetch_finish(struct imap_session *s)
 		imap_tagged(s, "OK", "Fetch completed");
 }
 
+static void yield_work(void *data)
+{
+	(void)data; /* the point is the trip: other clients meanwhile */
+}
+
+static void yield_done(void *data, int status)
+{
+	struct imap_session *s = data;
+
+	(void)status; /* cancelled at shutdown: go on all the same */
+	if (imap_release(s))
+		return;
+	if (s->fetch != NULL) {
+		s->fetch->yielding = false;
+		imap_fetch_pump(s);
+	}
+}
+
 void imap_fetch_pump(struct imap_session *s)
 {
 	struct imap_fetch_run *run = s->fetch;
 
+	if (run->yielding)
+		return; /* on_writable meanwhile: yield_done pumps */
 	s->blocked = false;
-	while (run->pos < run->count && !s->blocked && s->conn != NULL &&
-	       !run->nomem)
-		fetch_one(s, run, run->indices[run->pos++]);
+	run->budget = FETCH_ROUND_BYTES;
+	for (;;) {
+		while (!s->blocked && s->conn != NULL && !run->nomem &&
+		       run->budget > 0 && run->pos < run->count) {
+			if (run->lit_at < run->lit_end)
+				literal_chunk(s, run);
+			else
+				fetch_item(s, run);
+		}
+		if (run->nomem || s->conn == NULL || s->blocked ||
+		    run->pos == run->count || run->budget > 0)
+			break;
+		/* Read enough for one round: let others have the loop. */
+		s->pending++;
+		if (s->srv->host->core->work_submit(s->srv->mod, yield_work,
+					      yield_done, s) == 0) {
+			run->yielding = true;
+			return;
+		}
+		s->pending--;
+		run->budget = FETCH_ROUND_BYTES; /* cannot yield: go on */
+	}
 	if (run->nomem) {
 		/* Part of a response may be out already: the session cannot
 		 * go on in step with the client. */
 		imap_printf(s, "\r\n* BYE Out of memory\r\n");
 		if (s->conn != NULL)
-			s->srv->host->conn_close(s->conn, "out of memory");
+			s->srv->host->proto->conn_close(s->conn, "out of memory");
 		return;
 	}
 	if (run->pos == run->count)
@@ -403,13 +516,15 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd,
 		return;
 	}
 	run = calloc(1, sizeof(*run));
-	if (run == NULL) {
+	if (run == NULL || (run->chunk = malloc(FETCH_CHUNK)) == NULL) {
+		free(run);
 		imap_tagged(s, "NO", "Out of memory");
 		return;
 	}
 	imap_buf_init(&run->line, 0);
 	int ret = imap_fetch_parse(&args[1], &run->att, &error);
 	if (ret < 0) {
+		free(run->chunk);
 		free(run);
 		imap_tagged(s, ret == -ENOMEM ? "NO" : "BAD", "%s",
 			    error != NULL ? error : "Invalid FETCH items");

@@ -36,8 +36,8 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd,
 	imap_printf(s, "+ idling\r\n");
 	s->phase = IMAP_PHASE_IDLE;
 	imap_idle_changed(s);
-	s->idle_timer = host->timer_start(s->srv->mod, IDLE_POLL_MS,
-					  IDLE_POLL_MS, idle_poll, s);
+	s->idle_timer = host->core->timer_start(s->srv->mod, IDLE_POLL_MS,
+					  IDLE_POLL_MS, 0, idle_poll, s);
 }
 
 void imap_idle_line(struct imap_session *s, const char *line, size_t len)
@@ -45,7 +45,7 @@ void imap_idle_line(struct imap_session *s, const char *line, size_t len)
 	const struct postino_host *host = s->srv->host;
 
 	if (s->idle_timer != NULL)
-		host->timer_stop(&s->idle_timer);
+		host->core->timer_stop(&s->idle_timer);
 	s->phase = IMAP_PHASE_COMMAND;
 	if (len == 4 && strncasecmp(line, "DONE", 4) == 0)
 		imap_tagged(s, "OK", "Idle completed");

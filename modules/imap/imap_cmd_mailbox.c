@@ -39,14 +39,14 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 	}
 	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
 	imap_unselect(s);
-	ret = host->mailbox_open(s->srv->mod, s->account, name.data,
+	ret = host->mailbox->mailbox_open(s->srv->mod, s->account, name.data,
 				 examine ? 0 : POSTINO_MAILBOX_RECENT, &s->mb);
 	if (ret == 0)
-		ret = host->mailbox_status(s->srv->mod, s->account, name.data,
+		ret = host->mailbox->mailbox_status(s->srv->mod, s->account, name.data,
 					   &st);
 	if (ret < 0) {
 		if (s->mb != NULL)
-			host->mailbox_close(&s->mb);
+			host->mailbox->mailbox_close(&s->mb);
 		imap_buf_free(&name);
 		imap_tagged(s, "NO", ret == -ENOENT
 				? "[NONEXISTENT] Mailbox does not exist"
@@ -68,7 +68,7 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 		if (unseen == 0 && !(info.flags & POSTINO_FLAG_SEEN))
 			unseen = i + 1;
 	}
-	host->mailbox_watch(s->mb, mailbox_changed, s);
+	host->mailbox->mailbox_watch(s->mb, mailbox_changed, s);
 	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
 		       "\\Draft)\r\n"
 		       "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n"
@@ -80,7 +80,7 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 		imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 		       "* OK [UIDNEXT %u] Predicted next UID\r\n",
-		    host->mailbox_uidvalidity(s->mb), st.uidnext);
+		    host->mailbox->mailbox_uidvalidity(s->mb), st.uidnext);
 	imap_tagged(s, "OK", "[%s] %s completed",
 		    examine ? "READ-ONLY" : "READ-WRITE",
 		    examine ? "Examine" : "Select");
@@ -171,7 +171,7 @@ void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd,
 	}
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox_create(s->srv->mod, s->account,
+	int ret = s->srv->host->mailbox->mailbox_create(s->srv->mod, s->account,
 					       name.data, use, mbox_done, s);
 	imap_buf_free(&name);
 	if (ret == -EINVAL && use != NULL) {
@@ -203,7 +203,7 @@ void imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd,
 		imap_unselect(s);
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox_delete(s->srv->mod, s->account,
+	int ret = s->srv->host->mailbox->mailbox_delete(s->srv->mod, s->account,
 					       name.data, mbox_done, s);
 	imap_buf_free(&name);
 	mbox_started(s, ret);
@@ -230,7 +230,7 @@ void imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd,
 	}
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox_rename(s->srv->mod, s->account,
+	int ret = s->srv->host->mailbox->mailbox_rename(s->srv->mod, s->account,
 					       from.data, to.data, mbox_done,
 					       s);
 	imap_buf_free(&from);
@@ -256,7 +256,7 @@ void imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd,
 	}
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox_subscribe(s->srv->mod, s->account,
+	int ret = s->srv->host->mailbox->mailbox_subscribe(s->srv->mod, s->account,
 						  name.data, on, mbox_done, s);
 	imap_buf_free(&name);
 	mbox_started(s, ret);
@@ -294,7 +294,7 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd,
 		imap_buf_free(&name);
 		return;
 	}
-	ret = s->srv->host->mailbox_status(s->srv->mod, s->account, name.data,
+	ret = s->srv->host->mailbox->mailbox_status(s->srv->mod, s->account, name.data,
 					   &st);
 	if (ret < 0) {
 		imap_buf_free(&name);

@@ -1,7 +1,10 @@
 /* SEARCH and UID SEARCH (RFC 3501 6.4.4). imap_search.c parses and
- * evaluates the program; this file feeds it messages: flags, sizes and
- * dates from the view, and, only when a key needs them, the header
- * (read once per message) and the body. */
+ * evaluates the program; this file feeds it messages in batches: the
+ * loop thread copies what the program needs of the next messages (flags,
+ * sizes, dates; the header, or the whole message, only when a key reads
+ * them) and a worker thread evaluates the batch, so a body search over a
+ * big mailbox never holds the loop, and each turn of it does a bounded
+ * amount of reading. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,56 +17,160 @@
 /* Bodies are searched in memory: bounded per message. */
 #define SEARCH_BODY_MAX (16 * 1024 * 1024)
 #define SEARCH_HEADER_MAX (1024 * 1024)
+/* One batch: this many messages, or about this many bytes of them (at
+ * least one message, whatever its size). */
+#define SEARCH_BATCH_MESSAGES 4096
+#define SEARCH_BATCH_BYTES (1024 * 1024)
 
-struct search_ctx {
-	struct imap_session *s;
-	uint32_t index;
-	char *header;
-	size_t header_len;
-	bool header_read;
+/* One message of a batch: a copy of what the program may look at, so
+ * the worker needs nothing of the session or the host. */
+struct search_item {
+	uint32_t seq, uid;
+	uint64_t size;
+	unsigned flags;
+	int64_t internaldate;
+	char *keywords;
+	char *data;               /* the header, or the whole message */
+	size_t data_len;
+	size_t header_start, header_end, text_start, text_end; /* in data */
+	bool gone;                /* expunged meanwhile: no match */
+	int result;               /* from the worker */
 };
 
-static int read_range(struct search_ctx *c, uint64_t start, uint64_t end,
-		      size_t max, char **buf_r, size_t *len_r)
-{
-	size_t len = end - start < max ? (size_t)(end - start) : max;
-	char *buf = malloc(len + 1);
-	int64_t n;
+struct search_run {
+	struct imap_session *s;
+	struct imap_search_program *prog;
+	unsigned needs;
+	bool uid;
+	uint32_t next;            /* view index of the next message to load */
+	struct search_item *batch;
+	size_t count;
+	struct imap_buf out;      /* "* SEARCH ..." so far */
+};
 
-	if (buf == NULL)
-		return -ENOMEM;
-	n = len == 0 ? 0 : c->s->srv->host->mailbox_read(c->s->mb, c->index,
-							 start, buf, len);
-	if (n < 0) {
-		free(buf);
-		return (int)n;
+static void batch_clear(struct search_run *run)
+{
+	for (size_t i = 0; i < run->count; i++) {
+		free(run->batch[i].keywords);
+		free(run->batch[i].data);
 	}
-	*buf_r = buf;
-	*len_r = (size_t)n;
+	run->count = 0;
+}
+
+static void run_free(struct search_run *run)
+{
+	batch_clear(run);
+	free(run->batch);
+	imap_search_free(&run->prog);
+	imap_buf_free(&run->out);
+	free(run);
+}
+
+/* [*start, *end) clipped to [0, max). */
+static void clip(uint64_t *start, uint64_t *end, uint64_t max)
+{
+	if (*end > max)
+		*end = max;
+	if (*start > *end)
+		*start = *end;
+}
+
+/* Reads what the program needs of message index into it; the bytes read,
+ * or a negative errno (-ENOENT: expunged meanwhile). */
+static int64_t load_content(struct search_run *run, uint32_t index,
+			    struct search_item *it)
+{
+	const struct postino_host *host = run->s->srv->host;
+	struct postino_section sec = { .size = sizeof(sec) };
+	uint64_t from, to;
+
+	if ((run->needs & (IMAP_SEARCH_NEED_HEADER | IMAP_SEARCH_NEED_BODY))
+	    == 0)
+		return 0;
+	int ret = host->mailbox->mailbox_section(run->s->mb, index, NULL, 0, &sec);
+	if (ret < 0)
+		return ret;
+	if (run->needs & IMAP_SEARCH_NEED_BODY) {
+		from = 0;           /* the whole message: TEXT reads it all */
+		to = it->size < SEARCH_BODY_MAX ? it->size : SEARCH_BODY_MAX;
+	} else {
+		from = sec.header_start;
+		to = sec.header_end;
+		if (to - from > SEARCH_HEADER_MAX)
+			to = from + SEARCH_HEADER_MAX;
+	}
+	if (to < from)
+		to = from;
+	it->data = malloc(to - from + 1);
+	if (it->data == NULL)
+		return -ENOMEM;
+	int64_t n = to == from ? 0 :
+		host->mailbox->mailbox_read(run->s->mb, index, from, it->data,
+				   (size_t)(to - from));
+	if (n < 0)
+		return n;
+	/* Offsets into what was read. */
+	uint64_t hs = sec.header_start - from, he = sec.header_end - from;
+	uint64_t ts = sec.text_start - from, te = sec.text_end - from;
+	if (sec.header_start < from)
+		hs = he = 0;
+	if (sec.text_start < from)
+		ts = te = 0;
+	if (he - hs > SEARCH_HEADER_MAX)
+		he = hs + SEARCH_HEADER_MAX;
+	clip(&hs, &he, (uint64_t)n);
+	clip(&ts, &te, (uint64_t)n);
+	it->data_len = (size_t)n;
+	it->header_start = (size_t)hs;
+	it->header_end = (size_t)he;
+	it->text_start = (size_t)ts;
+	it->text_end = (size_t)te;
+	return n;
+}
+
+/* Loads the next batch on the loop thread: 0, or a negative errno. */
+static int batch_load(struct search_run *run)
+{
+	struct imap_session *s = run->s;
+	size_t bytes = 0;
+
+	while (run->next < s->exists && run->count < SEARCH_BATCH_MESSAGES &&
+	       (run->count == 0 || bytes < SEARCH_BATCH_BYTES)) {
+		struct search_item *it = &run->batch[run->count++];
+		struct postino_message_info info;
+		uint32_t index = run->next++;
+
+		memset(it, 0, sizeof(*it));
+		if (imap_message(s, index, &info) < 0) {
+			it->gone = true;
+			continue;
+		}
+		it->seq = index + 1;
+		it->uid = info.uid;
+		it->size = info.octets;
+		it->flags = info.flags;
+		it->internaldate = info.internaldate;
+		if (info.keywords != NULL && info.keywords[0] != '\0' &&
+		    (it->keywords = strdup(info.keywords)) == NULL)
+			return -ENOMEM;
+		int64_t n = load_content(run, index, it);
+		if (n == -ENOENT) {
+			it->gone = true;
+			continue;
+		}
+		if (n < 0)
+			return (int)n;
+		bytes += (size_t)n;
+	}
 	return 0;
 }
 
-static int load_header(struct search_ctx *c)
-{
-	struct postino_section sec = { .size = sizeof(sec) };
-	int ret;
+/* ---- evaluation: worker thread, nothing but the batch ------------------ */
 
-	if (c->header_read)
-		return 0;
-	c->header_read = true;
-	ret = c->s->srv->host->mailbox_section(c->s->mb, c->index, NULL, 0,
-					       &sec);
-	if (ret < 0)
-		return ret;
-	return read_range(c, sec.header_start, sec.header_end,
-			  SEARCH_HEADER_MAX, &c->header, &c->header_len);
-}
-
-/* Calls fn on each value of field in the header, unfolded line by line
- * (a value is searched per physical line, so a match never spans a
- * fold). */
+/* Whether a field of the header holds the needle, value by value and line
+ * by line (a match never spans a fold). */
 static bool header_values(const char *h, size_t len, const char *field,
-			  size_t flen, const char *str, size_t slen)
+			  size_t flen, const struct imap_needle *needle)
 {
 	size_t pos = 0;
 	bool in_field = false;
@@ -89,52 +196,36 @@ static bool header_values(const char *h, size_t len, const char *field,
 				   strncasecmp(line, field, flen) == 0;
 			if (!in_field)
 				continue;
-			if (slen == 0)
+			if (needle->len == 0)
 				return true;
 			value = colon + 1;
 			vlen = llen - (size_t)(value - line);
 		}
-		if (imap_search_contains(value, vlen, str, slen))
+		if (imap_needle_find(needle, value, vlen))
 			return true;
 	}
 	return false;
 }
 
 static int header_contains(void *ctx, const char *field, size_t field_len,
-			   const char *str, size_t len)
+			   const struct imap_needle *needle)
 {
-	struct search_ctx *c = ctx;
-	int ret = load_header(c);
+	const struct search_item *it = ctx;
 
-	if (ret < 0)
-		return ret;
-	return header_values(c->header, c->header_len, field, field_len, str,
-			     len) ? 1 : 0;
+	return header_values(it->data + it->header_start,
+			     it->header_end - it->header_start, field,
+			     field_len, needle) ? 1 : 0;
 }
 
-static int body_contains(void *ctx, bool text, const char *str, size_t len)
+static int body_contains(void *ctx, bool text,
+			 const struct imap_needle *needle)
 {
-	struct search_ctx *c = ctx;
-	struct postino_section sec = { .size = sizeof(sec) };
-	struct postino_message_info info;
-	char *buf = NULL;
-	size_t n = 0;
-	int ret;
+	const struct search_item *it = ctx;
 
-	if (imap_message(c->s, c->index, &info) < 0)
-		return -ENOENT;
-	ret = c->s->srv->host->mailbox_section(c->s->mb, c->index, NULL, 0,
-					       &sec);
-	if (ret < 0)
-		return ret;
-	ret = read_range(c, text ? 0 : sec.text_start,
-			 text ? info.octets : sec.text_end, SEARCH_BODY_MAX,
-			 &buf, &n);
-	if (ret < 0)
-		return ret;
-	ret = imap_search_contains(buf, n, str, len) ? 1 : 0;
-	free(buf);
-	return ret;
+	if (text)
+		return imap_needle_find(needle, it->data, it->data_len);
+	return imap_needle_find(needle, it->data + it->text_start,
+				it->text_end - it->text_start);
 }
 
 /* RFC 5322 3.3 date-time: [day ","] d mon yyyy hh:mm[:ss] zone. Obsolete
@@ -193,13 +284,10 @@ static int parse_rfc5322_date(const char *v, size_t len, int64_t *t_r,
 
 static int sent_date(void *ctx, int64_t *t_r, int *tz_min_r)
 {
-	struct search_ctx *c = ctx;
-	int ret = load_header(c);
-	const char *h = c->header;
-	size_t len = c->header_len, pos = 0;
+	const struct search_item *it = ctx;
+	const char *h = it->data + it->header_start;
+	size_t len = it->header_end - it->header_start, pos = 0;
 
-	if (ret < 0)
-		return ret;
 	while (pos < len) {
 		const char *line = h + pos;
 		const char *eol = memchr(line, '\n', len - pos);
@@ -212,75 +300,141 @@ static int sent_date(void *ctx, int64_t *t_r, int *tz_min_r)
 	return 0;
 }
 
+static void search_work(void *data)
+{
+	struct search_run *run = data;
+
+	for (size_t i = 0; i < run->count; i++) {
+		struct search_item *it = &run->batch[i];
+		struct imap_search_msg m = {
+			.seq = it->seq,
+			.uid = it->uid,
+			.size = it->size,
+			.flags = it->flags,
+			.keywords = it->keywords,
+			.internaldate = it->internaldate,
+			.ctx = it,
+			.header_contains = header_contains,
+			.body_contains = body_contains,
+			.sent_date = sent_date,
+		};
+		it->result = it->gone ? 0 : imap_search_eval(run->prog, &m);
+	}
+}
+
+/* ---- the command: loop thread ------------------------------------------- */
+
+static void search_finish(struct search_run *run, int error)
+{
+	struct imap_session *s = run->s;
+
+	if (error < 0) {
+		run_free(run);
+		imap_tagged(s, "NO", "[SERVERBUG] Search failed");
+		return;
+	}
+	imap_buf_append_str(&run->out, "\r\n");
+	imap_write(s, run->out.data, run->out.len);
+	run_free(run);
+	imap_tagged(s, "OK", "Search completed");
+}
+
+static void search_done(void *data, int status);
+
+/* Loads the next batch and hands it to a worker. */
+static void search_step(struct search_run *run)
+{
+	struct imap_session *s = run->s;
+	int ret = batch_load(run);
+
+	if (ret < 0) {
+		search_finish(run, ret);
+		return;
+	}
+	s->pending++;
+	ret = s->srv->host->core->work_submit(s->srv->mod, search_work, search_done,
+					run);
+	if (ret < 0) {
+		s->pending--;
+		search_finish(run, ret);
+	}
+}
+
+static void search_done(void *data, int status)
+{
+	struct search_run *run = data;
+	int error = status;
+
+	if (imap_release(run->s)) {
+		run_free(run);
+		return;
+	}
+	for (size_t i = 0; i < run->count && error == 0; i++) {
+		const struct search_item *it = &run->batch[i];
+		if (it->result < 0)
+			error = it->result;
+		if (it->result <= 0)
+			continue;
+		imap_buf_append_char(&run->out, ' ');
+		imap_buf_append_u64(&run->out, run->uid ? it->uid : it->seq);
+	}
+	batch_clear(run);
+	if (error < 0 || run->next >= run->s->exists)
+		search_finish(run, error);
+	else
+		search_step(run);
+}
+
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd,
 		     const struct imap_arg *args, size_t n_args, bool uid)
 {
-	struct imap_search_program *prog = NULL;
+	struct search_run *run;
 	const char *error = NULL;
-	struct imap_buf out;
 	uint32_t max_uid = 0;
 	int ret;
 
 	(void)cmd;
-	ret = imap_search_parse(args, n_args, 0, &prog, &error);
-	if (ret == IMAP_SEARCH_BADCHARSET) {
-		imap_tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported "
-				     "charset");
+	run = calloc(1, sizeof(*run));
+	if (run == NULL) {
+		imap_tagged(s, "NO", "Out of memory");
 		return;
 	}
+	run->s = s;
+	run->uid = uid;
+	imap_buf_init(&run->out, 0);
+	ret = imap_search_parse(args, n_args, 0, &run->prog, &error);
 	if (ret < 0) {
-		imap_tagged(s, ret == -ENOMEM ? "NO" : "BAD", "%s",
-			    error != NULL ? error : "Invalid search");
+		run_free(run);
+		if (ret == IMAP_SEARCH_BADCHARSET)
+			imap_tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] "
+					     "Unsupported charset");
+		else if (ret == IMAP_SEARCH_LIMIT)
+			imap_tagged(s, "NO", "[LIMIT] %s (at most %d)", error,
+				    IMAP_SEARCH_MAX_TEXT_KEYS);
+		else
+			imap_tagged(s, ret == -ENOMEM ? "NO" : "BAD", "%s",
+				    error != NULL ? error : "Invalid search");
 		return;
 	}
+	run->needs = imap_search_needs(run->prog);
 	if (s->exists > 0) {
 		struct postino_message_info last;
 		if (imap_message(s, s->exists - 1, &last) == 0)
 			max_uid = last.uid;
 	}
-	if (imap_search_prepare(prog, s->exists, max_uid) < 0) {
-		imap_search_free(&prog);
+	size_t batch = s->exists < SEARCH_BATCH_MESSAGES ? s->exists
+							  : SEARCH_BATCH_MESSAGES;
+	run->batch = calloc(batch > 0 ? batch : 1, sizeof(*run->batch));
+	if (run->batch == NULL ||
+	    imap_search_prepare(run->prog, s->exists, max_uid) < 0 ||
+	    imap_buf_append_str(&run->out, "* SEARCH") < 0) {
+		run_free(run);
 		imap_tagged(s, "NO", "Out of memory");
 		return;
 	}
-	imap_buf_init(&out, 0);
-	imap_buf_append_str(&out, "* SEARCH");
-	for (uint32_t i = 0; i < s->exists && ret >= 0; i++) {
-		struct postino_message_info info;
-		struct search_ctx c = { .s = s, .index = i };
-		if (imap_message(s, i, &info) < 0)
-			continue;
-		struct imap_search_msg m = {
-			.seq = i + 1,
-			.uid = info.uid,
-			.size = info.octets,
-			.flags = info.flags,
-			.keywords = info.keywords,
-			.internaldate = info.internaldate,
-			.ctx = &c,
-			.header_contains = header_contains,
-			.body_contains = body_contains,
-			.sent_date = sent_date,
-		};
-		ret = imap_search_eval(prog, &m);
-		free(c.header);
-		if (ret == -ENOENT) {
-			ret = 0; /* expunged meanwhile: not a match */
-			continue;
-		}
-		if (ret > 0) {
-			imap_buf_append_char(&out, ' ');
-			imap_buf_append_u64(&out, uid ? info.uid : i + 1);
-		}
-	}
-	imap_search_free(&prog);
-	if (ret < 0) {
-		imap_buf_free(&out);
-		imap_tagged(s, "NO", "[SERVERBUG] Search failed");
-		return;
-	}
-	imap_buf_append_str(&out, "\r\n");
-	imap_write(s, out.data, out.len);
-	imap_buf_free(&out);
-	imap_tagged(s, "OK", "Search completed");
+	imap_busy(s);
+	if (s->exists == 0)
+		search_finish(run, 0);
+	else
+		search_step(run);
 }

@@ -118,7 +118,7 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd,
 	}
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox_store(s->mb, uids, op->count, mode,
+	int ret = s->srv->host->mailbox->mailbox_store(s->mb, uids, op->count, mode,
 					      bits, kw.data, store_done, op);
 	free(uids);
 	imap_buf_free(&kw);
@@ -212,7 +212,7 @@ void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd,
 	}
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox_copy(s->mb, uids, n, dest.data, move,
+	int ret = s->srv->host->mailbox->mailbox_copy(s->mb, uids, n, dest.data, move,
 					     copy_done, s);
 	free(uids);
 	imap_buf_free(&dest);
@@ -264,7 +264,7 @@ static void expunge_deleted(struct imap_session *s,
 	}
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox_expunge(s->mb, uids, n, expunge_done,
+	int ret = s->srv->host->mailbox->mailbox_expunge(s->mb, uids, n, expunge_done,
 						s);
 	free(uids);
 	if (ret < 0) {

@@ -135,6 +135,11 @@ static int parse_header_list(struct cursor *c, struct imap_fetch_body *b,
 		c->pos++;
 	}
 	c->pos++;
+	/* A sorted copy of the pointers, for imap_header_filter. */
+	memcpy(a->slots, b->fields, b->n_fields * sizeof(*a->slots));
+	imap_header_names_sort(a->slots, b->n_fields);
+	b->sorted = a->slots;
+	a->slots += b->n_fields;
 	return 0;
 bad_name:
 	*error_r = "Invalid header field name";
@@ -290,8 +295,9 @@ int imap_fetch_parse(const struct imap_arg *arg, struct imap_fetch **fetch_r,
 	}
 	for (size_t i = 0; i < n; i++)
 		text += items[i].type == IMAP_ARG_LIST ? 0 : items[i].len;
-	/* Each field name takes at least 2 bytes of text: slots and
-	 * chars never need more than text of each. */
+	/* Each field name takes at least 2 bytes of text: its two slots
+	 * (in the client's order and sorted) and its chars never need
+	 * more than text of each. */
 	size = sizeof(*f) + n * sizeof(struct imap_fetch_body) +
 		text * sizeof(char *) + text;
 	f = calloc(1, size);
@@ -363,13 +369,38 @@ int imap_fetch_body_label(const struct imap_fetch_body *body,
 	return ret;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void imap_header_names_sort(const char **names, size_t n)
+{
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_name);
+}
+
+/* Binary search in names sorted by strcasecmp: name[0..len) compares as
+ * strcasecmp would compare it NUL-terminated. */
 static bool name_listed(const char *name, size_t len,
 			const char *const *names, size_t n_names)
 {
-	for (size_t i = 0; i < n_names; i++) {
-		if (strlen(names[i]) == len &&
-		    strncasecmp(names[i], name, len) == 0)
+	size_t lo = 0, hi = n_names;
+
+	if (memchr(name, '\0', len) != NULL)
+		return false; /* no listed name holds a NUL */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncasecmp(name, names[mid], len);
+
+		if (c == 0 && names[mid][len] != '\0')
+			c = -1; /* name is a proper prefix: it sorts first */
+		if (c == 0)
 			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return false;
 }

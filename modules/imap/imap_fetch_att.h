@@ -41,6 +41,7 @@ struct imap_fetch_body {
 	/* HEADER.FIELDS(.NOT): n_fields >= 1 names as the client wrote
 	 * them (NUL-terminated, in the imap_fetch's allocation). */
 	const char *const *fields;
+	const char *const *sorted; /* the same, imap_header_names_sort()ed */
 	size_t n_fields;
 	bool partial;
 	uint32_t origin;
@@ -69,13 +70,18 @@ void imap_fetch_free(struct imap_fetch **fetch);
 int imap_fetch_body_label(const struct imap_fetch_body *body,
 			  struct imap_buf *out);
 
+/* Sorts field names case-insensitively (strcasecmp order), as
+ * imap_header_filter() wants them. */
+void imap_header_names_sort(const char **names, size_t n);
+
 /* Copies the header fields of hdr[0..len) (lines ending in LF or CRLF,
  * folded continuation lines belong to the field above, an empty line
- * ends the header) whose names are (not, when exclude) among names[],
- * compared case-insensitively, then a terminating CRLF, into out. Lines
- * are copied verbatim; a line without a colon has no name (matches
- * nothing). out_size >= len + 2 is always enough. 0 with *out_len_r, or
- * -ENOSPC. */
+ * ends the header) whose names are (not, when exclude) among names[]
+ * (sorted by imap_header_names_sort: each line costs a binary search,
+ * whatever the number of names), compared case-insensitively, then a
+ * terminating CRLF, into out. Lines are copied verbatim; a line without
+ * a colon has no name (matches nothing). out_size >= len + 2 is always
+ * enough. 0 with *out_len_r, or -ENOSPC. */
 int imap_header_filter(const char *hdr, size_t len, const char *const *names,
 		       size_t n_names, bool exclude, char *out,
 		       size_t out_size, size_t *out_len_r);

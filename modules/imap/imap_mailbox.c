@@ -45,7 +45,7 @@ bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
 
 uint32_t imap_count(struct imap_session *s)
 {
-	return s->mb != NULL ? s->srv->host->mailbox_count(s->mb) : 0;
+	return s->mb != NULL ? s->srv->host->mailbox->mailbox_count(s->mb) : 0;
 }
 
 int imap_message(struct imap_session *s, uint32_t index,
@@ -53,13 +53,13 @@ int imap_message(struct imap_session *s, uint32_t index,
 {
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
-	return s->srv->host->mailbox_message(s->mb, index, info);
+	return s->srv->host->mailbox->mailbox_message(s->mb, index, info);
 }
 
 void imap_unselect(struct imap_session *s)
 {
 	if (s->mb != NULL)
-		s->srv->host->mailbox_close(&s->mb);
+		s->srv->host->mailbox->mailbox_close(&s->mb);
 	free(s->mailbox_name);
 	s->mailbox_name = NULL;
 	s->exists = 0;
@@ -112,16 +112,16 @@ void imap_sync(struct imap_session *s, bool expunges)
 
 	if (s->mb == NULL || !s->dirty)
 		return;
-	int ret = host->mailbox_sync(s->mb, expunges, sync_expunged,
+	int ret = host->mailbox->mailbox_sync(s->mb, expunges, sync_expunged,
 				     sync_flags, s);
 	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
 			  "cannot sync mailbox %s: %s", s->mailbox_name,
 			  strerror(-ret));
 		if (ret == -ENOENT) {
 			imap_printf(s, "* BYE [UNAVAILABLE] The selected "
 				       "mailbox was deleted\r\n");
-			host->conn_close(s->conn, "mailbox deleted");
+			host->proto->conn_close(s->conn, "mailbox deleted");
 		}
 		return;
 	}

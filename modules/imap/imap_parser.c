@@ -408,6 +408,17 @@ int imap_parse_command(const char *buf, size_t len,
 	return 0;
 }
 
+bool imap_command_name_is(const char *buf, size_t len, const char *name)
+{
+	size_t t = imap_parse_tag(buf, len), n = strlen(name);
+
+	if (t == 0 || len - t < n + 1)
+		return false;
+	buf += t + 1;
+	len -= t + 1;
+	return strncasecmp(buf, name, n) == 0 && (len == n || buf[n] == ' ');
+}
+
 void imap_command_free(struct imap_command **cmd)
 {
 	free(*cmd);

@@ -74,6 +74,11 @@ int imap_parse_command(const char *buf, size_t len,
  * the end), else 0. For echoing the tag in "<tag> BAD". */
 size_t imap_parse_tag(const char *buf, size_t len);
 
+/* Whether buf, a command still arriving, starts with a tag, SP and the
+ * command name `name` (any case) followed by SP or the end: a constant-
+ * time look at what is being sent, without parsing it all. */
+bool imap_command_name_is(const char *buf, size_t len, const char *name);
+
 void imap_command_free(struct imap_command **cmd);
 
 /* ATOM / QUOTED / LITERAL / NIL (the atom "NIL" is a valid astring) as a

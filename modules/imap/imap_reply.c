@@ -11,7 +11,7 @@
 void imap_write(struct imap_session *s, const void *buf, size_t len)
 {
 	if (s->conn != NULL && len > 0 &&
-	    s->srv->host->conn_write(s->conn, buf, len) == 1)
+	    s->srv->host->proto->conn_write(s->conn, buf, len) == 1)
 		s->blocked = true;
 }
 
@@ -66,7 +66,7 @@ void imap_tagged(struct imap_session *s, const char *status,
 void imap_capability_list(struct imap_session *s, struct imap_buf *out)
 {
 	const struct postino_conn_info *info =
-		s->srv->host->conn_info(s->conn);
+		s->srv->host->proto->conn_info(s->conn);
 	bool tls = info != NULL && info->tls;
 
 	imap_buf_append_str(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE "
@@ -75,7 +75,7 @@ void imap_capability_list(struct imap_session *s, struct imap_buf *out)
 				 "LIST-EXTENDED");
 	if (s->state == IMAP_NOT_AUTH) {
 		if (tls)
-			imap_buf_append_str(out, " AUTH=PLAIN");
+			imap_auth_capabilities(s, out);
 		else
 			imap_buf_append_str(out, " STARTTLS LOGINDISABLED");
 	}

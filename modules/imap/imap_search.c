@@ -161,6 +161,43 @@ static int parse_number(struct search_parser *p, struct imap_search_key *k,
 	return 0;
 }
 
+/* Copies the key's field (unless it is one of ours) and string, so that
+ * it no longer borrows from the command. */
+static int own_strings(struct imap_search_key *k, bool own_field)
+{
+	size_t flen = own_field ? k->field_len : 0;
+
+	k->own = malloc(flen + k->len + 1);
+	if (k->own == NULL)
+		return -ENOMEM;
+	if (own_field) {
+		memcpy(k->own, k->field, flen);
+		k->field = k->own;
+	}
+	if (k->len > 0)
+		memcpy(k->own + flen, k->str, k->len);
+	k->own[flen + k->len] = '\0';
+	k->str = k->own + flen;
+	return 0;
+}
+
+/* A key that reads messages: counted against the limit, its string
+ * compiled. */
+static int text_key(struct search_parser *p, struct imap_search_key *k,
+		    bool own_field)
+{
+	if (own_strings(k, own_field) < 0)
+		return -ENOMEM;
+	if (++p->prog->n_text_keys > IMAP_SEARCH_MAX_TEXT_KEYS) {
+		p->error = "Too many text search keys";
+		return IMAP_SEARCH_LIMIT;
+	}
+	int ret = imap_needle_init(&k->needle, k->str, k->len);
+	if (ret == -E2BIG)
+		return fail(p, "Search string too long");
+	return ret;
+}
+
 static int parse_arg(struct search_parser *p, const struct search_word *w,
 		     struct imap_search_key *k, const struct imap_arg *args,
 		     size_t n, size_t *i, unsigned depth)
@@ -191,7 +228,7 @@ static int parse_arg(struct search_parser *p, const struct search_word *w,
 		k->len = a->len;
 		k->field = w->field;
 		k->field_len = w->field != NULL ? strlen(w->field) : 0;
-		return 0;
+		return text_key(p, k, false);
 	case ARG_HEADER:
 		(*i)++;
 		if (!is_astring(a) || !is_astring(a + 1))
@@ -200,7 +237,7 @@ static int parse_arg(struct search_parser *p, const struct search_word *w,
 		k->field_len = a->len;
 		k->str = a[1].str;
 		k->len = a[1].len;
-		return 0;
+		return text_key(p, k, true);
 	case ARG_DATE:
 		if ((a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_QUOTED) ||
 		    imap_parse_date(a->str, a->len, &k->day) < 0)
@@ -219,7 +256,7 @@ static int parse_arg(struct search_parser *p, const struct search_word *w,
 		}
 		k->str = a->str;
 		k->len = a->len;
-		return 0;
+		return own_strings(k, false);
 	}
 }
 
@@ -313,6 +350,8 @@ void imap_search_free(struct imap_search_program **prog)
 			imap_seqset_free(&(*prog)->keys[i].raw);
 		if ((*prog)->keys[i].set != NULL)
 			imap_seqset_free(&(*prog)->keys[i].set);
+		imap_needle_free(&(*prog)->keys[i].needle);
+		free((*prog)->keys[i].own);
 	}
 	free(*prog);
 	*prog = NULL;
@@ -375,11 +414,11 @@ static int eval_key(const struct imap_search_key *k,
 					 k->str, k->len) == (k->value != 0);
 	case IMAP_SK_HEADER:
 		return m->header_contains(m->ctx, k->field, k->field_len,
-					  k->str, k->len);
+					  &k->needle);
 	case IMAP_SK_BODY:
 	case IMAP_SK_TEXT:
 		return m->body_contains(m->ctx, k->type == IMAP_SK_TEXT,
-					k->str, k->len);
+					&k->needle);
 	case IMAP_SK_BEFORE:
 		return imap_day_of(m->internaldate, 0) < k->day;
 	case IMAP_SK_ON:
@@ -420,17 +459,58 @@ static char fold(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
-bool imap_search_contains(const char *hay, size_t hay_len,
-			  const char *needle, size_t needle_len)
+int imap_needle_init(struct imap_needle *n, const char *str, size_t len)
 {
-	if (needle_len == 0)
-		return true;
-	for (size_t i = 0; i + needle_len <= hay_len; i++) {
-		size_t j = 0;
+	memset(n, 0, sizeof(*n));
+	n->str = str;
+	n->len = len;
+	if (len == 0)
+		return 0;
+	if (len >= UINT32_MAX)
+		return -E2BIG;
+	n->folded = malloc(len);
+	n->next = malloc(len * sizeof(*n->next));
+	if (n->folded == NULL || n->next == NULL) {
+		imap_needle_free(n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++)
+		n->folded[i] = fold(str[i]);
+	/* next[i]: the longest proper prefix of folded[0..i] that is also
+	 * its suffix; where a mismatch after it resumes. */
+	n->next[0] = 0;
+	for (size_t i = 1, k = 0; i < len; i++) {
+		while (k > 0 && n->folded[i] != n->folded[k])
+			k = n->next[k - 1];
+		if (n->folded[i] == n->folded[k])
+			k++;
+		n->next[i] = (uint32_t)k;
+	}
+	return 0;
+}
 
-		while (j < needle_len && fold(hay[i + j]) == fold(needle[j]))
-			j++;
-		if (j == needle_len)
+void imap_needle_free(struct imap_needle *n)
+{
+	free(n->folded);
+	free(n->next);
+	n->folded = NULL;
+	n->next = NULL;
+}
+
+bool imap_needle_find(const struct imap_needle *n, const char *hay,
+		      size_t len)
+{
+	size_t k = 0;
+
+	if (n->len == 0)
+		return true;
+	/* Each byte either advances k or shortens it: 2 x len steps. */
+	for (size_t i = 0; i < len; i++) {
+		char c = fold(hay[i]);
+
+		while (k > 0 && n->folded[k] != c)
+			k = n->next[k - 1];
+		if (n->folded[k] == c && ++k == n->len)
 			return true;
 	}
 	return false;

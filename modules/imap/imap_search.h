@@ -13,11 +13,36 @@
 /* imap_search_parse(): the CHARSET is neither UTF-8 nor US-ASCII; answer
  * "NO [BADCHARSET (UTF-8 US-ASCII)]". */
 #define IMAP_SEARCH_BADCHARSET (-ENOTSUP)
+/* imap_search_parse(): more than IMAP_SEARCH_MAX_TEXT_KEYS keys that read
+ * messages; answer "NO [LIMIT]". Each one scans every message it is
+ * evaluated on, so their number bounds the work per message. */
+#define IMAP_SEARCH_LIMIT (-E2BIG)
+#define IMAP_SEARCH_MAX_TEXT_KEYS 64
 #define IMAP_SEARCH_DEFAULT_DEPTH 32
 
 /* What imap_search_needs() reports. */
 #define IMAP_SEARCH_NEED_HEADER (1u << 0) /* header_contains, sent_date */
 #define IMAP_SEARCH_NEED_BODY   (1u << 1) /* body_contains */
+
+/* A search string compiled once for case-insensitive substring search in
+ * O(haystack + needle) time: Knuth-Morris-Pratt over bytes folded to
+ * ASCII lower case (the naive scan was O(haystack x needle): a 16 MB body
+ * against a 256 KB string). ASCII letters compare case-insensitively,
+ * every other byte (UTF-8 included) exactly; the empty needle is found
+ * everywhere. */
+struct imap_needle {
+	const char *str;  /* as sent; borrowed (from the key), not NUL-
+			     terminated */
+	size_t len;
+	char *folded;     /* len bytes */
+	uint32_t *next;   /* the failure function, len entries */
+};
+
+/* 0, -ENOMEM, or -E2BIG for 4 GB or more. */
+int imap_needle_init(struct imap_needle *n, const char *str, size_t len);
+void imap_needle_free(struct imap_needle *n);
+bool imap_needle_find(const struct imap_needle *n, const char *hay,
+		      size_t len);
 
 enum imap_search_type {
 	IMAP_SK_ALL,
@@ -47,12 +72,15 @@ struct imap_search_key {
 	enum imap_search_type type;
 	struct imap_search_key *child; /* AND, OR, NOT: first child */
 	struct imap_search_key *next;  /* next sibling */
-	/* HEADER: the field name; strings borrow from the command (a
-	 * literal is not NUL-terminated: use the lengths). */
+	/* HEADER: the field name. The strings are the key's own copies
+	 * (own; str is NUL-terminated, field not), and a literal may hold
+	 * NUL: use the lengths. */
 	const char *field;
 	size_t field_len;
 	const char *str;
 	size_t len;
+	char *own;
+	struct imap_needle needle;     /* HEADER, BODY, TEXT: str compiled */
 	unsigned mask, value;          /* FLAGS; KEYWORD uses value */
 	int64_t day;                   /* days since 1970-01-01 */
 	uint64_t size;
@@ -60,20 +88,22 @@ struct imap_search_key {
 	struct imap_seqset *set;       /* resolved by imap_search_prepare */
 };
 
-/* One allocation of keys; the program borrows strings from the command
- * whose args were parsed: free the program first. */
+/* One allocation of keys, which own what they need of the command's
+ * arguments: a program outlives the command it was parsed from (SEARCH
+ * evaluates it on worker threads, batch after batch). */
 struct imap_search_program {
 	struct imap_search_key *root;
 	unsigned needs;
 	size_t n_keys;
+	size_t n_text_keys;            /* HEADER, BODY, TEXT and the like */
 	struct imap_search_key keys[];
 };
 
 /* Parses SEARCH's arguments: ["CHARSET" astring] 1*search-key. Key names
  * are case-insensitive. max_depth bounds NOT / OR / list nesting (0:
  * IMAP_SEARCH_DEFAULT_DEPTH). 0 and *prog_r, -EINVAL with *error_r (for
- * "BAD"), IMAP_SEARCH_BADCHARSET, -ENOMEM. Safe on any args (a fuzz
- * entry point behind imap_parse_command). */
+ * "BAD"), IMAP_SEARCH_BADCHARSET, IMAP_SEARCH_LIMIT, -ENOMEM. Safe on any
+ * args (a fuzz entry point behind imap_parse_command). */
 int imap_search_parse(const struct imap_arg *args, size_t n,
 		      unsigned max_depth, struct imap_search_program **prog_r,
 		      const char **error_r);
@@ -91,7 +121,9 @@ int imap_search_prepare(struct imap_search_program *prog, uint32_t max_seq,
 
 /* One message as the evaluator sees it. The callbacks are only called
  * when imap_search_needs() says so; each returns 1 (yes), 0 (no) or a
- * negative errno that aborts the evaluation. */
+ * negative errno that aborts the evaluation. Evaluation touches nothing
+ * but the program (read only) and msg: programs may be evaluated on
+ * worker threads, one message per thread at a time. */
 struct imap_search_msg {
 	uint32_t seq, uid;
 	uint64_t size;                 /* RFC822.SIZE */
@@ -99,14 +131,14 @@ struct imap_search_msg {
 	const char *keywords;          /* space-separated, may be NULL */
 	int64_t internaldate;          /* unix time */
 	void *ctx;
-	/* Whether a header field (name case-insensitive) contains str; an
-	 * empty str means "has the field". Matching should be
-	 * imap_search_contains() on the decoded field value. */
+	/* Whether a header field (name case-insensitive) contains the
+	 * needle (imap_needle_find on the field's value); an empty needle
+	 * means "has the field". */
 	int (*header_contains)(void *ctx, const char *field, size_t field_len,
-			       const char *str, size_t len);
-	/* Whether the body (text: header and body) contains str. */
-	int (*body_contains)(void *ctx, bool text, const char *str,
-			     size_t len);
+			       const struct imap_needle *needle);
+	/* Whether the body (text: header and body) contains the needle. */
+	int (*body_contains)(void *ctx, bool text,
+			     const struct imap_needle *needle);
 	/* The Date: header as unix time and its zone (minutes east): 1, or
 	 * 0 when absent or unparsable (SENT* keys then do not match; a
 	 * caller may fall back to the internal date instead). */
@@ -119,11 +151,5 @@ struct imap_search_msg {
  * sent date's day in the Date: header's own zone. */
 int imap_search_eval(const struct imap_search_program *prog,
 		     const struct imap_search_msg *msg);
-
-/* Substring test for the callbacks: ASCII letters compare case-
- * insensitively, every other byte (UTF-8 included) exactly; an empty
- * needle matches. O(hay_len * needle_len) worst case. */
-bool imap_search_contains(const char *hay, size_t hay_len,
-			  const char *needle, size_t needle_len);
 
 #endif

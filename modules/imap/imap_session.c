@@ -61,7 +61,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 static struct imap_session *session_of(struct imap_server *srv,
 				       postino_conn *conn)
 {
-	return srv->host->conn_get_data(conn);
+	return srv->host->proto->conn_get_data(conn);
 }
 
 static void session_free(struct imap_session *s)
@@ -70,11 +70,11 @@ static void session_free(struct imap_session *s)
 
 	imap_fetch_run_free(&s->fetch);
 	if (s->idle_timer != NULL)
-		host->timer_stop(&s->idle_timer);
+		host->core->timer_stop(&s->idle_timer);
 	if (s->mb != NULL)
-		host->mailbox_close(&s->mb);
+		host->mailbox->mailbox_close(&s->mb);
 	if (s->append_msg != NULL)
-		host->msg_discard(&s->append_msg);
+		host->mail->msg_discard(&s->append_msg);
 	free(s->mailbox_name);
 	free(s->append_mailbox);
 	free(s->append_keywords);
@@ -99,22 +99,22 @@ void imap_on_connect(postino_conn *conn, void *data)
 	struct imap_session *s = calloc(1, sizeof(*s));
 
 	if (s == NULL) {
-		host->conn_printf(conn, "* BYE Out of memory\r\n");
-		host->conn_close(conn, "out of memory");
+		host->proto->conn_printf(conn, "* BYE Out of memory\r\n");
+		host->proto->conn_close(conn, "out of memory");
 		return;
 	}
 	s->srv = srv;
 	s->conn = conn;
-	s->session_id = host->conn_info(conn)->session_id;
+	s->session_id = host->proto->conn_info(conn)->session_id;
 	imap_buf_init(&s->cmd, IMAP_MAX_COMMAND + IMAP_MAX_LINE);
-	host->conn_set_data(conn, s);
+	host->proto->conn_set_data(conn, s);
 
 	struct imap_buf caps;
 	imap_buf_init(&caps, 0);
 	imap_capability_list(s, &caps);
 	imap_printf(s, "* OK [CAPABILITY %s] %s Postino IMAP ready\r\n",
 		    caps.data != NULL ? caps.data : "IMAP4rev1",
-		    host->hostname(srv->mod));
+		    host->core->hostname(srv->mod));
 	imap_buf_free(&caps);
 }
 
@@ -122,13 +122,14 @@ static void command_reset(struct imap_session *s)
 {
 	imap_buf_clear(&s->cmd);
 	s->literal_left = 0;
+	s->cmd_literals = 0;
 }
 
 void imap_busy(struct imap_session *s)
 {
 	if (s->phase != IMAP_PHASE_BUSY && s->conn != NULL) {
 		s->phase = IMAP_PHASE_BUSY;
-		s->srv->host->conn_pause(s->conn);
+		s->srv->host->proto->conn_pause(s->conn);
 	}
 }
 
@@ -139,7 +140,7 @@ void imap_command_done(struct imap_session *s)
 	if (s->phase == IMAP_PHASE_BUSY) {
 		s->phase = IMAP_PHASE_COMMAND;
 		if (s->conn != NULL)
-			s->srv->host->conn_resume(s->conn);
+			s->srv->host->proto->conn_resume(s->conn);
 	}
 }
 
@@ -220,19 +221,74 @@ static bool is_append(struct imap_session *s, size_t marker_len)
 	/* The command so far without its "{n}" marker: tag APPEND mailbox
 	 * [flags] [date]. A literal inside it (the mailbox) is not the
 	 * message: the message literal is the one after which the parsed
-	 * arguments are complete. */
+	 * arguments are complete. Only the mailbox can be a literal before
+	 * the message, so this parses at most twice per command: parsing
+	 * the command so far at every literal of a command made of
+	 * thousands would be quadratic. */
 	struct imap_command *cmd = NULL;
 	const char *error;
 	size_t len = s->cmd.len - marker_len;
 	bool yes = false;
 
+	if (s->cmd_literals++ >= 2 ||
+	    !imap_command_name_is(s->cmd.data, s->cmd.len, "APPEND"))
+		return false;
 	while (len > 0 && s->cmd.data[len - 1] == ' ')
 		len--;
 	if (imap_parse_command(s->cmd.data, len, NULL, &cmd, &error) == 0) {
-		yes = strcmp(cmd->name, "APPEND") == 0 && cmd->n_args >= 1;
+		yes = cmd->n_args >= 1;
 		imap_command_free(&cmd);
 	}
 	return yes;
+}
+
+/* Refuses the command being assembled, which ends in a literal, before
+ * the client sends it: a synchronising literal is never asked for (no
+ * "+"), a LITERAL+ one comes anyway and is dropped unread, with whatever
+ * else the command holds, and the NO follows its last line. */
+static void command_refuse(struct imap_session *s, uint64_t n, bool nonsync)
+{
+	const struct postino_host *host = s->srv->host;
+
+	if (!s->skipping) {
+		size_t t = imap_parse_tag(s->cmd.data, s->cmd.len);
+		snprintf(s->skip_tag, sizeof(s->skip_tag), "%.*s",
+			 (int)(t > 0 && t < sizeof(s->skip_tag) ? t : 1),
+			 t > 0 && t < sizeof(s->skip_tag) ? s->cmd.data : "*");
+		s->skipped = 0;
+	}
+	command_reset(s);
+	if (!nonsync || n > IMAP_MAX_COMMAND - s->skipped) {
+		s->skipping = false;
+		if (nonsync) {
+			imap_printf(s, "* BYE [TOOBIG] Literal too large\r\n");
+			host->proto->conn_close(s->conn, "literal too large");
+			return;
+		}
+		imap_printf(s, "%s NO %s\r\n", s->skip_tag, imap_no_tls);
+		return;
+	}
+	s->skipping = true;
+	s->skipped += n;
+	if (n == 0)
+		return; /* the command goes on on the next line */
+	s->phase = IMAP_PHASE_SKIP;
+	host->proto->conn_read_bytes(s->conn, n);
+}
+
+/* A line of a command being refused (s->skipping). */
+static void skip_line(struct imap_session *s, const char *line, size_t len)
+{
+	uint64_t n = 0;
+	bool nonsync = false;
+	int lit = imap_literal_at_end(line, len, &n, &nonsync);
+
+	if (lit > 0) {
+		command_refuse(s, n, nonsync);
+		return;
+	}
+	s->skipping = false;
+	imap_printf(s, "%s NO %s\r\n", s->skip_tag, imap_no_tls);
 }
 
 static void command_line(struct imap_session *s, const char *line,
@@ -242,6 +298,10 @@ static void command_line(struct imap_session *s, const char *line,
 	uint64_t n = 0;
 	bool nonsync = false;
 
+	if (s->skipping) {
+		skip_line(s, line, len);
+		return;
+	}
 	if (imap_buf_append(&s->cmd, line, len) < 0) {
 		imap_printf(s, "* BAD [TOOBIG] Command too long\r\n");
 		command_reset(s);
@@ -261,12 +321,13 @@ static void command_line(struct imap_session *s, const char *line,
 				  nonsync);
 		return;
 	}
-	if (lit < 0 || n > IMAP_MAX_COMMAND - s->cmd.len) {
+	if (lit < 0 || s->cmd.len > IMAP_MAX_COMMAND ||
+	    n > IMAP_MAX_COMMAND - s->cmd.len) {
 		size_t t = imap_parse_tag(s->cmd.data, s->cmd.len);
 		if (nonsync) {
 			/* The client sends the bytes anyway: stop here. */
 			imap_printf(s, "* BYE [TOOBIG] Literal too large\r\n");
-			host->conn_close(s->conn, "literal too large");
+			host->proto->conn_close(s->conn, "literal too large");
 		} else if (t > 0 && t < 64) {
 			imap_printf(s, "%.*s NO [TOOBIG] Literal too large\r\n",
 				    (int)t, s->cmd.data);
@@ -274,6 +335,12 @@ static void command_line(struct imap_session *s, const char *line,
 			imap_printf(s, "* BAD [TOOBIG] Literal too large\r\n");
 		}
 		command_reset(s);
+		return;
+	}
+	/* Before TLS, LOGIN's or AUTHENTICATE's literal would carry a
+	 * password in clear: refuse it before the client sends it. */
+	if (imap_auth_needs_tls(s, s->cmd.data, s->cmd.len)) {
+		command_refuse(s, n, nonsync);
 		return;
 	}
 	if (imap_buf_append(&s->cmd, "\r\n", 2) < 0) {
@@ -287,7 +354,7 @@ static void command_line(struct imap_session *s, const char *line,
 		return; /* the rest of the command follows on the next line */
 	s->phase = IMAP_PHASE_LITERAL;
 	s->literal_left = n;
-	host->conn_read_bytes(s->conn, n);
+	host->proto->conn_read_bytes(s->conn, n);
 }
 
 void imap_on_line(postino_conn *conn, const char *line, size_t len,
@@ -300,10 +367,12 @@ void imap_on_line(postino_conn *conn, const char *line, size_t len,
 	if (too_long) {
 		if (++s->bad_lines > IMAP_MAX_BAD_LINES) {
 			imap_printf(s, "* BYE Too many invalid lines\r\n");
-			s->srv->host->conn_close(conn, "too many long lines");
+			s->srv->host->proto->conn_close(conn, "too many long lines");
 			return;
 		}
-		if (s->phase == IMAP_PHASE_COMMAND)
+		if (s->phase == IMAP_PHASE_COMMAND && s->skipping)
+			skip_line(s, "", 0); /* the refused command ends */
+		else if (s->phase == IMAP_PHASE_COMMAND)
 			line_too_long(s, line, len);
 		else if (s->phase == IMAP_PHASE_AUTH)
 			imap_auth_response(s, "*", 1);
@@ -325,6 +394,7 @@ void imap_on_line(postino_conn *conn, const char *line, size_t len,
 	case IMAP_PHASE_LITERAL:
 	case IMAP_PHASE_APPEND_DATA:
 	case IMAP_PHASE_DISCARD:
+	case IMAP_PHASE_SKIP:
 	case IMAP_PHASE_BUSY:
 		break; /* bytes go to on_bytes; BUSY is paused */
 	}
@@ -341,7 +411,7 @@ void imap_on_bytes(postino_conn *conn, const char *bytes, size_t len,
 	case IMAP_PHASE_LITERAL:
 		if (imap_buf_append(&s->cmd, bytes, len) < 0) {
 			imap_printf(s, "* BYE Out of memory\r\n");
-			s->srv->host->conn_close(conn, "out of memory");
+			s->srv->host->proto->conn_close(conn, "out of memory");
 			return;
 		}
 		if (last)
@@ -350,6 +420,10 @@ void imap_on_bytes(postino_conn *conn, const char *bytes, size_t len,
 	case IMAP_PHASE_APPEND_DATA:
 	case IMAP_PHASE_DISCARD:
 		imap_append_bytes(s, bytes, len, last);
+		break;
+	case IMAP_PHASE_SKIP:
+		if (last)
+			s->phase = IMAP_PHASE_COMMAND;
 		break;
 	default:
 		break;
@@ -364,6 +438,7 @@ void imap_on_starttls(postino_conn *conn, int ok, void *data)
 		return; /* on_close follows a failed handshake */
 	/* RFC 3501 6.2.1: nothing from before the handshake survives. */
 	command_reset(s);
+	s->skipping = false;
 	s->phase = IMAP_PHASE_COMMAND;
 	s->state = IMAP_NOT_AUTH;
 }
@@ -384,11 +459,11 @@ void imap_on_close(postino_conn *conn, const char *reason, void *data)
 	(void)reason;
 	if (s == NULL)
 		return;
-	srv->host->conn_set_data(conn, NULL);
+	srv->host->proto->conn_set_data(conn, NULL);
 	s->conn = NULL;
 	s->closed = true;
 	if (s->mb != NULL)
-		srv->host->mailbox_watch(s->mb, NULL, NULL);
+		srv->host->mailbox->mailbox_watch(s->mb, NULL, NULL);
 	if (s->pending == 0)
 		session_free(s);
 }

@@ -11,12 +11,6 @@
 static int pop3_init(postino_mod *mod, const struct postino_host *host,
 		     void **data_r)
 {
-	/* mailbox_close is the newest entry this module needs. */
-	if (!POSTINO_HOST_HAS(host, mailbox_close)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
-			  "the host is too old for pop3 (no mailboxes)");
-		return -ENOTSUP;
-	}
 	struct pop3_server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return -ENOMEM;
@@ -29,15 +23,16 @@ static int pop3_init(postino_mod *mod, const struct postino_host *host,
 		.idle_timeout_s = POP3_IDLE_TIMEOUT_S,
 		.overload_reply = R_OVERLOAD,
 		.timeout_reply = R_TIMEOUT,
+		.command_timeout_reply = R_COMMAND_TIMEOUT,
 		.on_connect = pop3_on_connect,
 		.on_line = pop3_on_line,
 		.on_starttls = pop3_on_starttls,
 		.on_writable = pop3_on_writable,
 		.on_close = pop3_on_close,
 	};
-	int ret = host->protocol_register(mod, &srv->proto, srv);
+	int ret = host->proto->protocol_register(mod, &srv->proto, srv);
 	if (ret < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "protocol_register failed: %s", strerror(-ret));
 		free(srv);
 		return ret;

@@ -8,11 +8,12 @@
 
 #include <postino/plugin.h>
 
-#include <postino/sasl.h>
 #include "pop3_parse.h"
 #include "pop3_stuff.h"
 
 #define POP3_MAX_LINE 512
+/* Longest user name USER accepts (as the host's SASL service). */
+#define POP3_CREDENTIAL_MAX 1024
 #define POP3_IDLE_TIMEOUT_S 600
 #define POP3_MAX_ERRORS 10
 #define POP3_CHUNK (64 * 1024) /* largest mailbox_read while streaming */
@@ -32,7 +33,7 @@ enum pop3_state {
 
 enum pop3_phase {
 	POP3_PHASE_COMMAND = 0,
-	POP3_PHASE_AUTH_PLAIN, /* waiting for the PLAIN response */
+	POP3_PHASE_AUTH_RESPONSE, /* a SASL challenge is out */
 	POP3_PHASE_WAIT,       /* auth_verify running (input paused) */
 	POP3_PHASE_STREAM,     /* RETR/TOP streaming (input paused) */
 };

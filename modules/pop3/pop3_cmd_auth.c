@@ -1,9 +1,11 @@
-/* USER/PASS (RFC 1939 7) and AUTH PLAIN (RFC 5034), only inside TLS. The
- * password goes to the host's auth_verify (which runs the auth hooks); it
- * is never logged and every buffer that held it is wiped. On success the
- * INBOX is opened exclusively: the maildrop lock. */
+/* USER/PASS (RFC 1939 7) and AUTH (RFC 5034), only inside TLS. The host
+ * checks passwords (auth_verify, which runs the auth hooks) and runs the
+ * SASL mechanisms; this file frames them in POP3. A password is never
+ * logged and every buffer that held it is wiped. On success the INBOX is
+ * opened exclusively: the maildrop lock. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,40 +25,40 @@ static void maildrop_open(struct pop3_session *s, const char *account)
 		pop3_reply_error(s, R_AUTH_TEMPFAIL);
 		return;
 	}
-	ret = host->mailbox_open(s->srv->mod, account, "INBOX", 1,
-				 &s->mailbox);
+	ret = host->mailbox->mailbox_open(s->srv->mod, account, "INBOX",
+					  POSTINO_MAILBOX_EXCLUSIVE,
+					  &s->mailbox);
 	if (ret == -EBUSY) {
 		pop3_maildrop_close(s);
 		pop3_reply_error(s, R_IN_USE);
 		return;
 	}
 	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "cannot open INBOX of %s: %s", account,
 			  strerror(-ret));
 		pop3_maildrop_close(s);
 		pop3_reply_error(s, R_AUTH_TEMPFAIL);
 		return;
 	}
-	s->uidvalidity = host->mailbox_uidvalidity(s->mailbox);
-	s->count = host->mailbox_count(s->mailbox);
+	s->uidvalidity = host->mailbox->mailbox_uidvalidity(s->mailbox);
+	s->count = host->mailbox->mailbox_count(s->mailbox);
 	s->msgs = calloc(s->count > 0 ? s->count : 1, sizeof(*s->msgs));
 	s->deleted = calloc(s->count > 0 ? s->count : 1, 1);
 	if (s->msgs == NULL || s->deleted == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < s->count; i++) {
 		s->msgs[i].size = sizeof(s->msgs[i]);
-		ret = host->mailbox_message(s->mailbox, i, &s->msgs[i]);
+		ret = host->mailbox->mailbox_message(s->mailbox, i, &s->msgs[i]);
 		if (ret < 0)
 			goto fail;
 		octets += s->msgs[i].octets;
 	}
 	s->state = POP3_TRANSACTION;
-	host->conn_set_account(s->conn, s->account);
 	pop3_reply(s, R_MAILDROP, s->count, octets);
 	return;
 fail:
-	host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+	host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 		  "cannot list INBOX of %s", account);
 	pop3_maildrop_close(s);
 	pop3_reply_error(s, R_AUTH_TEMPFAIL);
@@ -79,6 +81,12 @@ static void auth_done(void *data, enum postino_auth_result result,
 	case POSTINO_AUTH_TEMPFAIL:
 		pop3_reply_error(s, R_AUTH_TEMPFAIL);
 		break;
+	case POSTINO_AUTH_CANCELLED:
+		pop3_reply_error(s, R_AUTH_CANCELLED);
+		break;
+	case POSTINO_AUTH_MALFORMED:
+		pop3_reply_error(s, R_AUTH_DECODE);
+		break;
 	case POSTINO_AUTH_FAILED:
 	case POSTINO_AUTH_DISABLED:
 	default:
@@ -95,11 +103,11 @@ static void auth_verify(struct pop3_session *s, const char *user,
 	const struct postino_host *host = s->srv->host;
 
 	s->phase = POP3_PHASE_WAIT;
-	host->conn_pause(s->conn);
-	int ret = host->auth_verify(s->conn, "pop3", user, password, auth_done,
-				    s);
+	host->proto->conn_pause(s->conn);
+	int ret = host->proto->auth_verify(s->conn, user, password, auth_done,
+					   s);
 	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "auth_verify failed: %s", strerror(-ret));
 		s->phase = POP3_PHASE_COMMAND;
 		pop3_reply_error(s, R_AUTH_TEMPFAIL);
@@ -113,7 +121,7 @@ void pop3_run_user(struct pop3_session *s, const char *arg, size_t len)
 		pop3_reply_error(s, R_NEED_TLS);
 		return;
 	}
-	if (len == 0 || len > POSTINO_SASL_FIELD_MAX) {
+	if (len == 0 || len > POP3_CREDENTIAL_MAX) {
 		pop3_reply_error(s, R_SYNTAX);
 		return;
 	}
@@ -160,33 +168,52 @@ void pop3_run_pass(struct pop3_session *s, const char *arg, size_t len)
 	free(user);
 }
 
-static void auth_plain(struct pop3_session *s, const char *b64, size_t len)
+static void sasl_challenge(postino_conn *conn, const char *base64,
+			   void *data)
 {
-	struct postino_sasl_creds creds;
+	struct pop3_session *s = data;
 
-	switch (postino_sasl_plain_decode(b64, len, &creds)) {
-	case POSTINO_SASL_PLAIN_OK:
-		auth_verify(s, creds.user, creds.password);
-		break;
-	case POSTINO_SASL_PLAIN_AUTHZID:
-	case POSTINO_SASL_PLAIN_EMPTY:
-		s->phase = POP3_PHASE_COMMAND;
-		pop3_reply_error(s, R_AUTH_FAILED);
-		break;
-	case POSTINO_SASL_PLAIN_BASE64:
-	case POSTINO_SASL_PLAIN_FORMAT:
-	default:
-		s->phase = POP3_PHASE_COMMAND;
-		pop3_reply_error(s, R_AUTH_DECODE);
-		break;
+	(void)conn;
+	pop3_reply(s, "+ %s", base64);
+	/* The response line is the one input the exchange wants. */
+	s->phase = POP3_PHASE_AUTH_RESPONSE;
+	pop3_resume(s);
+}
+
+static void sasl_done(postino_conn *conn, enum postino_auth_result result,
+		      const char *account, void *data)
+{
+	(void)conn;
+	auth_done(data, result, account);
+}
+
+static const struct postino_sasl_ops pop3_sasl = {
+	.size = sizeof(struct postino_sasl_ops),
+	.challenge = sasl_challenge,
+	.done = sasl_done,
+};
+
+/* AUTH with no argument lists the mechanisms (RFC 5034 4). */
+static void auth_list(struct pop3_session *s)
+{
+	const char *mechs = s->srv->host->proto->sasl_mechanisms(s->conn);
+
+	pop3_reply(s, R_AUTH_MECHS);
+	while (*mechs != '\0') {
+		size_t n = strcspn(mechs, " ");
+		pop3_reply(s, "%.*s", (int)n, mechs);
+		mechs += n;
+		mechs += strspn(mechs, " ");
 	}
-	explicit_bzero(&creds, sizeof(creds));
+	pop3_reply(s, R_END);
 }
 
 void pop3_run_auth(struct pop3_session *s, const char *arg, size_t len)
 {
+	const struct postino_host *host = s->srv->host;
 	const char *w[2];
 	size_t wl[2];
+	char mech[32], *initial = NULL;
 	int n;
 
 	if (!pop3_tls_active(s)) {
@@ -199,30 +226,41 @@ void pop3_run_auth(struct pop3_session *s, const char *arg, size_t len)
 		return;
 	}
 	if (n == 0) {
-		pop3_reply(s, R_AUTH_MECHS);
-		pop3_reply(s, "PLAIN");
-		pop3_reply(s, R_END);
+		auth_list(s);
 		return;
 	}
-	if (wl[0] != 5 || strncasecmp(w[0], "PLAIN", 5) != 0) {
-		pop3_reply_error(s, R_AUTH_MECH);
-		return;
+	snprintf(mech, sizeof(mech), "%.*s",
+		 (int)(wl[0] < sizeof(mech) ? wl[0] : 0), w[0]);
+	if (n == 2) {
+		initial = strndup(w[1], wl[1]);
+		if (initial == NULL) {
+			pop3_reply_error(s, R_AUTH_TEMPFAIL);
+			return;
+		}
 	}
-	if (n == 1) {
-		s->phase = POP3_PHASE_AUTH_PLAIN;
-		pop3_reply(s, R_AUTH_GO);
-		return;
+	s->phase = POP3_PHASE_WAIT;
+	host->proto->conn_pause(s->conn);
+	int ret = host->proto->sasl_start(s->conn, mech, initial, &pop3_sasl,
+					  s);
+	if (initial != NULL) {
+		explicit_bzero(initial, strlen(initial));
+		free(initial);
 	}
-	/* "=" is an empty initial response (RFC 5034 4). */
-	auth_plain(s, w[1], wl[1] == 1 && w[1][0] == '=' ? 0 : wl[1]);
+	if (ret < 0) {
+		s->phase = POP3_PHASE_COMMAND;
+		pop3_reply_error(s, ret == -ENOTSUP ? R_AUTH_MECH
+						    : R_AUTH_TEMPFAIL);
+		pop3_resume(s);
+	}
 }
 
 void pop3_auth_response(struct pop3_session *s, const char *line, size_t len)
 {
-	if (len == 1 && line[0] == '*') {
+	s->phase = POP3_PHASE_WAIT;
+	s->srv->host->proto->conn_pause(s->conn);
+	if (s->srv->host->proto->sasl_input(s->conn, line, len) < 0) {
 		s->phase = POP3_PHASE_COMMAND;
 		pop3_reply_error(s, R_AUTH_CANCELLED);
-		return;
+		pop3_resume(s);
 	}
-	auth_plain(s, line, len);
 }

@@ -119,7 +119,7 @@ static void stream_end(struct pop3_session *s)
 	size_t n = pop3_stuff_finish(&s->stuff, end);
 
 	s->phase = POP3_PHASE_COMMAND;
-	if (s->srv->host->conn_write(s->conn, end, n) < 0) {
+	if (s->srv->host->proto->conn_write(s->conn, end, n) < 0) {
 		s->state = POP3_CLOSED;
 		return;
 	}
@@ -132,7 +132,7 @@ void pop3_stream_pump(struct pop3_session *s)
 
 	while (s->conn != NULL && s->state == POP3_TRANSACTION &&
 	       s->phase == POP3_PHASE_STREAM) {
-		int64_t got = host->mailbox_read(s->mailbox, s->stream_index,
+		int64_t got = host->mailbox->mailbox_read(s->mailbox, s->stream_index,
 						 s->stream_offset, s->inbuf,
 						 POP3_CHUNK);
 		size_t used, out;
@@ -141,7 +141,7 @@ void pop3_stream_pump(struct pop3_session *s)
 		if (got < 0) {
 			/* Mid-response: nothing can be said; the client
 			 * must not take a partial message for a whole. */
-			host->log(s->srv->mod, POSTINO_LOG_ERROR,
+			host->core->log(s->srv->mod, POSTINO_LOG_ERROR,
 				  s->session_id,
 				  "reading message uid %" PRIu32 ": %s",
 				  s->msgs[s->stream_index].uid,
@@ -158,7 +158,7 @@ void pop3_stream_pump(struct pop3_session *s)
 		out = pop3_stuff_feed(&s->stuff, s->inbuf, (size_t)got,
 				      s->outbuf, &used);
 		s->stream_offset += (uint64_t)got;
-		ret = out > 0 ? host->conn_write(s->conn, s->outbuf, out) : 0;
+		ret = out > 0 ? host->proto->conn_write(s->conn, s->outbuf, out) : 0;
 		if (ret < 0) {
 			s->state = POP3_CLOSED;
 			return;
@@ -191,7 +191,7 @@ static void stream_start(struct pop3_session *s, uint32_t index)
 	s->stream_index = index;
 	s->stream_offset = 0;
 	s->phase = POP3_PHASE_STREAM;
-	s->srv->host->conn_pause(s->conn);
+	s->srv->host->proto->conn_pause(s->conn);
 	pop3_stream_pump(s);
 }
 
@@ -268,7 +268,7 @@ static void expunge_done(void *data, int status)
 
 	s->expunging = 0;
 	if (status < 0)
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR,
 				  s->session_id, "expunge failed: %s",
 				  strerror(-status));
 	if (pop3_session_release(s))
@@ -302,13 +302,13 @@ void pop3_update(struct pop3_session *s)
 			s->expunge_uids[s->expunge_count++] = s->msgs[i].uid;
 	s->state = POP3_UPDATE;
 	s->expunging = 1;
-	s->srv->host->conn_pause(s->conn);
-	int ret = s->srv->host->mailbox_expunge(s->mailbox, s->expunge_uids,
+	s->srv->host->proto->conn_pause(s->conn);
+	int ret = s->srv->host->mailbox->mailbox_expunge(s->mailbox, s->expunge_uids,
 						s->expunge_count,
 						expunge_done, s);
 	if (ret < 0) {
 		s->expunging = 0;
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR,
 				  s->session_id, "expunge failed: %s",
 				  strerror(-ret));
 		pop3_reply(s, R_SIGNOFF_FAILED);

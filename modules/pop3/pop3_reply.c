@@ -26,7 +26,7 @@ static void send_line(struct pop3_session *s, const char *fmt, va_list ap)
 		n = (int)(sizeof(buf) - 3);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
-	if (s->srv->host->conn_write(s->conn, buf, (size_t)n) < 0)
+	if (s->srv->host->proto->conn_write(s->conn, buf, (size_t)n) < 0)
 		s->state = POP3_CLOSED;
 }
 
@@ -57,5 +57,5 @@ void pop3_close(struct pop3_session *s, const char *reason)
 	if (s->conn == NULL || s->state == POP3_CLOSED)
 		return;
 	s->state = POP3_CLOSED;
-	s->srv->host->conn_close(s->conn, reason);
+	s->srv->host->proto->conn_close(s->conn, reason);
 }

@@ -5,6 +5,7 @@
 #define R_GREETING "+OK Postino POP3 ready"
 #define R_OVERLOAD "-ERR [SYS/TEMP] too many connections"
 #define R_TIMEOUT "-ERR [SYS/TEMP] idle timeout"
+#define R_COMMAND_TIMEOUT "-ERR [SYS/TEMP] command line not completed in time"
 #define R_OK "+OK"
 #define R_BYE "+OK bye"
 #define R_SIGNOFF "+OK Postino POP3 signing off (%zu messages deleted)"

@@ -16,7 +16,7 @@ int pop3_tls_active(struct pop3_session *s)
 
 	if (s->conn == NULL)
 		return 0;
-	info = s->srv->host->conn_info(s->conn);
+	info = s->srv->host->proto->conn_info(s->conn);
 	return info != NULL &&
 	       POSTINO_HAS_FIELD(info, struct postino_conn_info, tls) &&
 	       info->tls;
@@ -25,7 +25,7 @@ int pop3_tls_active(struct pop3_session *s)
 void pop3_resume(struct pop3_session *s)
 {
 	if (s->conn != NULL && s->state != POP3_CLOSED)
-		s->srv->host->conn_resume(s->conn);
+		s->srv->host->proto->conn_resume(s->conn);
 }
 
 static void forget_user(struct pop3_session *s)
@@ -40,7 +40,7 @@ static void forget_user(struct pop3_session *s)
 void pop3_maildrop_close(struct pop3_session *s)
 {
 	if (s->mailbox != NULL)
-		s->srv->host->mailbox_close(&s->mailbox);
+		s->srv->host->mailbox->mailbox_close(&s->mailbox);
 	s->mailbox = NULL;
 	free(s->msgs);
 	s->msgs = NULL;
@@ -64,7 +64,7 @@ static void session_reset(struct pop3_session *s)
 	s->state = POP3_AUTHORIZATION;
 	s->phase = POP3_PHASE_COMMAND;
 	if (s->conn != NULL)
-		s->srv->host->conn_set_account(s->conn, NULL);
+		s->srv->host->proto->conn_set_account(s->conn, NULL);
 }
 
 static void session_free(struct pop3_session *s)
@@ -91,7 +91,8 @@ static void run_capa(struct pop3_session *s, const char *arg, size_t len)
 	pop3_reply(s, "PIPELINING");
 	if (tls) {
 		pop3_reply(s, "USER");
-		pop3_reply(s, "SASL PLAIN");
+		pop3_reply(s, "SASL %s",
+			   s->srv->host->proto->sasl_mechanisms(s->conn));
 	} else if (s->state == POP3_AUTHORIZATION) {
 		pop3_reply(s, "STLS");
 	}
@@ -108,9 +109,9 @@ static void run_stls(struct pop3_session *s, const char *arg, size_t len)
 		return;
 	}
 	pop3_reply(s, R_STLS);
-	int ret = s->srv->host->conn_starttls(s->conn);
+	int ret = s->srv->host->proto->conn_starttls(s->conn);
 	if (ret < 0) {
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "STLS failed: %s", strerror(-ret));
 		pop3_reply(s, R_TLS_FAILED);
 		pop3_close(s, "STLS failed");
@@ -201,7 +202,7 @@ static void session_command(struct pop3_session *s, const char *line,
 static struct pop3_session *session_of(struct pop3_server *srv,
 				       postino_conn *conn)
 {
-	return srv->host->conn_get_data(conn);
+	return srv->host->proto->conn_get_data(conn);
 }
 
 void pop3_on_connect(postino_conn *conn, void *data)
@@ -211,19 +212,19 @@ void pop3_on_connect(postino_conn *conn, void *data)
 	struct pop3_session *s = calloc(1, sizeof(*s));
 
 	if (s == NULL) {
-		host->conn_close(conn, "out of memory");
+		host->proto->conn_close(conn, "out of memory");
 		return;
 	}
 	s->srv = srv;
 	s->conn = conn;
-	const struct postino_conn_info *info = host->conn_info(conn);
+	const struct postino_conn_info *info = host->proto->conn_info(conn);
 	if (info != NULL && info->session_id != NULL) {
 		size_t n = strlen(info->session_id);
 		if (n >= sizeof(s->session_id))
 			n = sizeof(s->session_id) - 1;
 		memcpy(s->session_id, info->session_id, n);
 	}
-	host->conn_set_data(conn, s);
+	host->proto->conn_set_data(conn, s);
 	pop3_reply(s, R_GREETING);
 }
 
@@ -236,13 +237,15 @@ void pop3_on_line(postino_conn *conn, const char *line, size_t len,
 	    s->state == POP3_UPDATE)
 		return;
 	if (too_long) {
-		if (s->phase == POP3_PHASE_AUTH_PLAIN)
-			s->phase = POP3_PHASE_COMMAND;
-		pop3_reply_error(s, R_LINE_TOO_LONG);
+		/* An overlong response ends the exchange, as "*" would. */
+		if (s->phase == POP3_PHASE_AUTH_RESPONSE)
+			pop3_auth_response(s, "*", 1);
+		else
+			pop3_reply_error(s, R_LINE_TOO_LONG);
 		return;
 	}
 	switch (s->phase) {
-	case POP3_PHASE_AUTH_PLAIN:
+	case POP3_PHASE_AUTH_RESPONSE:
 		pop3_auth_response(s, line, len);
 		break;
 	case POP3_PHASE_COMMAND:
@@ -279,7 +282,7 @@ void pop3_on_close(postino_conn *conn, const char *reason, void *data)
 	(void)reason;
 	if (s == NULL)
 		return;
-	srv->host->conn_set_data(conn, NULL);
+	srv->host->proto->conn_set_data(conn, NULL);
 	s->conn = NULL;
 	s->state = POP3_CLOSED;
 	/* A pending expunge calls back all the same: it frees the session.

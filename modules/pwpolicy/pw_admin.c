@@ -22,7 +22,7 @@
 static int take_at(struct pw *p, int *argc, char **argv, int64_t *at_r,
 		   FILE *err)
 {
-	*at_r = p->host->now_ms() / 1000;
+	*at_r = p->host->core->now_ms() / 1000;
 	for (int i = 1; i < *argc; i++) {
 		if (strcmp(argv[i], "--at") != 0)
 			continue;
@@ -50,7 +50,7 @@ static int known_account(struct pw *p, const char *address,
 {
 	memset(a, 0, sizeof(*a));
 	a->size = sizeof(*a);
-	int ret = p->host->account_get(p->mod, address, a);
+	int ret = p->host->account->account_get(p->mod, address, a);
 	if (ret == -ENOENT || ret == -EINVAL) {
 		fprintf(err, "postino: pwpolicy: unknown user %s\n", address);
 		return EX_NOUSER;
@@ -84,7 +84,7 @@ static int start_one(void *data, const char *address)
 	struct postino_account a = { .size = sizeof(a) };
 	char key[PW_KEY_MAX], value[PW_VALUE_MAX];
 
-	if (p->host->account_get(p->mod, address, &a) < 0)
+	if (p->host->account->account_get(p->mod, address, &a) < 0)
 		return 0;
 	snprintf(key, sizeof(key), "c:%s", a.address);
 	if (pw_state_string(p, key, value, sizeof(value)) == 0) {
@@ -94,12 +94,12 @@ static int start_one(void *data, const char *address)
 	struct pw_campaign c = { .start = ctx->at, .base = a.password_changed,
 				 .step = PW_STEP_NONE };
 	pw_campaign_format(&c, value, sizeof(value));
-	if (p->host->state_put(p->mod, key, value, strlen(value), 0, NULL,
+	if (p->host->policy->state_put(p->mod, key, value, strlen(value), 0, NULL,
 			       NULL) < 0) {
 		ctx->failed = 1;
 		return 1;
 	}
-	p->host->log(p->mod, POSTINO_LOG_INFO, NULL,
+	p->host->core->log(p->mod, POSTINO_LOG_INFO, NULL,
 		     "campaign started for %s", a.address);
 	ctx->started++;
 	return 0;
@@ -116,7 +116,7 @@ static int stop_one(void *data, const char *address)
 	char key[PW_KEY_MAX];
 
 	snprintf(key, sizeof(key), "c:%s", address);
-	if (ctx->p->host->state_delete(ctx->p->mod, key, NULL, NULL) == 0)
+	if (ctx->p->host->policy->state_delete(ctx->p->mod, key, NULL, NULL) == 0)
 		ctx->stopped++;
 	return 0;
 }
@@ -180,7 +180,7 @@ static int walk(struct pw *p, const char *only,
 	/* Collected first: cb writes, and the list's statement must not be
 	 * open meanwhile. */
 	struct addr_list l = { 0 };
-	ret = p->host->account_list(p->mod, only, collect_one, &l);
+	ret = p->host->account->account_list(p->mod, only, collect_one, &l);
 	for (size_t i = 0; ret >= 0 && i < l.count; i++)
 		if (cb(data, l.items[i]) != 0)
 			break;
@@ -364,12 +364,12 @@ static int cmd_reminder(void *data, int argc, char **argv, FILE *out,
 	snprintf(key, sizeof(key), "r:%s", a.address);
 	int ret;
 	if (strcmp(argv[3], "off") == 0) {
-		ret = p->host->state_delete(p->mod, key, NULL, NULL);
+		ret = p->host->policy->state_delete(p->mod, key, NULL, NULL);
 		if (ret == -ENOENT)
 			ret = 0;
 	} else {
 		pw_reminder_format(&r, value, sizeof(value));
-		ret = p->host->state_put(p->mod, key, value, strlen(value), 0,
+		ret = p->host->policy->state_put(p->mod, key, value, strlen(value), 0,
 					 NULL, NULL);
 	}
 	if (ret < 0) {
@@ -461,7 +461,7 @@ static int reset_apply(struct pw *p, const struct postino_account *a,
 		return EX_DATAERR;
 	}
 	if (p->history > 0 &&
-	    p->host->password_in_history(p->mod, a->address, password,
+	    p->host->account->password_in_history(p->mod, a->address, password,
 					 (unsigned)p->history, history_done,
 					 &found) == 0 &&
 	    found == 1) {
@@ -469,9 +469,9 @@ static int reset_apply(struct pw *p, const struct postino_account *a,
 			pw_reused_text(lang));
 		return EX_DATAERR;
 	}
-	if (p->host->password_hash(p->mod, password, hash_done, hash) < 0 ||
+	if (p->host->account->password_hash(p->mod, password, hash_done, hash) < 0 ||
 	    hash[0] == '\0' ||
-	    p->host->password_set_hash(p->mod, a->address, hash, status_done,
+	    p->host->account->password_set_hash(p->mod, a->address, hash, status_done,
 				       &status) < 0 ||
 	    status != 0) {
 		explicit_bzero(hash, sizeof(hash));
@@ -483,10 +483,10 @@ static int reset_apply(struct pw *p, const struct postino_account *a,
 	/* Spent; and a campaign ends with a change from any source (our own
 	 * change does not run our own hook). */
 	snprintf(key, sizeof(key), "t:%s", a->address);
-	p->host->state_delete(p->mod, key, NULL, NULL);
+	p->host->policy->state_delete(p->mod, key, NULL, NULL);
 	snprintf(key, sizeof(key), "c:%s", a->address);
-	p->host->state_delete(p->mod, key, NULL, NULL);
-	p->host->log(p->mod, POSTINO_LOG_INFO, NULL,
+	p->host->policy->state_delete(p->mod, key, NULL, NULL);
+	p->host->core->log(p->mod, POSTINO_LOG_INFO, NULL,
 		     "password of %s reset with a token", a->address);
 	fprintf(out, "password of %s changed\n", a->address);
 	return 0;
@@ -521,7 +521,7 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 	if (ok != 1) {
 		fprintf(err, "postino: pwpolicy: wrong reset token for %s\n",
 			a.address);
-		p->host->log(p->mod, POSTINO_LOG_WARNING, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_WARNING, NULL,
 			     "wrong reset token for %s", a.address);
 		return EX_NOPERM;
 	}
@@ -550,17 +550,17 @@ static int cmd_lang(void *data, int argc, char **argv, FILE *out, FILE *err)
 		return EX_USAGE;
 	}
 	lower(argv[1]);
-	if (p->host->domain_is_local(p->mod, argv[1]) != 1) {
+	if (p->host->mail->domain_is_local(p->mod, argv[1]) != 1) {
 		fprintf(err, "postino: pwpolicy: unknown domain %s\n", argv[1]);
 		return EX_NOUSER;
 	}
 	snprintf(key, sizeof(key), "lang:@%s", argv[1]);
 	if (strcmp(argv[2], "default") == 0) {
-		ret = p->host->state_delete(p->mod, key, NULL, NULL);
+		ret = p->host->policy->state_delete(p->mod, key, NULL, NULL);
 		if (ret == -ENOENT)
 			ret = 0;
 	} else {
-		ret = p->host->state_put(p->mod, key, argv[2], 2, 0, NULL,
+		ret = p->host->policy->state_put(p->mod, key, argv[2], 2, 0, NULL,
 					 NULL);
 	}
 	if (ret < 0) {
@@ -576,15 +576,15 @@ void pw_admin_register(struct pw *p)
 {
 	const struct postino_host *h = p->host;
 
-	h->admin_register(p->mod, "campaign", "start|stop [--domain DOMAIN | "
+	h->policy->admin_register(p->mod, "campaign", "start|stop [--domain DOMAIN | "
 			  "ADDRESS] [--at TIME] | status ADDRESS",
 			  cmd_campaign, p);
-	h->admin_register(p->mod, "tick", "[--at TIME]", cmd_tick, p);
-	h->admin_register(p->mod, "reminder", "ADDRESS --every 90d|off",
+	h->policy->admin_register(p->mod, "tick", "[--at TIME]", cmd_tick, p);
+	h->policy->admin_register(p->mod, "reminder", "ADDRESS --every 90d|off",
 			  cmd_reminder, p);
-	h->admin_register(p->mod, "reset-request", "ADDRESS", cmd_reset_request,
+	h->policy->admin_register(p->mod, "reset-request", "ADDRESS", cmd_reset_request,
 			  p);
-	h->admin_register(p->mod, "reset", "ADDRESS --token T --password-stdin",
+	h->policy->admin_register(p->mod, "reset", "ADDRESS --token T --password-stdin",
 			  cmd_reset, p);
-	h->admin_register(p->mod, "lang", "DOMAIN it|en|default", cmd_lang, p);
+	h->policy->admin_register(p->mod, "lang", "DOMAIN it|en|default", cmd_lang, p);
 }

@@ -99,12 +99,12 @@ static char *notice_text(struct pw_pass *s, enum pw_kind kind,
 	pw_vars_add(&v, "deadline_date", deadline);
 	pw_vars_add(&v, "deadline_days", days);
 	pw_vars_add(&v, "force_date", force);
-	pw_vars_add(&v, "hostname", p->host->hostname(p->mod));
+	pw_vars_add(&v, "hostname", p->host->core->hostname(p->mod));
 	if (password != NULL)
 		pw_vars_add(&v, "password", password);
 	struct pw_head h = {
 		.from = p->from, .from_name = p->from_name,
-		.to = s->acct.address, .hostname = p->host->hostname(p->mod),
+		.to = s->acct.address, .hostname = p->host->core->hostname(p->mod),
 		.kind = pw_kind_name(kind), .unique = unique, .date = s->at,
 	};
 	return pw_notice_build(&p->templates.t[pw_lang_index(lang)][kind], &h,
@@ -116,7 +116,7 @@ static void delivered(void *data, int status)
 	struct pw_pass *s = data;
 
 	if (status < 0) {
-		s->p->host->log(s->p->mod, POSTINO_LOG_ERROR, NULL,
+		s->p->host->core->log(s->p->mod, POSTINO_LOG_ERROR, NULL,
 				"notice to %s not delivered: %s",
 				s->acct.address, strerror(-status));
 		s->account_done = 1;
@@ -151,7 +151,7 @@ static int send_step(struct pw_pass *s, enum pw_kind kind, int step,
 	if (ret < 0)
 		s->waiting = 0;
 	else
-		p->host->log(p->mod, POSTINO_LOG_INFO, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_INFO, NULL,
 			     "campaign %s: %s sent (step %d)", s->acct.address,
 			     pw_kind_name(kind), step);
 	return ret;
@@ -177,7 +177,7 @@ static void generated_hashed(void *data, int status, const char *hash)
 			int r = pw_token_issue(p, s->acct.address, s->at, ttl,
 					       NULL, NULL);
 			if (r < 0)
-				p->host->log(p->mod, POSTINO_LOG_WARNING, NULL,
+				p->host->core->log(p->mod, POSTINO_LOG_WARNING, NULL,
 					     "campaign %s: no reset token: %s",
 					     s->acct.address, strerror(-r));
 			ret = send_step(s, PW_T_LAST_NOREVEAL, PW_STEP_LAST,
@@ -186,7 +186,7 @@ static void generated_hashed(void *data, int status, const char *hash)
 	}
 	explicit_bzero(s->password, sizeof(s->password));
 	if (ret < 0) {
-		p->host->log(p->mod, POSTINO_LOG_ERROR, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_ERROR, NULL,
 			     "campaign %s: last notice failed: %s",
 			     s->acct.address, strerror(-ret));
 		s->account_done = 1;
@@ -201,7 +201,7 @@ static int take_last(struct pw_pass *s)
 	if (pw_random_text(s->password, (size_t)p->generated_length) < 0)
 		return -EIO;
 	s->waiting = 1;
-	int ret = p->host->password_hash(p->mod, s->password, generated_hashed,
+	int ret = p->host->account->password_hash(p->mod, s->password, generated_hashed,
 					 s);
 	if (ret < 0) {
 		s->waiting = 0;
@@ -215,12 +215,12 @@ static void forced_set(void *data, int status)
 	struct pw_pass *s = data;
 
 	if (status < 0) {
-		s->p->host->log(s->p->mod, POSTINO_LOG_ERROR, NULL,
+		s->p->host->core->log(s->p->mod, POSTINO_LOG_ERROR, NULL,
 				"campaign %s: setting the password failed: %s",
 				s->acct.address, strerror(-status));
 		s->account_done = 1;
 	} else {
-		s->p->host->log(s->p->mod, POSTINO_LOG_INFO, NULL,
+		s->p->host->core->log(s->p->mod, POSTINO_LOG_INFO, NULL,
 				"campaign %s: password replaced",
 				s->acct.address);
 	}
@@ -233,7 +233,7 @@ static void state_written(void *data, int status)
 	struct pw_pass *s = data;
 
 	if (status < 0 && status != -ENOENT) {
-		s->p->host->log(s->p->mod, POSTINO_LOG_ERROR, NULL,
+		s->p->host->core->log(s->p->mod, POSTINO_LOG_ERROR, NULL,
 				"state of %s not saved: %s", s->acct.address,
 				strerror(-status));
 		s->account_done = 1;
@@ -243,10 +243,10 @@ static void state_written(void *data, int status)
 
 static int end_campaign(struct pw_pass *s, const char *why)
 {
-	s->p->host->log(s->p->mod, POSTINO_LOG_INFO, NULL,
+	s->p->host->core->log(s->p->mod, POSTINO_LOG_INFO, NULL,
 			"campaign %s ended: %s", s->acct.address, why);
 	s->waiting = 1;
-	int ret = s->p->host->state_delete(s->p->mod, s->key, state_written,
+	int ret = s->p->host->policy->state_delete(s->p->mod, s->key, state_written,
 					   s);
 	if (ret < 0)
 		s->waiting = 0;
@@ -261,7 +261,7 @@ static int campaign_action(struct pw_pass *s)
 		if (s->forced_set || s->acct.password_changed != s->c.base)
 			return end_campaign(s, "password replaced");
 		s->waiting = 1;
-		int ret = p->host->password_set_hash(p->mod, s->acct.address,
+		int ret = p->host->account->password_set_hash(p->mod, s->acct.address,
 						     s->c.hash, forced_set, s);
 		if (ret < 0)
 			s->waiting = 0;
@@ -312,7 +312,7 @@ static int reminder_action(struct pw_pass *s)
 	if (ret < 0)
 		s->waiting = 0;
 	else
-		p->host->log(p->mod, POSTINO_LOG_INFO, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_INFO, NULL,
 			     "advisory reminder sent to %s", s->acct.address);
 	return ret;
 }
@@ -327,7 +327,7 @@ static void pass_step(struct pw_pass *s)
 	memset(&s->acct, 0, sizeof(s->acct));
 	s->acct.size = sizeof(s->acct);
 	if (++s->actions > PW_ACTIONS_MAX ||
-	    p->host->account_get(p->mod, address, &s->acct) < 0 ||
+	    p->host->account->account_get(p->mod, address, &s->acct) < 0 ||
 	    s->acct.disabled) {
 		s->account_done = 1;
 		return;
@@ -341,11 +341,11 @@ static void pass_step(struct pw_pass *s)
 		s->c = (struct pw_campaign){ .start = s->at,
 			.base = s->acct.password_changed, .step = PW_STEP_NONE };
 		pw_campaign_format(&s->c, s->value, sizeof(s->value));
-		p->host->log(p->mod, POSTINO_LOG_INFO, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_INFO, NULL,
 			     "campaign started for %s: password older than "
 			     "max_age", s->acct.address);
 		s->waiting = 1;
-		ret = p->host->state_put(p->mod, s->key, s->value,
+		ret = p->host->policy->state_put(p->mod, s->key, s->value,
 					 strlen(s->value), 0, state_written, s);
 		if (ret < 0)
 			s->waiting = 0;
@@ -353,7 +353,7 @@ static void pass_step(struct pw_pass *s)
 		ret = reminder_action(s);
 	}
 	if (ret < 0) {
-		p->host->log(p->mod, POSTINO_LOG_ERROR, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_ERROR, NULL,
 			     "pass: %s: %s", address, strerror(-ret));
 		s->account_done = 1;
 	}
@@ -407,7 +407,7 @@ int pw_pass_start(struct pw *p, int64_t at, const char *only,
 	if (only != NULL && strchr(only, '@') != NULL)
 		ret = collect(s, only);
 	else
-		ret = p->host->account_list(p->mod, only, collect, s);
+		ret = p->host->account->account_list(p->mod, only, collect, s);
 	if (ret < 0) {
 		pass_free(s);
 		return ret;
@@ -422,17 +422,17 @@ static void timer_pass_done(void *data, int notices)
 	struct pw *p = data;
 
 	if (notices > 0)
-		p->host->log(p->mod, POSTINO_LOG_INFO, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_INFO, NULL,
 			     "pass done: %d notices", notices);
 }
 
 void pw_timer_fire(void *data)
 {
 	struct pw *p = data;
-	int ret = pw_pass_start(p, p->host->now_ms() / 1000, NULL,
+	int ret = pw_pass_start(p, p->host->core->now_ms() / 1000, NULL,
 				timer_pass_done, p);
 
 	if (ret < 0 && ret != -EBUSY)
-		p->host->log(p->mod, POSTINO_LOG_ERROR, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_ERROR, NULL,
 			     "pass not started: %s", strerror(-ret));
 }

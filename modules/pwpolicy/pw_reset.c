@@ -25,7 +25,7 @@ struct pw_token {
 static void token_finish(struct pw_token *t, int status)
 {
 	if (status < 0)
-		t->p->host->log(t->p->mod, POSTINO_LOG_ERROR, NULL,
+		t->p->host->core->log(t->p->mod, POSTINO_LOG_ERROR, NULL,
 				"reset token for %s not sent: %s",
 				t->acct.address, strerror(-status));
 	if (t->done != NULL)
@@ -39,7 +39,7 @@ static void token_delivered(void *data, int status)
 	struct pw_token *t = data;
 
 	if (status == 0)
-		t->p->host->log(t->p->mod, POSTINO_LOG_INFO, NULL,
+		t->p->host->core->log(t->p->mod, POSTINO_LOG_INFO, NULL,
 				"reset token for %s sent to %s",
 				t->acct.address, t->acct.secondary);
 	token_finish(t, status);
@@ -67,10 +67,10 @@ static void token_hashed(void *data, int status, const char *hash)
 	pw_vars_add(&v, "address", t->acct.address);
 	pw_vars_add(&v, "token", t->token);
 	pw_vars_add(&v, "expires", expires);
-	pw_vars_add(&v, "hostname", p->host->hostname(p->mod));
+	pw_vars_add(&v, "hostname", p->host->core->hostname(p->mod));
 	struct pw_head h = {
 		.from = p->from, .from_name = p->from_name,
-		.to = t->acct.secondary, .hostname = p->host->hostname(p->mod),
+		.to = t->acct.secondary, .hostname = p->host->core->hostname(p->mod),
 		.kind = "reset", .unique = unique, .date = t->at,
 	};
 	char *text = pw_notice_build(
@@ -99,7 +99,7 @@ int pw_token_issue(struct pw *p, const char *address, int64_t at,
 		return -ENOMEM;
 	t->p = p;
 	t->acct.size = sizeof(t->acct);
-	ret = p->host->account_get(p->mod, address, &t->acct);
+	ret = p->host->account->account_get(p->mod, address, &t->acct);
 	if (ret == 0 && t->acct.secondary[0] == '\0')
 		ret = -ENXIO;
 	if (ret == 0)
@@ -113,7 +113,7 @@ int pw_token_issue(struct pw *p, const char *address, int64_t at,
 	t->done = done;
 	t->data = data;
 	snprintf(t->key, sizeof(t->key), "t:%s", t->acct.address);
-	ret = p->host->password_hash(p->mod, t->token, token_hashed, t);
+	ret = p->host->account->password_hash(p->mod, t->token, token_hashed, t);
 	if (ret < 0) {
 		explicit_bzero(t->token, sizeof(t->token));
 		free(t);
@@ -139,7 +139,7 @@ int pw_token_check(struct pw *p, const char *address, const char *token,
 	    value[n] != '\0' || at >= exp)
 		return -ENOENT;
 	/* Admin commands: the host answers before returning. */
-	int ret = p->host->password_verify(p->mod, token, hash, token_checked,
+	int ret = p->host->account->password_verify(p->mod, token, hash, token_checked,
 					   &match);
 	if (ret < 0)
 		return ret;

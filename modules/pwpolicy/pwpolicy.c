@@ -22,7 +22,7 @@
 int pw_state_string(struct pw *p, const char *key, char *buf, size_t len)
 {
 	size_t got = 0;
-	int ret = p->host->state_get(p->mod, key, buf, len - 1, &got);
+	int ret = p->host->policy->state_get(p->mod, key, buf, len - 1, &got);
 
 	if (ret < 0)
 		return ret;
@@ -130,22 +130,22 @@ int pw_deliver(struct pw *p, const char *address, const char *extra,
 		const char *at = strrchr(extra, '@');
 		/* A secondary address hosted here goes straight into its
 		 * mailbox (or its alias targets); others to the queue. */
-		if (at != NULL && p->host->domain_is_local(p->mod, at + 1) == 1)
-			ret = p->host->address_expand(p->mod, extra, pw_target,
+		if (at != NULL && p->host->mail->domain_is_local(p->mod, at + 1) == 1)
+			ret = p->host->mail->address_expand(p->mod, extra, pw_target,
 						      l);
 		else
 			ret = 0;
 		if (ret <= 0)
 			pw_target(l, extra, 0);
 	}
-	postino_msg *msg = p->host->msg_new(p->mod, NULL);
+	postino_msg *msg = p->host->mail->msg_new(p->mod, NULL);
 	if (msg == NULL) {
 		free(l);
 		return -ENOMEM;
 	}
-	ret = p->host->msg_append(msg, text, len);
+	ret = p->host->mail->msg_append(msg, text, len);
 	if (ret < 0) {
-		p->host->msg_discard(&msg);
+		p->host->mail->msg_discard(&msg);
 		free(l);
 		return ret;
 	}
@@ -161,7 +161,7 @@ int pw_deliver(struct pw *p, const char *address, const char *extra,
 		.state_len = value != NULL ? strlen(value) : 0,
 		.state_expires_at = expires_at,
 	};
-	ret = p->host->msg_deliver(msg, &d, done, data);
+	ret = p->host->mail->msg_deliver(msg, &d, done, data);
 	free(l);
 	return ret;
 }
@@ -183,7 +183,7 @@ struct pw_validate {
 static enum postino_verdict validate_verdict(struct pw_validate *v)
 {
 	if (v->status == 1) {
-		v->p->host->hook_reply(v->call, 550, "%s",
+		v->p->host->policy->hook_reply(v->call, 550, "%s",
 				       pw_reused_text(v->lang));
 		return POSTINO_REJECT;
 	}
@@ -198,7 +198,7 @@ static void validate_history_done(void *data, int status)
 	v->status = status;
 	if (!v->returned)
 		return;
-	v->p->host->hook_complete(v->call, validate_verdict(v));
+	v->p->host->policy->hook_complete(v->call, validate_verdict(v));
 	free(v);
 }
 
@@ -212,13 +212,13 @@ static enum postino_verdict pw_validate_hook(postino_hook_call *call,
 
 	if (ev->account == NULL || ev->password == NULL)
 		return POSTINO_CONTINUE;
-	int exists = p->host->account_get(p->mod, ev->account, &a) == 0;
+	int exists = p->host->account->account_get(p->mod, ev->account, &a) == 0;
 	const char *lang = pw_lang_for(p, ev->account, exists ? a.lang : NULL);
 
 	if (pw_strength_check(p, ev->account, ev->password, lang, reason,
 			      sizeof(reason)) < 0) {
-		p->host->hook_reply(call, 550, "%s", reason);
-		p->host->log(p->mod, POSTINO_LOG_INFO, ev->session_id,
+		p->host->policy->hook_reply(call, 550, "%s", reason);
+		p->host->core->log(p->mod, POSTINO_LOG_INFO, ev->session_id,
 			     "password for %s refused: %s", ev->account,
 			     reason);
 		return POSTINO_REJECT;
@@ -231,7 +231,7 @@ static enum postino_verdict pw_validate_hook(postino_hook_call *call,
 	v->p = p;
 	v->call = call;
 	snprintf(v->lang, sizeof(v->lang), "%s", lang);
-	int ret = p->host->password_in_history(p->mod, ev->account,
+	int ret = p->host->account->password_in_history(p->mod, ev->account,
 					       ev->password,
 					       (unsigned)p->history,
 					       validate_history_done, v);
@@ -240,7 +240,7 @@ static enum postino_verdict pw_validate_hook(postino_hook_call *call,
 			v->status = 0;
 		enum postino_verdict verdict = validate_verdict(v);
 		if (verdict == POSTINO_REJECT)
-			p->host->log(p->mod, POSTINO_LOG_INFO, ev->session_id,
+			p->host->core->log(p->mod, POSTINO_LOG_INFO, ev->session_id,
 				     "password for %s refused: reused",
 				     ev->account);
 		free(v);
@@ -255,7 +255,7 @@ static void pw_state_done(void *data, int status)
 	struct pw *p = data;
 
 	if (status < 0 && status != -ENOENT)
-		p->host->log(p->mod, POSTINO_LOG_ERROR, NULL,
+		p->host->core->log(p->mod, POSTINO_LOG_ERROR, NULL,
 			     "saving state failed: %s", strerror(-status));
 }
 
@@ -272,10 +272,10 @@ static enum postino_verdict pw_changed_hook(postino_hook_call *call,
 		return POSTINO_CONTINUE;
 	snprintf(key, sizeof(key), "c:%s", ev->account);
 	if (pw_state_string(p, key, value, sizeof(value)) == 0) {
-		p->host->log(p->mod, POSTINO_LOG_INFO, ev->session_id,
+		p->host->core->log(p->mod, POSTINO_LOG_INFO, ev->session_id,
 			     "campaign ended for %s: password changed",
 			     ev->account);
-		p->host->state_delete(p->mod, key, pw_state_done, p);
+		p->host->policy->state_delete(p->mod, key, pw_state_done, p);
 	}
 	return POSTINO_CONTINUE;
 }
@@ -294,31 +294,31 @@ static int pw_config(struct pw *p)
 {
 	const struct postino_host *host = p->host;
 	postino_mod *mod = p->mod;
-	const char *lang = host->config_string(mod, "lang");
-	const char *from = host->config_string(mod, "from");
-	const char *dir = host->config_string(mod, "templates");
+	const char *lang = host->core->config_string(mod, "lang");
+	const char *from = host->core->config_string(mod, "from");
+	const char *dir = host->core->config_string(mod, "templates");
 	char err[512];
 
-	p->min_length = host->config_number(mod, "min_length");
-	p->min_score = host->config_number(mod, "min_score");
-	p->history = host->config_number(mod, "history");
-	p->max_age = host->config_number(mod, "max_age");
-	p->token_ttl = host->config_number(mod, "token_ttl");
-	p->generated_length = host->config_number(mod, "generated_length");
-	p->reveal_password = (int)host->config_number(mod, "reveal_password");
-	p->copy_to_secondary = (int)host->config_number(mod,
+	p->min_length = host->core->config_number(mod, "min_length");
+	p->min_score = host->core->config_number(mod, "min_score");
+	p->history = host->core->config_number(mod, "history");
+	p->max_age = host->core->config_number(mod, "max_age");
+	p->token_ttl = host->core->config_number(mod, "token_ttl");
+	p->generated_length = host->core->config_number(mod, "generated_length");
+	p->reveal_password = (int)host->core->config_number(mod, "reveal_password");
+	p->copy_to_secondary = (int)host->core->config_number(mod,
 							"copy_to_secondary");
-	p->from_name = host->config_string(mod, "from_name");
+	p->from_name = host->core->config_string(mod, "from_name");
 	static const char *const offsets[PW_STEP_COUNT] = {
 		"notice", "first_reminder", "second_reminder", "last_notice",
 		"force_change",
 	};
 	for (int i = 0; i < PW_STEP_COUNT; i++)
-		p->schedule.offset[i] = host->config_number(mod, offsets[i]);
-	p->schedule.deadline = host->config_number(mod, "deadline");
+		p->schedule.offset[i] = host->core->config_number(mod, offsets[i]);
+	p->schedule.deadline = host->core->config_number(mod, "deadline");
 	for (int i = 1; i < PW_STEP_COUNT; i++) {
 		if (p->schedule.offset[i] <= p->schedule.offset[i - 1]) {
-			host->log(mod, POSTINO_LOG_ERROR, NULL, "[pwpolicy] "
+			host->core->log(mod, POSTINO_LOG_ERROR, NULL, "[pwpolicy] "
 				  "notice < first_reminder < second_reminder < "
 				  "last_notice < force_change is required");
 			return -EINVAL;
@@ -328,14 +328,14 @@ static int pw_config(struct pw *p)
 	    p->history > 25 || p->min_score < 0 || p->min_score > 100 ||
 	    p->generated_length < 12 || p->generated_length > 64 ||
 	    p->token_ttl <= 0 || p->max_age < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL, "[pwpolicy] min_length "
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL, "[pwpolicy] min_length "
 			  "6..256, history 0..25, min_score 0..100, "
 			  "generated_length 12..64, token_ttl > 0, max_age "
 			  ">= 0");
 		return -EINVAL;
 	}
 	if (lang == NULL || (strcmp(lang, "it") != 0 && strcmp(lang, "en"))) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[pwpolicy] lang must be it or en");
 		return -EINVAL;
 	}
@@ -344,13 +344,13 @@ static int pw_config(struct pw *p)
 		snprintf(p->from, sizeof(p->from), "%s", from);
 	else
 		snprintf(p->from, sizeof(p->from), "postmaster@%s",
-			 host->hostname(mod));
+			 host->core->hostname(mod));
 	int ret = pw_templates_load(&p->templates,
 				    dir != NULL && dir[0] != '\0'
 					    ? dir : PWPOLICY_TEMPLATES,
 				    err, sizeof(err));
 	if (ret < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL, "[pwpolicy] %s", err);
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL, "[pwpolicy] %s", err);
 		return ret;
 	}
 	p->pwq = pwquality_default_settings();
@@ -369,9 +369,6 @@ static int pw_config(struct pw *p)
 static int pw_init(postino_mod *mod, const struct postino_host *host,
 		   void **data_r)
 {
-	if (host->abi_major != POSTINO_ABI_MAJOR ||
-	    !POSTINO_HOST_HAS(host, password_set_hash))
-		return -ENOTSUP;
 	struct pw *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
@@ -383,14 +380,14 @@ static int pw_init(postino_mod *mod, const struct postino_host *host,
 		pw_free(p);
 		return ret;
 	}
-	host->hook_register(mod, POSTINO_HOOK_PASSWORD_VALIDATE,
+	host->policy->hook_register(mod, POSTINO_HOOK_PASSWORD_VALIDATE,
 			    pw_validate_hook, p);
-	host->hook_register(mod, POSTINO_HOOK_PASSWORD_CHANGED,
+	host->policy->hook_register(mod, POSTINO_HOOK_PASSWORD_CHANGED,
 			    pw_changed_hook, p);
 	pw_admin_register(p);
-	int64_t interval = host->config_number(mod, "interval");
-	p->timer = host->timer_start(mod, 1000, (uint64_t)interval * 1000,
-				     pw_timer_fire, p);
+	int64_t interval = host->core->config_number(mod, "interval");
+	p->timer = host->core->timer_start(mod, 1000, (uint64_t)interval * 1000,
+				     POSTINO_TIMER_NODE, pw_timer_fire, p);
 	*data_r = p;
 	return 0;
 }
@@ -400,7 +397,7 @@ static void pw_fini(postino_mod *mod, void *data)
 	struct pw *p = data;
 
 	(void)mod;
-	p->host->timer_stop(&p->timer);
+	p->host->core->timer_stop(&p->timer);
 	pw_free(p);
 }
 

@@ -13,9 +13,8 @@
  * the time of the reset) are read with state_get at each check, so the
  * daemon sees what `postino ratelimit ...` changed at once.
  *
- * Login throttling: AUTH_RESULT failures are kept in memory only (a
- * restart forgets them), per client IP and per account name as given;
- * AUTH_BEFORE_VERIFY over a limit answers DEFER after throttle_delay. */
+ * Login throttling (the AUTH_BEFORE_VERIFY and AUTH_RESULT hooks) is
+ * rl_throttle.c's. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -26,99 +25,19 @@
 
 #include <postino/plugin.h>
 
+#include "rl_table.h"
+#include "rl_throttle.h"
 #include "rl_window.h"
 
-#define RL_TABLE_SLOTS 1024
-#define RL_FAILS_MAX 65536      /* IPs + accounts with recent failures */
 #define RL_ADDRESS_MAX 320
 #define RL_VALUE_MAX 16384      /* a serialised window: ~260 buckets */
 #define RL_PRUNE_MS 30000
-
-#define RL_TEMPFAIL_TEXT "4.7.0 Temporary authentication failure"
-
-/* ---- a small string-keyed table ----------------------------------------- */
-
-struct rl_node {
-	struct rl_node *next;
-	char *key;
-	void *val;
-};
-
-struct rl_table {
-	struct rl_node *slots[RL_TABLE_SLOTS];
-	size_t count;
-};
-
-static size_t rl_hash(const char *key)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211ull;
-	return (size_t)(h % RL_TABLE_SLOTS);
-}
-
-static void *table_get(struct rl_table *t, const char *key)
-{
-	for (struct rl_node *n = t->slots[rl_hash(key)]; n != NULL; n = n->next)
-		if (strcmp(n->key, key) == 0)
-			return n->val;
-	return NULL;
-}
-
-static int table_put(struct rl_table *t, const char *key, void *val)
-{
-	struct rl_node *n = calloc(1, sizeof(*n));
-
-	if (n == NULL || (n->key = strdup(key)) == NULL) {
-		free(n);
-		return -1;
-	}
-	size_t slot = rl_hash(key);
-
-	n->val = val;
-	n->next = t->slots[slot];
-	t->slots[slot] = n;
-	t->count++;
-	return 0;
-}
-
-/* Removes (and frees with drop) every value keep() says no to. */
-static void table_sweep(struct rl_table *t, int (*keep)(void *val, void *ctx),
-			void (*drop)(void *val), void *ctx)
-{
-	for (size_t i = 0; i < RL_TABLE_SLOTS; i++) {
-		struct rl_node **p = &t->slots[i];
-
-		while (*p != NULL) {
-			struct rl_node *n = *p;
-
-			if (keep != NULL && keep(n->val, ctx)) {
-				p = &n->next;
-				continue;
-			}
-			*p = n->next;
-			drop(n->val);
-			free(n->key);
-			free(n);
-			t->count--;
-		}
-	}
-}
 
 /* ---- the module's data ---------------------------------------------------------- */
 
 struct rl_account {
 	struct rl_window w;
 	int64_t reset_seen; /* the last reset applied (unix seconds) */
-};
-
-/* An AUTH_BEFORE_VERIFY answered after throttle_delay. */
-struct rl_delay {
-	struct rl *r;
-	postino_hook_call *call;
-	postino_timer *timer;
-	struct rl_delay *next;
 };
 
 struct rl {
@@ -129,35 +48,16 @@ struct rl {
 	int64_t gran;      /* bucket seconds */
 	int count_messages;
 	int lang_it;
-	int64_t ip_failures, ip_window_ms;
-	int64_t account_failures, account_window_ms;
-	int64_t delay_ms;
-	struct rl_net *exempt;
-	int exempt_count;
 	struct rl_table accounts; /* lower-cased account -> rl_account */
-	struct rl_table fails;    /* "ip:IP" / "account:NAME" -> rl_fails */
-	struct rl_delay *delays;
+	struct rl_throttle *throttle;
 	postino_timer *prune_timer;
 	/* For the metrics to come. */
-	uint64_t sends_deferred, sends_counted, logins_throttled,
-		login_failures;
+	uint64_t sends_deferred, sends_counted;
 };
 
 static int64_t now_s(const struct rl *r)
 {
-	return r->host->now_ms() / 1000;
-}
-
-/* Lower-cased copy; -1 when too long or empty. */
-static int lower_copy(char *out, size_t len, const char *in)
-{
-	size_t n = in != NULL ? strlen(in) : 0;
-
-	if (n == 0 || n >= len)
-		return -1;
-	for (size_t i = 0; i <= n; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	return 0;
+	return r->host->core->now_ms() / 1000;
 }
 
 static void state_done(void *data, int status)
@@ -165,7 +65,7 @@ static void state_done(void *data, int status)
 	struct rl *r = data;
 
 	if (status != 0)
-		r->host->log(r->mod, POSTINO_LOG_ERROR, NULL,
+		r->host->core->log(r->mod, POSTINO_LOG_ERROR, NULL,
 			     "saving state failed: %s", strerror(-status));
 }
 
@@ -173,7 +73,7 @@ static void state_done(void *data, int status)
 static int state_string(struct rl *r, const char *key, char *buf, size_t len)
 {
 	size_t got = 0;
-	int ret = r->host->state_get(r->mod, key, buf, len - 1, &got);
+	int ret = r->host->policy->state_get(r->mod, key, buf, len - 1, &got);
 
 	if (ret < 0)
 		return ret;
@@ -228,8 +128,9 @@ static int64_t limit_for(struct rl *r, const char *account,
 	return r->limit;
 }
 
-static void account_free(void *val)
+static void account_free(void *val, void *ctx)
 {
+	(void)ctx;
 	struct rl_account *a = val;
 
 	rl_window_free(&a->w);
@@ -242,7 +143,7 @@ static struct rl_account *account_get(struct rl *r, const char *account,
 				      int64_t now)
 {
 	char key[RL_ADDRESS_MAX + 16], value[32];
-	struct rl_account *a = table_get(&r->accounts, account);
+	struct rl_account *a = rl_table_get(&r->accounts, account);
 
 	if (a == NULL) {
 		char *buf = malloc(RL_VALUE_MAX);
@@ -255,15 +156,15 @@ static struct rl_account *account_get(struct rl *r, const char *account,
 			return NULL;
 		}
 		snprintf(key, sizeof(key), "sent:%s", account);
-		if (r->host->state_get(r->mod, key, buf, RL_VALUE_MAX,
+		if (r->host->policy->state_get(r->mod, key, buf, RL_VALUE_MAX,
 				       &len) == 0 &&
 		    rl_window_parse(&a->w, buf,
 				    len < RL_VALUE_MAX ? len : RL_VALUE_MAX) < 0)
-			r->host->log(r->mod, POSTINO_LOG_WARNING, NULL,
+			r->host->core->log(r->mod, POSTINO_LOG_WARNING, NULL,
 				     "ignoring a malformed %s", key);
 		free(buf);
-		if (table_put(&r->accounts, account, a) < 0) {
-			account_free(a);
+		if (rl_table_put(&r->accounts, account, a) < 0) {
+			account_free(a, NULL);
 			return NULL;
 		}
 	}
@@ -289,7 +190,7 @@ static void account_save(struct rl *r, const char *account,
 
 	snprintf(key, sizeof(key), "sent:%s", account);
 	if (a->w.n == 0) {
-		r->host->state_delete(r->mod, key, state_done, r);
+		r->host->policy->state_delete(r->mod, key, state_done, r);
 		return;
 	}
 	buf = malloc(RL_VALUE_MAX);
@@ -297,7 +198,7 @@ static void account_save(struct rl *r, const char *account,
 		return;
 	len = rl_window_format(&a->w, buf, RL_VALUE_MAX);
 	if (len > 0)
-		r->host->state_put(r->mod, key, buf, (size_t)len,
+		r->host->policy->state_put(r->mod, key, buf, (size_t)len,
 				   rl_window_newest(&a->w) + r->gran +
 					   r->window,
 				   state_done, r);
@@ -315,7 +216,7 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 	const char *source;
 
 	if (ev->account == NULL || ev->rcpt_to == NULL ||
-	    lower_copy(account, sizeof(account), ev->account) < 0)
+	    rl_lower_copy(account, sizeof(account), ev->account) < 0)
 		return POSTINO_CONTINUE;
 	int64_t limit = limit_for(r, account, &source);
 
@@ -325,7 +226,7 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 	struct rl_account *a = account_get(r, account, now);
 
 	if (a == NULL) {
-		r->host->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
+		r->host->core->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
 			     "out of memory: %s not limited", account);
 		return POSTINO_CONTINUE;
 	}
@@ -342,18 +243,18 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 
 	rl_hhmm(at, hhmm);
 	r->sends_deferred++;
-	r->host->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
+	r->host->core->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
 		     "send limit hit: account=%s ip=%s used=%" PRIu64
 		     " pending=%" PRIu64 " limit=%" PRId64 " (%s) rcpt=<%s>"
 		     " free_at=%s", account,
 		     ev->client_ip != NULL ? ev->client_ip : "-", used,
 		     pending, limit, source, ev->rcpt_to, hhmm);
 	if (r->lang_it)
-		r->host->hook_reply(call, 450, "4.7.1 Limite di %" PRId64
+		r->host->policy->hook_reply(call, 450, "4.7.1 Limite di %" PRId64
 				    " invii/ora superato; riprovare dopo "
 				    "le %s", limit, hhmm);
 	else
-		r->host->hook_reply(call, 450, "4.7.1 Sending limit of %"
+		r->host->policy->hook_reply(call, 450, "4.7.1 Sending limit of %"
 				    PRId64 " messages per hour exceeded; try "
 				    "again after %s", limit, hhmm);
 	return POSTINO_DEFER;
@@ -369,7 +270,7 @@ static enum postino_verdict rl_data_end(postino_hook_call *call,
 	(void)call;
 	if (ev->account == NULL ||
 	    !POSTINO_HAS_FIELD(ev, struct postino_hook_event, rcpt_count) ||
-	    lower_copy(account, sizeof(account), ev->account) < 0)
+	    rl_lower_copy(account, sizeof(account), ev->account) < 0)
 		return POSTINO_CONTINUE;
 	uint32_t n = r->count_messages ? 1 : ev->rcpt_count;
 	int64_t now = now_s(r);
@@ -384,146 +285,6 @@ static enum postino_verdict rl_data_end(postino_hook_call *call,
 	return POSTINO_CONTINUE;
 }
 
-/* ---- login throttling ---------------------------------------------------------- */
-
-static void fails_free(void *val)
-{
-	struct rl_fails *f = val;
-
-	rl_fails_free(f);
-	free(f);
-}
-
-static uint32_t fails_count(struct rl *r, const char *kind, const char *name,
-			    int64_t now_ms, int64_t window_ms)
-{
-	char key[RL_ADDRESS_MAX + 16];
-	struct rl_fails *f;
-
-	snprintf(key, sizeof(key), "%s:%s", kind, name);
-	f = table_get(&r->fails, key);
-	return f != NULL ? rl_fails_count(f, now_ms, window_ms) : 0;
-}
-
-static void fails_add(struct rl *r, const char *kind, const char *name,
-		      int64_t now_ms, int64_t window_ms, int64_t cap)
-{
-	char key[RL_ADDRESS_MAX + 16];
-	struct rl_fails *f;
-
-	if (cap <= 0)
-		return;
-	snprintf(key, sizeof(key), "%s:%s", kind, name);
-	f = table_get(&r->fails, key);
-	if (f == NULL) {
-		if (r->fails.count >= RL_FAILS_MAX) {
-			r->host->log(r->mod, POSTINO_LOG_WARNING, NULL,
-				     "login failure table full: %s not "
-				     "counted", key);
-			return;
-		}
-		f = calloc(1, sizeof(*f));
-		if (f == NULL || table_put(&r->fails, key, f) < 0) {
-			free(f);
-			return;
-		}
-	}
-	rl_fails_add(f, now_ms, window_ms, (uint32_t)cap);
-}
-
-static int exempt(const struct rl *r, const char *ip)
-{
-	return ip != NULL && rl_net_match_list(r->exempt, r->exempt_count, ip);
-}
-
-static void delay_fire(void *data)
-{
-	struct rl_delay *d = data;
-	struct rl *r = d->r;
-
-	for (struct rl_delay **p = &r->delays; *p != NULL; p = &(*p)->next) {
-		if (*p == d) {
-			*p = d->next;
-			break;
-		}
-	}
-	r->host->timer_stop(&d->timer);
-	r->host->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
-	r->host->hook_complete(d->call, POSTINO_DEFER);
-	free(d);
-}
-
-static enum postino_verdict rl_auth_before(postino_hook_call *call,
-					   const struct postino_hook_event *ev,
-					   void *data)
-{
-	struct rl *r = data;
-	char account[RL_ADDRESS_MAX];
-	int64_t now_ms = r->host->now_ms();
-	uint32_t ip_n = 0, account_n = 0;
-	int have_account = lower_copy(account, sizeof(account),
-				      ev->account) == 0;
-
-	if (exempt(r, ev->client_ip))
-		return POSTINO_CONTINUE;
-	if (ev->client_ip != NULL)
-		ip_n = fails_count(r, "ip", ev->client_ip, now_ms,
-				   r->ip_window_ms);
-	if (have_account)
-		account_n = fails_count(r, "account", account, now_ms,
-					r->account_window_ms);
-	if (!(r->ip_failures > 0 && ip_n >= r->ip_failures) &&
-	    !(r->account_failures > 0 && account_n >= r->account_failures))
-		return POSTINO_CONTINUE;
-
-	r->logins_throttled++;
-	r->host->log(r->mod, POSTINO_LOG_WARNING, ev->session_id,
-		     "login throttled: protocol=%s ip=%s account=%s "
-		     "ip_failures=%" PRIu32 "/%" PRId64 " account_failures=%"
-		     PRIu32 "/%" PRId64,
-		     ev->protocol != NULL ? ev->protocol : "-",
-		     ev->client_ip != NULL ? ev->client_ip : "-",
-		     have_account ? account : "-", ip_n, r->ip_failures,
-		     account_n, r->account_failures);
-	struct rl_delay *d = r->delay_ms > 0 ? calloc(1, sizeof(*d)) : NULL;
-
-	if (d != NULL) {
-		d->r = r;
-		d->call = call;
-		d->timer = r->host->timer_start(r->mod, (uint64_t)r->delay_ms,
-						0, delay_fire, d);
-		if (d->timer != NULL) {
-			d->next = r->delays;
-			r->delays = d;
-			return POSTINO_PENDING;
-		}
-		free(d);
-	}
-	r->host->hook_reply(call, 454, RL_TEMPFAIL_TEXT);
-	return POSTINO_DEFER;
-}
-
-static enum postino_verdict rl_auth_result(postino_hook_call *call,
-					   const struct postino_hook_event *ev,
-					   void *data)
-{
-	struct rl *r = data;
-	char account[RL_ADDRESS_MAX];
-	int64_t now_ms = r->host->now_ms();
-
-	(void)call;
-	if (ev->auth_success || exempt(r, ev->client_ip))
-		return POSTINO_CONTINUE;
-	r->login_failures++;
-	if (ev->client_ip != NULL)
-		fails_add(r, "ip", ev->client_ip, now_ms, r->ip_window_ms,
-			  r->ip_failures);
-	if (lower_copy(account, sizeof(account), ev->account) == 0)
-		fails_add(r, "account", account, now_ms, r->account_window_ms,
-			  r->account_failures);
-	return POSTINO_CONTINUE;
-}
-
 /* ---- pruning ------------------------------------------------------------------------ */
 
 static int keep_account(void *val, void *ctx)
@@ -535,23 +296,12 @@ static int keep_account(void *val, void *ctx)
 	return a->w.n > 0;
 }
 
-static int keep_fails(void *val, void *ctx)
-{
-	struct rl_fails *f = val;
-	struct rl *r = ctx;
-	int64_t longest = r->ip_window_ms > r->account_window_ms
-				  ? r->ip_window_ms
-				  : r->account_window_ms;
-
-	return rl_fails_count(f, r->host->now_ms(), longest) > 0;
-}
-
 static void rl_prune(void *data)
 {
 	struct rl *r = data;
 
-	table_sweep(&r->accounts, keep_account, account_free, r);
-	table_sweep(&r->fails, keep_fails, fails_free, r);
+	rl_table_sweep(&r->accounts, keep_account, account_free, r);
+	rl_throttle_prune(r->throttle);
 }
 
 /* ---- admin commands ----------------------------------------------------------- */
@@ -572,7 +322,7 @@ static int cmd_set(void *data, int argc, char **argv, FILE *out, FILE *err)
 	char target[RL_ADDRESS_MAX], key[RL_ADDRESS_MAX + 16];
 	int64_t limit;
 
-	if (argc != 3 || lower_copy(target, sizeof(target), argv[1]) < 0) {
+	if (argc != 3 || rl_lower_copy(target, sizeof(target), argv[1]) < 0) {
 		fprintf(err, "usage: postino ratelimit set ADDRESS|DOMAIN "
 			"LIMIT|unlimited|default\n");
 		return 64;
@@ -582,7 +332,7 @@ static int cmd_set(void *data, int argc, char **argv, FILE *out, FILE *err)
 	else
 		snprintf(key, sizeof(key), "limit:@%s", target);
 	if (strcmp(argv[2], "default") == 0) {
-		int ret = r->host->state_delete(r->mod, key, NULL, NULL);
+		int ret = r->host->policy->state_delete(r->mod, key, NULL, NULL);
 
 		if (ret < 0 && ret != -ENOENT) {
 			fprintf(err, "postino: ratelimit: %s\n",
@@ -597,7 +347,7 @@ static int cmd_set(void *data, int argc, char **argv, FILE *out, FILE *err)
 			"unlimited or default\n", argv[2]);
 		return 65;
 	}
-	int ret = r->host->state_put(r->mod, key, argv[2], strlen(argv[2]), 0,
+	int ret = r->host->policy->state_put(r->mod, key, argv[2], strlen(argv[2]), 0,
 				     NULL, NULL);
 	if (ret < 0) {
 		fprintf(err, "postino: ratelimit: %s\n", strerror(-ret));
@@ -613,7 +363,7 @@ static int cmd_show(void *data, int argc, char **argv, FILE *out, FILE *err)
 	char account[RL_ADDRESS_MAX], when[40];
 	const char *source;
 
-	if (argc != 2 || lower_copy(account, sizeof(account), argv[1]) < 0 ||
+	if (argc != 2 || rl_lower_copy(account, sizeof(account), argv[1]) < 0 ||
 	    strchr(account, '@') == NULL) {
 		fprintf(err, "usage: postino ratelimit show ADDRESS\n");
 		return 64;
@@ -658,7 +408,7 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 	char account[RL_ADDRESS_MAX], key[RL_ADDRESS_MAX + 16], value[32];
 	int64_t now = now_s(r);
 
-	if (argc != 2 || lower_copy(account, sizeof(account), argv[1]) < 0 ||
+	if (argc != 2 || rl_lower_copy(account, sizeof(account), argv[1]) < 0 ||
 	    strchr(account, '@') == NULL) {
 		fprintf(err, "usage: postino ratelimit reset ADDRESS\n");
 		return 64;
@@ -668,12 +418,12 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 	int len = snprintf(value, sizeof(value), "%" PRId64, now);
 
 	snprintf(key, sizeof(key), "reset:%s", account);
-	int ret = r->host->state_put(r->mod, key, value, (size_t)len,
+	int ret = r->host->policy->state_put(r->mod, key, value, (size_t)len,
 				     now + r->window + r->gran + 60, NULL,
 				     NULL);
 	if (ret == 0) {
 		snprintf(key, sizeof(key), "sent:%s", account);
-		ret = r->host->state_delete(r->mod, key, NULL, NULL);
+		ret = r->host->policy->state_delete(r->mod, key, NULL, NULL);
 		if (ret == -ENOENT)
 			ret = 0;
 	}
@@ -689,79 +439,50 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 
 static void rl_free(struct rl *r)
 {
-	table_sweep(&r->accounts, NULL, account_free, NULL);
-	table_sweep(&r->fails, NULL, fails_free, NULL);
-	free(r->exempt);
+	rl_table_sweep(&r->accounts, NULL, account_free, NULL);
+	rl_throttle_free(&r->throttle);
 	free(r);
 }
 
 static int rl_config(postino_mod *mod, const struct postino_host *host,
 		     struct rl *r)
 {
-	const char *count = host->config_string(mod, "count");
-	const char *lang = host->config_string(mod, "lang");
-	const char *nets = host->config_string(mod, "throttle_exempt");
-	char bad[80];
+	const char *count = host->core->config_string(mod, "count");
+	const char *lang = host->core->config_string(mod, "lang");
 
-	r->limit = host->config_number(mod, "limit");
-	r->window = host->config_number(mod, "window");
-	r->ip_failures = host->config_number(mod, "ip_failures");
-	r->ip_window_ms = host->config_number(mod, "ip_window") * 1000;
-	r->account_failures = host->config_number(mod, "account_failures");
-	r->account_window_ms = host->config_number(mod, "account_window") *
-			       1000;
-	r->delay_ms = host->config_number(mod, "throttle_delay") * 1000;
+	r->limit = host->core->config_number(mod, "limit");
+	r->window = host->core->config_number(mod, "window");
 	if (r->limit < 0 || r->limit > INT32_MAX) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] limit must be 0..%d", INT32_MAX);
 		return -EINVAL;
 	}
-	if (r->window <= 0 || r->ip_window_ms <= 0 ||
-	    r->account_window_ms <= 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
-			  "[ratelimit] window, ip_window and account_window "
-			  "must be positive");
-		return -EINVAL;
-	}
-	if (r->ip_failures > 100000 || r->account_failures > 100000 ||
-	    r->delay_ms < 0 || r->delay_ms > 10000) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
-			  "[ratelimit] ip_failures/account_failures at most "
-			  "100000, throttle_delay 0..10s");
+	if (r->window <= 0) {
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
+			  "[ratelimit] window must be positive");
 		return -EINVAL;
 	}
 	r->gran = rl_gran(r->window);
 	if (count == NULL || (strcmp(count, "recipients") != 0 &&
 			      strcmp(count, "messages") != 0)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] count must be recipients or messages");
 		return -EINVAL;
 	}
 	r->count_messages = strcmp(count, "messages") == 0;
 	if (lang == NULL || (strcmp(lang, "en") != 0 &&
 			     strcmp(lang, "it") != 0)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[ratelimit] lang must be en or it");
 		return -EINVAL;
 	}
 	r->lang_it = strcmp(lang, "it") == 0;
-	r->exempt_count = rl_net_parse_list(nets, &r->exempt, bad,
-					    sizeof(bad));
-	if (r->exempt_count < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
-			  "[ratelimit] throttle_exempt: bad network '%s'",
-			  bad);
-		return -EINVAL;
-	}
-	return 0;
+	return rl_throttle_new(mod, host, &r->throttle);
 }
 
 static int rl_init(postino_mod *mod, const struct postino_host *host,
 		   void **data_r)
 {
-	if (host->abi_major != POSTINO_ABI_MAJOR ||
-	    !POSTINO_HOST_HAS(host, now_ms))
-		return -ENOTSUP;
 	struct rl *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
@@ -774,17 +495,19 @@ static int rl_init(postino_mod *mod, const struct postino_host *host,
 		rl_free(r);
 		return ret;
 	}
-	host->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, rl_rcpt_to, r);
-	host->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, rl_data_end, r);
-	host->hook_register(mod, POSTINO_HOOK_AUTH_BEFORE_VERIFY,
-			    rl_auth_before, r);
-	host->hook_register(mod, POSTINO_HOOK_AUTH_RESULT, rl_auth_result, r);
-	host->admin_register(mod, "set", "ADDRESS|DOMAIN LIMIT|unlimited|default",
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, rl_rcpt_to, r);
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, rl_data_end, r);
+	host->policy->hook_register(mod, POSTINO_HOOK_AUTH_BEFORE_VERIFY,
+			    rl_throttle_before, r->throttle);
+	host->policy->hook_register(mod, POSTINO_HOOK_AUTH_RESULT, rl_throttle_result,
+			    r->throttle);
+	host->policy->admin_register(mod, "set", "ADDRESS|DOMAIN LIMIT|unlimited|default",
 			     cmd_set, r);
-	host->admin_register(mod, "show", "ADDRESS", cmd_show, r);
-	host->admin_register(mod, "reset", "ADDRESS", cmd_reset, r);
-	r->prune_timer = host->timer_start(mod, RL_PRUNE_MS, RL_PRUNE_MS,
-					   rl_prune, r);
+	host->policy->admin_register(mod, "show", "ADDRESS", cmd_show, r);
+	host->policy->admin_register(mod, "reset", "ADDRESS", cmd_reset, r);
+	/* Each instance prunes its own memory: a timer per worker. */
+	r->prune_timer = host->core->timer_start(mod, RL_PRUNE_MS, RL_PRUNE_MS,
+						 0, rl_prune, r);
 	*data_r = r;
 	return 0;
 }
@@ -793,23 +516,11 @@ static void rl_fini(postino_mod *mod, void *data)
 {
 	struct rl *r = data;
 
-	r->host->timer_stop(&r->prune_timer);
-	while (r->delays != NULL) {
-		struct rl_delay *d = r->delays;
-
-		r->delays = d->next;
-		r->host->timer_stop(&d->timer);
-		r->host->hook_reply(d->call, 454, RL_TEMPFAIL_TEXT);
-		r->host->hook_complete(d->call, POSTINO_DEFER);
-		free(d);
-	}
-	if (r->sends_counted || r->sends_deferred || r->login_failures)
-		r->host->log(mod, POSTINO_LOG_INFO, NULL,
+	r->host->core->timer_stop(&r->prune_timer);
+	if (r->sends_counted || r->sends_deferred)
+		r->host->core->log(mod, POSTINO_LOG_INFO, NULL,
 			     "fini sends_counted=%" PRIu64 " sends_deferred=%"
-			     PRIu64 " login_failures=%" PRIu64
-			     " logins_throttled=%" PRIu64, r->sends_counted,
-			     r->sends_deferred, r->login_failures,
-			     r->logins_throttled);
+			     PRIu64, r->sends_counted, r->sends_deferred);
 	rl_free(r);
 }
 
@@ -827,12 +538,16 @@ static const struct postino_config_key rl_keys[] = {
 	{ "ip_window", POSTINO_CONFIG_DURATION, "10m",
 	  "window of ip_failures" },
 	{ "account_failures", POSTINO_CONFIG_INT, "20",
-	  "login failures per account, from any IP, before throttling (0: off)" },
+	  "login failures per account, from any IP, that put it under attack: "
+	  "addresses that failed for it are refused, others slowed (0: off)" },
 	{ "account_window", POSTINO_CONFIG_DURATION, "10m",
 	  "window of account_failures" },
+	{ "known_address_window", POSTINO_CONFIG_DURATION, "30d",
+	  "an address that logged in to an account within this time is never "
+	  "refused or slowed by the account limit (0: no such addresses)" },
 	{ "throttle_delay", POSTINO_CONFIG_DURATION, "2s",
-	  "a throttled login is refused after this delay (at most 10s: a "
-	  "shutdown waits for it)" },
+	  "a throttled login is refused (a slowed one checked) after this "
+	  "delay (at most 10s: a shutdown waits for it)" },
 	{ "throttle_exempt", POSTINO_CONFIG_STRING, "",
 	  "comma-separated networks (CIDR) never throttled" },
 	{ NULL, 0, NULL, NULL },

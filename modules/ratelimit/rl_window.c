@@ -215,6 +215,17 @@ bad:
 	return -1;
 }
 
+int rl_lower_copy(char *out, size_t len, const char *in)
+{
+	size_t n = in != NULL ? strlen(in) : 0;
+
+	if (n == 0 || n >= len)
+		return -1;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	return 0;
+}
+
 void rl_hhmm(int64_t at, char out[6])
 {
 	time_t t;

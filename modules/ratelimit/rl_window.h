@@ -56,6 +56,10 @@ int rl_window_format(const struct rl_window *w, char *buf, size_t len);
  * malformed value (w is then empty). */
 int rl_window_parse(struct rl_window *w, const char *buf, size_t len);
 
+/* A lower-cased copy of in (account names are compared without case).
+ * 0, or -1 when in is NULL, empty or does not fit. */
+int rl_lower_copy(char *out, size_t len, const char *in);
+
 /* "try again after" time: at rounded up to the next whole minute, local
  * time, as "HH:MM". */
 void rl_hhmm(int64_t at, char out[6]);

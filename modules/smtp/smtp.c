@@ -18,6 +18,7 @@ static void server_free(struct smtp_server *srv)
 	free(srv->postmaster);
 	free(srv->overload_reply);
 	free(srv->timeout_reply);
+	free(srv->command_timeout_reply);
 	free(srv);
 }
 
@@ -33,6 +34,7 @@ static void service_init(struct smtp_server *srv, struct smtp_service *svc,
 		.idle_timeout_s = SMTP_IDLE_TIMEOUT_S,
 		.overload_reply = srv->overload_reply,
 		.timeout_reply = srv->timeout_reply,
+		.command_timeout_reply = srv->command_timeout_reply,
 		.on_connect = smtp_on_connect,
 		.on_line = smtp_on_line,
 		.on_bytes = smtp_on_bytes,
@@ -44,24 +46,18 @@ static void service_init(struct smtp_server *srv, struct smtp_service *svc,
 static int smtp_init(postino_mod *mod, const struct postino_host *host,
 		     void **data_r)
 {
-	/* conn_read_lines is the newest entry this module needs. */
-	if (!POSTINO_HOST_HAS(host, conn_read_lines)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
-			  "the host is too old for smtp (no conn_read_lines)");
-		return -ENOTSUP;
-	}
 	struct smtp_server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return -ENOMEM;
 	srv->mod = mod;
 	srv->host = host;
 
-	int64_t max_size = host->config_number(mod, "max_message_size");
-	int64_t max_rcpt = host->config_number(mod, "max_recipients");
+	int64_t max_size = host->core->config_number(mod, "max_message_size");
+	int64_t max_rcpt = host->core->config_number(mod, "max_recipients");
 	srv->sender_login_check =
-		host->config_number(mod, "sender_login_check") != 0;
+		host->core->config_number(mod, "sender_login_check") != 0;
 	if (max_size < 1 || max_rcpt < 1 || max_rcpt > 100000) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[smtp] max_message_size must be at least 1 byte and "
 			  "max_recipients 1..100000");
 		server_free(srv);
@@ -71,13 +67,13 @@ static int smtp_init(postino_mod *mod, const struct postino_host *host,
 	srv->max_recipients = (unsigned)max_rcpt;
 
 	/* Where RCPT TO:<postmaster> goes (RFC 5321 4.5.1). */
-	const char *postmaster = host->config_string(mod, "postmaster");
+	const char *postmaster = host->core->config_string(mod, "postmaster");
 	if (postmaster != NULL && *postmaster != '\0') {
 		struct smtp_path path;
 
 		if (smtp_parse_address(postmaster, strlen(postmaster),
 				       &path) != SMTP_PARSE_OK) {
-			host->log(mod, POSTINO_LOG_ERROR, NULL,
+			host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 				  "[smtp] postmaster is not an address "
 				  "(local@domain): %s", postmaster);
 			server_free(srv);
@@ -90,7 +86,7 @@ static int smtp_init(postino_mod *mod, const struct postino_host *host,
 		}
 	}
 
-	const char *hostname = host->hostname(mod);
+	const char *hostname = host->core->hostname(mod);
 	srv->hostname = strdup(hostname != NULL ? hostname : "localhost");
 	if (srv->hostname == NULL) {
 		server_free(srv);
@@ -100,19 +96,23 @@ static int smtp_init(postino_mod *mod, const struct postino_host *host,
 		srv->overload_reply = NULL;
 	if (asprintf(&srv->timeout_reply, R_TIMEOUT, srv->hostname) < 0)
 		srv->timeout_reply = NULL;
-	if (srv->overload_reply == NULL || srv->timeout_reply == NULL) {
+	if (asprintf(&srv->command_timeout_reply, R_COMMAND_TIMEOUT,
+		     srv->hostname) < 0)
+		srv->command_timeout_reply = NULL;
+	if (srv->overload_reply == NULL || srv->timeout_reply == NULL ||
+	    srv->command_timeout_reply == NULL) {
 		server_free(srv);
 		return -ENOMEM;
 	}
 
 	service_init(srv, &srv->mx, "smtp", 0);
 	service_init(srv, &srv->submission, "submission", 1);
-	int ret = host->protocol_register(mod, &srv->mx.proto, &srv->mx);
+	int ret = host->proto->protocol_register(mod, &srv->mx.proto, &srv->mx);
 	if (ret == 0)
-		ret = host->protocol_register(mod, &srv->submission.proto,
+		ret = host->proto->protocol_register(mod, &srv->submission.proto,
 					      &srv->submission);
 	if (ret < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "protocol_register failed: %s", strerror(-ret));
 		server_free(srv);
 		return ret;

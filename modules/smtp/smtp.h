@@ -9,8 +9,8 @@
 
 #include <postino/plugin.h>
 
-#include "smtp_auth.h"
 #include "smtp_data.h"
+#include "smtp_header.h"
 #include "smtp_parse.h"
 
 #define SMTP_MAX_LINE 4096
@@ -32,6 +32,7 @@ struct smtp_server {
 	char *hostname;
 	char *overload_reply;
 	char *timeout_reply;
+	char *command_timeout_reply;
 	uint64_t max_message_size;
 	unsigned max_recipients;
 	int sender_login_check;
@@ -49,9 +50,8 @@ struct smtp_strv {
 
 enum smtp_phase {
 	SMTP_PHASE_COMMAND = 0,
-	SMTP_PHASE_AUTH_PLAIN,      /* waiting for the PLAIN response */
-	SMTP_PHASE_AUTH_LOGIN_USER, /* waiting for the LOGIN user name */
-	SMTP_PHASE_AUTH_LOGIN_PASS, /* waiting for the LOGIN password */
+	SMTP_PHASE_AUTH_RESPONSE,   /* a SASL challenge is out */
+	SMTP_PHASE_AUTH_WAIT,       /* the host checks (input paused) */
 	SMTP_PHASE_DATA,            /* raw bytes until CRLF.CRLF */
 	SMTP_PHASE_CLOSED,          /* conn_close called or conn gone */
 };
@@ -73,7 +73,6 @@ struct smtp_session {
 	int esmtp;
 	char helo[SMTP_DOMAIN_MAX + 1];
 	char *account;             /* after AUTH */
-	char login_user[POSTINO_SASL_FIELD_MAX + 1];
 
 	/* The mail transaction. */
 	int in_mail;
@@ -90,6 +89,11 @@ struct smtp_session {
 	int too_big;
 	int write_error;
 	unsigned msg_seq;
+	/* Submission: Date:/Message-ID: added when missing. */
+	int filling;
+	struct smtp_header_fill fill;
+	char date_field[SMTP_HEADER_DATE_MAX];
+	char message_id_field[SMTP_HEADER_MSGID_MAX];
 
 	smtp_hook_then *hook_then;
 };
@@ -136,7 +140,6 @@ int smtp_check_auth(struct smtp_session *s, const char *arg, size_t len);
 void smtp_run_auth(struct smtp_session *s, const char *arg, size_t len);
 void smtp_auth_response(struct smtp_session *s, const char *line,
 			size_t len);
-void smtp_auth_wipe(struct smtp_session *s);
 int smtp_check_mail(struct smtp_session *s, const char *arg, size_t len);
 void smtp_run_mail(struct smtp_session *s, const char *arg, size_t len);
 int smtp_check_rcpt(struct smtp_session *s, const char *arg, size_t len);

@@ -1,17 +1,14 @@
-/* AUTH PLAIN and AUTH LOGIN (RFC 4954), only inside TLS. The password is
- * handed to the host's auth_verify, which checks it off the loop; it is
- * never logged and every buffer that held it is wiped. */
+/* AUTH (RFC 4954), only inside TLS. The host's SASL service runs the
+ * mechanisms (PLAIN, LOGIN) and checks the password off the loop; this
+ * file frames its challenges and results as SMTP replies. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "smtp.h"
 #include "smtp_reply.h"
-
-void smtp_auth_wipe(struct smtp_session *s)
-{
-	explicit_bzero(s->login_user, sizeof(s->login_user));
-}
 
 int smtp_check_auth(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -44,6 +41,7 @@ static void auth_done(void *data, enum postino_auth_result result,
 {
 	struct smtp_session *s = data;
 
+	s->phase = SMTP_PHASE_COMMAND;
 	switch (result) {
 	case POSTINO_AUTH_OK:
 		s->account = strdup(account != NULL ? account : "");
@@ -53,11 +51,16 @@ static void auth_done(void *data, enum postino_auth_result result,
 			smtp_reply_error(s, R_AUTH_TEMPFAIL);
 			break;
 		}
-		s->srv->host->conn_set_account(s->conn, s->account);
 		smtp_reply(s, R_AUTH_OK);
 		break;
 	case POSTINO_AUTH_TEMPFAIL:
 		smtp_reply_error(s, R_AUTH_TEMPFAIL);
+		break;
+	case POSTINO_AUTH_CANCELLED:
+		smtp_reply_error(s, R_AUTH_CANCELLED);
+		break;
+	case POSTINO_AUTH_MALFORMED:
+		smtp_reply_error(s, R_AUTH_DECODE);
 		break;
 	case POSTINO_AUTH_FAILED:
 	case POSTINO_AUTH_DISABLED:
@@ -68,132 +71,78 @@ static void auth_done(void *data, enum postino_auth_result result,
 	smtp_resume(s);
 }
 
-/* Hands user and password to the host; both are wiped by the caller. */
-static void auth_verify(struct smtp_session *s, const char *user,
-			const char *password)
+static void sasl_challenge(postino_conn *conn, const char *base64,
+			   void *data)
 {
-	const struct postino_host *host = s->srv->host;
+	struct smtp_session *s = data;
 
-	s->phase = SMTP_PHASE_COMMAND;
-	host->conn_pause(s->conn);
-	int ret = host->auth_verify(s->conn, "smtp", user, password, auth_done,
-				    s);
-	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
-			  "auth_verify failed: %s", strerror(-ret));
-		smtp_reply_error(s, R_AUTH_TEMPFAIL);
-		smtp_resume(s);
-	}
+	(void)conn;
+	smtp_reply(s, "334 %s", base64);
+	/* The response line is the one input the exchange wants. */
+	s->phase = SMTP_PHASE_AUTH_RESPONSE;
+	smtp_resume(s);
 }
 
-static void auth_plain(struct smtp_session *s, const char *b64, size_t len)
+static void sasl_done(postino_conn *conn, enum postino_auth_result result,
+		      const char *account, void *data)
 {
-	struct postino_sasl_creds creds;
-
-	switch (postino_sasl_plain_decode(b64, len, &creds)) {
-	case POSTINO_SASL_PLAIN_OK:
-		auth_verify(s, creds.user, creds.password);
-		break;
-	case POSTINO_SASL_PLAIN_AUTHZID:
-	case POSTINO_SASL_PLAIN_EMPTY: /* "AUTH PLAIN =", a lone "=" or "" */
-		s->phase = SMTP_PHASE_COMMAND;
-		smtp_reply_error(s, R_AUTH_FAILED);
-		break;
-	case POSTINO_SASL_PLAIN_BASE64:
-	case POSTINO_SASL_PLAIN_FORMAT:
-	default:
-		s->phase = SMTP_PHASE_COMMAND;
-		smtp_reply_error(s, R_AUTH_DECODE);
-		break;
-	}
-	explicit_bzero(&creds, sizeof(creds));
+	(void)conn;
+	auth_done(data, result, account);
 }
 
-/* LOGIN's user name: then ask for the password. */
-static void auth_login_user(struct smtp_session *s, const char *b64,
-			    size_t len)
-{
-	if (smtp_auth_login_decode(b64, len, s->login_user) < 0) {
-		s->phase = SMTP_PHASE_COMMAND;
-		smtp_reply_error(s, R_AUTH_DECODE);
-		return;
-	}
-	s->phase = SMTP_PHASE_AUTH_LOGIN_PASS;
-	smtp_reply(s, R_AUTH_LOGIN_PASS);
-}
-
-static void auth_login_pass(struct smtp_session *s, const char *b64,
-			    size_t len)
-{
-	char password[POSTINO_SASL_FIELD_MAX + 1];
-
-	if (smtp_auth_login_decode(b64, len, password) < 0) {
-		s->phase = SMTP_PHASE_COMMAND;
-		smtp_auth_wipe(s);
-		smtp_reply_error(s, R_AUTH_DECODE);
-		return;
-	}
-	auth_verify(s, s->login_user, password);
-	explicit_bzero(password, sizeof(password));
-	smtp_auth_wipe(s);
-}
+static const struct postino_sasl_ops smtp_sasl = {
+	.size = sizeof(struct postino_sasl_ops),
+	.challenge = sasl_challenge,
+	.done = sasl_done,
+};
 
 void smtp_run_auth(struct smtp_session *s, const char *arg, size_t len)
 {
+	const struct postino_host *host = s->srv->host;
 	const char *sp = memchr(arg, ' ', len);
 	size_t mech_len = sp != NULL ? (size_t)(sp - arg) : len;
 	const char *ir = sp != NULL ? sp + 1 : NULL; /* initial response */
 	size_t ir_len = sp != NULL ? len - mech_len - 1 : 0;
-	int plain = mech_len == 5 && strncasecmp(arg, "PLAIN", 5) == 0;
-	int login = mech_len == 5 && strncasecmp(arg, "LOGIN", 5) == 0;
+	char mech[32], *initial = NULL;
 
-	if (!plain && !login) {
-		smtp_reply_error(s, R_AUTH_MECH);
-		return;
-	}
 	if (ir != NULL && (ir_len == 0 || memchr(ir, ' ', ir_len) != NULL)) {
 		smtp_reply_error(s, R_SYNTAX_AUTH);
 		return;
 	}
-	/* "=" is an empty initial response (RFC 4954 4). */
-	if (ir != NULL && ir_len == 1 && ir[0] == '=')
-		ir_len = 0;
-	if (plain) {
-		if (ir == NULL) {
-			s->phase = SMTP_PHASE_AUTH_PLAIN;
-			smtp_reply(s, R_AUTH_PLAIN_GO);
+	snprintf(mech, sizeof(mech), "%.*s",
+		 (int)(mech_len < sizeof(mech) ? mech_len : 0), arg);
+	if (ir != NULL) {
+		initial = strndup(ir, ir_len);
+		if (initial == NULL) {
+			smtp_reply_error(s, R_AUTH_TEMPFAIL);
 			return;
 		}
-		auth_plain(s, ir, ir_len);
-		return;
 	}
-	if (ir == NULL) {
-		s->phase = SMTP_PHASE_AUTH_LOGIN_USER;
-		smtp_reply(s, R_AUTH_LOGIN_USER);
-		return;
+	s->phase = SMTP_PHASE_AUTH_WAIT;
+	host->proto->conn_pause(s->conn);
+	int ret = host->proto->sasl_start(s->conn, mech, initial, &smtp_sasl,
+					  s);
+	if (initial != NULL) {
+		explicit_bzero(initial, strlen(initial));
+		free(initial);
 	}
-	auth_login_user(s, ir, ir_len);
+	if (ret < 0) {
+		s->phase = SMTP_PHASE_COMMAND;
+		smtp_reply_error(s, ret == -ENOTSUP ? R_AUTH_MECH
+						    : R_AUTH_TEMPFAIL);
+		smtp_resume(s);
+	}
 }
 
 void smtp_auth_response(struct smtp_session *s, const char *line, size_t len)
 {
-	if (len == 1 && line[0] == '*') {
+	const struct postino_host *host = s->srv->host;
+
+	s->phase = SMTP_PHASE_AUTH_WAIT;
+	host->proto->conn_pause(s->conn);
+	if (host->proto->sasl_input(s->conn, line, len) < 0) {
 		s->phase = SMTP_PHASE_COMMAND;
-		smtp_auth_wipe(s);
 		smtp_reply_error(s, R_AUTH_CANCELLED);
-		return;
-	}
-	switch (s->phase) {
-	case SMTP_PHASE_AUTH_PLAIN:
-		auth_plain(s, line, len);
-		break;
-	case SMTP_PHASE_AUTH_LOGIN_USER:
-		auth_login_user(s, line, len);
-		break;
-	case SMTP_PHASE_AUTH_LOGIN_PASS:
-		auth_login_pass(s, line, len);
-		break;
-	default:
-		break;
+		smtp_resume(s);
 	}
 }

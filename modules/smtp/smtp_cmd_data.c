@@ -2,10 +2,15 @@
  * run through the smtp_data machine and spooled into a host message as it
  * arrives; at CRLF.CRLF the rest of the chunk goes back to line input,
  * the DATA_END hooks run, and the message is delivered. 250 is sent only
- * from msg_deliver's done, after the durable commit. */
+ * from msg_deliver's done, after the durable commit. In an authenticated
+ * session the spooled bytes pass the smtp_header filter, which adds Date:
+ * and Message-ID: when the client's header block has none; mail arriving
+ * unauthenticated (MX) is stored as received, with our Received on top. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "smtp.h"
 #include "smtp_received.h"
@@ -46,13 +51,37 @@ static int append_received(struct smtp_session *s)
 		.tls_version = info != NULL ? info->tls_version : NULL,
 		.tls_cipher = info != NULL ? info->tls_cipher : NULL,
 		.id = s->session_id,
-		.when = (time_t)(host->now_ms() / 1000),
+		.when = (time_t)(host->core->now_ms() / 1000),
 	};
 	size_t n = smtp_received_format(&r, header, sizeof(header));
 
 	if (n == 0)
 		return -1;
-	return host->msg_append(s->msg, header, n);
+	return host->mail->msg_append(s->msg, header, n);
+}
+
+/* The fields a submitted message gets if it lacks them (RFC 6409 8.2,
+ * 8.3): made now, inserted by the filter where the header block ends. A
+ * Message-ID needs real randomness; without it the message goes without
+ * one rather than with a guessable one. */
+static void fill_start(struct smtp_session *s)
+{
+	const struct postino_host *host = s->srv->host;
+	unsigned char random[16];
+	const char *date = NULL, *message_id = NULL;
+
+	if (smtp_header_date((time_t)(host->core->now_ms() / 1000), s->date_field,
+			     sizeof(s->date_field)) > 0)
+		date = s->date_field;
+	if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random))
+		host->core->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
+			  "no randomness for a Message-ID: %s",
+			  strerror(errno));
+	else if (smtp_header_message_id(random, s->srv->hostname,
+					s->message_id_field,
+					sizeof(s->message_id_field)) > 0)
+		message_id = s->message_id_field;
+	smtp_header_fill_init(&s->fill, date, message_id);
 }
 
 void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
@@ -61,17 +90,22 @@ void smtp_run_data(struct smtp_session *s, const char *arg, size_t len)
 
 	(void)arg;
 	(void)len;
-	s->msg = host->msg_new(s->srv->mod, s->conn);
+	s->msg = host->mail->msg_new(s->srv->mod, s->conn);
 	if (s->msg == NULL || append_received(s) < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "cannot start a message");
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
 		return;
 	}
 	smtp_data_init(&s->data);
+	/* Submission (RFC 6409): an authenticated client is the message's
+	 * author. An MX passes the message on unaltered (RFC 5321 6.4). */
+	s->filling = s->account != NULL;
+	if (s->filling)
+		fill_start(s);
 	s->too_big = s->write_error = 0;
-	if (host->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
+	if (host->proto->conn_read_bytes(s->conn, UINT64_MAX) < 0) {
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
 		return;
@@ -90,13 +124,13 @@ static void deliver_done(void *data, int status)
 	if (status == 0) {
 		snprintf(queue_id, sizeof(queue_id), "%s-%u", s->session_id,
 			 ++s->msg_seq);
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
 				  "queued as %s: from=<%s> size=%" PRIu64
 				  " nrcpt=%u", queue_id, s->mail.path.address,
 				  s->data.size, s->rcpt_count);
 		smtp_reply(s, R_QUEUED, queue_id);
 	} else {
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "delivery failed: %s", strerror(-status));
 		smtp_reply_error(s, R_QUEUE_ERROR);
 	}
@@ -126,10 +160,10 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 	postino_msg *msg = s->msg;
 
 	s->msg = NULL; /* msg_deliver consumes it */
-	host->conn_pause(s->conn); /* already paused by the hooks */
-	int ret = host->msg_deliver(msg, &d, deliver_done, s);
+	host->proto->conn_pause(s->conn); /* already paused by the hooks */
+	int ret = host->mail->msg_deliver(msg, &d, deliver_done, s);
 	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "msg_deliver failed: %s", strerror(-ret));
 		smtp_transaction_reset(s);
 		smtp_reply_error(s, R_QUEUE_ERROR);
@@ -141,9 +175,11 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 static void data_finish(struct smtp_session *s)
 {
 	s->phase = SMTP_PHASE_COMMAND;
-	if (s->data.bare || s->too_big || s->write_error) {
+	if (s->data.bare || s->data.nul || s->too_big || s->write_error) {
 		if (s->data.bare)
 			smtp_reply_error(s, R_BARE_LF);
+		else if (s->data.nul)
+			smtp_reply_error(s, R_NUL_IN_DATA);
 		else if (s->too_big)
 			smtp_reply_error(s, R_SIZE_EXCEEDED);
 		else
@@ -152,6 +188,19 @@ static void data_finish(struct smtp_session *s)
 		return;
 	}
 	smtp_run_hooks(s, POSTINO_HOOK_SMTP_DATA_END, data_end_then);
+}
+
+/* Message bytes into the spool (smtp_header_emit). */
+static void spool(void *ctx, const char *buf, size_t len)
+{
+	struct smtp_session *s = ctx;
+
+	if (s->msg == NULL || len == 0)
+		return;
+	if (s->srv->host->mail->msg_append(s->msg, buf, len) < 0) {
+		s->write_error = 1;
+		s->srv->host->mail->msg_discard(&s->msg);
+	}
 }
 
 void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
@@ -169,24 +218,28 @@ void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len)
 				      &out_len);
 		if (s->msg == NULL)
 			continue; /* already refused: read on to the end */
-		if (s->data.bare) {
-			host->msg_discard(&s->msg);
+		if (s->data.bare || s->data.nul) {
+			/* Refused at the end; nothing more is kept. */
+			host->mail->msg_discard(&s->msg);
 		} else if (s->data.size > s->srv->max_message_size) {
 			/* The limit is on the client's message, as EHLO's
 			 * SIZE advertises it: our own Received header must
 			 * not turn a message the client sized correctly
 			 * into a 552 after MAIL accepted it. */
 			s->too_big = 1;
-			host->msg_discard(&s->msg);
-		} else if (out_len > 0 &&
-			   host->msg_append(s->msg, out, out_len) < 0) {
-			s->write_error = 1;
-			host->msg_discard(&s->msg);
+			host->mail->msg_discard(&s->msg);
+		} else if (s->filling) {
+			smtp_header_fill_feed(&s->fill, out, out_len, spool,
+					      s);
+		} else {
+			spool(s, out, out_len);
 		}
 	}
 	if (!smtp_data_done(&s->data))
 		return;
+	if (s->msg != NULL && s->filling)
+		smtp_header_fill_end(&s->fill, spool, s);
 	/* Pipelined commands after the end go back to line input. */
-	host->conn_read_lines(s->conn, len - off);
+	host->proto->conn_read_lines(s->conn, len - off);
 	data_finish(s);
 }

@@ -53,7 +53,7 @@ int smtp_check_mail(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (s->account != NULL && s->srv->sender_login_check &&
 	    (m->path.len == 0 ||
-	     host->address_owned_by(s->srv->mod, m->path.address,
+	     host->mail->address_owned_by(s->srv->mod, m->path.address,
 				    s->account) != 1)) {
 		smtp_reply_error(s, R_NOT_OWNER, m->path.address, s->account);
 		return -1;
@@ -142,7 +142,7 @@ static void expand_target(void *data, const char *address, int local)
 static int expand_local(struct smtp_session *s, const char *address)
 {
 	struct expand_ctx ctx = { s, 0 };
-	int n = s->srv->host->address_expand(s->srv->mod, address,
+	int n = s->srv->host->mail->address_expand(s->srv->mod, address,
 					     expand_target, &ctx);
 
 	return ctx.failed ? -1 : n;
@@ -184,7 +184,7 @@ static int route_local(struct smtp_session *s, const char *address,
 	if (n < 0) {
 		smtp_strv_clear(&s->rcpt_local);
 		smtp_strv_clear(&s->rcpt_remote);
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "address_expand failed: %d", n);
 		smtp_reply_error(s, R_INTERNAL);
 		return -1;
@@ -209,7 +209,7 @@ static void run_postmaster(struct smtp_session *s)
 
 	if (smtp_postmaster_path(s->srv->postmaster, s->srv->hostname,
 				 &pm) == 0)
-		local = host->domain_is_local(s->srv->mod,
+		local = host->mail->domain_is_local(s->srv->mod,
 					      pm.address + pm.domain_off) == 1;
 	else
 		pm.len = 0;
@@ -240,7 +240,7 @@ void smtp_run_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		run_postmaster(s);
 		return;
 	}
-	if (host->domain_is_local(s->srv->mod,
+	if (host->mail->domain_is_local(s->srv->mod,
 				  path->address + path->domain_off) == 1) {
 		if (route_local(s, path->address, path->address) < 0)
 			return;

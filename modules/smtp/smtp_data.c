@@ -8,6 +8,7 @@ void smtp_data_init(struct smtp_data *d)
 	d->state = SMTP_DATA_LINE_START;
 	d->size = 0;
 	d->bare = 0;
+	d->nul = 0;
 }
 
 size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
@@ -18,6 +19,9 @@ size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 	while (i < len && d->state != SMTP_DATA_DONE) {
 		char c = in[i++];
 
+		/* Never part of the end marker: flag it wherever it is. */
+		if (c == '\0')
+			d->nul = 1;
 		switch (d->state) {
 		case SMTP_DATA_DOT_CR:
 			if (c == '\n') {

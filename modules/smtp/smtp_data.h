@@ -1,6 +1,8 @@
 /* The DATA phase over raw bytes (RFC 5321 4.1.1.4, 4.5.2): finds the end
  * <CRLF>.<CRLF> across any chunking, removes dot-stuffing, counts the
- * message bytes and flags bare CR or bare LF. Only CRLF "." CRLF ends the
+ * message bytes and flags bare CR or bare LF, and NUL (RFC 5321 2.3.8:
+ * US-ASCII content, never NUL; RFC 6152's 8BITMIME does not allow it
+ * either), so the session can refuse such a message at its end. Only CRLF "." CRLF ends the
  * data: <LF>.<LF>, <CR>.<CR>, <LF>.<CRLF> and <CRLF>.<LF> are content
  * (and bare line ends), never the end, so a message cannot smuggle a
  * second one past a lax peer. Pure: no I/O, no allocation. */
@@ -23,6 +25,7 @@ struct smtp_data {
 	enum smtp_data_state state;
 	uint64_t size; /* message bytes produced (unstuffed, with CRLFs) */
 	int bare;      /* a bare CR or bare LF was seen */
+	int nul;       /* a NUL byte was seen */
 };
 
 void smtp_data_init(struct smtp_data *d);

@@ -27,7 +27,7 @@ static void send_line(struct smtp_session *s, const char *fmt, va_list ap)
 		n = (int)(sizeof(buf) - 3); /* truncated */
 	buf[n++] = '\r';
 	buf[n++] = '\n';
-	if (s->srv->host->conn_write(s->conn, buf, (size_t)n) < 0)
+	if (s->srv->host->proto->conn_write(s->conn, buf, (size_t)n) < 0)
 		s->phase = SMTP_PHASE_CLOSED;
 }
 
@@ -89,10 +89,14 @@ void smtp_reply_ehlo(struct smtp_session *s)
 	lines[n++] = "8BITMIME";
 	lines[n++] = "SMTPUTF8";
 	lines[n++] = "ENHANCEDSTATUSCODES";
-	if (!smtp_tls_active(s))
+	char auth[64];
+	if (!smtp_tls_active(s)) {
 		lines[n++] = "STARTTLS";
-	else
-		lines[n++] = "AUTH PLAIN LOGIN";
+	} else {
+		snprintf(auth, sizeof(auth), "AUTH %s",
+			 s->srv->host->proto->sasl_mechanisms(s->conn));
+		lines[n++] = auth;
+	}
 	smtp_reply(s, "250-%s", s->srv->hostname);
 	for (size_t i = 0; i < n; i++)
 		smtp_reply(s, "250%c%s", i + 1 < n ? '-' : ' ', lines[i]);
@@ -103,5 +107,5 @@ void smtp_close(struct smtp_session *s, const char *reason)
 	if (s->conn == NULL)
 		return;
 	s->phase = SMTP_PHASE_CLOSED;
-	s->srv->host->conn_close(s->conn, reason);
+	s->srv->host->proto->conn_close(s->conn, reason);
 }

@@ -8,6 +8,7 @@
 #define R_GREETING         "220 %s ESMTP Postino"
 #define R_OVERLOAD         "421 4.7.0 %s Error: too many connections"
 #define R_TIMEOUT          "421 4.4.2 %s Error: timeout exceeded"
+#define R_COMMAND_TIMEOUT  "421 4.4.2 %s Error: command line not completed in time"
 #define R_TOO_MANY_ERRORS  "421 4.7.0 Too many errors"
 #define R_TLS_FAILED       "421 4.7.0 %s Error: TLS unavailable"
 #define R_BYE              "221 2.0.0 Bye"
@@ -74,6 +75,9 @@
 #define R_NO_RCPTS         "554 5.5.1 Error: no valid recipients"
 #define R_BARE_LF          "550 5.5.2 Error: bare <LF> or <CR> received; " \
 			   "lines must end with CRLF"
+/* RFC 3463 X.6.0: the content, not the protocol, is at fault. */
+#define R_NUL_IN_DATA      "554 5.6.0 Error: message contains NUL " \
+			   "characters"
 #define R_QUEUE_ERROR      "451 4.3.0 Error: queue file write error"
 #define R_INTERNAL         "451 4.3.0 Error: internal error"
 #define R_HOOK_DEFER       "451 4.3.0 Error: try again later"

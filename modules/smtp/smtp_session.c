@@ -48,7 +48,7 @@ const struct postino_conn_info *smtp_info(struct smtp_session *s)
 {
 	if (s->conn == NULL)
 		return NULL;
-	return s->srv->host->conn_info(s->conn);
+	return s->srv->host->proto->conn_info(s->conn);
 }
 
 int smtp_tls_active(struct smtp_session *s)
@@ -63,7 +63,7 @@ int smtp_tls_active(struct smtp_session *s)
 void smtp_transaction_reset(struct smtp_session *s)
 {
 	if (s->msg != NULL)
-		s->srv->host->msg_discard(&s->msg);
+		s->srv->host->mail->msg_discard(&s->msg);
 	s->msg = NULL;
 	s->in_mail = 0;
 	memset(&s->mail, 0, sizeof(s->mail));
@@ -82,7 +82,6 @@ void smtp_transaction_reset(struct smtp_session *s)
 static void session_reset(struct smtp_session *s)
 {
 	smtp_transaction_reset(s);
-	smtp_auth_wipe(s);
 	s->phase = SMTP_PHASE_COMMAND;
 	s->helo_seen = s->esmtp = 0;
 	s->helo[0] = '\0';
@@ -90,14 +89,13 @@ static void session_reset(struct smtp_session *s)
 		free(s->account);
 		s->account = NULL;
 		if (s->conn != NULL)
-			s->srv->host->conn_set_account(s->conn, NULL);
+			s->srv->host->proto->conn_set_account(s->conn, NULL);
 	}
 }
 
 static void session_free(struct smtp_session *s)
 {
 	smtp_transaction_reset(s);
-	smtp_auth_wipe(s);
 	free(s->account);
 	free(s);
 }
@@ -107,7 +105,7 @@ static void session_free(struct smtp_session *s)
 void smtp_resume(struct smtp_session *s)
 {
 	if (s->conn != NULL && s->phase != SMTP_PHASE_CLOSED)
-		s->srv->host->conn_resume(s->conn);
+		s->srv->host->proto->conn_resume(s->conn);
 }
 
 static void hooks_done(void *data, enum postino_verdict verdict, int code,
@@ -145,10 +143,10 @@ void smtp_run_hooks(struct smtp_session *s, enum postino_hook_point point,
 
 	/* The host copies the event; done may run before hooks_run returns. */
 	s->hook_then = then;
-	host->conn_pause(s->conn);
-	int ret = host->hooks_run(s->conn, ev, hooks_done, s);
+	host->proto->conn_pause(s->conn);
+	int ret = host->proto->hooks_run(s->conn, ev, hooks_done, s);
 	if (ret < 0) {
-		host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "running hooks failed: %s", strerror(-ret));
 		then(s, POSTINO_DEFER, 451, "4.3.0 Error: internal error");
 	}
@@ -240,9 +238,9 @@ static void run_starttls(struct smtp_session *s, const char *arg, size_t len)
 	(void)arg;
 	(void)len;
 	smtp_reply(s, R_STARTTLS);
-	int ret = s->srv->host->conn_starttls(s->conn);
+	int ret = s->srv->host->proto->conn_starttls(s->conn);
 	if (ret < 0) {
-		s->srv->host->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "STARTTLS failed: %s", strerror(-ret));
 		smtp_reply(s, R_TLS_FAILED, s->srv->hostname);
 		smtp_close(s, "STARTTLS failed");
@@ -362,7 +360,7 @@ static void session_command(struct smtp_session *s, const char *line,
 static struct smtp_session *session_of(const struct smtp_service *svc,
 				       postino_conn *conn)
 {
-	return svc->srv->host->conn_get_data(conn);
+	return svc->srv->host->proto->conn_get_data(conn);
 }
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -395,18 +393,18 @@ void smtp_on_connect(postino_conn *conn, void *data)
 	struct smtp_session *s = calloc(1, sizeof(*s));
 
 	if (s == NULL) {
-		host->conn_close(conn, "out of memory");
+		host->proto->conn_close(conn, "out of memory");
 		return;
 	}
 	s->srv = svc->srv;
 	s->svc = svc;
 	s->conn = conn;
-	const struct postino_conn_info *info = host->conn_info(conn);
+	const struct postino_conn_info *info = host->proto->conn_info(conn);
 	if (info != NULL) {
 		copy_str(s->session_id, sizeof(s->session_id), info->session_id);
 		copy_str(s->client_ip, sizeof(s->client_ip), info->client_ip);
 	}
-	host->conn_set_data(conn, s);
+	host->proto->conn_set_data(conn, s);
 	smtp_run_hooks(s, POSTINO_HOOK_SMTP_CONNECT, connect_then);
 }
 
@@ -418,19 +416,18 @@ void smtp_on_line(postino_conn *conn, const char *line, size_t len,
 	if (s == NULL || s->phase == SMTP_PHASE_CLOSED)
 		return;
 	if (too_long) {
-		if (s->phase != SMTP_PHASE_COMMAND) {
-			smtp_auth_wipe(s);
-			s->phase = SMTP_PHASE_COMMAND;
-		}
-		smtp_reply_error(s, R_LINE_TOO_LONG);
+		/* An overlong response ends the exchange, as "*" would. */
+		if (s->phase == SMTP_PHASE_AUTH_RESPONSE)
+			smtp_auth_response(s, "*", 1);
+		else
+			smtp_reply_error(s, R_LINE_TOO_LONG);
 		return;
 	}
 	switch (s->phase) {
-	case SMTP_PHASE_AUTH_PLAIN:
-	case SMTP_PHASE_AUTH_LOGIN_USER:
-	case SMTP_PHASE_AUTH_LOGIN_PASS:
+	case SMTP_PHASE_AUTH_RESPONSE:
 		smtp_auth_response(s, line, len);
 		break;
+	case SMTP_PHASE_AUTH_WAIT:
 	case SMTP_PHASE_COMMAND:
 		session_command(s, line, len);
 		break;
@@ -468,7 +465,7 @@ void smtp_on_close(postino_conn *conn, const char *reason, void *data)
 	(void)reason;
 	if (s == NULL)
 		return;
-	svc->srv->host->conn_set_data(conn, NULL);
+	svc->srv->host->proto->conn_set_data(conn, NULL);
 	s->conn = NULL;
 	/* The host calls no pending done after this (plugin.h). */
 	session_free(s);

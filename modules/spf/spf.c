@@ -100,20 +100,20 @@ static enum postino_verdict decide(struct spf *s, postino_hook_call *call,
 
 	switch (a->result) {
 	case SPF_RES_FAIL:
-		s->host->hook_reply(call, 550, "5.7.23 <%s>: %s", r,
+		s->host->policy->hook_reply(call, 550, "5.7.23 <%s>: %s", r,
 				    s->fail_text);
 		v = POSTINO_REJECT;
 		break;
 	case SPF_RES_SOFTFAIL:
 		if (!s->softfail_defer)
 			break;
-		s->host->hook_reply(call, 451, "4.7.24 <%s>: Recipient "
+		s->host->policy->hook_reply(call, 451, "4.7.24 <%s>: Recipient "
 				    "address rejected: SPF softfail, try "
 				    "again later", r);
 		v = POSTINO_DEFER;
 		break;
 	case SPF_RES_TEMPERROR:
-		s->host->hook_reply(call, 451, "4.4.3 <%s>: Recipient address "
+		s->host->policy->hook_reply(call, 451, "4.4.3 <%s>: Recipient address "
 				    "rejected: Temporary SPF error, try again "
 				    "later", r);
 		v = POSTINO_DEFER;
@@ -121,7 +121,7 @@ static enum postino_verdict decide(struct spf *s, postino_hook_call *call,
 	case SPF_RES_PERMERROR:
 		if (!s->permerror_reject)
 			break;
-		s->host->hook_reply(call, 550, "5.7.24 <%s>: %s", r,
+		s->host->policy->hook_reply(call, 550, "5.7.24 <%s>: %s", r,
 				    s->permerror_text);
 		v = POSTINO_REJECT;
 		break;
@@ -132,7 +132,7 @@ static enum postino_verdict decide(struct spf *s, postino_hook_call *call,
 		s->rejected++;
 	else if (v == POSTINO_DEFER)
 		s->deferred++;
-	s->host->log(s->mod, v == POSTINO_CONTINUE ? POSTINO_LOG_DEBUG
+	s->host->core->log(s->mod, v == POSTINO_CONTINUE ? POSTINO_LOG_DEBUG
 						   : POSTINO_LOG_INFO,
 		     session_id, "spf=%s identity=%s domain=%s ip=%s from=<%s> "
 		     "rcpt=<%s> action=%s%s%s", spf_result_name(a->result),
@@ -161,14 +161,14 @@ static void add_headers(struct spf *s, postino_msg *msg, const char *sid,
 	if (msg == NULL)
 		return;
 	spf_received_value(value, sizeof(value), &info, a);
-	ret = s->host->msg_add_header(msg, "Received-SPF", value);
+	ret = s->host->mail->msg_add_header(msg, "Received-SPF", value);
 	if (ret == 0 && s->auth_results) {
 		spf_auth_results_value(value, sizeof(value), &info, a);
-		ret = s->host->msg_add_header(msg, "Authentication-Results",
+		ret = s->host->mail->msg_add_header(msg, "Authentication-Results",
 					      value);
 	}
 	if (ret < 0)
-		s->host->log(s->mod, POSTINO_LOG_ERROR, sid,
+		s->host->core->log(s->mod, POSTINO_LOG_ERROR, sid,
 			     "adding the SPF header failed: %s",
 			     strerror(-ret));
 }
@@ -196,14 +196,14 @@ static void check_answer(struct spf_check *c, const struct spf_answer *a)
 	enum postino_verdict v = POSTINO_CONTINUE;
 
 	c->call = NULL;
-	s->host->timer_stop(&c->timer);
+	s->host->core->timer_stop(&c->timer);
 	if (c->point == POSTINO_HOOK_SMTP_RCPT_TO)
 		v = decide(s, call, c->session_id, c->ip, c->mail_from,
 			   c->rcpt, a);
 	else
 		add_headers(s, c->msg, c->session_id, c->ip, c->helo,
 			    c->mail_from, a);
-	s->host->hook_complete(call, v);
+	s->host->policy->hook_complete(call, v);
 }
 
 static void check_work(void *data)
@@ -230,11 +230,11 @@ static void check_done(void *data, int status)
 			 "check cancelled");
 	} else if (c->answer.result != SPF_RES_TEMPERROR) {
 		/* A temporary error is not kept: the retry looks again. */
-		int64_t now = s->host->now_ms();
+		int64_t now = s->host->core->now_ms();
 
 		if (spf_cache_put(s->cache, c->key, &c->answer, now,
 				  now + s->cache_ttl_ms) < 0)
-			s->host->log(s->mod, POSTINO_LOG_WARNING,
+			s->host->core->log(s->mod, POSTINO_LOG_WARNING,
 				     c->session_id, "SPF cache: out of memory");
 	}
 	if (c->call != NULL)
@@ -282,20 +282,20 @@ static enum postino_verdict start_check(struct spf *s, postino_hook_call *call,
 	    (ev->session_id == NULL || c->session_id != NULL) &&
 	    (ev->rcpt_to == NULL || c->rcpt != NULL) &&
 	    (ev->helo == NULL || c->helo != NULL)) {
-		c->timer = s->host->timer_start(s->mod,
-						(uint64_t)s->timeout_ms, 0,
+		c->timer = s->host->core->timer_start(s->mod,
+						(uint64_t)s->timeout_ms, 0, 0,
 						check_timeout, c);
 		if (c->timer != NULL &&
-		    s->host->work_submit(s->mod, check_work, check_done,
+		    s->host->core->work_submit(s->mod, check_work, check_done,
 					 c) == 0) {
 			s->checks++;
 			return POSTINO_PENDING;
 		}
-		s->host->timer_stop(&c->timer);
+		s->host->core->timer_stop(&c->timer);
 	}
 	if (c != NULL)
 		check_free(&c);
-	s->host->log(s->mod, POSTINO_LOG_ERROR, ev->session_id,
+	s->host->core->log(s->mod, POSTINO_LOG_ERROR, ev->session_id,
 		     "cannot start an SPF check: out of memory");
 	memset(&a, 0, sizeof(a));
 	a.result = SPF_RES_TEMPERROR;
@@ -320,7 +320,7 @@ static enum postino_verdict spf_rcpt_to(postino_hook_call *call,
 		return POSTINO_CONTINUE;
 	spf_cache_key(key, sizeof(key), ev->client_ip, ev->helo,
 		      ev->mail_from);
-	if (spf_cache_get(s->cache, key, s->host->now_ms(), &a))
+	if (spf_cache_get(s->cache, key, s->host->core->now_ms(), &a))
 		return decide(s, call, ev->session_id, ev->client_ip,
 			      ev->mail_from, ev->rcpt_to, &a);
 	return start_check(s, call, ev, key);
@@ -338,7 +338,7 @@ static enum postino_verdict spf_data_end(postino_hook_call *call,
 		return POSTINO_CONTINUE;
 	spf_cache_key(key, sizeof(key), ev->client_ip, ev->helo,
 		      ev->mail_from);
-	if (spf_cache_get(s->cache, key, s->host->now_ms(), &a)) {
+	if (spf_cache_get(s->cache, key, s->host->core->now_ms(), &a)) {
 		add_headers(s, ev->msg, ev->session_id, ev->client_ip,
 			    ev->helo, ev->mail_from, &a);
 		return POSTINO_CONTINUE;
@@ -363,14 +363,14 @@ static void spf_free(struct spf **sp)
 static int choice(const struct postino_host *host, postino_mod *mod,
 		  const char *key, const char *yes, const char *no, int *r)
 {
-	const char *v = host->config_string(mod, key);
+	const char *v = host->core->config_string(mod, key);
 
 	if (v != NULL && strcmp(v, yes) == 0)
 		*r = 1;
 	else if (v != NULL && strcmp(v, no) == 0)
 		*r = 0;
 	else {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[spf] %s must be %s or %s", key, yes, no);
 		return -EINVAL;
 	}
@@ -380,27 +380,27 @@ static int choice(const struct postino_host *host, postino_mod *mod,
 static int spf_config(postino_mod *mod, const struct postino_host *host,
 		      struct spf *s)
 {
-	const char *zone = host->config_string(mod, "dns_zone");
-	const char *nets = host->config_string(mod, "allow_networks");
+	const char *zone = host->core->config_string(mod, "dns_zone");
+	const char *nets = host->core->config_string(mod, "allow_networks");
 	char why[512];
 	int ret;
 
-	s->timeout_ms = host->config_number(mod, "timeout") * 1000;
-	s->cache_ttl_ms = host->config_number(mod, "cache_ttl") * 1000;
-	s->fail_text = host->config_string(mod, "fail_text");
-	s->permerror_text = host->config_string(mod, "permerror_text");
-	s->allow_domains = host->config_string(mod, "allow_domains");
-	s->auth_results = host->config_number(mod,
+	s->timeout_ms = host->core->config_number(mod, "timeout") * 1000;
+	s->cache_ttl_ms = host->core->config_number(mod, "cache_ttl") * 1000;
+	s->fail_text = host->core->config_string(mod, "fail_text");
+	s->permerror_text = host->core->config_string(mod, "permerror_text");
+	s->allow_domains = host->core->config_string(mod, "allow_domains");
+	s->auth_results = host->core->config_number(mod,
 					      "authentication_results") != 0;
 	if (s->timeout_ms <= 0 || s->timeout_ms > 300000 ||
 	    s->cache_ttl_ms < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[spf] timeout must be 1s..5m, cache_ttl >= 0");
 		return -EINVAL;
 	}
 	if (s->fail_text == NULL || s->fail_text[0] == '\0' ||
 	    s->permerror_text == NULL || s->permerror_text[0] == '\0') {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[spf] fail_text and permerror_text must not be "
 			  "empty");
 		return -EINVAL;
@@ -413,18 +413,18 @@ static int spf_config(postino_mod *mod, const struct postino_host *host,
 	s->allow_net_count = spf_net_parse_list(nets, &s->allow_nets, why,
 						sizeof(why));
 	if (s->allow_net_count < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "[spf] allow_networks: bad network '%s'", why);
 		return -EINVAL;
 	}
 	if (zone != NULL && zone[0] != '\0') {
 		ret = spf_dns_load_file(zone, &s->dns, why, sizeof(why));
 		if (ret < 0) {
-			host->log(mod, POSTINO_LOG_ERROR, NULL,
+			host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 				  "[spf] dns_zone: %s", why);
 			return ret;
 		}
-		host->log(mod, POSTINO_LOG_WARNING, NULL,
+		host->core->log(mod, POSTINO_LOG_WARNING, NULL,
 			  "answering SPF DNS lookups from %s, not from DNS "
 			  "(a test set-up)", zone);
 		return 0;
@@ -435,9 +435,6 @@ static int spf_config(postino_mod *mod, const struct postino_host *host,
 static int spf_init(postino_mod *mod, const struct postino_host *host,
 		    void **data_r)
 {
-	if (host->abi_major != POSTINO_ABI_MAJOR ||
-	    !POSTINO_HOST_HAS(host, msg_add_header))
-		return -ENOTSUP;
 	struct spf *s = calloc(1, sizeof(*s));
 	int ret;
 
@@ -445,7 +442,7 @@ static int spf_init(postino_mod *mod, const struct postino_host *host,
 		return -ENOMEM;
 	s->mod = mod;
 	s->host = host;
-	s->hostname = host->hostname(mod);
+	s->hostname = host->core->hostname(mod);
 	ret = spf_config(mod, host, s);
 	if (ret == 0)
 		ret = spf_cache_new(SPF_CACHE_MAX, &s->cache);
@@ -453,8 +450,8 @@ static int spf_init(postino_mod *mod, const struct postino_host *host,
 		spf_free(&s);
 		return ret;
 	}
-	host->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, spf_rcpt_to, s);
-	host->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, spf_data_end, s);
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO, spf_rcpt_to, s);
+	host->policy->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END, spf_data_end, s);
 	*data_r = s;
 	return 0;
 }
@@ -466,7 +463,7 @@ static void spf_fini(postino_mod *mod, void *data)
 	struct spf *s = data;
 
 	if (s->checks > 0)
-		s->host->log(mod, POSTINO_LOG_INFO, NULL,
+		s->host->core->log(mod, POSTINO_LOG_INFO, NULL,
 			     "fini checks=%" PRIu64 " rejected=%" PRIu64
 			     " deferred=%" PRIu64 " timeouts=%" PRIu64,
 			     s->checks, s->rejected, s->deferred,

@@ -1,18 +1,47 @@
-/* Postino plugin ABI, major 1.
+/* Postino plugin ABI 1.0 (final).
  *
- * This is the only server header a module may include. Rules that keep old
- * modules loading across minor releases:
+ * The only server header a module includes. doc/plugin-guide.md explains
+ * how to write a module; doc/abi.md lists every entry with the minor that
+ * introduced it.
+ *
+ * Rules that keep built modules loading across minor releases:
  *   - a module exports exactly one symbol, `postino_module_v1`, and is built
  *     with -fvisibility=hidden; it never links against host symbols;
- *   - the host hands the module a const `struct postino_host`, an append-only
- *     table of function pointers; a module built for minor N may call any
- *     entry that existed in minor N, and checks `host->size` (or
- *     POSTINO_HOST_HAS) before calling entries added later;
+ *   - the host hands init a const `struct postino_host`: a few pointers to
+ *     sub-tables of functions, one per service (core, policy, proto, mail,
+ *     mailbox, account). Every sub-table starts with its size and only
+ *     grows at its end; every addition anywhere in this file bumps
+ *     POSTINO_ABI_MINOR, and t/abi/layout_v1_<minor>.c freezes that minor's
+ *     layout. A module built for minor N may call every entry of minor N;
+ *     for a later one it checks POSTINO_HAS(host->sub, struct, entry);
  *   - structs a module hands to the host start with their size; the host
- *     reads only the fields that size covers;
- *   - structs the host hands to a module start with their size too; a module
- *     reads a field only when POSTINO_HAS_FIELD says it is there.
- * This file changes only by appending.
+ *     reads only the fields that size covers. Structs the host hands to a
+ *     module start with their size too; a module reads a field only when
+ *     POSTINO_HAS_FIELD says it is there.
+ *   - the host refuses, with one log line naming the file and the reason, a
+ *     module built for another major, for a newer minor than the server's,
+ *     or with the headers of before 1.0 was final.
+ *
+ * Threads (the contract every module follows):
+ *   A node runs `[server] workers` loop threads. Every worker has its own
+ *   INSTANCE of every module: init runs once per worker, each time with its
+ *   own postino_mod handle, and every callback of that instance (hooks,
+ *   protocol callbacks, timers, the done callbacks of asynchronous entries)
+ *   runs on that worker's loop thread, one at a time. So a module's code
+ *   never runs concurrently with itself, except its work() functions (on
+ *   the host's thread pool), provided it keeps mutable data in what init
+ *   returns and never in static variables. What the whole node must share
+ *   (counters, windows, seen-lists) goes through the state service, whose
+ *   writes every instance sees at once; state_update is atomic across
+ *   workers. Timers started with POSTINO_TIMER_NODE run on one worker only.
+ *   Admin commands run in the `postino` CLI, which has one instance.
+ *   Entries marked "any thread" may also be called from work().
+ *
+ * Cost on the loop thread (nothing a module does may block it):
+ *   "instant": no I/O. "indexed read": one synchronous read of the store
+ *   by key (tens of microseconds): fine a few times per command, never in
+ *   a loop whose length a client controls. Everything else that touches
+ *   the store or the network is asynchronous and ends in a done callback.
  */
 #ifndef POSTINO_PLUGIN_H
 #define POSTINO_PLUGIN_H
@@ -35,13 +64,14 @@ extern "C" {
 /* True when a struct that starts with `size_t size` has FIELD. */
 #define POSTINO_HAS_FIELD(ptr, type, field) \
 	((ptr)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
-#define POSTINO_HOST_HAS(host, entry) \
-	POSTINO_HAS_FIELD(host, struct postino_host, entry)
+/* True when a host sub-table has ENTRY, e.g.
+ * POSTINO_HAS(host->policy, struct postino_host_policy, state_scan). */
+#define POSTINO_HAS(table, type, entry) POSTINO_HAS_FIELD(table, type, entry)
 
 /* Opaque handles owned by the host. */
-typedef struct postino_mod postino_mod;             /* one loaded module */
+typedef struct postino_mod postino_mod;             /* one module instance */
 typedef struct postino_hook_call postino_hook_call; /* one hook invocation */
-typedef struct postino_timer postino_timer;         /* one repeating timer */
+typedef struct postino_timer postino_timer;         /* one timer */
 typedef struct postino_conn postino_conn;           /* one client connection */
 typedef struct postino_msg postino_msg;             /* a message being received */
 typedef struct postino_mailbox postino_mailbox;     /* an open mailbox view */
@@ -76,6 +106,12 @@ struct postino_config_key {
 /* ---- hooks --------------------------------------------------------------- */
 
 enum postino_hook_point {
+	/* SMTP, in session order. A policy sees a session only when its
+	 * module's `[module] listeners` (if set) names the session's listener
+	 * or its role. RCPT_TO hooks run after smtp.so's own checks: an
+	 * unknown local user or a relay attempt is refused before any hook
+	 * sees the recipient. DATA_HEADERS runs once the header block is in,
+	 * DATA_END once the whole message is (msg set). */
 	POSTINO_HOOK_SMTP_CONNECT = 1,
 	POSTINO_HOOK_SMTP_HELO = 2,
 	POSTINO_HOOK_SMTP_AUTH = 3,
@@ -83,8 +119,13 @@ enum postino_hook_point {
 	POSTINO_HOOK_SMTP_RCPT_TO = 5,
 	POSTINO_HOOK_SMTP_DATA_HEADERS = 6,
 	POSTINO_HOOK_SMTP_DATA_END = 7,
+	/* Every protocol's logins (and the panel's): before the password is
+	 * checked (a policy may refuse: DEFER -> TEMPFAIL), and with the
+	 * result (throttling counts failures here). */
 	POSTINO_HOOK_AUTH_BEFORE_VERIFY = 8,
 	POSTINO_HOOK_AUTH_RESULT = 9,
+	/* A new password: strength rules (REJECT with the reason), and the
+	 * news that one was set. */
 	POSTINO_HOOK_PASSWORD_VALIDATE = 10,
 	POSTINO_HOOK_PASSWORD_CHANGED = 11,
 };
@@ -92,7 +133,7 @@ enum postino_hook_point {
 /* What a hook decides. CONTINUE lets the next module's hook run; ACCEPT ends
  * the chain with success; DEFER (4xx) and REJECT (5xx) end it with the reply
  * set by hook_reply(); PENDING means the module will call hook_complete()
- * later, on the loop thread. */
+ * later, on the same loop thread. */
 enum postino_verdict {
 	POSTINO_CONTINUE = 0,
 	POSTINO_ACCEPT = 1,
@@ -108,7 +149,9 @@ struct postino_hook_event {
 	size_t size;
 	enum postino_hook_point point;
 	const char *session_id; /* for log lines */
-	const char *protocol;   /* "smtp", "imap", "pop3", or "admin" */
+	const char *protocol;   /* the listener's protocol: "smtp" (MX),
+				 * "submission", "imap", "pop3", ..., or
+				 * "admin" for the CLI */
 	const char *client_ip;  /* NULL for admin commands */
 	int tls;                /* 1 when the connection is encrypted */
 	const char *account;    /* authenticated account, or the one concerned */
@@ -121,6 +164,12 @@ struct postino_hook_event {
 	unsigned rcpt_count;    /* accepted recipients so far */
 	postino_msg *msg;       /* DATA_END: the message; msg_add_header
 				 * puts headers on it */
+	const char *listener;   /* [listener NAME] the session came in on;
+				 * NULL for admin commands */
+	const char *role;       /* that listener's role: "mx", "submission",
+				 * "imap", "pop3", ... (its `role =`, by
+				 * default named after its protocol, with
+				 * "smtp" giving "mx"); NULL for admin */
 };
 
 typedef enum postino_verdict (*postino_hook_fn)(
@@ -133,11 +182,34 @@ typedef enum postino_verdict (*postino_hook_fn)(
 typedef int (*postino_admin_fn)(void *data, int argc, char **argv,
 				FILE *out, FILE *err);
 
+/* ---- state --------------------------------------------------------------- */
+
+/* Limits of the state service: keys are NUL-terminated byte strings of 1
+ * to POSTINO_STATE_KEY_MAX bytes (longer: -ENAMETOOLONG); values are up
+ * to POSTINO_STATE_VALUE_MAX bytes (longer: -EFBIG). A module that builds
+ * keys from client input (addresses can be 320 bytes each) should hash
+ * what might not fit. */
+#define POSTINO_STATE_KEY_MAX 1024
+#define POSTINO_STATE_VALUE_MAX 65536
+
+/* state_update's callback: given the current value (old == NULL when there
+ * is none or it expired), writes the new one into buf (bufsize =
+ * POSTINO_STATE_VALUE_MAX) and sets *len_r and *expires_at_r (unix
+ * seconds, 0 = never; preset to the old entry's). Returns 1 to store the
+ * new value, 0 to leave the entry as it is, -1 to delete it. Runs on the
+ * caller's thread while the host holds the key: keep it short and call
+ * nothing of the host from it. */
+typedef int (*postino_state_update_fn)(void *data, const void *old,
+				       size_t old_len, void *buf,
+				       size_t bufsize, size_t *len_r,
+				       int64_t *expires_at_r);
+
 /* ---- protocols and connections ------------------------------------------ */
 
 /* A protocol a module serves on every listener whose `protocol =` names it.
- * All callbacks run on the loop thread; `data` is what protocol_register
- * was given. Pointers passed to callbacks are valid only during the call. */
+ * All callbacks run on the loop thread of the worker that owns the
+ * connection; `data` is what protocol_register was given. Pointers passed
+ * to callbacks are valid only during the call. */
 struct postino_protocol {
 	size_t size;          /* sizeof(struct postino_protocol) */
 	const char *name;     /* "imap", "pop3", "smtp", ... */
@@ -145,10 +217,16 @@ struct postino_protocol {
 			       * line end; 0 = 8192 */
 	uint32_t idle_timeout_s; /* listeners without idle_timeout; 0 = 300 */
 	/* Sent (followed by CRLF) before closing a connection refused by a
-	 * listener limit, or closed by the idle timeout or the listener's
-	 * command_timeout (a command line too slow to arrive); may be NULL. */
+	 * connection limit, or closed by the idle timeout (and, unless
+	 * command_timeout_reply is set, by the listener's command_timeout: a
+	 * command line too slow to arrive); may be NULL. */
 	const char *overload_reply;
 	const char *timeout_reply;
+	/* Sent (followed by CRLF) before closing a connection whose command
+	 * line did not arrive within the listener's command_timeout, so the
+	 * client is told what happened ("command not received in time")
+	 * rather than that it was idle; NULL: timeout_reply. */
+	const char *command_timeout_reply;
 	/* A client connected; on implicit-TLS listeners after the handshake.
 	 * Send the greeting here. */
 	void (*on_connect)(postino_conn *conn, void *data);
@@ -188,9 +266,11 @@ struct postino_conn_info {
 	const char *tls_cipher;  /* "AES-256-GCM", NULL before TLS */
 	const char *tls_sni;     /* server name the client asked for, or NULL */
 	const char *account;     /* set by conn_set_account, or NULL */
+	const char *role;        /* the listener's role (see hook events) */
+	unsigned worker;         /* index of the worker that owns it */
 };
 
-/* ---- authentication and delivery ---------------------------------------- */
+/* ---- authentication ------------------------------------------------------ */
 
 enum postino_auth_result {
 	POSTINO_AUTH_OK = 0,
@@ -198,7 +278,27 @@ enum postino_auth_result {
 	POSTINO_AUTH_DISABLED = 2,  /* right password, account disabled */
 	POSTINO_AUTH_TEMPFAIL = 3,  /* store trouble, or refused by a policy
 				     * (throttling): try again later */
+	POSTINO_AUTH_CANCELLED = 4, /* SASL: the client answered "*" */
+	POSTINO_AUTH_MALFORMED = 5, /* SASL: a response that is not base64, or
+				     * not the mechanism's syntax */
 };
+
+/* The protocol's side of a SASL exchange (RFC 4422) that the host runs:
+ * only the framing differs between protocols. */
+struct postino_sasl_ops {
+	size_t size;  /* sizeof(struct postino_sasl_ops) */
+	/* Send a server challenge (base64, may be "") as the protocol frames
+	 * it ("+ %s" in IMAP and POP3, "334 %s" in SMTP); the client's next
+	 * line goes to sasl_input. */
+	void (*challenge)(postino_conn *conn, const char *base64, void *data);
+	/* The exchange is over. On OK the host has already called
+	 * conn_set_account(account); account is valid during the call. Not
+	 * called when the connection closed meanwhile. */
+	void (*done)(postino_conn *conn, enum postino_auth_result result,
+		     const char *account, void *data);
+};
+
+/* ---- delivery ------------------------------------------------------------ */
 
 /* Where a received message goes. Strings are copied. */
 struct postino_delivery {
@@ -232,6 +332,8 @@ struct postino_account {
 	int64_t created;          /* unix seconds */
 };
 
+/* ---- mailboxes ----------------------------------------------------------- */
+
 /* One message of an open mailbox view. */
 struct postino_message_info {
 	size_t size;
@@ -239,7 +341,6 @@ struct postino_message_info {
 	uint64_t octets;      /* stored size, CRLF line ends */
 	uint32_t flags;
 	int64_t internaldate; /* unix seconds */
-	/* Appended for IMAP. */
 	uint64_t modseq;      /* the message's last change */
 	const char *keywords; /* space-separated, "" when none; owned by the
 			       * view, valid until its next sync or close */
@@ -307,70 +408,128 @@ struct postino_section {
 
 /* ---- the host table ------------------------------------------------------ */
 
-struct postino_host {
-	size_t size;
-	uint32_t abi_major;
-	uint32_t abi_minor;
+/* timer_start's flags. */
+#define POSTINO_TIMER_NODE 1 /* run on one worker of the node only (daily
+			      * passes, purges); on the others the timer
+			      * exists but never fires */
 
-	/* Logging: one line, never a password or a message body. Safe on any
-	 * thread. session_id may be NULL. */
+/* What every module uses. */
+struct postino_host_core {
+	size_t size;
+
+	/* One log line, with the module's name as its component; never a
+	 * password or a message body. Any thread. session_id may be NULL. */
 	void (*log)(postino_mod *mod, enum postino_log_level level,
 		    const char *session_id, const char *fmt, ...)
 		__attribute__((format(printf, 4, 5)));
 
-	/* Values of the module's own [NAME] section, defaults applied. The
-	 * string is owned by the host and valid until fini. A number is the
-	 * parsed INT/BOOL/DURATION/SIZE value. */
+	/* Values of the module's own [NAME] section, defaults applied; asking
+	 * for a key the module did not declare logs an error and gives
+	 * NULL/0. The string is owned by the host and valid until fini. A
+	 * number is the parsed INT/BOOL/DURATION/SIZE value. Instant. */
 	const char *(*config_string)(postino_mod *mod, const char *key);
 	int64_t (*config_number)(postino_mod *mod, const char *key);
 
-	/* Hooks run in module load order. Returns 0 or a negative errno. */
-	int (*hook_register)(postino_mod *mod, enum postino_hook_point point,
-			     postino_hook_fn fn, void *data);
-	/* Sets the reply of a DEFER or REJECT: code is 4xx or 5xx, text the
-	 * rest of the line (e.g. "5.7.1 Relaying denied"). Copied. */
-	void (*hook_reply)(postino_hook_call *call, int code, const char *fmt, ...)
-		__attribute__((format(printf, 3, 4)));
-	/* Finishes a hook that returned PENDING. Call it exactly once, on the
-	 * loop thread; `call` is invalid afterwards. */
-	void (*hook_complete)(postino_hook_call *call, enum postino_verdict verdict);
+	/* Wall clock, milliseconds since the epoch. Any thread. */
+	int64_t (*now_ms)(void);
+	/* The server's name (greetings, Received headers). Instant. */
+	const char *(*hostname)(postino_mod *mod);
 
-	/* Repeating timer on the loop thread; first run after first_ms, then
-	 * every repeat_ms (0: once). Timers only fire in the daemon. */
+	/* A timer on the instance's loop thread: first run after first_ms,
+	 * then every repeat_ms (0: once). flags: POSTINO_TIMER_*. Timers
+	 * fire only in the daemon, never in the CLI. NULL on failure. */
 	postino_timer *(*timer_start)(postino_mod *mod, uint64_t first_ms,
-				      uint64_t repeat_ms,
+				      uint64_t repeat_ms, unsigned flags,
 				      void (*cb)(void *data), void *data);
 	/* Stops and frees the timer; sets *timer to NULL. */
 	void (*timer_stop)(postino_timer **timer);
 
-	/* Runs work(data) on a worker thread, then done(data, status) on the
-	 * loop thread (status 0, or negative when cancelled at shutdown).
-	 * work() may call only log() and now_ms(). */
+	/* Runs work(data) on the host's thread pool, then done(data, status)
+	 * on the instance's loop thread (status 0, or negative when cancelled
+	 * at shutdown). work() may call only the entries marked "any
+	 * thread". Returns 0 or a negative errno (done not called). */
 	int (*work_submit)(postino_mod *mod, void (*work)(void *data),
 			   void (*done)(void *data, int status), void *data);
 
-	/* `postino NAME COMMAND ...` runs fn. usage is one line for help. */
+	/* This instance's worker index (0 .. worker_count-1) and the node's
+	 * number of workers (1 in the CLI). Instant. */
+	unsigned (*worker_index)(postino_mod *mod);
+	unsigned (*worker_count)(postino_mod *mod);
+};
+
+/* What policy modules use: hooks, durable state, admin commands. */
+struct postino_host_policy {
+	size_t size;
+
+	/* Hooks run in module load order, on the session's worker. Returns
+	 * 0 or a negative errno. */
+	int (*hook_register)(postino_mod *mod, enum postino_hook_point point,
+			     postino_hook_fn fn, void *data);
+	/* Sets the reply of a DEFER or REJECT: code is 4xx or 5xx, text the
+	 * rest of the line (e.g. "5.7.1 Relaying denied"). Copied. A DEFER
+	 * always reaches the client as 4xx and a REJECT as 5xx. */
+	void (*hook_reply)(postino_hook_call *call, int code, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	/* Finishes a hook that returned PENDING. Call it exactly once, on the
+	 * instance's loop thread; `call` is invalid afterwards. */
+	void (*hook_complete)(postino_hook_call *call,
+			      enum postino_verdict verdict);
+
+	/* `postino NAME COMMAND ...` runs fn. usage is one line for help.
+	 * Returns 0, -EEXIST, -EINVAL or -ENOMEM. */
 	int (*admin_register)(postino_mod *mod, const char *command,
 			      const char *usage, postino_admin_fn fn, void *data);
 
-	/* Per-module durable key/value state (keys are private to the module).
-	 * state_get reads now: 0 and *len_r set (the value is truncated to
-	 * buflen), -ENOENT when absent or expired. state_put/state_delete
-	 * commit off the loop and then call done(data, status) on the loop
-	 * (done may be NULL); in admin commands they commit before returning.
-	 * expires_at: unix seconds after which the entry is gone, 0 = never. */
+	/* Durable key/value state, private to the module (every instance of
+	 * it sees the same entries). Limits: POSTINO_STATE_KEY_MAX,
+	 * POSTINO_STATE_VALUE_MAX.
+	 * Consistency: a write is visible to every state_get, state_update
+	 * and state_scan of the module, on every worker, as soon as the call
+	 * that made it returns (read-your-writes), even though it becomes
+	 * durable later; a crash before that loses it, and its done reports
+	 * when it is safe.
+	 *
+	 * state_get: indexed read. Copies up to buflen bytes of the value
+	 * into buf and sets *len_r to the value's FULL length (so *len_r >
+	 * buflen means it was cut). 0, -ENOENT when absent or expired. */
 	int (*state_get)(postino_mod *mod, const char *key, void *buf,
 			 size_t buflen, size_t *len_r);
+	/* state_put/state_delete: copy what they need, commit off the loop
+	 * (group commit), then done(data, status) on the loop (done may be
+	 * NULL). In admin commands they commit before returning. expires_at:
+	 * unix seconds after which the entry is gone, 0 = never; the host
+	 * prunes expired entries. */
 	int (*state_put)(postino_mod *mod, const char *key, const void *value,
 			 size_t len, int64_t expires_at,
 			 void (*done)(void *data, int status), void *data);
 	int (*state_delete)(postino_mod *mod, const char *key,
 			    void (*done)(void *data, int status), void *data);
+	/* Atomic read-modify-write of one key across all workers: fn sees the
+	 * current value and decides the new one (see postino_state_update_fn);
+	 * no other update of the key runs in between. Increment-and-get,
+	 * sliding windows, first-seen records. Indexed read, then the write
+	 * is committed like state_put (done as there; may be NULL). Returns
+	 * fn's decision (1 stored, 0 unchanged, -1 deleted) or a negative
+	 * errno below -1 (then fn may not have run). */
+	int (*state_update)(postino_mod *mod, const char *key,
+			    postino_state_update_fn fn, void *fn_data,
+			    void (*done)(void *data, int status), void *data);
+	/* Calls cb for every live entry whose key starts with prefix ("" for
+	 * all), in key order; a nonzero return from cb stops the scan and is
+	 * returned. The pointers are valid during cb; cb may not call the
+	 * state service. Reads as many rows as there are entries: for admin
+	 * commands and timers, not for every command of a busy session. */
+	int (*state_scan)(postino_mod *mod, const char *prefix,
+			  int (*cb)(void *data, const char *key,
+				    const void *value, size_t len,
+				    int64_t expires_at),
+			  void *data);
+};
 
-	/* Wall clock, milliseconds since the epoch. Safe on any thread. */
-	int64_t (*now_ms)(void);
-
-	/* ---- protocols and connections ---- */
+/* What protocol modules use: connections, SASL, the policy hooks. Every
+ * conn entry runs on the connection's worker (instant unless said). */
+struct postino_host_proto {
+	size_t size;
 
 	/* Serves proto on the listeners naming it; proto must stay valid
 	 * until fini. Returns 0, -EEXIST when another module serves the name,
@@ -381,73 +540,121 @@ struct postino_host {
 	/* Queues bytes for the client (copied). Replies queued while the host
 	 * is handing the module input are sent together in one write.
 	 * Returns 0; 1 when the output queue is over its high-water mark
-	 * (stop producing until on_writable); -EPIPE when closing. */
+	 * (stop producing until on_writable); -EAGAIN while a TLS handshake
+	 * runs (nothing may be sent then: write after on_starttls); -EPIPE
+	 * when closing. */
 	int (*conn_write)(postino_conn *conn, const void *buf, size_t len);
 	int (*conn_printf)(postino_conn *conn, const char *fmt, ...)
 		__attribute__((format(printf, 2, 3)));
 	/* Starts TLS. Call it right after queuing the protocol's go-ahead
 	 * reply: the reply is sent in clear, any input the client sent after
 	 * the STARTTLS line is discarded unread, then the handshake runs and
-	 * on_starttls reports the result. -EALREADY inside TLS. */
+	 * on_starttls reports the result. -EALREADY inside TLS or when asked
+	 * twice; -ENOTSUP when the server has no certificate (so do not
+	 * advertise STARTTLS: conn_info's listener has none). */
 	int (*conn_starttls)(postino_conn *conn);
 	/* Closes after the queued output is sent; on_close follows. */
 	void (*conn_close)(postino_conn *conn, const char *reason);
 	/* The next n input bytes go to on_bytes instead of on_line (IMAP
-	 * literals, SMTP BDAT); then lines again. */
+	 * literals, SMTP BDAT); then lines again. -EINVAL for n = 0 or a
+	 * protocol without on_bytes. */
 	int (*conn_read_bytes)(postino_conn *conn, uint64_t n);
+	/* Ends a conn_read_bytes run early (pass UINT64_MAX there to read raw
+	 * bytes until you find your own end, as SMTP DATA must): call it from
+	 * on_bytes; the last `unused` bytes of that chunk go back to line
+	 * input (pipelined commands after the end of the data). */
+	void (*conn_read_lines)(postino_conn *conn, size_t unused);
 	/* Stops handing the module input (while an asynchronous step such as
-	 * a password check runs); pipelined input waits, in order. */
+	 * a password check runs); pipelined input waits, in order. A flag,
+	 * not a counter: one resume undoes any number of pauses. */
 	void (*conn_pause)(postino_conn *conn);
 	void (*conn_resume)(postino_conn *conn);
 	void (*conn_set_data)(postino_conn *conn, void *data);
 	void *(*conn_get_data)(postino_conn *conn);
 	const struct postino_conn_info *(*conn_info)(postino_conn *conn);
 	/* Marks the session authenticated as account (copied), for logs and
-	 * for policies; NULL clears it. */
+	 * policies, and ends its pre-login stage (the listener's short
+	 * preauth_timeout gives way to the idle timeout); NULL clears it and
+	 * starts that stage again. sasl_start and auth_verify call it on
+	 * success; call it yourself only for another way of logging in. */
 	void (*conn_set_account)(postino_conn *conn, const char *account);
 
-	/* ---- authentication, policy hooks, addresses, delivery ---- */
-
-	/* Checks a password off the loop, with the AUTH_BEFORE_VERIFY hooks
-	 * first (a policy may refuse: TEMPFAIL) and the AUTH_RESULT hooks
-	 * after. done runs on the loop with the result and, on success, the
-	 * account's canonical address; not at all if conn closed meanwhile.
-	 * The password is copied and wiped. */
-	int (*auth_verify)(postino_conn *conn, const char *protocol,
-			   const char *account, const char *password,
-			   void (*done)(void *data,
-					enum postino_auth_result result,
-					const char *account),
-			   void *data);
 	/* Runs ev->point's hooks of every module (see hooks above) for a
 	 * session on conn; done gets the outcome: CONTINUE/ACCEPT (go on),
 	 * DEFER (4xx) or REJECT (5xx) with the reply's code and text. The
-	 * event is copied. If conn closes first, done is not called (the
-	 * module already had on_close). */
+	 * event is copied; its listener and role are filled from conn. If
+	 * conn closes first, done is not called (the module already had
+	 * on_close). */
 	int (*hooks_run)(postino_conn *conn, const struct postino_hook_event *ev,
 			 void (*done)(void *data, enum postino_verdict verdict,
 				      int code, const char *text),
 			 void *data);
-	/* 1 when domain is hosted here, 0 when not. */
+
+	/* The SASL mechanisms conn may use now, space-separated, for the
+	 * protocol's capability list: "PLAIN LOGIN" inside TLS, "" before
+	 * (plaintext authentication never works). Valid until on_close. */
+	const char *(*sasl_mechanisms)(postino_conn *conn);
+	/* Starts a SASL exchange for a client's AUTH/AUTHENTICATE. mechanism
+	 * as the client named it (any case); initial: the initial response
+	 * (base64, "=" for an empty one) or NULL for none. The host decodes,
+	 * checks the credentials through auth_verify (with its hooks and
+	 * throttling), and wipes every copy of the password. ops->challenge
+	 * and ops->done may run before sasl_start or sasl_input returns; done
+	 * runs exactly once unless conn closes. Pause input (conn_pause)
+	 * while waiting for done, as for any asynchronous step. Returns 0,
+	 * -ENOTSUP (mechanism not offered here), -EPERM (not inside TLS),
+	 * -EBUSY (an exchange is running) or -EINVAL; then no callback runs. */
+	int (*sasl_start)(postino_conn *conn, const char *mechanism,
+			  const char *initial,
+			  const struct postino_sasl_ops *ops, void *data);
+	/* The client's line after a challenge (without its line end). */
+	int (*sasl_input)(postino_conn *conn, const char *line, size_t len);
+	/* Checks a user name and password given in the clear inside TLS
+	 * (IMAP LOGIN, POP3 USER/PASS) with the same hooks and throttling:
+	 * off the loop, then done on the loop with the result and, on
+	 * success, the account's canonical address (conn_set_account already
+	 * called); not at all if conn closed meanwhile. Copies and wipes the
+	 * password. -EPERM outside TLS. */
+	int (*auth_verify)(postino_conn *conn, const char *user,
+			   const char *password,
+			   void (*done)(void *data,
+					enum postino_auth_result result,
+					const char *account),
+			   void *data);
+};
+
+/* What delivering modules use: addresses, received messages, delivery. */
+struct postino_host_mail {
+	size_t size;
+
+	/* 1 when domain is hosted here, 0 when not. Indexed read. */
 	int (*domain_is_local)(postino_mod *mod, const char *domain);
 	/* Expands a local address: an account yields itself (local = 1), an
 	 * alias its targets, recursively (local or remote). Returns the
 	 * number of targets, 0 when nobody here has that address, or a
-	 * negative errno. */
+	 * negative errno. Indexed reads (one per alias level). */
 	int (*address_expand)(postino_mod *mod, const char *address,
 			      void (*target)(void *data, const char *address,
 					     int local),
 			      void *data);
 	/* 1 when account may send as address: it is the account itself, or
-	 * an alias that expands to it. */
+	 * an alias that expands to it. Indexed reads. */
 	int (*address_owned_by)(postino_mod *mod, const char *address,
 				const char *account);
 	/* A message being received: bytes are spooled (in memory, then in a
 	 * file under state_dir) as they arrive, never held whole. conn may be
 	 * NULL (mail the server makes itself). */
 	postino_msg *(*msg_new)(postino_mod *mod, postino_conn *conn);
+	/* Appends bytes (copied). 0, or a negative errno (the message is then
+	 * unusable: discard it). */
 	int (*msg_append)(postino_msg *msg, const void *buf, size_t len);
 	uint64_t (*msg_size)(const postino_msg *msg);
+	/* Puts "name: value" at the top of the message (above the Received
+	 * lines, below Return-Path), e.g. Received-SPF from a DATA_END hook.
+	 * Long values are folded. -EINVAL for a malformed name or a value
+	 * holding CR, LF or NUL. */
+	int (*msg_add_header)(postino_msg *msg, const char *name,
+			      const char *value);
 	/* Stores the message once for every local account (INBOX, next UID;
 	 * a Return-Path header is prepended on these copies) and puts the
 	 * remote recipients in the outbound queue, in one durable commit;
@@ -458,30 +665,26 @@ struct postino_host {
 			   void (*done)(void *data, int status), void *data);
 	/* Drops a message that will not be delivered; sets *msg to NULL. */
 	void (*msg_discard)(postino_msg **msg);
-	/* The server's name (for greetings and Received headers). */
-	const char *(*hostname)(postino_mod *mod);
-	/* Ends a conn_read_bytes run early (pass UINT64_MAX there to read raw
-	 * bytes until you find your own end, as SMTP DATA must): call it from
-	 * on_bytes; the last `unused` bytes of that chunk go back to line
-	 * input (pipelined commands after the end of the data). */
-	void (*conn_read_lines)(postino_conn *conn, size_t unused);
-	/* Puts "name: value" at the top of the message (above the Received
-	 * lines, below Return-Path), e.g. Received-SPF from a DATA_END hook.
-	 * Long values are folded. -EINVAL for a malformed name or a value
-	 * holding CR, LF or NUL. */
-	int (*msg_add_header)(postino_msg *msg, const char *name,
-			      const char *value);
+};
 
-	/* ---- mailboxes ---- */
+/* What mail-access modules (IMAP, POP3) use: mailbox views and, for IMAP,
+ * mailbox management. Names are UTF-8 with "/" between levels; "INBOX" is
+ * any case. Writes commit durably off the loop and then call done on the
+ * loop (always, unless said otherwise); status is 0 or a negative errno:
+ * -ENOENT no such mailbox, -EEXIST already there, -EPERM not allowed
+ * (INBOX), -ENOTEMPTY has children. A view belongs to the worker that
+ * opened it. */
+struct postino_host_mailbox {
+	size_t size;
 
 	/* Opens a view of account's mailbox `name` ("INBOX"): its messages
 	 * in UID order as of now, indexed 0..count-1. -ENOENT when there is
-	 * no such mailbox. `exclusive` holds POSTINO_MAILBOX_* flags:
-	 * EXCLUSIVE (1) fails with -EBUSY while another exclusive view of the
-	 * same mailbox is open (POP3's maildrop lock); non-exclusive views
-	 * never conflict. */
+	 * no such mailbox. flags (POSTINO_MAILBOX_*): EXCLUSIVE fails with
+	 * -EBUSY while another exclusive view of the same mailbox is open
+	 * anywhere on the node (POP3's maildrop lock); RECENT claims the
+	 * \Recent messages. Indexed reads. */
 	int (*mailbox_open)(postino_mod *mod, const char *account,
-			    const char *name, int exclusive,
+			    const char *name, unsigned flags,
 			    postino_mailbox **mailbox_r);
 	uint32_t (*mailbox_count)(postino_mailbox *mailbox);
 	uint32_t (*mailbox_uidvalidity)(postino_mailbox *mailbox);
@@ -489,7 +692,7 @@ struct postino_host {
 	int (*mailbox_message)(postino_mailbox *mailbox, uint32_t index,
 			       struct postino_message_info *info_r);
 	/* Copies up to len bytes of message `index` from offset; returns the
-	 * count (0 at the end) or a negative errno. A short indexed read. */
+	 * count (0 at the end) or a negative errno. An indexed read. */
 	int64_t (*mailbox_read)(postino_mailbox *mailbox, uint32_t index,
 				uint64_t offset, void *buf, size_t len);
 	/* Removes the messages with these UIDs in one durable commit, then
@@ -501,19 +704,12 @@ struct postino_host {
 	/* Closes the view (and its lock); sets *mailbox to NULL. */
 	void (*mailbox_close)(postino_mailbox **mailbox);
 
-	/* ---- IMAP mailboxes ----
-	 * Names are UTF-8 with "/" between levels; "INBOX" is any case.
-	 * Writes commit durably off the loop and then call done on the loop
-	 * (always, unless said otherwise); status is 0 or a negative errno:
-	 * -ENOENT no such mailbox, -EEXIST already there, -EPERM not allowed
-	 * (INBOX), -ENOTEMPTY has children. */
-
 	/* Calls entry once per mailbox of account, in name order. */
 	int (*mailbox_list)(postino_mod *mod, const char *account,
 			    void (*entry)(void *data,
 					  const struct postino_mailbox_entry *e),
 			    void *data);
-	/* Reads counts now (set status_r->size first). */
+	/* Reads counts now (set status_r->size first). Indexed read. */
 	int (*mailbox_status)(postino_mod *mod, const char *account,
 			      const char *name,
 			      struct postino_mailbox_status *status_r);
@@ -561,9 +757,9 @@ struct postino_host {
 					 const uint32_t *src_uids,
 					 const uint32_t *dst_uids, size_t count),
 			    void *data);
-	/* changed(data) runs on the loop after anyone (this server process)
-	 * commits a change to the view's mailbox; call mailbox_sync to see
-	 * it. NULL stops watching. */
+	/* changed(data) runs on the view's loop thread after anyone on the
+	 * node commits a change to the view's mailbox; call mailbox_sync to
+	 * see it. NULL stops watching. */
 	void (*mailbox_watch)(postino_mailbox *mailbox,
 			      void (*changed)(void *data), void *data);
 	/* Brings the view up to date. With expunges = 1, each message gone
@@ -579,28 +775,32 @@ struct postino_host {
 			    void *data);
 	/* Copies a stored summary of message index, NUL-terminated, into buf;
 	 * returns its length (when >= buflen, call again with a bigger buf)
-	 * or a negative errno. */
+	 * or a negative errno. An indexed read. */
 	int64_t (*mailbox_mime)(postino_mailbox *mailbox, uint32_t index,
 				enum postino_mime_summary which, char *buf,
 				size_t buflen);
 	/* Byte ranges of part `path` (depth numbers, e.g. {2, 1}; depth 0 =
 	 * the message itself) of message index, for mailbox_read. -ENOENT
-	 * when the message has no such part. */
+	 * when the message has no such part. An indexed read. */
 	int (*mailbox_section)(postino_mailbox *mailbox, uint32_t index,
 			       const uint32_t *path, size_t depth,
 			       struct postino_section *section_r);
+};
 
-	/* ---- accounts ---- */
+/* What account-managing modules (password policy, panels) use. */
+struct postino_host_account {
+	size_t size;
 
-	/* Reads an account now (loop thread; an indexed read). Address case
-	 * is ignored. 0, -ENOENT when there is no such account, -EINVAL. */
+	/* Reads an account now. Address case is ignored. 0, -ENOENT when
+	 * there is no such account, -EINVAL. Indexed read. */
 	int (*account_get)(postino_mod *mod, const char *address,
 			   struct postino_account *account_r);
 	/* Calls cb(data, address) for every account, or only domain's when
-	 * domain is not NULL, in address order (loop thread). A nonzero
-	 * return from cb stops the walk and is returned. cb may read but
-	 * must not call account_list again; collect addresses first to write.
-	 * -ENOENT for an unknown domain. The address is valid during cb. */
+	 * domain is not NULL, in address order. A nonzero return from cb
+	 * stops the walk and is returned. cb may read but must not call
+	 * account_list again; collect addresses first to write. -ENOENT for
+	 * an unknown domain. The address is valid during cb. Reads every
+	 * account: admin commands, timers, work(). */
 	int (*account_list)(postino_mod *mod, const char *domain,
 			    int (*cb)(void *data, const char *address),
 			    void *data);
@@ -642,6 +842,19 @@ struct postino_host {
 				 void *data);
 };
 
+/* The table init receives. Valid until fini. */
+struct postino_host {
+	size_t size;
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	const struct postino_host_core *core;
+	const struct postino_host_policy *policy;
+	const struct postino_host_proto *proto;
+	const struct postino_host_mail *mail;
+	const struct postino_host_mailbox *mailbox;
+	const struct postino_host_account *account;
+};
+
 /* ---- the module descriptor ------------------------------------------------ */
 
 struct postino_module {
@@ -653,12 +866,16 @@ struct postino_module {
 	const char *description;
 	const struct postino_config_key *config_keys; /* NULL: no [NAME] keys */
 	size_t config_key_size; /* sizeof(struct postino_config_key) */
-	/* Called once after loading; register hooks, timers, commands here.
-	 * Returns 0, or a negative errno after logging why. *data_r is passed
-	 * back to fini. */
+	/* Called once per worker after loading (see Threads above); register
+	 * hooks, protocols, timers and commands here. Returns 0, or a
+	 * negative errno after logging why. *data_r is passed back to fini. */
 	int (*init)(postino_mod *mod, const struct postino_host *host,
 		    void **data_r);
 	void (*fini)(postino_mod *mod, void *data);
+	/* Modules that must be loaded for this one to work (NULL-terminated),
+	 * e.g. managesieve needs sieve; NULL for none. The host refuses to
+	 * start, naming both, when one is missing. */
+	const char *const *requires;
 };
 
 /* Fills the version fields of a descriptor:

@@ -9,6 +9,7 @@
  *   -DSAMPLE_SYMBOL=postino_module_v2   exported under another major's name
  *   -DSAMPLE_SYMBOL=not_a_module    no entry symbol at all
  *   -DSAMPLE_INIT_FAILS             init returns an error after registering
+ *   -DSAMPLE_REQUIRES='"name"'      requires another module
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +25,12 @@
 #endif
 #ifndef SAMPLE_CLAIM_MAJOR
 #define SAMPLE_CLAIM_MAJOR POSTINO_ABI_MAJOR
+#endif
+
+#ifdef SAMPLE_REQUIRES
+static const char *const sample_requires[] = { SAMPLE_REQUIRES, NULL };
+#else
+#define sample_requires NULL
 #endif
 
 struct sample {
@@ -58,12 +65,12 @@ static void sample_check_done(void *data, int status)
 	const struct postino_host *host = check->sample->host;
 
 	if (status == 0 && check->contains) {
-		host->hook_reply(check->call, 550,
+		host->policy->hook_reply(check->call, 550,
 				 "5.7.0 sample: the password contains '%s'",
 				 check->sample->forbidden);
-		host->hook_complete(check->call, POSTINO_REJECT);
+		host->policy->hook_complete(check->call, POSTINO_REJECT);
 	} else {
-		host->hook_complete(check->call, POSTINO_CONTINUE);
+		host->policy->hook_complete(check->call, POSTINO_CONTINUE);
 	}
 	free(check->password);
 	free(check);
@@ -81,7 +88,7 @@ static enum postino_verdict sample_password_validate(
 	check->call = call;
 	check->password = strdup(ev->password);
 	if (check->password == NULL ||
-	    sample->host->work_submit(sample->mod, sample_check_work,
+	    sample->host->core->work_submit(sample->mod, sample_check_work,
 				      sample_check_done, check) < 0) {
 		free(check->password);
 		free(check);
@@ -96,7 +103,7 @@ static enum postino_verdict sample_password_changed(
 	struct sample *sample = data;
 
 	(void)call;
-	sample->host->state_put(sample->mod, "last_changed", ev->account,
+	sample->host->policy->state_put(sample->mod, "last_changed", ev->account,
 				strlen(ev->account), 0, NULL, NULL);
 	return POSTINO_CONTINUE;
 }
@@ -106,7 +113,7 @@ static void sample_tick_saved(void *data, int status)
 	struct sample *sample = data;
 
 	if (status != 0)
-		sample->host->log(sample->mod, POSTINO_LOG_ERROR, NULL,
+		sample->host->core->log(sample->mod, POSTINO_LOG_ERROR, NULL,
 				  "saving ticks failed status=%d", status);
 }
 
@@ -117,12 +124,12 @@ static void sample_tick(void *data)
 
 	sample->ticks++;
 	int len = snprintf(value, sizeof(value), "%" PRId64, sample->ticks);
-	sample->host->state_put(sample->mod, "ticks", value, (size_t)len, 0,
+	sample->host->policy->state_put(sample->mod, "ticks", value, (size_t)len, 0,
 				sample_tick_saved, sample);
 	if (sample->ticks == 1)
-		sample->host->log(sample->mod, POSTINO_LOG_INFO, NULL,
+		sample->host->core->log(sample->mod, POSTINO_LOG_INFO, NULL,
 				  "first tick greeting=%s",
-				  sample->host->config_string(sample->mod,
+				  sample->host->core->config_string(sample->mod,
 							      "greeting"));
 }
 
@@ -136,10 +143,10 @@ static enum postino_verdict sample_data_end(
 	(void)call;
 	if (POSTINO_HAS_FIELD(ev, struct postino_hook_event, msg) &&
 	    ev->msg != NULL) {
-		int ret = sample->host->msg_add_header(ev->msg, "X-Sample",
+		int ret = sample->host->mail->msg_add_header(ev->msg, "X-Sample",
 						       sample->add_header);
 		if (ret < 0)
-			sample->host->log(sample->mod, POSTINO_LOG_ERROR,
+			sample->host->core->log(sample->mod, POSTINO_LOG_ERROR,
 					  ev->session_id,
 					  "msg_add_header failed: %d", ret);
 	}
@@ -158,7 +165,7 @@ static enum postino_verdict sample_rcpt_defer(struct sample *sample,
 					      postino_hook_call *call,
 					      const char *rcpt)
 {
-	sample->host->hook_reply(call, 450, "4.7.1 <%s>: sample says try later",
+	sample->host->policy->hook_reply(call, 450, "4.7.1 <%s>: sample says try later",
 				 rcpt);
 	return POSTINO_DEFER;
 }
@@ -176,14 +183,14 @@ static void sample_rcpt_done(void *data, int status)
 	const struct postino_host *host = r->sample->host;
 
 	if (status != 0) {
-		host->hook_reply(r->call, 451, "4.3.0 sample: check cancelled");
-		host->hook_complete(r->call, POSTINO_DEFER);
+		host->policy->hook_reply(r->call, 451, "4.3.0 sample: check cancelled");
+		host->policy->hook_complete(r->call, POSTINO_DEFER);
 	} else if (r->defer) {
-		host->hook_complete(r->call,
+		host->policy->hook_complete(r->call,
 				    sample_rcpt_defer(r->sample, r->call,
 						      r->rcpt));
 	} else {
-		host->hook_complete(r->call, POSTINO_CONTINUE);
+		host->policy->hook_complete(r->call, POSTINO_CONTINUE);
 	}
 	free(r->rcpt);
 	free(r);
@@ -208,7 +215,7 @@ static enum postino_verdict sample_rcpt_to(
 	r->call = call;
 	r->rcpt = strdup(ev->rcpt_to);
 	if (r->rcpt == NULL ||
-	    sample->host->work_submit(sample->mod, sample_rcpt_work,
+	    sample->host->core->work_submit(sample->mod, sample_rcpt_work,
 				      sample_rcpt_done, r) < 0) {
 		free(r->rcpt);
 		free(r);
@@ -228,7 +235,7 @@ static int sample_cmd_get(void *data, int argc, char **argv, FILE *out,
 		fprintf(err, "usage: get KEY\n");
 		return 64;
 	}
-	int ret = sample->host->state_get(sample->mod, argv[1], value,
+	int ret = sample->host->policy->state_get(sample->mod, argv[1], value,
 					  sizeof(value) - 1, &len);
 	if (ret == -ENOENT) {
 		fprintf(err, "no value for %s\n", argv[1]);
@@ -253,7 +260,7 @@ static int sample_cmd_put(void *data, int argc, char **argv, FILE *out,
 		fprintf(err, "usage: put KEY VALUE\n");
 		return 64;
 	}
-	int ret = sample->host->state_put(sample->mod, argv[1], argv[2],
+	int ret = sample->host->policy->state_put(sample->mod, argv[1], argv[2],
 					  strlen(argv[2]), 0, NULL, NULL);
 	return ret < 0 ? 74 : 0;
 }
@@ -261,44 +268,37 @@ static int sample_cmd_put(void *data, int argc, char **argv, FILE *out,
 static int sample_init(postino_mod *mod, const struct postino_host *host,
 		       void **data_r)
 {
-	if (!POSTINO_HOST_HAS(host, now_ms))
-		return -ENOTSUP;
 	struct sample *sample = calloc(1, sizeof(*sample));
 	if (sample == NULL)
 		return -ENOMEM;
 	sample->mod = mod;
 	sample->host = host;
-	sample->forbidden = host->config_string(mod, "forbidden");
-	host->hook_register(mod, POSTINO_HOOK_PASSWORD_VALIDATE,
+	sample->forbidden = host->core->config_string(mod, "forbidden");
+	host->policy->hook_register(mod, POSTINO_HOOK_PASSWORD_VALIDATE,
 			    sample_password_validate, sample);
-	host->hook_register(mod, POSTINO_HOOK_PASSWORD_CHANGED,
+	host->policy->hook_register(mod, POSTINO_HOOK_PASSWORD_CHANGED,
 			    sample_password_changed, sample);
-	sample->add_header = host->config_string(mod, "add_header");
-	sample->defer_rcpt = host->config_string(mod, "defer_rcpt");
-	sample->pending_rcpt = host->config_number(mod, "pending_rcpt") != 0;
-	if (sample->add_header != NULL && *sample->add_header != '\0') {
-		if (POSTINO_HOST_HAS(host, msg_add_header))
-			host->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END,
+	sample->add_header = host->core->config_string(mod, "add_header");
+	sample->defer_rcpt = host->core->config_string(mod, "defer_rcpt");
+	sample->pending_rcpt = host->core->config_number(mod, "pending_rcpt") != 0;
+	if (sample->add_header != NULL && *sample->add_header != '\0')
+		host->policy->hook_register(mod, POSTINO_HOOK_SMTP_DATA_END,
 					    sample_data_end, sample);
-		else
-			host->log(mod, POSTINO_LOG_WARNING, NULL,
-				  "add_header ignored: the host has no "
-				  "msg_add_header");
-	}
 	if (sample->defer_rcpt != NULL && *sample->defer_rcpt != '\0')
-		host->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO,
+		host->policy->hook_register(mod, POSTINO_HOOK_SMTP_RCPT_TO,
 				    sample_rcpt_to, sample);
-	host->admin_register(mod, "get", "KEY", sample_cmd_get, sample);
-	host->admin_register(mod, "put", "KEY VALUE", sample_cmd_put, sample);
-	int64_t tick_ms = host->config_number(mod, "tick_ms");
+	host->policy->admin_register(mod, "get", "KEY", sample_cmd_get, sample);
+	host->policy->admin_register(mod, "put", "KEY VALUE", sample_cmd_put, sample);
+	int64_t tick_ms = host->core->config_number(mod, "tick_ms");
 	if (tick_ms > 0)
-		sample->timer = host->timer_start(mod, (uint64_t)tick_ms,
-						  (uint64_t)tick_ms, sample_tick,
+		sample->timer = host->core->timer_start(mod, (uint64_t)tick_ms,
+						  (uint64_t)tick_ms,
+						  POSTINO_TIMER_NODE, sample_tick,
 						  sample);
 #ifdef SAMPLE_INIT_FAILS
 	/* The host must forget the hooks, commands and timer above. */
 	free(sample);
-	host->log(mod, POSTINO_LOG_ERROR, NULL, "init fails on purpose");
+	host->core->log(mod, POSTINO_LOG_ERROR, NULL, "init fails on purpose");
 	return -EPERM;
 #endif
 	*data_r = sample;
@@ -309,8 +309,8 @@ static void sample_fini(postino_mod *mod, void *data)
 {
 	struct sample *sample = data;
 
-	sample->host->timer_stop(&sample->timer);
-	sample->host->log(mod, POSTINO_LOG_INFO, NULL, "fini ticks=%" PRId64,
+	sample->host->core->timer_stop(&sample->timer);
+	sample->host->core->log(mod, POSTINO_LOG_INFO, NULL, "fini ticks=%" PRId64,
 			  sample->ticks);
 	free(sample);
 }
@@ -343,4 +343,5 @@ POSTINO_EXPORT const struct postino_module SAMPLE_SYMBOL = {
 	.config_keys = sample_keys,
 	.init = sample_init,
 	.fini = sample_fini,
+	.requires = sample_requires,
 };

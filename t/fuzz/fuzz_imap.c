@@ -1,8 +1,13 @@
 /* libFuzzer target: imap.so's command grammar and the parsers that run on
- * its arguments (SEARCH programs, FETCH attributes, flag lists, sequence
- * sets, mailbox names). Checks the contract too: a parsed command has a
- * tag and a name, every literal lies inside the input, and a literal
- * announcement at the end of a line is never larger than it says. */
+ * its arguments (SEARCH programs, FETCH attributes and the header filter,
+ * flag lists, sequence sets, mailbox names, LIST patterns, search
+ * strings). Checks the contract too: a parsed command has a tag and a
+ * name, every literal lies inside the input, a literal announcement at
+ * the end of a line is never larger than it says, a pattern never
+ * matches a name its cost rules out, and a search string is found in
+ * itself. The hostile seeds (corpus/imap/hostile-*) are the inputs that
+ * once froze the server: with the 10 s hang limit of make fuzz, a
+ * regression to superlinear matching shows as a timeout. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +15,7 @@
 #include "imap_buf.h"
 #include "imap_fetch_att.h"
 #include "imap_flags.h"
+#include "imap_match.h"
 #include "imap_mutf7.h"
 #include "imap_parser.h"
 #include "imap_search.h"
@@ -31,7 +37,29 @@ static void check_args(const struct imap_arg *args, size_t n,
 	}
 }
 
-static void arguments(const struct imap_command *cmd)
+/* HEADER.FIELDS items filter the input itself as a header. */
+static void header_filter(const struct imap_fetch *fetch, const char *buf,
+			  size_t len)
+{
+	char *out = malloc(len + 2);
+
+	for (size_t i = 0; out != NULL && i < fetch->n_bodies; i++) {
+		const struct imap_fetch_body *b = &fetch->bodies[i];
+		size_t out_len;
+		if (b->n_fields == 0)
+			continue;
+		if (imap_header_filter(buf, len, b->sorted, b->n_fields,
+				       b->kind ==
+				       IMAP_SECTION_HEADER_FIELDS_NOT, out,
+				       len + 2, &out_len) < 0 ||
+		    out_len > len + 2)
+			abort();
+	}
+	free(out);
+}
+
+static void arguments(const struct imap_command *cmd, const char *text,
+		      size_t text_len)
 {
 	const struct imap_arg *args = cmd->args;
 	size_t n = cmd->n_args;
@@ -46,8 +74,10 @@ static void arguments(const struct imap_command *cmd)
 		imap_search_prepare(prog, 100, 1000);
 		imap_search_free(&prog);
 	}
-	if (n >= 2 && imap_fetch_parse(&args[1], &fetch, &error) == 0)
+	if (n >= 2 && imap_fetch_parse(&args[1], &fetch, &error) == 0) {
+		header_filter(fetch, text, text_len);
 		imap_fetch_free(&fetch);
+	}
 	imap_buf_init(&buf, 4096);
 	imap_flags_parse(args, n, &flags, &buf, &error);
 	imap_buf_free(&buf);
@@ -63,6 +93,35 @@ static void arguments(const struct imap_command *cmd)
 		imap_buf_init(&buf, 4096);
 		imap_mutf7_to_utf8(s, len, &buf);
 		imap_buf_free(&buf);
+	}
+	/* The last argument as a LIST pattern against every argument as a
+	 * name (and itself), and as a search string. */
+	if (n >= 1 && imap_arg_astring(&args[n - 1], &s, &len)) {
+		struct imap_pattern p;
+		struct imap_needle needle;
+		if (imap_pattern_init(&p, s, len) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				const char *name;
+				size_t nlen;
+				if (!imap_arg_astring(&args[i], &name, &nlen))
+					continue;
+				/* LIST checks the cost before the work; so
+				 * does this (a 16 KB pattern against itself
+				 * is 16 KB x 16 KB by design). */
+				uint64_t cost = imap_pattern_cost(&p, nlen);
+				if (cost > (1u << 20))
+					continue;
+				if (imap_pattern_match(&p, name, nlen) &&
+				    cost == 0)
+					abort();
+			}
+			imap_pattern_free(&p);
+		}
+		if (imap_needle_init(&needle, s, len) == 0) {
+			if (!imap_needle_find(&needle, s, len))
+				abort();
+			imap_needle_free(&needle);
+		}
 	}
 }
 
@@ -82,8 +141,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (imap_parse_command(buf, size, NULL, &cmd, &error) == 0) {
 		if (cmd->tag == NULL || cmd->name == NULL)
 			abort();
+		/* The session's look at a command still arriving agrees
+		 * with the parser. */
+		if (!imap_command_name_is(buf, size, cmd->name))
+			abort();
 		check_args(cmd->args, cmd->n_args, buf, size, 0);
-		arguments(cmd);
+		arguments(cmd, buf, size);
 		imap_command_free(&cmd);
 	}
 	free(buf);

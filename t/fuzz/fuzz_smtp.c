@@ -5,13 +5,16 @@
  *         splitter and every argument parser a session would use.
  *   odd:  DATA bytes through the end/dot-unstuffing machine, fed once
  *         whole and once in chunks whose sizes come from the mode byte; the
- *         two runs must agree byte for byte (the machine's contract). */
+ *         two runs must agree byte for byte (the machine's contract), NUL
+ *         flag included. The message then goes through submission's
+ *         Date:/Message-ID: filter whole and in the same chunks: same
+ *         output, which is the message with at most the two fields added. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtp_auth.h"
 #include "smtp_data.h"
+#include "smtp_header.h"
 #include "smtp_parse.h"
 
 /* Each line in a buffer of its exact size, so ASan sees any read past it. */
@@ -23,7 +26,6 @@ static void one_line(const uint8_t *p, size_t len)
 	struct smtp_mail_args mail;
 	struct smtp_rcpt_args rcpt;
 	struct smtp_path path;
-	char field[POSTINO_SASL_FIELD_MAX + 1];
 
 	if (line == NULL)
 		return;
@@ -45,7 +47,6 @@ static void one_line(const uint8_t *p, size_t len)
 	    (path.len > SMTP_ADDRESS_MAX || path.domain_off > path.len ||
 	     strlen(path.address) != path.len))
 		abort();
-	smtp_auth_login_decode(line, len, field);
 	free(line);
 }
 
@@ -62,6 +63,61 @@ static void commands(const uint8_t *data, size_t size)
 		data += next;
 		size -= next;
 	}
+}
+
+#define FILL_DATE "Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n"
+#define FILL_MSGID "Message-ID: <0@fuzz.test>\r\n"
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+};
+
+static void collect(void *ctx, const char *buf, size_t len)
+{
+	struct sink *k = ctx;
+
+	if (k->len + len > k->cap)
+		abort();
+	memcpy(k->buf + k->len, buf, len);
+	k->len += len;
+}
+
+/* The filter over msg[0..len), whole and in pieces of step..7 bytes. */
+static void header_fill(const char *msg, size_t len, size_t step)
+{
+	size_t cap = len + sizeof(FILL_DATE) + sizeof(FILL_MSGID);
+	struct sink whole = { malloc(cap), 0, cap };
+	struct sink chunked = { malloc(cap), 0, cap };
+	struct smtp_header_fill f;
+
+	if (whole.buf == NULL || chunked.buf == NULL)
+		goto out;
+	smtp_header_fill_init(&f, FILL_DATE, FILL_MSGID);
+	smtp_header_fill_feed(&f, msg, len, collect, &whole);
+	smtp_header_fill_end(&f, collect, &whole);
+	smtp_header_fill_init(&f, FILL_DATE, FILL_MSGID);
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < step ? len - off : step;
+
+		smtp_header_fill_feed(&f, msg + off, n, collect, &chunked);
+		off += n;
+		step = step % 7 + 1;
+	}
+	smtp_header_fill_end(&f, collect, &chunked);
+	if (whole.len != chunked.len ||
+	    memcmp(whole.buf, chunked.buf, whole.len) != 0)
+		abort();
+	/* Nothing lost, nothing but the fields added. */
+	size_t added = whole.len - len;
+	if (whole.len < len ||
+	    (added != 0 && added != sizeof(FILL_DATE) - 1 &&
+	     added != sizeof(FILL_MSGID) - 1 &&
+	     added != sizeof(FILL_DATE) + sizeof(FILL_MSGID) - 2))
+		abort();
+out:
+	free(whole.buf);
+	free(chunked.buf);
 }
 
 static void data_phase(uint8_t mode, const uint8_t *data, size_t size)
@@ -103,8 +159,10 @@ static void data_phase(uint8_t mode, const uint8_t *data, size_t size)
 	}
 	if (used1 != used2 || n1 != n2 || memcmp(out1, out2, n1) != 0 ||
 	    smtp_data_done(&whole) != smtp_data_done(&chunked) ||
-	    whole.bare != chunked.bare)
+	    whole.bare != chunked.bare || whole.nul != chunked.nul ||
+	    whole.nul != (memchr(in, '\0', used1) != NULL))
 		abort();
+	header_fill(out1, n1, (size_t)(mode >> 1) % 7 + 1);
 out:
 	free(in);
 	free(out1);

@@ -13,9 +13,11 @@ fail on any sanitizer report they see in an output.
 """
 import ctypes
 import ctypes.util
+import hashlib
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -38,6 +40,7 @@ POSTINOD = os.path.join(BUILD_ROOT, "core", "daemon", "postinod")
 POSTINO = os.path.join(BUILD_ROOT, "core", "cli", "postino")
 SAMPLE_DIR = os.path.join(BUILD_ROOT, "t", "abi")
 INIT_FAILS_DIR = os.path.join(BUILD_ROOT, "t", "abi", "init_fails")
+PRERELEASE_DIR = os.path.join(BUILD_ROOT, "t", "abi", "prerelease")
 
 VERSION = "0.1.0"
 READY_TIMEOUT = 20.0   # the "postinod ready" line
@@ -208,14 +211,28 @@ class Daemon:
         self.signal(signal.SIGHUP)
         return self.wait_for(expect, since=since, timeout=timeout)
 
-    def proc_status(self, field):
-        """A field of /proc/PID/status, e.g. 'Uid' -> ['0','0','0','0']."""
-        with open(f"/proc/{self.pid}/status") as f:
+    def server_pid(self):
+        """The process that serves: postinod's child when it dropped root
+        (the started process then stays root to open certificate files,
+        core/daemon/privsep.h), else postinod itself."""
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                children = [int(pid) for pid in f.read().split()]
+        except FileNotFoundError:
+            children = []
+        self.env.tc.assertLessEqual(len(children), 1, children)
+        return children[0] if children else self.pid
+
+    def proc_status(self, field, pid=None):
+        """A field of /proc/PID/status of the serving process (or pid),
+        e.g. 'Uid' -> ['0','0','0','0']."""
+        pid = pid or self.server_pid()
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
                 key, _, value = line.partition(":")
                 if key == field:
                     return value.split()
-        raise AssertionError(f"no {field} in /proc/{self.pid}/status")
+        raise AssertionError(f"no {field} in /proc/{pid}/status")
 
     def stop(self):
         """SIGTERM; asserts exit 0, the shutdown lines and a clean log."""
@@ -384,15 +401,22 @@ class Env:
         self.tc.assertEqual(code, 0, f"postinod --init:\n{out}{err}")
         self.tc.assertTrue(os.path.exists(self.db_path), self.db_path)
 
-    def start(self, conf=None, cwd=None, wait_ready=True, name="postinod"):
-        """Starts postinod in the foreground; waits for its ready line."""
+    def start(self, conf=None, cwd=None, wait_ready=True, name="postinod",
+              nofile=None):
+        """Starts postinod in the foreground; waits for its ready line.
+        nofile: its open files limit (soft and hard), as a service
+        manager's LimitNOFILE= would set it."""
         log_path = os.path.join(self.root, f"{name}.{len(self.daemons)}.log")
         log = open(log_path, "w")
+        limit = None
+        if nofile is not None:
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                               (nofile, nofile))
         try:
             proc = subprocess.Popen(
                 [POSTINOD, "-c", conf or self.conf],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                cwd=cwd or self.root, env=base_env())
+                cwd=cwd or self.root, env=base_env(), preexec_fn=limit)
         finally:
             log.close()
         daemon = Daemon(self, proc, log_path)
@@ -545,9 +569,19 @@ def free_port(address="127.0.0.1"):
     raise AssertionError(f"no free port on {address}")
 
 
-def make_cert(directory, name, cn, dns, days=30):
-    """A self-signed server certificate and its RSA key, made with
-    certtool: (cert path, key path)."""
+def run_certtool(argv):
+    proc = subprocess.run([CERTTOOL] + argv, capture_output=True,
+                          timeout=CLI_TIMEOUT, env=base_env())
+    if proc.returncode != 0:
+        raise AssertionError(f"certtool {' '.join(argv)} failed:\n"
+                             f"{proc.stdout!r}{proc.stderr!r}")
+    return proc.stdout
+
+
+def make_cert(directory, name, cn, dns, days=30, ips=(), ca=None):
+    """A server certificate and its RSA key, made with certtool: (cert
+    path, key path). Self-signed, or issued by ca (make_ca's pair); ips
+    become IPAddress subject alternative names."""
     if CERTTOOL is None:
         raise AssertionError("certtool (gnutls-bin) is not installed")
     key = os.path.join(directory, name + ".key")
@@ -557,18 +591,46 @@ def make_cert(directory, name, cn, dns, days=30):
         f.write(f'cn = "{cn}"\n')
         for d in dns:
             f.write(f'dns_name = "{d}"\n')
+        for ip in ips:
+            f.write(f'ip_address = "{ip}"\n')
         f.write(f"expiration_days = {days}\n"
                 "tls_www_server\nsigning_key\nencryption_key\n")
-    for argv in ([CERTTOOL, "--generate-privkey", "--key-type", "rsa",
-                  "--bits", "2048", "--outfile", key],
-                 [CERTTOOL, "--generate-self-signed", "--load-privkey", key,
-                  "--template", tmpl, "--outfile", cert]):
-        proc = subprocess.run(argv, capture_output=True, text=True,
-                              timeout=CLI_TIMEOUT, env=base_env())
-        if proc.returncode != 0:
-            raise AssertionError(f"{' '.join(argv)} failed:\n"
-                                 f"{proc.stdout}{proc.stderr}")
+    run_certtool(["--generate-privkey", "--key-type", "rsa", "--bits",
+                  "2048", "--outfile", key])
+    if ca is None:
+        run_certtool(["--generate-self-signed", "--load-privkey", key,
+                      "--template", tmpl, "--outfile", cert])
+    else:
+        run_certtool(["--generate-certificate", "--load-privkey", key,
+                      "--load-ca-certificate", ca[0],
+                      "--load-ca-privkey", ca[1], "--template", tmpl,
+                      "--outfile", cert])
     return cert, key
+
+
+def make_ca(directory, name, cn="Postino test CA", days=30):
+    """A certificate authority for make_cert(ca=...): (cert path, key
+    path)."""
+    if CERTTOOL is None:
+        raise AssertionError("certtool (gnutls-bin) is not installed")
+    key = os.path.join(directory, name + ".key")
+    cert = os.path.join(directory, name + ".pem")
+    tmpl = os.path.join(directory, name + ".tmpl")
+    with open(tmpl, "w") as f:
+        f.write(f'cn = "{cn}"\nca\ncert_signing_key\n'
+                f"expiration_days = {days}\n")
+    run_certtool(["--generate-privkey", "--key-type", "rsa", "--bits",
+                  "2048", "--outfile", key])
+    run_certtool(["--generate-self-signed", "--load-privkey", key,
+                  "--template", tmpl, "--outfile", cert])
+    return cert, key
+
+
+def public_key_pin(cert):
+    """SHA-256 of the certificate's SubjectPublicKeyInfo (DER), as hex:
+    what [queue] relayhost_fingerprint pins."""
+    spki = run_certtool(["--pubkey-info", "--load-cert", cert, "--outder"])
+    return hashlib.sha256(spki).hexdigest()
 
 
 def tls_client_context():

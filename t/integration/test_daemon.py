@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import threading
+import time
 import unittest
 
 import harness
@@ -31,6 +32,23 @@ class Lifecycle(harness.TestCase):
         log = d.stop()
         # The module's fini ran before exit.
         self.assertRegex(log, log_line_re("info sample: fini ticks=0"))
+
+    def test_sigterm_again_while_shutting_down(self):
+        """systemd sends SIGTERM to every process of the service, and the
+        privileged parent passes its own on: more SIGTERMs, whenever they
+        come, must not kill a server that is shutting down."""
+        env = self.env.setup()
+        d = env.start()
+        d.signal(signal.SIGTERM)
+        deadline = time.monotonic() + harness.STOP_TIMEOUT
+        while d.proc.poll() is None and time.monotonic() < deadline:
+            d.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.001)
+        code = d.proc.wait(timeout=harness.STOP_TIMEOUT)
+        log = d.log()
+        self.assertEqual(code, 0, log)
+        self.assertRegex(log, log_line_re("info core: stopped"))
+        self.assertIsNone(harness.sanitizer_report(log), log)
 
     def test_ignores_sigpipe(self):
         """A client closing before it reads its reply must not kill the
@@ -483,6 +501,27 @@ class Privileges(harness.TestCase):
         env.cli_ok("domain", "add", "example.test")
         env.poll(env.sample_ticks, "ticks written as nobody")
         # SIGHUP re-reads the config as nobody.
+        d.reload()
+        d.stop()
+
+    def test_reload_after_drop_trusts_only_root_modules(self):
+        """After the drop the server's real uid is nobody's; a module
+        nobody owns must still be refused on SIGHUP."""
+        env = self.env
+        mods = self.private_modules()
+        env.write_config(modules_dir=mods, server={"user": "nobody"})
+        env.write_module("sample")
+        d = env.start()
+        so = os.path.join(mods, "sample.so")
+        os.chown(so, pwd.getpwnam("nobody").pw_uid, -1)
+        line = d.reload(expect="reload refused")
+        uid = pwd.getpwnam("nobody").pw_uid
+        self.assertTrue(line.endswith(
+            f"error core: reload refused, keeping the running "
+            f"configuration: {env.modules_conf_dir}/sample.conf: module "
+            f"sample: refusing {so}: {so} is owned by uid {uid}, not by "
+            f"root"), line)
+        os.chown(so, 0, -1)
         d.reload()
         d.stop()
 

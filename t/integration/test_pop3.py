@@ -81,7 +81,10 @@ def plain_response(user, password, authzid=""):
 
 
 def message(subject, body=b"Hello.\r\n", sender=ALICE, to=BOB):
+    """Dated and identified, as clients send it: submission adds nothing,
+    so what POP3 serves is byte for byte what was sent."""
     return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 02 Jan 2006 15:04:05 +0100\r\n"
             f"Message-ID: <{subject.replace(' ', '-')}@test>\r\n"
             f"\r\n").encode() + body
 
@@ -379,7 +382,7 @@ class Session(POP3TestCase):
         caps = c.capa()
         for cap in ("TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE",
                     "PIPELINING", "IMPLEMENTATION Postino", "USER",
-                    "SASL PLAIN"):
+                    "SASL PLAIN LOGIN"):
             self.assertIn(cap, caps, f"CAPA inside TLS: {caps!r}")
         self.assertNotIn("STLS", caps, f"CAPA inside TLS: {caps!r}")
         got = c.cmd("STLS")
@@ -391,7 +394,7 @@ class Session(POP3TestCase):
         c = self.raw("pop3s")
         caps = c.capa()
         self.assertIn("USER", caps, caps)
-        self.assertIn("SASL PLAIN", caps, caps)
+        self.assertIn("SASL PLAIN LOGIN", caps, caps)
         self.assertNotIn("STLS", caps, caps)
         c.expect_ok("QUIT")     # AUTHORIZATION state: nothing to delete
         self.stop()
@@ -408,7 +411,7 @@ class Session(POP3TestCase):
         p.stls(context=tls_client_context())
         caps = p.capa()
         self.assertNotIn("STLS", caps)
-        self.assertEqual(caps.get("SASL"), ["PLAIN"])
+        self.assertEqual(caps.get("SASL"), ["PLAIN", "LOGIN"])
         p.user(BOB)
         self.assertEqual(p.pass_(PASSWORDS[BOB]), logged_in(0, 0).encode())
         self.assertEqual(p.stat(), (0, 0))
@@ -445,6 +448,21 @@ class Session(POP3TestCase):
         self.assertTrue(got.startswith("+"), got)
         c.expect(plain_response(BOB, PASSWORDS[BOB]), logged_in(1, size))
         c.expect("QUIT", signing_off(0))
+        self.stop()
+
+    def test_auth_login(self):
+        """LOGIN, from the host's SASL service, as Outlook sends it."""
+        import base64
+        b64 = lambda s: base64.b64encode(s.encode()).decode()
+        self.serve()
+        c = self.raw("pop3s")
+        self.assertEqual(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6")
+        self.assertEqual(c.cmd(b64(BOB)), "+ UGFzc3dvcmQ6")
+        c.expect(b64(PASSWORDS[BOB]), logged_in(0, 0))
+        c.expect("QUIT", signing_off(0))
+        c = self.raw("pop3s")
+        self.assertEqual(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6")
+        c.expect("*", "-ERR Authentication cancelled")
         self.stop()
 
     def test_wrong_passwords(self):
@@ -816,7 +834,6 @@ class Robustness(POP3TestCase):
 
 # ---- curl and fetchmail ----------------------------------------------------------
 
-@unittest.skipIf(CURL is None, "curl is not installed")
 class Curl(POP3TestCase):
 
     def curl(self, path="", *args):
@@ -849,7 +866,6 @@ class Curl(POP3TestCase):
         self.stop()
 
 
-@unittest.skipIf(FETCHMAIL is None, "fetchmail is not installed")
 class Fetchmail(POP3TestCase):
 
     def fetch(self, keep, fetchall=False):

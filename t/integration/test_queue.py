@@ -1,13 +1,16 @@
 """The outbound queue (core/queue): a real postinod delivers queued mail to
 a small SMTP sink of our own through [queue] relayhost, retries after a
 4xx, bounces a 5xx into the local sender's INBOX, uses STARTTLS when the
-sink offers it, and `postino queue list|flush|del` show and change it.
+sink offers it, verifies a relayhost's certificate (name and chain, or a
+pinned key) before any credentials go out, and `postino queue
+list|flush|del` show and change it.
 
 Mail is queued by writing the rows directly (blob + queue + queue_rcpts;
 the blob refcount is kept by the schema's triggers)."""
 import base64
 import hashlib
 import os
+import shutil
 import smtplib
 import socket
 import socketserver
@@ -17,7 +20,8 @@ import time
 import unittest
 
 import harness
-from harness import EX_NOUSER, EX_USAGE, free_port, make_cert
+from harness import (EX_CONFIG, EX_NOUSER, EX_USAGE, free_port, make_ca,
+                     make_cert, public_key_pin)
 
 FAR_FUTURE = 4102444800  # 2100-01-01: not due until flushed
 
@@ -27,7 +31,8 @@ class Sink:
 
     mode: "ok"; "tempfail_once" (first final dot gets 451, later ones
     250); "reject" (every RCPT gets 550 5.1.1). tls: (cert, key) to offer
-    STARTTLS."""
+    STARTTLS. received holds every byte a client sent, in the clear or
+    (after STARTTLS) decrypted."""
 
     def __init__(self, tc, mode="ok", tls=None, auth=None):
         self.mode = mode
@@ -35,6 +40,7 @@ class Sink:
         self.logins = []     # (user, accepted) per AUTH attempt
         self.messages = []   # dicts: mail, rcpts, data (unstuffed), tls
         self.dots = 0        # final dots seen
+        self.received = bytearray()
         self.lock = threading.Lock()
         self.ctx = None
         if tls:
@@ -47,6 +53,14 @@ class Sink:
 
             def handle(self):
                 sink.session(self)
+
+            def finish(self):
+                super().finish()
+                # The TLS socket session() made from the request's.
+                if self.tls_sock is not None:
+                    self.tls_sock.close()
+
+            tls_sock = None
 
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
@@ -74,9 +88,15 @@ class Sink:
             wfile.write(line.encode() + b"\r\n")
             wfile.flush()
 
+        def readline():
+            line = rfile.readline()
+            with self.lock:
+                self.received += line
+            return line
+
         send("220 sink.test ESMTP")
         while True:
-            line = rfile.readline()
+            line = readline()
             if not line:
                 return
             cmd = line.decode(errors="replace").rstrip("\r\n")
@@ -93,7 +113,8 @@ class Sink:
                 send("250 " + caps[-1])
             elif verb == "STARTTLS" and self.ctx is not None:
                 send("220 go ahead")
-                sock = self.ctx.wrap_socket(sock, server_side=True)
+                sock = h.tls_sock = self.ctx.wrap_socket(sock,
+                                                         server_side=True)
                 rfile = sock.makefile("rb")
                 wfile = sock.makefile("wb")
                 tls = True
@@ -128,7 +149,7 @@ class Sink:
                 send("354 go on")
                 lines = []
                 while True:
-                    l = rfile.readline()
+                    l = readline()
                     if not l or l == b".\r\n":
                         break
                     lines.append(l[1:] if l.startswith(b".") else l)
@@ -155,6 +176,8 @@ class Sink:
 MESSAGE = (b"From: alice@example.test\r\n"
            b"To: bob@remote.test\r\n"
            b"Subject: queued\r\n"
+           b"Date: Mon, 02 Jan 2006 15:04:05 +0100\r\n"
+           b"Message-ID: <queued@test>\r\n"
            b"\r\n"
            b"Hello,\r\n"
            b".a line starting with a dot\r\n"
@@ -489,10 +512,12 @@ class QueueTest(harness.TestCase):
         daemon.stop()
 
     def test_starttls_when_offered(self):
+        """Opportunistic (the default without credentials): a self-signed
+        certificate is used, and the log says it was not verified."""
         cert, key = make_cert(self.env.root, "sink", "sink.test",
                               ["sink.test"])
         sink = Sink(self, tls=(cert, key))
-        self.configure(sink.port, relayhost_tls="required")
+        self.configure(sink.port)
         self.enqueue("alice@example.test", ["bob@remote.test"],
                      next_attempt=0)
         daemon = self.env.start()
@@ -501,26 +526,252 @@ class QueueTest(harness.TestCase):
         self.assertTrue(sink.messages[0]["tls"])
         self.assertEqual(sink.messages[0]["data"], MESSAGE)
         log = daemon.stop()
-        self.assertIn("TLS with 127.0.0.1", log)
+        self.assertRegex(log, r"TLS with 127\.0\.0\.1: .*, not verified "
+                         r"\(The certificate is NOT trusted\.")
 
-    def test_relayhost_auth_inside_tls(self):
-        cert, key = make_cert(self.env.root, "sink", "sink.test",
-                              ["sink.test"])
-        secret = "Relay-Secret-0042"
-        sink = Sink(self, tls=(cert, key), auth=("relay@example.test", secret))
-        self.configure(sink.port, relayhost_tls="required",
-                       relayhost_user="relay@example.test",
-                       relayhost_password=secret)
+    # ---- the relayhost's certificate ----------------------------------
+
+    SECRET = "Relay-Secret-0042"
+    USER = "relay@example.test"
+
+    def relay_sink(self, name, cn, dns=(), ips=(), ca=None):
+        """A TLS sink that wants AUTH PLAIN with USER/SECRET: (sink, cert
+        path)."""
+        cert, key = make_cert(self.env.root, name, cn, list(dns),
+                              ips=ips, ca=ca)
+        sink = Sink(self, tls=(cert, key), auth=(self.USER, self.SECRET))
+        return sink, cert
+
+    def configure_relay(self, sink, **queue):
+        self.configure(sink.port, relayhost_user=self.USER,
+                       relayhost_password=self.SECRET, retry_min="1h",
+                       retry_max="4h", **queue)
+
+    def assert_deferred_without_auth(self, qid, sink, reason):
+        """One attempt, the message still queued with reason in its last
+        reply, and not one byte of AUTH at the sink."""
+        self.env.poll(lambda: self.env.query(
+            "SELECT attempts FROM queue WHERE id = ?", (qid,)) == [(1,)],
+            "one failed attempt")
+        last = self.env.query("SELECT status, last_reply FROM queue_rcpts")
+        self.assertEqual(len(last), 1)
+        self.assertEqual(last[0][0], 0, last)       # pending
+        self.assertIn("4.7.5 TLS with 127.0.0.1 not verified: ", last[0][1])
+        self.assertIn(reason, last[0][1])
+        with sink.lock:
+            received = bytes(sink.received)
+        # The client got as far as STARTTLS and stopped there.
+        self.assertIn(b"STARTTLS\r\n", received)
+        self.assertNotIn(b"AUTH", received.upper())
+        self.assertNotIn(base64.b64encode(
+            f"\0{self.USER}\0{self.SECRET}".encode()), received)
+        self.assertEqual(sink.logins, [])
+        self.assertEqual(sink.messages, [])
+
+    def test_relayhost_wrong_name_is_deferred_without_auth(self):
+        """relayhost_tls = required and a self-signed certificate for
+        another name: deferred with GnuTLS's reason, no credentials."""
+        sink, _ = self.relay_sink("wrong", "wrong-name.invalid",
+                                  ["wrong-name.invalid"])
+        self.configure_relay(sink, relayhost_tls="required")
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"],
+                           next_attempt=0)
+        daemon = self.env.start()
+        self.assert_deferred_without_auth(
+            qid, sink, "The certificate is NOT trusted. The certificate "
+            "issuer is unknown. The name in the certificate does not match "
+            "the expected.")
+        log = daemon.stop()
+        self.assertIn("tls=required, verified against the system store "
+                      "auth=plain", log)
+        self.assertRegex(log, r"TLS with 127\.0\.0\.1: .*, not verified "
+                         r"\(The certificate is NOT trusted\.")
+        self.assertNotIn(self.SECRET, log)
+
+    def test_relayhost_ca_file_delivers_and_authenticates(self):
+        """A certificate from the CA in relayhost_ca_file for the
+        relayhost's address: verified, AUTH accepted, delivered. With
+        credentials, verification needs no relayhost_tls line."""
+        ca = make_ca(self.env.root, "relay-ca")
+        sink, _ = self.relay_sink("relay", "relay.test", ips=["127.0.0.1"],
+                                  ca=ca)
+        self.configure_relay(sink, relayhost_ca_file=ca[0])
         self.enqueue("alice@example.test", ["bob@remote.test"],
                      next_attempt=0)
         daemon = self.env.start()
         self.wait_empty()
-        self.assertEqual(sink.logins, [("relay@example.test", True)])
+        self.assertEqual(sink.logins, [(self.USER, True)])
         self.assertEqual(len(sink.messages), 1)
         self.assertTrue(sink.messages[0]["tls"])
         self.assertEqual(sink.messages[0]["data"], MESSAGE)
         log = daemon.stop()
-        self.assertNotIn(secret, log)
+        self.assertIn(f"tls=required, verified against {ca[0]} auth=plain",
+                      log)
+        self.assertIn(f"1 trust anchor(s) loaded from {ca[0]}", log)
+        self.assertRegex(log, r"TLS with 127\.0\.0\.1: .*, verified "
+                         r"\(certificate for 127\.0\.0\.1 issued by a "
+                         r"trusted authority\)")
+        self.assertNotIn(self.SECRET, log)
+
+    def test_relayhost_verified_by_its_configured_name(self):
+        """relayhost = localhost: the certificate names only localhost (no
+        address), so it verifies against the configured name, never
+        against the address that name resolved to."""
+        ca = make_ca(self.env.root, "relay-ca")
+        sink, _ = self.relay_sink("relay", "localhost", ["localhost"],
+                                  ca=ca)
+        self.configure_relay(sink, relayhost=f"localhost:{sink.port}",
+                             relayhost_ca_file=ca[0])
+        self.enqueue("alice@example.test", ["bob@remote.test"],
+                     next_attempt=0)
+        daemon = self.env.start()
+        self.wait_empty()
+        self.assertEqual(sink.logins, [(self.USER, True)])
+        self.assertEqual(len(sink.messages), 1)
+        log = daemon.stop()
+        self.assertIn("verified (certificate for localhost issued by a "
+                      "trusted authority)", log)
+
+    def test_relayhost_ca_file_but_another_name_is_deferred(self):
+        """The chain is good but the certificate names another host: the
+        configured relayhost name (here its address) is what counts."""
+        ca = make_ca(self.env.root, "relay-ca")
+        sink, _ = self.relay_sink("other", "other.test", ["other.test"],
+                                  ca=ca)
+        self.configure_relay(sink, relayhost_ca_file=ca[0])
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"],
+                           next_attempt=0)
+        daemon = self.env.start()
+        self.assert_deferred_without_auth(
+            qid, sink, "The name in the certificate does not match the "
+            "expected.")
+        self.assertNotIn("issuer is unknown", self.env.query(
+            "SELECT last_reply FROM queue_rcpts")[0][0])
+        daemon.stop()
+
+    def test_relayhost_ca_file_is_read_again_on_sighup(self):
+        """The CA file named the wrong authority; the operator fixes the
+        file and sends SIGHUP: the next attempt trusts the new one."""
+        old_ca = make_ca(self.env.root, "old-ca", cn="Old CA")
+        new_ca = make_ca(self.env.root, "new-ca", cn="New CA")
+        ca_file = os.path.join(self.env.root, "relay-ca.pem")
+        shutil.copy(old_ca[0], ca_file)
+        sink, _ = self.relay_sink("relay", "relay.test", ips=["127.0.0.1"],
+                                  ca=new_ca)
+        self.configure_relay(sink, relayhost_ca_file=ca_file)
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"],
+                           next_attempt=0)
+        daemon = self.env.start()
+        self.assert_deferred_without_auth(
+            qid, sink, "The certificate issuer is unknown.")
+        shutil.copy(new_ca[0], ca_file)
+        daemon.reload()
+        self.env.cli_ok("queue", "flush", str(qid))
+        self.wait_empty()
+        self.assertEqual(sink.logins, [(self.USER, True)])
+        self.assertEqual(len(sink.messages), 1)
+        daemon.stop()
+
+    def test_relayhost_pinned_key_delivers(self):
+        """A pinned public key stands for the chain and the name: the
+        self-signed wrong-name certificate is accepted by its key."""
+        sink, cert = self.relay_sink("pinned", "wrong-name.invalid",
+                                     ["wrong-name.invalid"])
+        pin = public_key_pin(cert)
+        colons = ":".join(pin[i:i + 2] for i in range(0, 64, 2)).upper()
+        self.configure_relay(sink, relayhost_tls="required",
+                             relayhost_fingerprint=f"sha256:{colons}")
+        self.enqueue("alice@example.test", ["bob@remote.test"],
+                     next_attempt=0)
+        daemon = self.env.start()
+        self.wait_empty()
+        self.assertEqual(sink.logins, [(self.USER, True)])
+        self.assertEqual(len(sink.messages), 1)
+        log = daemon.stop()
+        self.assertIn("tls=required, verified by relayhost_fingerprint", log)
+        self.assertIn(f", verified (public key sha256:{pin} is pinned)", log)
+
+    def test_relayhost_other_pinned_key_is_deferred(self):
+        sink, cert = self.relay_sink("impostor", "relay.test",
+                                     ["relay.test"])
+        other, _ = make_cert(self.env.root, "genuine", "relay.test",
+                             ["relay.test"])
+        self.configure_relay(sink, relayhost_fingerprint=public_key_pin(other))
+        qid = self.enqueue("alice@example.test", ["bob@remote.test"],
+                           next_attempt=0)
+        daemon = self.env.start()
+        # The reason names the key that was offered, for the operator.
+        self.assert_deferred_without_auth(
+            qid, sink, f"public key sha256:{public_key_pin(cert)} is not "
+            "pinned")
+        daemon.stop()
+
+    def test_mx_self_signed_is_used_and_logged_not_verified(self):
+        """MX hosts stay opportunistic (RFC 7435): a self-signed
+        certificate still carries the mail, and the log says so."""
+        cert, key = make_cert(self.env.root, "mx", "mx.other.test",
+                              ["mx.other.test"])
+        sink = Sink(self, tls=(cert, key))
+        zone = Zone(self, {"remote.test": [(10, "localhost")]})
+        self.mx_configure(sink, zone)
+        self.enqueue("alice@example.test", ["bob@remote.test"],
+                     next_attempt=0)
+        daemon = self.env.start()
+        self.wait_empty()
+        self.assertEqual(len(sink.messages), 1)
+        self.assertTrue(sink.messages[0]["tls"])
+        log = daemon.stop()
+        self.assertRegex(log, r"TLS with localhost: .*, not verified "
+                         r"\(The certificate is NOT trusted\. .*The name "
+                         r"in the certificate does not match the expected")
+
+    def test_relayhost_tls_settings_are_checked_at_startup(self):
+        """Bad relayhost TLS settings stop postinod -t and the start,
+        naming file, line and key."""
+        ca = make_ca(self.env.root, "ca")
+        empty = os.path.join(self.env.root, "empty.pem")
+        with open(empty, "w") as f:
+            f.write("not a certificate\n")
+        relay = {"relayhost": "smtp.isp.test"}
+        creds = {"relayhost_user": self.USER,
+                 "relayhost_password": self.SECRET}
+        cases = [
+            ({"relayhost_tls": "verify"},
+             "[queue] relayhost_tls: 'verify' is not one of required, "
+             "opportunistic"),
+            ({"relayhost_ca_file": "/nonexistent/ca.pem"},
+             "[queue] relayhost_ca_file: '/nonexistent/ca.pem' cannot be "
+             "read: No such file or directory"),
+            ({"relayhost_ca_file": empty},
+             f"[queue] relayhost_ca_file: '{empty}' holds no PEM "
+             "certificate"),
+            ({"relayhost_fingerprint": "sha256:42ef1b63"},
+             "[queue] relayhost_fingerprint: 'sha256:42ef1b63' is not a "
+             "list of SHA-256 fingerprints"),
+            (dict(creds, relayhost_tls="opportunistic"),
+             "[queue] relayhost_user needs relayhost_tls = required"),
+            ({"relayhost_tls": "opportunistic",
+              "relayhost_ca_file": ca[0]},
+             "[queue] relayhost_ca_file has no effect with relayhost_tls "
+             "= opportunistic"),
+        ]
+        self.env.write_config(extra="\n[queue]\n" + "".join(
+            f"{k} = {v}\n" for k, v in dict(relay, **creds,
+                                            relayhost_ca_file=ca[0]).items()))
+        code, out, err = self.env.postinod("-t")
+        self.assertEqual(code, 0, out + err)
+        for keys, fragment in cases:
+            with self.subTest(keys=keys):
+                self.env.write_config(extra="\n[queue]\n" + "".join(
+                    f"{k} = {v}\n" for k, v in dict(relay, **keys).items()))
+                code, out, err = self.env.postinod("-t")
+                self.assertEqual(code, EX_CONFIG, out + err)
+                self.assertIn(f"postinod: {self.env.conf}:", err)
+                self.assertIn(fragment, err)
+        # A start is refused the same way.
+        code, out, err = self.env.postinod()
+        self.assertEqual(code, EX_CONFIG, out + err)
+        self.assertIn("[queue] relayhost_ca_file has no effect", err)
 
     def test_tls_required_but_not_offered_defers(self):
         sink = Sink(self)

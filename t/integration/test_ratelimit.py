@@ -2,8 +2,9 @@
 per authenticated account over a sliding window (with a 10 s window and a
 limit of 5 instead of 100/hour, to stay fast: the logic is the same), its
 operator overrides through `postino ratelimit`, login-failure throttling
-through smtplib over TLS, and the module built out of tree from the
-installed headers. Each test runs its own postinod with smtp.so and
+through smtplib over TLS (per client address, and per account without
+locking the owner out; both across a restart), and the module built out of
+tree from the installed headers. Each test runs its own postinod with smtp.so and
 ratelimit.so; remote recipients stay parked in the queue (the relayhost is
 a closed port), as in test_smtp.py."""
 import base64
@@ -29,9 +30,13 @@ HELO = "client.example.test"
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 PASSWORDS = {ALICE: "Alice-Secret-4711", BOB: "Bob-Secret-0815"}
+RL_C = ("ratelimit.c", "rl_window.c", "rl_table.c", "rl_login.c",
+        "rl_throttle.c")
 RL_SOURCES = [os.path.join(SOURCE_ROOT, "modules", "ratelimit", name)
-              for name in ("ratelimit.c", "rl_window.c", "rl_window.h")]
+              for name in RL_C + ("rl_window.h", "rl_table.h", "rl_login.h",
+                                  "rl_throttle.h")]
 TEMPFAIL = "454 4.7.0 Temporary authentication failure"
+AUTH_OK = "235 2.7.0 Authentication successful"
 LIMIT_EN_RE = re.compile(r"^450 4\.7\.1 Sending limit of (\d+) messages per "
                          r"hour exceeded; try again after (\d\d:\d\d)$")
 LIMIT_IT_RE = re.compile(r"^450 4\.7\.1 Limite di (\d+) invii/ora superato; "
@@ -401,7 +406,7 @@ class LoginThrottle(RateLimitCase):
             self.assertEqual(f"{code} {text.decode()}", TEMPFAIL)
             self.assertGreaterEqual(time.monotonic() - start, 0.9)
         s.quit()
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.1 "
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.1 "
                         "account=alice@example.test ip_failures=3/3")
         # Another source address logs in with the right password.
         s = self.login(source="127.0.0.2")
@@ -415,7 +420,7 @@ class LoginThrottle(RateLimitCase):
         for _ in range(3):
             self.assertEqual(self.fail_login(s), 535)
         s.putcmd("AUTH", "PLAIN " + _plain(ALICE, PASSWORDS[ALICE]))
-        self.d.wait_for("login throttled: protocol=smtp ip=127.0.0.1")
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.1")
         # A clean exit: the delayed call is answered (after at most
         # throttle_delay, which is capped at 10 s for this reason).
         self.stop()
@@ -494,19 +499,93 @@ class LoginThrottle(RateLimitCase):
         other.logout()
         self.stop()
 
-    def test_account_limit_across_ips(self):
+    def fail_from(self, source, count, user=ALICE):
+        """count wrong passwords for user from source (a new session
+        every 5: SMTP closes one after 10 errors)."""
+        for i in range(count):
+            if i % 5 == 0:
+                if i > 0:
+                    s.quit()
+                s = self.connect(source)
+            self.assertEqual(self.fail_login(s, user), 535)
+        s.quit()
+
+    def auth(self, source, user=ALICE):
+        """AUTH PLAIN with the right password from source: the reply."""
+        s = self.connect(source)
+        code, text = s.docmd("AUTH", "PLAIN " + _plain(user,
+                                                        PASSWORDS[user]))
+        s.quit()
+        return f"{code} {text.decode()}"
+
+    def login_state(self, key):
+        rows = self.env.query("SELECT value FROM module_state WHERE"
+                              " module = 'ratelimit' AND key = ?", (key,))
+        return bytes(rows[0][0]).decode() if rows else ""
+
+    def test_account_attack_throttles_the_attacker_not_the_owner(self):
+        """20 failures for alice from 127.0.0.2 (its own limit off): that
+        address is refused for alice even with the right password, before
+        and after a restart; an address that never failed logs in (slowed
+        while the account is under attack), one that logged in before the
+        attack logs in unslowed; another account is not affected."""
         self.serve(dict(self.SETTINGS, ip_failures="0",
-                        account_failures="2", throttle_delay="0"))
-        s = self.connect()
-        for _ in range(2):
-            self.assertEqual(self.fail_login(s), 535)
-        s.quit()
-        s = self.connect(source="127.0.0.2")
-        code, text = s.docmd("AUTH", "PLAIN " + _plain(ALICE,
-                                                        PASSWORDS[ALICE]))
-        self.assertEqual(f"{code} {text.decode()}", TEMPFAIL)
-        s.login(BOB, PASSWORDS[BOB])
-        s.quit()
+                        account_failures="20"))
+        self.assertEqual(self.auth("127.0.0.3"), AUTH_OK)
+        self.fail_from("127.0.0.2", 20)
+        mark = self.d.mark()
+        self.assertEqual(self.auth("127.0.0.2"), TEMPFAIL)
+        # Never failed: not refused, only slowed.
+        self.assertEqual(self.auth("127.0.0.1"), AUTH_OK)
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.2 "
+                        "account=alice@example.test ip_failures=0/0 "
+                        "account_failures=20/20 by=account", since=mark)
+        self.d.wait_for("login slowed: protocol=submission ip=127.0.0.1 "
+                        "account=alice@example.test "
+                        "account_failures=20/20", since=mark)
+        # Logged in before the attack: passes as usual.
+        self.assertEqual(self.auth("127.0.0.3"), AUTH_OK)
+        self.assertNotRegex(self.d.log()[mark:],
+                            r"login \w+: protocol=submission ip=127\.0\.0\.3 ")
+        # Only alice is under attack.
+        self.assertEqual(self.auth("127.0.0.2", BOB), AUTH_OK)
+        # A fresh address of the attacker gets one guess, no more.
+        self.fail_from("127.0.0.4", 1)
+        self.assertEqual(self.auth("127.0.0.4"), TEMPFAIL)
+        # All of it is in the module's state, and survives a restart.
+        self.env.poll(lambda: "a:127.0.0.4=" in self.login_state(
+            "login:account:alice@example.test"), "alice's failure record")
+        self.env.poll(lambda: "a:127.0.0.3=" in self.login_state(
+            "login:known:alice@example.test"), "alice's known addresses")
+        self.stop()
+        self.start()
+        mark = self.d.mark()
+        self.assertEqual(self.auth("127.0.0.2"), TEMPFAIL)
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.2 "
+                        "account=alice@example.test ip_failures=0/0 "
+                        "account_failures=20/20 by=account", since=mark)
+        self.assertEqual(self.auth("127.0.0.3"), AUTH_OK)
+        self.assertNotRegex(self.d.log()[mark:],
+                            r"login \w+: protocol=submission ip=127\.0\.0\.3 ")
+        self.assertEqual(self.auth("127.0.0.5"), AUTH_OK)
+        self.d.wait_for("login slowed: protocol=submission ip=127.0.0.5",
+                        since=mark)
+        self.stop()
+
+    def test_address_throttle_survives_restart(self):
+        self.serve(self.SETTINGS)
+        self.fail_from("127.0.0.2", 3, user=BOB)
+        self.assertEqual(self.auth("127.0.0.2"), TEMPFAIL)
+        self.env.poll(lambda: self.login_state("login:ip:127.0.0.2"),
+                      "127.0.0.2's failure record")
+        self.stop()
+        self.start()
+        mark = self.d.mark()
+        self.assertEqual(self.auth("127.0.0.2"), TEMPFAIL)
+        self.d.wait_for("login throttled: protocol=submission ip=127.0.0.2 "
+                        "account=alice@example.test ip_failures=3/3 "
+                        "account_failures=0/20 by=address", since=mark)
+        self.assertEqual(self.auth("127.0.0.1"), AUTH_OK)
         self.stop()
 
     def test_exempt_network(self):
@@ -543,7 +622,7 @@ class OutOfTree(harness.TestCase):
             shutil.copy(path, src)
         argv = (["cc", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall",
                  "-Wextra", "-Werror"] + cflags +
-                ["ratelimit.c", "rl_window.c", "-o",
+                list(RL_C) + ["-o",
                  os.path.join(mods, "ratelimit.so")])
         p = subprocess.run(argv, capture_output=True, text=True, timeout=120,
                            cwd=src, env=inst.pkg_env())

@@ -17,6 +17,7 @@ ends.
 """
 import base64
 import contextlib
+import email.utils
 import os
 import re
 import shutil
@@ -65,6 +66,7 @@ TLS_ACTIVE = "503 5.5.1 Error: TLS already active"
 BYE = "221 2.0.0 Bye"
 SIZE_DECLARED = "552 5.3.4 Message size exceeds fixed maximum message size"
 SIZE_STREAMED = "552 5.3.4 Error: message too big"
+NUL_IN_DATA = "554 5.6.0 Error: message contains NUL characters"
 BARE_LF = ("550 5.5.2 Error: bare <LF> or <CR> received; lines must end "
            "with CRLF")
 LINE_TOO_LONG = "500 5.5.2 Line too long"
@@ -72,6 +74,7 @@ UNKNOWN_COMMAND = "500 5.5.2 Error: command not recognized"
 TOO_MANY_ERRORS = "421 4.7.0 Too many errors"
 NO_POSTMASTER = ("550 5.1.1 <postmaster>: Recipient address rejected: no "
                  "postmaster address configured ([smtp] postmaster)")
+CLIENT_DATE = "Mon, 02 Jan 2006 15:04:05 +0100"
 QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as \S+$")
 TOO_MANY_RCPTS_RE = re.compile(r"^452 4\.5\.3 ")
 
@@ -108,7 +111,10 @@ def dot_stuff(data):
 
 
 def message(subject, body=b"Hello.\r\n", sender=ALICE, to=BOB):
+    """A message as a mail client writes it: with Date and Message-ID, so
+    submission adds nothing to it (SubmissionFields adds them)."""
     return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Date: {CLIENT_DATE}\r\n"
             f"Message-ID: <{subject.replace(' ', '-')}@test>\r\n"
             f"\r\n").encode() + body
 
@@ -1603,6 +1609,148 @@ class Fixes(SMTPTestCase):
         c.quit()
         self.assertEqual(len(self.inbox(BOB)), 1)
         self.stop()
+
+
+class NulInData(SMTPTestCase):
+    """RFC 5321 2.3.8 (and RFC 6152 for 8BITMIME): NUL is never message
+    content. A message holding one is refused after its end with 554
+    5.6.0 and neither stored nor queued; what the client pipelined after
+    the end is read as commands, and the session goes on."""
+
+    BODIES = (
+        # The issue's case: "<NUL>." is no end, yet a next hop that drops
+        # NUL would read one there (and the rest as a second message).
+        b"Subject: nul\r\n\r\nline1\r\n\x00.\r\n"
+        b"MAIL FROM:<evil@x>\r\nRCPT TO:<" + ALICE.encode() +
+        b">\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n",
+        b"Subject: nul\r\n\r\nab\x00cd\r\n",
+        b"Subject: in the header\x00\r\n\r\nx\r\n",
+        # Past the in-memory spool (256 KiB): refused from the spool file.
+        b"Subject: big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 4000 +
+        b"late \x00 NUL\r\n",
+    )
+
+    def refused(self, c, sender, rcpts, body):
+        """One transaction with body, and MAIL pipelined after its end:
+        the replies to both; then RSET."""
+        c.expect_prefix(f"MAIL FROM:<{sender}>", "250 2.1.0")
+        for rcpt in rcpts:
+            c.expect_prefix(f"RCPT TO:<{rcpt}>", "250 2.1.5")
+        c.expect_prefix("DATA", "354 ")
+        c.send(dot_stuff(body) + f"MAIL FROM:<{sender}>\r\n".encode())
+        replies = [c.reply()[-1], c.reply()[-1]]
+        c.expect("RSET", "250 2.0.0 Ok")
+        return replies
+
+    def test_nul_refused_on_mx_and_submission(self):
+        self.serve()
+        mx = self.client("mx")
+        sub = self.client("submission", tls=True, auth=ALICE)
+        for c, sender, rcpts in ((mx, "someone@remote.test", [BOB]),
+                                 (sub, ALICE, [BOB, CAROL])):
+            for body in self.BODIES:
+                self.assertEqual(self.refused(c, sender, rcpts, body),
+                                 [NUL_IN_DATA, "250 2.1.0 Ok"],
+                                 f"{sender}: {body[:40]!r}")
+        self.assert_nothing_stored()
+        # The same sessions deliver a clean message.
+        mx.transaction("someone@remote.test", [BOB],
+                       message("clean", sender="someone@remote.test"))
+        sub.transaction(ALICE, [BOB, CAROL], message("clean too"))
+        mx.quit()
+        sub.quit()
+        self.assertEqual(len(self.inbox(BOB)), 2)
+        self.assertEqual(self.inbox(ALICE), [])
+        self.assertEqual([q[1] for q in self.env.queued()], [[CAROL]])
+        self.stop()
+
+
+class SubmissionFields(SMTPTestCase):
+    """RFC 6409 8.2, 8.3: a message submitted by an authenticated client
+    without Date: or Message-ID: gets them, at the end of its header
+    block (a Python smtplib message had neither, and neomutt could not
+    thread replies to it). One the client dated and identified is stored
+    as sent; mail arriving on the MX is never altered (RFC 5321 6.4)."""
+
+    BARE = (b"From: <alice@example.test>\r\nTo: <bob@example.test>\r\n"
+            b"Subject: no date, no id\r\n\r\nHello.\r\n")
+
+    def fields(self, stored):
+        """The stored message's header fields as (name, value) pairs, and
+        its body."""
+        head, body = stored.split(b"\r\n\r\n", 1)
+        fields = re.split(rb"\r\n(?![ \t])", head)
+        return [tuple(f.decode().split(": ", 1)) for f in fields], body
+
+    def test_smtplib_message_gets_date_and_message_id(self):
+        self.serve()
+        s = self.smtplib_client("submissions")
+        s.login(ALICE, PASSWORDS[ALICE])
+        before = int(time.time())
+        self.assertEqual(s.sendmail(ALICE, [BOB, CAROL], self.BARE), {})
+        self.assertEqual(s.sendmail(ALICE, [BOB], self.BARE), {})
+        after = int(time.time()) + 1
+        s.quit()
+        stored = self.inbox(BOB)
+        self.assertEqual(len(stored), 2)
+        queued = self.env.queued()
+        self.assertEqual([q[1] for q in queued], [[CAROL]])
+        ids = []
+        for msg in stored + [queued[0][2]]:
+            fields, body = self.fields(msg)
+            names = [f[0] for f in fields]
+            self.assertEqual(names[-5:], ["From", "To", "Subject", "Date",
+                                          "Message-ID"], msg)
+            self.assertEqual(names.count("Date"), 1, msg)
+            self.assertEqual(names.count("Message-ID"), 1, msg)
+            self.assertEqual(body, b"Hello.\r\n")
+            date = email.utils.parsedate_to_datetime(dict(fields)["Date"])
+            self.assertIsNotNone(date.tzinfo, fields)
+            self.assertTrue(before <= date.timestamp() <= after,
+                            f"{fields} outside [{before}, {after}]")
+            self.assertRegex(dict(fields)["Date"],
+                             r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d "
+                             r"[A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d "
+                             r"[+-]\d{4}$")
+            mid = dict(fields)["Message-ID"]
+            self.assertRegex(mid, rf"^<[0-9a-f]{{32}}@{re.escape(HOST)}>$")
+            ids.append(mid)
+        # One message, one id: the local and the queued copy share it.
+        self.assertEqual(ids[0], ids[2])
+        self.assertNotEqual(ids[0], ids[1])
+        self.stop()
+
+    def test_what_the_client_set_is_kept(self):
+        self.serve()
+        c = self.client("submission", tls=True, auth=ALICE)
+        # Any case; blanks before the colon (RFC 5322 4.5).
+        both = (b"date: Tue, 03 Jan 2006 10:00:00 +0000\r\n"
+                b"MESSAGE-ID : <mine@client.test>\r\n"
+                b"Subject: both\r\n\r\nDate: body text\r\n")
+        c.transaction(ALICE, [BOB], both)
+        only_date = (f"Date: {CLIENT_DATE}\r\nSubject: date only\r\n"
+                     f"\r\nMessage-ID: <in-the-body@x>\r\n").encode()
+        c.transaction(ALICE, [BOB], only_date)
+        c.quit()
+        stored = self.inbox(BOB)
+        self.assert_delivered(stored[0], both)
+        fields, body = self.fields(stored[1])
+        self.assertEqual([f[0] for f in fields],
+                         ["Return-Path", "Received", "Date", "Subject",
+                          "Message-ID"])
+        self.assertEqual(body, b"Message-ID: <in-the-body@x>\r\n")
+        self.stop()
+
+    def test_mx_stores_mail_as_received(self):
+        self.serve()
+        c = self.client("mx")
+        bare = self.BARE.replace(b"alice@", b"someone@remote.")
+        c.transaction("someone@remote.test", [BOB], bare)
+        c.quit()
+        self.assert_delivered(self.inbox(BOB)[0], bare,
+                              sender="someone@remote.test")
+        self.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

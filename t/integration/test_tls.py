@@ -11,7 +11,9 @@ loopback addresses only, on ports found free by binding port 0.
 """
 import contextlib
 import fcntl
+import hashlib
 import os
+import pwd
 import random
 import re
 import select
@@ -135,6 +137,25 @@ def first_pem(output):
         raise AssertionError(f"no certificate in client output:\n"
                              f"{output.decode(errors='replace')}")
     return m.group(0) + b"\n"
+
+
+def client_hello(legacy_version, supported_versions=None):
+    """One TLS record holding a ClientHello that offers legacy_version
+    (0x0301: TLS 1.0) and, if given, a supported_versions extension with
+    those versions, with cipher suites every TLS version knows."""
+    body = struct.pack(">H", legacy_version) + os.urandom(32) + b"\x00"
+    suites = (0xc02f, 0xc013, 0xc014, 0x002f, 0x0035)
+    body += struct.pack(">H", 2 * len(suites))
+    body += b"".join(struct.pack(">H", s) for s in suites)
+    body += b"\x01\x00"   # compression: null only
+    # supported_groups: secp256r1; ec_point_formats: uncompressed.
+    exts = struct.pack(">HHHH", 10, 4, 2, 23) + struct.pack(">HHBB", 11, 2, 1, 0)
+    if supported_versions:
+        listed = b"".join(struct.pack(">H", v) for v in supported_versions)
+        exts += struct.pack(">HHB", 43, len(listed) + 1, len(listed)) + listed
+    body += struct.pack(">H", len(exts)) + exts
+    handshake = b"\x01" + struct.pack(">I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(handshake)) + handshake
 
 
 # ---- certificates -----------------------------------------------------------
@@ -398,12 +419,14 @@ class TLSTestCase(harness.TestCase):
         return "\n" + "\n".join(lines) + "\n"
 
     def configure(self, listeners, tls=None, echo=None, env=None,
-                  default_cert=None, sni=True):
+                  default_cert=None, sni=True, server=None,
+                  modules_dir=ECHO_DIR):
         """Writes postino.conf and modules.d/echo.conf. listeners: a list
         of dicts with name and tls, optionally address, port and limits.
-        Returns {name: (address, port)}."""
+        server: [server] keys to add or override. Returns {name: (address,
+        port)}."""
         env = env or self.env
-        env.write_config(modules_dir=ECHO_DIR,
+        env.write_config(modules_dir=modules_dir, server=server,
                          extra=self.tls_config(tls, default_cert, sni))
         extra = ""
         where = {}
@@ -422,11 +445,13 @@ class TLSTestCase(harness.TestCase):
         return where
 
     def serve(self, listeners=({"name": "echo-tls", "tls": "implicit"},),
-              tls=None, echo=None, env=None, default_cert=None, asan=None):
+              tls=None, echo=None, env=None, default_cert=None, asan=None,
+              server=None, modules_dir=ECHO_DIR):
         """Configures and starts postinod; returns (daemon, where)."""
         env = env or self.env
         where = self.configure(listeners, tls=tls, echo=echo, env=env,
-                               default_cert=default_cert)
+                               default_cert=default_cert, server=server,
+                               modules_dir=modules_dir)
         saved = os.environ.get("ASAN_OPTIONS")
         if asan:
             os.environ["ASAN_OPTIONS"] = ((saved + ":") if saved else "") + asan
@@ -513,8 +538,6 @@ class ImplicitTLS(TLSTestCase):
         d.stop()
 
     def test_openssl_s_client(self):
-        if OPENSSL is None:
-            self.skipTest("openssl is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         cli = Interactive(self, [
@@ -538,8 +561,6 @@ class ImplicitTLS(TLSTestCase):
         d.stop()
 
     def test_gnutls_cli(self):
-        if GNUTLS_CLI is None:
-            self.skipTest("gnutls-cli is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         cli = Interactive(self, [
@@ -562,8 +583,6 @@ class ImplicitTLS(TLSTestCase):
 
     def test_gnutls_cli_verifies_with_the_certificate_as_ca(self):
         """The served default certificate verifies against itself."""
-        if GNUTLS_CLI is None:
-            self.skipTest("gnutls-cli is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         cli = Interactive(self, [
@@ -607,8 +626,6 @@ class SNI(TLSTestCase):
         d.stop()
 
     def test_openssl_sni_picks_the_certificate(self):
-        if OPENSSL is None:
-            self.skipTest("openssl is not installed")
         d, where = self.serve()
         port = where["echo-tls"][1]
         for name, cn, sans in self.CASES:
@@ -713,6 +730,42 @@ class Versions(TLSTestCase):
         self.tls_client(w_default["echo-tls"]).quit()
         d_old.stop()
         d_default.stop()
+
+    def test_old_client_gets_protocol_version_alert(self):
+        """A client offering only TLS 1.0 or 1.1 (a ClientHello made here,
+        so no local client's own refusal can skip this) gets the fatal
+        protocol_version alert, then EOF, and the log names the highest
+        version it offered: the operator can tell a customer why an old
+        mail program fails. With supported_versions (RFC 8446), that
+        list, not legacy_version, is what the client offers."""
+        d, where = self.serve([{"name": "echo-tls", "tls": "implicit"},
+                               {"name": "echo-st", "tls": "starttls"}])
+        cases = [("echo-tls", 0x0301, None, "TLS1.0"),
+                 ("echo-tls", 0x0302, None, "TLS1.1"),
+                 ("echo-tls", 0x0303, [0x0a0a, 0x0302, 0x0301], "TLS1.1"),
+                 ("echo-st", 0x0301, None, "TLS1.0")]
+        for listener, legacy, versions, name in cases:
+            with self.subTest(listener=listener, offered=name,
+                              supported_versions=versions):
+                since = d.mark()
+                c = self.plain(where[listener])
+                if listener == "echo-st":
+                    self.assertEqual(c.readline(), "+OK echo ready")
+                    c.send("STARTTLS\r\n")
+                    c.read_go_ahead()
+                c.send(client_hello(legacy, versions))
+                # alert(21), record version 3.x, length 2, fatal(2),
+                # protocol_version(70); nothing else before the close.
+                self.assertRegex(c.expect_eof(),
+                                 rb"\A\x15\x03[\x01-\x03]\x00\x02\x02\x46\Z")
+                port = c.sock.getsockname()[1]
+                d.wait_for(f"TLS handshake failed: the client offers at "
+                           f"most {name}, which the [tls] priority does "
+                           f"not allow (client=127.0.0.1:{port} "
+                           f"listener={listener})", since=since)
+        # A current client is still served.
+        self.tls_client(where["echo-tls"]).quit()
+        d.stop()
 
     def test_priority_limited_to_tls12(self):
         d, where = self.serve(tls={"priority": TLS12_ONLY})
@@ -833,8 +886,6 @@ class StartTLS(TLSTestCase):
         d.stop()
 
     def test_gnutls_cli_starttls(self):
-        if GNUTLS_CLI is None:
-            self.skipTest("gnutls-cli is not installed")
         d, where = self.serve_st()
         port = where["echo-st"][1]
         cli = Interactive(self, [
@@ -1168,6 +1219,41 @@ class Limits(TLSTestCase):
         self.assertEqual(c.expect_eof(), b"")
         d.stop()
 
+    def test_preauth_timeout_again_after_logging_out(self):
+        """LOGIN gives a session the long idle timeout (it outlives an
+        unauthenticated neighbour); a STARTTLS then resets the session
+        (the echo module clears its account), and the short
+        preauth_timeout applies again at once, not only once the long
+        timer would have run out."""
+        d, where = self.serve([{"name": "echo-st", "tls": "starttls",
+                                "preauth_timeout": "1s"}])
+        w = where["echo-st"]
+        c = self.plain(w)
+        self.assertEqual(c.readline(), "+OK echo ready")
+        c.expect("LOGIN alice", "+OK")
+        other = self.plain(w)
+        self.assertEqual(other.readline(), "+OK echo ready")
+        self.assertEqual(other.expect_eof(), b"-ERR idle timeout\r\n")
+        c.expect("ECHO still here", "+OK still here")
+        c.starttls()
+        self.assertEqual(c.readline(), "-ERR idle timeout")
+        self.assertEqual(c.expect_eof(), b"")
+        self.assertEqual(d.log().count("idle timeout after 1 s before "
+                                       "login (preauth_timeout)"), 2)
+        d.stop()
+
+    def test_command_timeout_without_its_own_reply(self):
+        """A module that sets no command_timeout_reply (built before
+        there was one) has its timeout_reply sent instead."""
+        d, where = self.serve([{"name": "echo-st", "tls": "starttls",
+                                "command_timeout": "1s"}])
+        c = self.plain(where["echo-st"])
+        self.assertEqual(c.readline(), "+OK echo ready")
+        c.send("ECHO never ending")
+        self.assertEqual(c.expect_eof(), b"-ERR idle timeout\r\n")
+        d.wait_for('disconnect reason="command timeout"')
+        d.stop()
+
     def test_handshake_timeout(self):
         d, where = self.serve(
             [{"name": "echo-tls", "tls": "implicit"},
@@ -1220,6 +1306,169 @@ class Limits(TLSTestCase):
         d.stop()
         for c in (idle, clear, half_hs, go_ahead, literal, slow, partial):
             c.expect_eof()
+
+
+# ---- privilege separation ------------------------------------------------------
+
+def fingerprint_of_file(cert):
+    with open(cert) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+def process_state(pid):
+    """The state letter of /proc/PID/stat ('Z' for a zombie), or None once
+    the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
+class PrivilegeSeparation(TLSTestCase):
+    """Started as root with server.user = nobody, postinod serves from a
+    child running as nobody; the root parent opens certificate files for
+    it, so a SIGHUP still reloads a root:root 0600 key."""
+
+    def serve_as_nobody(self, **kw):
+        """The echo listeners with a [tls] pair only root can read. The
+        test's directory and module must be readable by nobody."""
+        env = self.env
+        os.chmod(env.root, 0o755)
+        mods = env.path("mods")
+        os.mkdir(mods)
+        shutil.copy(ECHO_SO, mods)
+        os.chmod(os.path.join(mods, "echo.so"), 0o755)
+        tls_dir = env.path("tls")
+        os.mkdir(tls_dir)
+        os.chmod(tls_dir, 0o755)
+        self.cert = os.path.join(tls_dir, "cert.pem")
+        self.key = os.path.join(tls_dir, "key.pem")
+        self.install(*self.certs["default"])
+        return self.serve([{"name": "echo-tls", "tls": "implicit"},
+                           {"name": "echo-st", "tls": "starttls"}],
+                          default_cert=(self.cert, self.key),
+                          server={"user": "nobody"}, modules_dir=mods, **kw)
+
+    def install(self, cert, key):
+        """Puts a pair in place as certbot does: new files, renamed over
+        the old ones; the key root:root 0600."""
+        for src, dst, mode in ((key, self.key, 0o600),
+                               (cert, self.cert, 0o644)):
+            with open(src, "rb") as f:
+                data = f.read()
+            fd = os.open(dst + ".new", os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                         mode)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chown(dst + ".new", 0, 0)
+            os.rename(dst + ".new", dst)
+
+    def fingerprint(self, client):
+        der = client.sock.getpeercert(binary_form=True)
+        return hashlib.sha256(der).hexdigest()
+
+    def test_sighup_reloads_root_only_key_after_drop(self):
+        d, where = self.serve_as_nobody()
+        w = where["echo-tls"]
+        nobody = pwd.getpwnam("nobody")
+        server = d.server_pid()
+        self.assertNotEqual(server, d.pid)
+        self.assertEqual(d.proc_status("Uid"), [str(nobody.pw_uid)] * 4)
+        self.assertEqual(d.proc_status("Gid"), [str(nobody.pw_gid)] * 4)
+        self.assertEqual(d.proc_status("Uid", pid=d.pid), ["0"] * 4)
+        self.assertRegex(d.log(), harness.log_line_re(
+            f"info privsep: pid {d.pid} stays root to open [tls] files "
+            f"for the server, pid {server}"))
+        # The server itself cannot read the key.
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
+        old = self.tls_client(w)
+        self.assertEqual(self.fingerprint(old),
+                         fingerprint_of_file(self.certs["default"][0]))
+        old_st = self.starttls_client(where["echo-st"])
+
+        renew = self.env.path("renew")
+        os.makedirs(renew)
+        new_cert, new_key = make_cert(renew, "renewed", "renewed.localhost",
+                                      ["renewed.localhost"])
+        self.install(new_cert, new_key)
+        mark = d.mark()
+        d.signal(signal.SIGHUP)
+        line = d.wait_for(r"info core: reloaded |reload refused", regex=True,
+                          since=mark)
+        self.assertIn("reloaded", line)
+        fresh = self.tls_client(w)
+        self.assertEqual(self.fingerprint(fresh),
+                         fingerprint_of_file(new_cert))
+        self.assertEqual(self.peer_names(fresh)[0], "renewed.localhost")
+        # The SNI certificates, in a directory only root may enter, too.
+        sni = self.tls_client(w, server_hostname="mail.example.test")
+        self.assertEqual(self.fingerprint(sni),
+                         fingerprint_of_file(self.certs["mail"][0]))
+        # Sessions opened before the reload go on with the old one.
+        old.expect("ECHO after reload", "+OK after reload")
+        self.assertEqual(self.fingerprint(old),
+                         fingerprint_of_file(self.certs["default"][0]))
+        old_st.expect("ECHO after reload", "+OK after reload")
+        # Still the same unprivileged server.
+        self.assertEqual(d.server_pid(), server)
+        self.assertEqual(d.proc_status("Uid"), [str(nobody.pw_uid)] * 4)
+        for c in (old, old_st, fresh, sni):
+            c.quit()
+        d.stop()
+
+    def test_reload_adds_a_root_only_sni_certificate(self):
+        """A [tls "name"] section added before the SIGHUP: the parent
+        re-reads the configuration as root before it opens the files."""
+        d, where = self.serve_as_nobody()
+        w = where["echo-tls"]
+        renew = self.env.path("other")
+        os.makedirs(renew, 0o700)
+        cert, key = make_cert(renew, "extra", "extra.example.test",
+                              ["extra.example.test"])
+        os.chmod(key, 0o600)
+        with open(self.env.conf, "a") as f:
+            f.write(f'\n[tls "extra"]\ncert = {cert}\nkey = {key}\n')
+        d.reload()
+        c = self.tls_client(w, server_hostname="extra.example.test")
+        self.assertEqual(self.fingerprint(c), fingerprint_of_file(cert))
+        c.quit()
+        d.stop()
+
+    def test_exit_code_and_signals_pass_through(self):
+        """SIGTERM to both processes at once, as systemd sends it, stops
+        the server cleanly; the parent exits with the server's code."""
+        d, where = self.serve_as_nobody()
+        server = d.server_pid()
+        os.kill(server, signal.SIGTERM)
+        d.stop()    # SIGTERM to the parent too; asserts exit 0
+        self.assertIsNone(harness.sanitizer_report(d.log()))
+        self.assertIn(process_state(server), (None, "Z"))
+
+    def test_parent_exits_with_a_killed_server(self):
+        d, where = self.serve_as_nobody()
+        server = d.server_pid()
+        os.kill(server, signal.SIGKILL)
+        self.assertEqual(d.proc.wait(timeout=harness.STOP_TIMEOUT),
+                         128 + signal.SIGKILL)
+        self.assertRegex(d.log(), harness.log_line_re(
+            f"error privsep: server process {server} killed by signal 9 "
+            f"(Killed)"))
+
+    def test_server_stops_when_parent_dies(self):
+        d, where = self.serve_as_nobody()
+        server = d.server_pid()
+        d.proc.kill()
+        d.proc.wait(timeout=harness.STOP_TIMEOUT)
+        # Its parent-death signal is a SIGTERM: a clean stop.
+        self.env.poll(lambda: process_state(server) in (None, "Z"),
+                      "the server to exit", timeout=harness.STOP_TIMEOUT)
+        log = d.log()
+        self.assertRegex(log, harness.log_line_re(
+            "info core: SIGTERM: shutting down"))
+        self.assertRegex(log, harness.log_line_re("info core: stopped"))
+        self.assertIsNone(harness.sanitizer_report(log), log)
 
 
 # ---- reload, refused starts, IPv6, -t ----------------------------------------------------

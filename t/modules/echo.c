@@ -64,7 +64,7 @@ static void echo_reply(struct echo_conn *ec, const char *text)
 {
 	const struct postino_host *host = ec->echo->host;
 
-	if (host->conn_printf(ec->conn, "%s\r\n", text) < 0)
+	if (host->proto->conn_printf(ec->conn, "%s\r\n", text) < 0)
 		ec->closed = 1;
 }
 
@@ -74,7 +74,7 @@ static void echo_close(struct echo_conn *ec, const char *reply,
 	if (reply != NULL)
 		echo_reply(ec, reply);
 	ec->closed = 1;
-	ec->echo->host->conn_close(ec->conn, reason);
+	ec->echo->host->proto->conn_close(ec->conn, reason);
 }
 
 /* Parses a decimal number that is the whole of s. */
@@ -105,9 +105,9 @@ static void echo_big_continue(struct echo_conn *ec)
 	while (ec->big_active && !ec->closed) {
 		if (ec->big_left == 0) {
 			ec->big_active = 0;
-			if (host->conn_write(ec->conn, "\r\n+OK end\r\n", 11) < 0)
+			if (host->proto->conn_write(ec->conn, "\r\n+OK end\r\n", 11) < 0)
 				ec->closed = 1;
-			host->conn_resume(ec->conn);
+			host->proto->conn_resume(ec->conn);
 			return;
 		}
 		size_t n = ec->big_left < sizeof(chunk) ? (size_t)ec->big_left
@@ -116,7 +116,7 @@ static void echo_big_continue(struct echo_conn *ec)
 			chunk[i] = (char)('a' + (ec->big_pos + i) % 26);
 		ec->big_pos += n;
 		ec->big_left -= n;
-		int ret = host->conn_write(ec->conn, chunk, n);
+		int ret = host->proto->conn_write(ec->conn, chunk, n);
 		if (ret < 0) {
 			ec->closed = 1;
 			return;
@@ -129,7 +129,7 @@ static void echo_big_continue(struct echo_conn *ec)
 static void echo_on_writable(postino_conn *conn, void *data)
 {
 	struct echo *echo = data;
-	struct echo_conn *ec = echo->host->conn_get_data(conn);
+	struct echo_conn *ec = echo->host->proto->conn_get_data(conn);
 
 	if (ec != NULL && ec->big_active)
 		echo_big_continue(ec);
@@ -142,9 +142,9 @@ static void echo_slow_done(void *data)
 	struct echo_conn *ec = data;
 	const struct postino_host *host = ec->echo->host;
 
-	host->timer_stop(&ec->slow);
+	host->core->timer_stop(&ec->slow);
 	echo_reply(ec, "+OK resumed");
-	host->conn_resume(ec->conn);
+	host->proto->conn_resume(ec->conn);
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -152,7 +152,7 @@ static void echo_slow_done(void *data)
 static void echo_info(struct echo_conn *ec)
 {
 	const struct postino_host *host = ec->echo->host;
-	const struct postino_conn_info *info = host->conn_info(ec->conn);
+	const struct postino_conn_info *info = host->proto->conn_info(ec->conn);
 	const char *version = NULL, *cipher = NULL, *sni = NULL;
 	const char *client = NULL, *account = NULL;
 	int tls = 0;
@@ -173,7 +173,7 @@ static void echo_info(struct echo_conn *ec)
 		client = info->client_ip;
 	if (POSTINO_HAS_FIELD(info, struct postino_conn_info, account))
 		account = info->account;
-	if (host->conn_printf(ec->conn,
+	if (host->proto->conn_printf(ec->conn,
 			      "+OK tls=%d version=%s cipher=%s sni=%s "
 			      "client=%s account=%s\r\n",
 			      tls ? 1 : 0, or_dash(version), or_dash(cipher),
@@ -185,7 +185,7 @@ static void echo_info(struct echo_conn *ec)
 static int echo_in_tls(struct echo_conn *ec)
 {
 	const struct postino_conn_info *info =
-		ec->echo->host->conn_info(ec->conn);
+		ec->echo->host->proto->conn_info(ec->conn);
 
 	return info != NULL &&
 	       POSTINO_HAS_FIELD(info, struct postino_conn_info, tls) &&
@@ -208,11 +208,11 @@ static void echo_command(struct echo_conn *ec, const char *line, size_t len)
 
 	if (VERB("ECHO")) {
 		/* The text may hold any byte but CR/LF, NUL included. */
-		if (host->conn_write(ec->conn, "+OK", 3) < 0 ||
+		if (host->proto->conn_write(ec->conn, "+OK", 3) < 0 ||
 		    (verb_len < len &&
-		     (host->conn_write(ec->conn, " ", 1) < 0 ||
-		      host->conn_write(ec->conn, arg, arg_len) < 0)) ||
-		    host->conn_write(ec->conn, "\r\n", 2) < 0)
+		     (host->proto->conn_write(ec->conn, " ", 1) < 0 ||
+		      host->proto->conn_write(ec->conn, arg, arg_len) < 0)) ||
+		    host->proto->conn_write(ec->conn, "\r\n", 2) < 0)
 			ec->closed = 1;
 	} else if (VERB("STARTTLS") && arg_len == 0) {
 		if (echo_in_tls(ec)) {
@@ -220,16 +220,16 @@ static void echo_command(struct echo_conn *ec, const char *line, size_t len)
 			return;
 		}
 		echo_reply(ec, "+OK begin TLS");
-		int ret = host->conn_starttls(ec->conn);
+		int ret = host->proto->conn_starttls(ec->conn);
 		if (ret < 0) {
-			host->log(ec->echo->mod, POSTINO_LOG_ERROR, NULL,
+			host->core->log(ec->echo->mod, POSTINO_LOG_ERROR, NULL,
 				  "conn_starttls failed: %s", strerror(-ret));
 			echo_close(ec, "-ERR STARTTLS failed", "starttls failed");
 		}
 	} else if (VERB("INFO") && arg_len == 0) {
 		echo_info(ec);
 	} else if (VERB("LOGIN") && arg_len > 0 && memchr(arg, '\0', arg_len) == NULL) {
-		host->conn_set_account(ec->conn, arg);
+		host->proto->conn_set_account(ec->conn, arg);
 		echo_reply(ec, "+OK");
 	} else if (VERB("LITERAL")) {
 		if (memchr(arg, '\0', arg_len) != NULL ||
@@ -237,13 +237,13 @@ static void echo_command(struct echo_conn *ec, const char *line, size_t len)
 			echo_reply(ec, "-ERR bad number");
 			return;
 		}
-		if (host->conn_printf(ec->conn, "+OK send %" PRIu64 " bytes\r\n",
+		if (host->proto->conn_printf(ec->conn, "+OK send %" PRIu64 " bytes\r\n",
 				      n) < 0) {
 			ec->closed = 1;
 			return;
 		}
 		if (n == 0) {
-			host->conn_printf(ec->conn,
+			host->proto->conn_printf(ec->conn,
 					  "+OK got 0 bytes fnv=%08" PRIx32 "\r\n",
 					  FNV_OFFSET);
 			return;
@@ -251,7 +251,7 @@ static void echo_command(struct echo_conn *ec, const char *line, size_t len)
 		ec->literal_size = n;
 		ec->literal_got = 0;
 		ec->fnv = FNV_OFFSET;
-		int ret = host->conn_read_bytes(ec->conn, n);
+		int ret = host->proto->conn_read_bytes(ec->conn, n);
 		if (ret < 0)
 			echo_close(ec, "-ERR conn_read_bytes failed",
 				   "read_bytes failed");
@@ -261,11 +261,11 @@ static void echo_command(struct echo_conn *ec, const char *line, size_t len)
 			echo_reply(ec, "-ERR bad number");
 			return;
 		}
-		host->conn_pause(ec->conn);
-		ec->slow = host->timer_start(ec->echo->mod, n, 0,
+		host->proto->conn_pause(ec->conn);
+		ec->slow = host->core->timer_start(ec->echo->mod, n, 0, 0,
 					     echo_slow_done, ec);
 		if (ec->slow == NULL) {
-			host->conn_resume(ec->conn);
+			host->proto->conn_resume(ec->conn);
 			echo_reply(ec, "-ERR no timer");
 		}
 	} else if (VERB("BIG")) {
@@ -276,7 +276,7 @@ static void echo_command(struct echo_conn *ec, const char *line, size_t len)
 		}
 		/* No more commands until the output is all queued, so their
 		 * replies cannot land inside it. */
-		host->conn_pause(ec->conn);
+		host->proto->conn_pause(ec->conn);
 		ec->big_left = n;
 		ec->big_pos = 0;
 		ec->big_active = 1;
@@ -312,12 +312,12 @@ static void echo_on_connect(postino_conn *conn, void *data)
 	struct echo_conn *ec = calloc(1, sizeof(*ec));
 
 	if (ec == NULL) {
-		echo->host->conn_close(conn, "out of memory");
+		echo->host->proto->conn_close(conn, "out of memory");
 		return;
 	}
 	ec->echo = echo;
 	ec->conn = conn;
-	echo->host->conn_set_data(conn, ec);
+	echo->host->proto->conn_set_data(conn, ec);
 	echo_reply(ec, "+OK echo ready");
 }
 
@@ -325,7 +325,7 @@ static void echo_on_line(postino_conn *conn, const char *line, size_t len,
 			 int too_long, void *data)
 {
 	struct echo *echo = data;
-	struct echo_conn *ec = echo->host->conn_get_data(conn);
+	struct echo_conn *ec = echo->host->proto->conn_get_data(conn);
 
 	if (ec == NULL || ec->closed)
 		return;
@@ -334,7 +334,7 @@ static void echo_on_line(postino_conn *conn, const char *line, size_t len,
 	 * the test still runs. */
 	char *copy = NULL;
 	if (line[len] != '\0') {
-		echo->host->log(echo->mod, POSTINO_LOG_ERROR, NULL,
+		echo->host->core->log(echo->mod, POSTINO_LOG_ERROR, NULL,
 				"host contract: line[len] is not NUL (len=%zu)",
 				len);
 		copy = malloc(len + 1);
@@ -354,7 +354,7 @@ static void echo_on_bytes(postino_conn *conn, const char *bytes, size_t len,
 			  int last, void *data)
 {
 	struct echo *echo = data;
-	struct echo_conn *ec = echo->host->conn_get_data(conn);
+	struct echo_conn *ec = echo->host->proto->conn_get_data(conn);
 
 	if (ec == NULL)
 		return;
@@ -366,10 +366,10 @@ static void echo_on_bytes(postino_conn *conn, const char *bytes, size_t len,
 	if (!last)
 		return;
 	if (ec->literal_got != ec->literal_size)
-		echo->host->log(echo->mod, POSTINO_LOG_ERROR, NULL,
+		echo->host->core->log(echo->mod, POSTINO_LOG_ERROR, NULL,
 				"literal of %" PRIu64 " bytes ended after %" PRIu64,
 				ec->literal_size, ec->literal_got);
-	if (echo->host->conn_printf(conn,
+	if (echo->host->proto->conn_printf(conn,
 				    "+OK got %" PRIu64 " bytes fnv=%08" PRIx32
 				    "\r\n", ec->literal_got, ec->fnv) < 0)
 		ec->closed = 1;
@@ -379,28 +379,28 @@ static void echo_on_bytes(postino_conn *conn, const char *bytes, size_t len,
 static void echo_on_starttls(postino_conn *conn, int ok, void *data)
 {
 	struct echo *echo = data;
-	struct echo_conn *ec = echo->host->conn_get_data(conn);
+	struct echo_conn *ec = echo->host->proto->conn_get_data(conn);
 
 	if (ec == NULL || !ok)
 		return; /* on_close follows a failed handshake */
 	/* A fresh session, as the RFCs require. */
 	ec->long_lines = 0;
 	ec->literal_size = ec->literal_got = 0;
-	echo->host->conn_set_account(conn, NULL);
+	echo->host->proto->conn_set_account(conn, NULL);
 	echo_reply(ec, "+OK tls ready");
 }
 
 static void echo_on_close(postino_conn *conn, const char *reason, void *data)
 {
 	struct echo *echo = data;
-	struct echo_conn *ec = echo->host->conn_get_data(conn);
+	struct echo_conn *ec = echo->host->proto->conn_get_data(conn);
 
-	echo->host->log(echo->mod, POSTINO_LOG_DEBUG, NULL, "closed: %s",
+	echo->host->core->log(echo->mod, POSTINO_LOG_DEBUG, NULL, "closed: %s",
 			reason != NULL ? reason : "-");
 	if (ec == NULL)
 		return;
-	echo->host->timer_stop(&ec->slow);
-	echo->host->conn_set_data(conn, NULL);
+	echo->host->core->timer_stop(&ec->slow);
+	echo->host->proto->conn_set_data(conn, NULL);
 	free(ec);
 }
 
@@ -409,22 +409,17 @@ static void echo_on_close(postino_conn *conn, const char *reason, void *data)
 static int echo_init(postino_mod *mod, const struct postino_host *host,
 		     void **data_r)
 {
-	if (!POSTINO_HOST_HAS(host, conn_set_account)) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
-			  "the host has no protocol support");
-		return -ENOTSUP;
-	}
 	struct echo *echo = calloc(1, sizeof(*echo));
 	if (echo == NULL)
 		return -ENOMEM;
 	echo->mod = mod;
 	echo->host = host;
 
-	int64_t max_line = host->config_number(mod, "max_line");
-	int64_t idle = host->config_number(mod, "idle_timeout");
+	int64_t max_line = host->core->config_number(mod, "max_line");
+	int64_t idle = host->core->config_number(mod, "idle_timeout");
 	if (max_line < 1 || max_line > 1024 * 1024 || idle < 1 ||
 	    idle > UINT32_MAX) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "max_line must be 1..1048576 and idle_timeout >= 1s");
 		free(echo);
 		return -EINVAL;
@@ -443,9 +438,9 @@ static int echo_init(postino_mod *mod, const struct postino_host *host,
 		.on_writable = echo_on_writable,
 		.on_close = echo_on_close,
 	};
-	int ret = host->protocol_register(mod, &echo->proto, echo);
+	int ret = host->proto->protocol_register(mod, &echo->proto, echo);
 	if (ret < 0) {
-		host->log(mod, POSTINO_LOG_ERROR, NULL,
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
 			  "protocol_register failed: %s", strerror(-ret));
 		free(echo);
 		return ret;

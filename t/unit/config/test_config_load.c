@@ -331,6 +331,90 @@ START_TEST(queue_section)
 }
 END_TEST
 
+/* A CA certificate (ECDSA, made by certtool) for relayhost_ca_file. */
+static const char test_ca_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBgzCCASqgAwIBAgIUHKybBmjl3g99Ydila+mq0liWrmEwCgYIKoZIzj0EAwIw\n"
+	"HzEdMBsGA1UEAxMUUG9zdGlubyB1bml0LXRlc3QgQ0EwIBcNMjYxMjA2MDQxNDQ1\n"
+	"WhgPOTk5OTEyMzEyMzU5NTlaMB8xHTAbBgNVBAMTFFBvc3Rpbm8gdW5pdC10ZXN0\n"
+	"IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAExRh95bUOTyBefVu3x+LLXqp1\n"
+	"37DOQgmZDwuaM84qA5Dx406xCy4m2R4jp5Nu9QRKpDIjJ49AALKmvNDypg+x6KNC\n"
+	"MEAwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAgQwHQYDVR0OBBYEFLqW\n"
+	"cRS7MrmoDDg8gccUEgguawv4MAoGCCqGSM49BAMCA0cAMEQCIFHp7KL4ol7Jp835\n"
+	"CGLRWP1DzDs5Jg09F6XuEMh6ZG/WAiAOZQYvo8W4EtmLLuNiob+jtH+KoDT/thIo\n"
+	"xxV+HZl16Q==\n"
+	"-----END CERTIFICATE-----\n";
+
+#define PIN "42ef1b631a45cd44eacc62d2c5a697415d1d6e575d3f54d84c493b4a85d6b628"
+
+/* [queue] relayhost TLS: the level, the CA file and the pins are checked
+ * when the configuration loads (startup, postinod -t, SIGHUP). */
+START_TEST(queue_relayhost_tls)
+{
+	struct config *config;
+	char text[1024];
+
+	put_file("ca.pem", test_ca_pem);
+	put_file("empty.pem", "no certificate here\n");
+	snprintf(text, sizeof(text), "[queue]\nrelayhost = smtp.isp.test\n"
+		 "relayhost_user = u\nrelayhost_password = p\n"
+		 "relayhost_ca_file = %s\n", scratch_path("ca.pem"));
+	ck_assert_msg(load_main(text, &config) == 0, "%s", test_err);
+	config_free(&config);
+	ck_assert_msg(load_main("[queue]\nrelayhost = 192.0.2.1\n"
+				"relayhost_tls = required\n"
+				"relayhost_fingerprint = sha256:" PIN ", " PIN
+				"\n", &config) == 0, "%s", test_err);
+	config_free(&config);
+
+	assert_load_fails("[queue]\nrelayhost = h\nrelayhost_tls = verify\n",
+			  "postino.conf:3: [queue] relayhost_tls: 'verify' is "
+			  "not one of required, opportunistic");
+	assert_load_fails("[queue]\nrelayhost = h\n"
+			  "relayhost_ca_file = /nonexistent/ca.pem\n",
+			  "postino.conf:3: [queue] relayhost_ca_file: "
+			  "'/nonexistent/ca.pem' cannot be read: No such file "
+			  "or directory");
+	snprintf(text, sizeof(text), "[queue]\nrelayhost = h\n"
+		 "relayhost_ca_file = %s\n", scratch_path("empty.pem"));
+	assert_load_fails(text, "postino.conf:3: [queue] relayhost_ca_file: '",
+			  "empty.pem' holds no PEM certificate");
+	put_file("corrupt.pem", "-----BEGIN CERTIFICATE-----\n"
+		 "MIIBgzCCASqgAwIBAgIU!!!!\n-----END CERTIFICATE-----\n");
+	snprintf(text, sizeof(text), "[queue]\nrelayhost = h\n"
+		 "relayhost_ca_file = %s\n", scratch_path("corrupt.pem"));
+	assert_load_fails(text, "postino.conf:3: [queue] relayhost_ca_file: '",
+			  "corrupt.pem' holds no usable PEM certificate: ");
+	assert_load_fails("[queue]\nrelayhost = h\n"
+			  "relayhost_fingerprint = 42ef1b63\n",
+			  "postino.conf:3: [queue] relayhost_fingerprint: "
+			  "'42ef1b63' is not a list of SHA-256 fingerprints "
+			  "(64 hex digits each, colons allowed)");
+	/* Credentials go only to a verified relayhost. */
+	assert_load_fails("[queue]\nrelayhost = h\nrelayhost_user = u\n"
+			  "relayhost_password = p\n"
+			  "relayhost_tls = opportunistic\n",
+			  "postino.conf:1: [queue] relayhost_user needs "
+			  "relayhost_tls = required: credentials are sent only "
+			  "over a verified connection");
+	assert_load_fails("[queue]\nrelayhost = h\n"
+			  "relayhost_tls = opportunistic\n"
+			  "relayhost_fingerprint = " PIN "\n",
+			  "postino.conf:1: [queue] relayhost_fingerprint has "
+			  "no effect with relayhost_tls = opportunistic");
+	snprintf(text, sizeof(text), "[queue]\nrelayhost = h\n"
+		 "relayhost_fingerprint = " PIN "\nrelayhost_ca_file = %s\n",
+		 scratch_path("ca.pem"));
+	assert_load_fails(text, "postino.conf:1: [queue] set "
+			  "relayhost_ca_file or relayhost_fingerprint, not "
+			  "both");
+	snprintf(text, sizeof(text), "[queue]\nrelayhost_ca_file = %s\n",
+		 scratch_path("ca.pem"));
+	assert_load_fails(text, "postino.conf:1: [queue] relayhost_ca_file "
+			  "needs relayhost");
+}
+END_TEST
+
 START_TEST(section_names)
 {
 	assert_load_fails("[server main]\n",
@@ -449,6 +533,7 @@ Suite *config_load_suite(void)
 	tcase_add_test(tc, tls_rules);
 	tcase_add_test(tc, tls_handshake_timeout);
 	tcase_add_test(tc, queue_section);
+	tcase_add_test(tc, queue_relayhost_tls);
 	tcase_add_test(tc, section_names);
 	tcase_add_test(tc, bad_section_headers);
 	tcase_add_test(tc, unknown_section);

@@ -184,11 +184,50 @@ START_TEST(module_section_rules)
 
 	put_file("modules.d/10-a.conf", "[module]\nload = Bad!\n");
 	assert_existing_fails("modules.d/10-a.conf:2: [module] load: 'Bad!' "
-			      "is not a valid name");
+			      "is neither a module name");
+	put_file("modules.d/10-a.conf", "[module]\nload = lib/a.so\n");
+	assert_existing_fails("modules.d/10-a.conf:2: [module] load: "
+			      "'lib/a.so' is neither a module name");
+	put_file("modules.d/10-a.conf", "[module]\nload = /lib/a.sox\n");
+	assert_existing_fails("modules.d/10-a.conf:2: [module] load: "
+			      "'/lib/a.sox' is neither a module name");
+	put_file("modules.d/10-a.conf", "[module]\nload = /lib/Bad.so\n");
+	assert_existing_fails("modules.d/10-a.conf:2: [module] load: "
+			      "'/lib/Bad.so' is neither a module name");
+	put_file("modules.d/10-a.conf",
+		 "[module]\nload = a\nlisteners = mx Bad!\n");
+	assert_existing_fails("modules.d/10-a.conf:3: [module] listeners: "
+			      "'mx Bad!' is not a list of names");
 
 	put_file("modules.d/10-a.conf", "[module]\nload = listener\n");
 	assert_existing_fails("modules.d/10-a.conf:2: [module] load: "
 			      "'listener' is a core section name");
+}
+END_TEST
+
+/* `load = /path/NAME.so` names the module NAME and the file to open;
+ * `listeners` scopes its hooks. */
+START_TEST(load_path_and_listeners)
+{
+	struct config *config;
+
+	put_file("modules.d/10-a.conf",
+		 "[module]\nload = /opt/mods/grey-list.so\n"
+		 "listeners = mx\tsubmission\n[grey-list]\n");
+	put_file("modules.d/20-b.conf", "[module]\nload = imap\n");
+	ck_assert_int_eq(load_main("", &config), 0);
+	ck_assert_uint_eq(config->module_count, 2);
+	ck_assert_str_eq(config->modules[0].name, "grey-list");
+	ck_assert_str_eq(config->modules[0].path, "/opt/mods/grey-list.so");
+	ck_assert_str_eq(config->modules[0].listeners, "mx\tsubmission");
+	ck_assert_str_eq(config->modules[1].name, "imap");
+	ck_assert_ptr_null(config->modules[1].path);
+	ck_assert_ptr_null(config->modules[1].listeners);
+	config_free(&config);
+	/* A path's module is the same module as its name. */
+	put_file("modules.d/20-b.conf", "[module]\nload = grey-list\n");
+	assert_existing_fails("[module] load: module 'grey-list' is already "
+			      "loaded by");
 }
 END_TEST
 
@@ -362,6 +401,7 @@ Suite *config_modules_d_suite(void)
 	tcase_add_test(tc, happy_path_exact);
 	tcase_add_test(tc, empty_modules_d);
 	tcase_add_test(tc, module_section_rules);
+	tcase_add_test(tc, load_path_and_listeners);
 	tcase_add_test(tc, same_module_twice);
 	tcase_add_test(tc, main_only_sections);
 	tcase_add_test(tc, listener_values);

@@ -9,8 +9,8 @@
 
 #include "auth/password.h"
 #include "mime/mime.h"
-#include "module/host_mail.h"
-#include "module/host_view.h"
+#include "host/host_mail.h"
+#include "mailbox/view.h"
 #include "store/store.h"
 
 struct fixture {
@@ -690,6 +690,88 @@ START_TEST(a_view_behind_the_log_compares_tables)
 }
 END_TEST
 
+/* What a view shows instead of its table is one sorted array, grown by
+ * merges: STOREs and held syncs in any order of UIDs (the upper half,
+ * then the lower, then every other one) keep it sorted without repeats,
+ * and every message reads its newest flags. */
+static void shown_is_sorted(const postino_mailbox *mb)
+{
+	for (uint32_t i = 1; i < mb->shown_count; i++)
+		ck_assert_uint_lt(mb->shown[i - 1].uid, mb->shown[i].uid);
+}
+
+START_TEST(shown_flags_merge_in_any_order)
+{
+	enum { N = 40 };
+	const char *local[] = { "alice@example.test" };
+	struct postino_message_info info = { .size = sizeof(info) };
+	postino_mailbox *a = NULL, *b = NULL;
+	struct sync_log log = { "" };
+	uint32_t uids[N];
+	size_t n;
+
+	for (int i = 0; i < N; i++) {
+		postino_msg *msg = host_msg_new(&fx.mod, NULL);
+		host_msg_append(msg, "Subject: s\r\n\r\nbody\r\n", 20);
+		ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	}
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &a), 0);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &b), 0);
+	/* a: the upper half, the lower half, then the odd ones. */
+	n = 0;
+	for (uint32_t u = N / 2 + 1; u <= N; u++)
+		uids[n++] = u;
+	ck_assert_int_eq(store_flags(a, uids, n, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_SEEN, NULL), 0);
+	n = 0;
+	for (uint32_t u = 1; u <= N / 2; u++)
+		uids[n++] = u;
+	ck_assert_int_eq(store_flags(a, uids, n, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_SEEN, NULL), 0);
+	n = 0;
+	for (uint32_t u = 1; u <= N; u += 2)
+		uids[n++] = u;
+	ck_assert_int_eq(store_flags(a, uids, n, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_FLAGGED, "odd"), 0);
+	/* Unsorted, with a repeat: the same outcome. */
+	uint32_t mixed[] = { 7, 3, 7, 5 };
+	ck_assert_int_eq(store_flags(a, mixed, 4, POSTINO_STORE_ADD,
+				     POSTINO_FLAG_ANSWERED, NULL), 0);
+	shown_is_sorted(a);
+	ck_assert_uint_eq(a->shown_count, N);
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t want = POSTINO_FLAG_SEEN;
+		if (i % 2 == 0)
+			want |= POSTINO_FLAG_FLAGGED;
+		if (i == 2 || i == 4 || i == 6)
+			want |= POSTINO_FLAG_ANSWERED;
+		ck_assert_int_eq(host_mailbox_message(a, i, &info), 0);
+		ck_assert_uint_eq(info.flags, want);
+		ck_assert_str_eq(info.keywords, i % 2 == 0 ? "odd" : "");
+	}
+	/* b, holding its numbers (during a FETCH): the changes of the log,
+	 * recorded in one merge, reported once each in index order. */
+	ck_assert_int_eq(host_mailbox_sync(b, 0, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 "
+			 "f13 f14 f15 f16 f17 f18 f19 f20 f21 f22 f23 f24 f25 "
+			 "f26 f27 f28 f29 f30 f31 f32 f33 f34 f35 f36 f37 f38 "
+			 "f39 ");
+	shown_is_sorted(b);
+	ck_assert_int_eq(host_mailbox_message(b, 4, &info), 0);
+	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN | POSTINO_FLAG_FLAGGED |
+			  POSTINO_FLAG_ANSWERED);
+	log.text[0] = '\0';
+	ck_assert_int_eq(host_mailbox_sync(b, 0, sync_expunged, sync_flags,
+					   &log), 0);
+	ck_assert_str_eq(log.text, "");
+	host_mailbox_close(&a);
+	host_mailbox_close(&b);
+}
+END_TEST
+
 /* STATUS reads the counts kept in the mailbox's row, while the mailbox is
  * open, cached after its last view and evicted: they follow flag changes,
  * an expunge and new mail, and agree with the open table's records. */
@@ -870,6 +952,7 @@ int main(void)
 	tcase_add_test(tc, views_follow_each_other);
 	tcase_add_test(tc, views_share_one_table);
 	tcase_add_test(tc, a_view_behind_the_log_compares_tables);
+	tcase_add_test(tc, shown_flags_merge_in_any_order);
 	tcase_add_test(tc, status_counts_follow_changes);
 	tcase_add_test(tc, appenduid_names_the_mailbox_it_went_to);
 	suite_add_tcase(s, tc);

@@ -45,6 +45,34 @@ START_TEST(entries_go_when_their_last_connection_does)
 }
 END_TEST
 
+/* An IPv6 host owns its /64: every address in it is one client. */
+START_TEST(ipv6_counts_by_64)
+{
+	char a[IPTABLE_KEY_MAX], b[IPTABLE_KEY_MAX], c[IPTABLE_KEY_MAX];
+
+	iptable_key("2001:db8:1:2::1", a);
+	iptable_key("2001:DB8:1:2:ffff:eeee:dddd:cccc", b);
+	iptable_key("2001:db8:1:3::1", c);
+	ck_assert_str_eq(a, "2001:db8:1:2::/64");
+	ck_assert_str_eq(a, b);
+	ck_assert_str_ne(a, c);
+	iptable_key("::1", a);
+	ck_assert_str_eq(a, "::/64");
+	iptable_key("127.0.0.1", a);
+	iptable_key("127.0.0.2", b);
+	ck_assert_str_eq(a, "127.0.0.1");
+	ck_assert_str_eq(b, "127.0.0.2");
+
+	struct iptable t;
+	iptable_init(&t);
+	iptable_key("2001:db8::1", a);
+	iptable_inc(&t, a);
+	iptable_key("2001:db8::2", b);
+	ck_assert_int_eq(iptable_inc(&t, b), 2);
+	iptable_free(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("iptable");
@@ -52,6 +80,7 @@ int main(void)
 
 	tcase_add_test(tc, counts_per_address);
 	tcase_add_test(tc, entries_go_when_their_last_connection_does);
+	tcase_add_test(tc, ipv6_counts_by_64);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -8,6 +8,7 @@ int main(void)
 	Suite *(*const suites[])(void) = {
 		imap_seqset_suite, imap_mutf7_suite, imap_date_suite,
 		imap_write_suite, imap_fetch_att_suite, imap_search_suite,
+		imap_match_suite,
 	};
 	SRunner *sr = srunner_create(imap_parser_suite());
 	int failed;

@@ -17,5 +17,6 @@ Suite *imap_date_suite(void);
 Suite *imap_write_suite(void);
 Suite *imap_fetch_att_suite(void);
 Suite *imap_search_suite(void);
+Suite *imap_match_suite(void);
 
 #endif

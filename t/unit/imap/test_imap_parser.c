@@ -460,6 +460,33 @@ START_TEST(random_input)
 }
 END_TEST
 
+START_TEST(command_name_is)
+{
+	static const struct { const char *buf, *name; bool yes; } cases[] = {
+		{ "a APPEND INBOX {5}", "APPEND", true },
+		{ "a append {5}", "APPEND", true },
+		{ "a APPEND", "APPEND", true },
+		{ "a1.x LOGIN {18}", "LOGIN", true },
+		{ "a APPENDX {5}", "APPEND", false },
+		{ "a APPEN", "APPEND", false },
+		{ "a  APPEND {5}", "APPEND", false },
+		{ "APPEND INBOX", "APPEND", false },
+		{ " APPEND INBOX", "APPEND", false },
+		{ "a+ APPEND x", "APPEND", false },
+		{ "a UID APPEND", "APPEND", false },
+		{ "", "APPEND", false },
+		{ "a", "APPEND", false },
+		{ "a ", "APPEND", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(imap_command_name_is(cases[i].buf,
+						   strlen(cases[i].buf),
+						   cases[i].name) ==
+			      cases[i].yes, "%s", cases[i].buf);
+}
+END_TEST
+
 Suite *imap_parser_suite(void)
 {
 	Suite *s = suite_create("imap_parser");
@@ -479,6 +506,7 @@ Suite *imap_parser_suite(void)
 	tcase_add_test(tc, literal_at_every_split);
 	tcase_add_test(tc, every_prefix);
 	tcase_add_test(tc, random_input);
+	tcase_add_test(tc, command_name_is);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap_date.h"
 #include "imap_flags.h"
@@ -34,8 +35,20 @@ static struct imap_search_program *prog;
 static const char *err;
 static int calls;
 
+static bool contains(const char *hay, size_t hay_len, const char *str,
+		     size_t len)
+{
+	struct imap_needle n;
+	bool yes;
+
+	ck_assert_int_eq(imap_needle_init(&n, str, len), 0);
+	yes = imap_needle_find(&n, hay, hay_len);
+	imap_needle_free(&n);
+	return yes;
+}
+
 static int header_contains(void *ctx, const char *field, size_t field_len,
-			   const char *str, size_t len)
+			   const struct imap_needle *needle)
 {
 	struct fake_msg *m = ctx;
 
@@ -47,13 +60,14 @@ static int header_contains(void *ctx, const char *field, size_t field_len,
 
 		if (strlen(m->headers[i][0]) == field_len &&
 		    strncasecmp(m->headers[i][0], field, field_len) == 0 &&
-		    imap_search_contains(v, strlen(v), str, len))
+		    imap_needle_find(needle, v, strlen(v)))
 			return 1;
 	}
 	return 0;
 }
 
-static int body_contains(void *ctx, bool text, const char *str, size_t len)
+static int body_contains(void *ctx, bool text,
+			 const struct imap_needle *needle)
 {
 	struct fake_msg *m = ctx;
 
@@ -61,11 +75,11 @@ static int body_contains(void *ctx, bool text, const char *str, size_t len)
 	if (m->fail != 0)
 		return m->fail;
 	for (int i = 0; text && i < 4 && m->headers[i][0] != NULL; i++) {
-		if (imap_search_contains(m->headers[i][1],
-					 strlen(m->headers[i][1]), str, len))
+		if (imap_needle_find(needle, m->headers[i][1],
+				     strlen(m->headers[i][1])))
 			return 1;
 	}
-	return imap_search_contains(m->body, strlen(m->body), str, len);
+	return imap_needle_find(needle, m->body, strlen(m->body));
 }
 
 static int sent_date(void *ctx, int64_t *t_r, int *tz_r)
@@ -121,7 +135,7 @@ static void teardown(void)
 
 static int parse_depth(const char *keys, unsigned depth)
 {
-	char line[600];
+	char line[4096];
 	const char *perr;
 	int n = snprintf(line, sizeof(line), "A SEARCH %s", keys);
 
@@ -233,6 +247,19 @@ START_TEST(tree_shape_and_needs)
 	ck_assert_int_eq(parse("SENTON 1-Jan-2000 BODY x"), 0);
 	ck_assert_uint_eq(imap_search_needs(prog), IMAP_SEARCH_NEED_HEADER |
 			  IMAP_SEARCH_NEED_BODY);
+}
+END_TEST
+
+/* SEARCH evaluates on workers after the command is gone: the program
+ * keeps its own copies of fields, strings and keywords. */
+START_TEST(program_outlives_command)
+{
+	ck_assert_int_eq(parse("OR HEADER X-Spam yes KEYWORD work"), 0);
+	imap_command_free(&cmd);
+	ck_assert_int_eq(imap_search_prepare(prog, 3, 30), 0);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[0]), 1);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[1]), 0);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[2]), 1);
 }
 END_TEST
 
@@ -355,19 +382,81 @@ END_TEST
 
 START_TEST(substring_matching)
 {
-	ck_assert(imap_search_contains("Hello World", 11, "o w", 3));
-	ck_assert(imap_search_contains("Hello World", 11, "HELLO WORLD", 11));
-	ck_assert(imap_search_contains("Hello", 5, "", 0));
-	ck_assert(imap_search_contains("", 0, "", 0));
-	ck_assert(!imap_search_contains("", 0, "a", 1));
-	ck_assert(!imap_search_contains("Hell", 4, "Hello", 5));
-	ck_assert(imap_search_contains("aaab", 4, "AAB", 3));
-	ck_assert(!imap_search_contains("abc", 3, "abd", 3));
+	ck_assert(contains("Hello World", 11, "o w", 3));
+	ck_assert(contains("Hello World", 11, "HELLO WORLD", 11));
+	ck_assert(contains("Hello", 5, "", 0));
+	ck_assert(contains("", 0, "", 0));
+	ck_assert(!contains("", 0, "a", 1));
+	ck_assert(!contains("Hell", 4, "Hello", 5));
+	ck_assert(contains("aaab", 4, "AAB", 3));
+	ck_assert(!contains("abc", 3, "abd", 3));
 	/* Only ASCII folds: "@" and "`" are not letters. */
-	ck_assert(!imap_search_contains("@", 1, "`", 1));
-	ck_assert(imap_search_contains("\xc3\xa9", 2, "\xc3\xa9", 2));
-	ck_assert(!imap_search_contains("\xc3\xa9", 2, "\xc3\x89", 2));
-	ck_assert(imap_search_contains("a\0b", 3, "\0B", 2));
+	ck_assert(!contains("@", 1, "`", 1));
+	ck_assert(contains("\xc3\xa9", 2, "\xc3\xa9", 2));
+	ck_assert(!contains("\xc3\xa9", 2, "\xc3\x89", 2));
+	ck_assert(contains("a\0b", 3, "\0B", 2));
+}
+END_TEST
+
+/* The needle against a naive scan, on small alphabets where periodic
+ * strings (the failure function's hard cases) come up all the time. */
+START_TEST(needle_against_naive)
+{
+	unsigned seed = 4711;
+
+	for (int round = 0; round < 20000; round++) {
+		char hay[40], str[8];
+		size_t hlen = (size_t)(rand_r(&seed) % 40);
+		size_t slen = (size_t)(rand_r(&seed) % 8);
+		bool want = slen == 0;
+
+		for (size_t i = 0; i < hlen; i++)
+			hay[i] = "aAbB"[rand_r(&seed) % (round % 2 ? 2 : 4)];
+		for (size_t i = 0; i < slen; i++)
+			str[i] = "aAbB"[rand_r(&seed) % (round % 2 ? 2 : 4)];
+		for (size_t i = 0; !want && i + slen <= hlen; i++)
+			want = strncasecmp(hay + i, str, slen) == 0;
+		CHECK(contains(hay, hlen, str, slen) == want);
+	}
+}
+END_TEST
+
+/* What the naive scan took hay x needle steps for: a 256 KB needle of
+ * "a" then "b" against 16 MB of "a". Linear now: one pass. */
+START_TEST(needle_pathological)
+{
+	size_t hlen = 16 * 1024 * 1024, slen = 256 * 1024;
+	char *hay = malloc(hlen), *str = malloc(slen);
+
+	ck_assert_ptr_nonnull(hay);
+	ck_assert_ptr_nonnull(str);
+	memset(hay, 'a', hlen);
+	memset(str, 'A', slen);
+	str[slen - 1] = 'b';
+	ck_assert(!contains(hay, hlen, str, slen));
+	hay[hlen - 1] = 'B';
+	ck_assert(contains(hay, hlen, str, slen));
+	free(hay);
+	free(str);
+}
+END_TEST
+
+START_TEST(text_key_limit)
+{
+	char keys[2048] = "";
+
+	for (int i = 0; i < IMAP_SEARCH_MAX_TEXT_KEYS; i++)
+		strcat(keys, i % 2 ? "BODY x " : "HEADER X-A y ");
+	strcat(keys, "SEEN");
+	ck_assert_int_eq(parse(keys), 0);
+	ck_assert_uint_eq(prog->n_text_keys, IMAP_SEARCH_MAX_TEXT_KEYS);
+	strcat(keys, " TEXT z");
+	ck_assert_int_eq(parse(keys), IMAP_SEARCH_LIMIT);
+	ck_assert_ptr_null(prog);
+	ck_assert_str_eq(err, "Too many text search keys");
+	/* Flags and sets do not count. */
+	ck_assert_int_eq(parse("SEEN 1:* UID 1 NOT DRAFT OR NEW OLD"), 0);
+	ck_assert_uint_eq(prog->n_text_keys, 0);
 }
 END_TEST
 
@@ -436,11 +525,15 @@ Suite *imap_search_suite(void)
 	tcase_add_test(tc, truth_tables);
 	tcase_add_test(tc, tree_shape_and_needs);
 	tcase_add_test(tc, no_content_reads);
+	tcase_add_test(tc, program_outlives_command);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, depth_limits);
 	tcase_add_test(tc, eval_errors_and_prepare);
 	tcase_add_test(tc, substring_matching);
 	tcase_add_test(tc, random_programs);
+	tcase_add_test(tc, needle_against_naive);
+	tcase_add_test(tc, needle_pathological);
+	tcase_add_test(tc, text_key_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

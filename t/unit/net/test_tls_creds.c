@@ -186,7 +186,7 @@ static struct tls_creds *load_creds(const struct config *config)
 {
 	struct tls_creds *creds;
 
-	ck_assert_msg(tls_creds_load(config, &ticket_key, &creds, err,
+	ck_assert_msg(tls_creds_load(config, NULL, &ticket_key, &creds, err,
 				     sizeof(err)) == 0,
 		      "tls_creds_load: %s", err);
 	ck_assert_ptr_nonnull(creds);
@@ -688,7 +688,7 @@ static void assert_load_error(struct config *config, int expected,
 	struct tls_creds *creds = (struct tls_creds *)&creds;
 
 	err[0] = '\0';
-	ck_assert_int_eq(tls_creds_load(config, &ticket_key, &creds, err,
+	ck_assert_int_eq(tls_creds_load(config, NULL, &ticket_key, &creds, err,
 					sizeof(err)),
 			 expected);
 	ck_assert_ptr_null(creds);
@@ -820,11 +820,58 @@ START_TEST(bad_ticket_key)
 	gnutls_datum_t short_key = { ticket_key.data, 16 };
 	struct tls_creds *creds;
 
-	ck_assert_int_eq(tls_creds_load(config, &short_key, &creds, err,
+	ck_assert_int_eq(tls_creds_load(config, NULL, &short_key, &creds, err,
 					sizeof(err)),
 			 -EINVAL);
 	ck_assert_ptr_null(creds);
 	ck_assert_str_eq(err, "session ticket key is 16 bytes, not 64");
+	config_free(&config);
+}
+END_TEST
+
+/* An opener standing in for the privileged parent: it opens what it is
+ * allowed to and counts the paths it was asked for. */
+struct test_opener {
+	const char *refused; /* this path gets -EACCES */
+	unsigned calls;
+};
+
+static int test_open(void *data, const char *path, char *why, size_t len)
+{
+	struct test_opener *t = data;
+
+	t->calls++;
+	if (strcmp(path, t->refused) == 0) {
+		snprintf(why, len, "not in the configuration");
+		return -EACCES;
+	}
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+START_TEST(files_through_an_opener)
+{
+	struct config *config = load_sni_config("");
+	struct test_opener t = { .refused = "" };
+	struct tls_file_opener opener = { test_open, &t };
+	struct tls_creds *creds;
+	char expected[PATH_MAX + 64];
+
+	/* Each certificate and key of the three sections, once. */
+	ck_assert_msg(tls_creds_load(config, &opener, &ticket_key, &creds,
+				     err, sizeof(err)) == 0,
+		      "tls_creds_load: %s", err);
+	ck_assert_uint_eq(t.calls, 6);
+	tls_creds_unref(&creds);
+	/* Its refusal is the error, with the file and the section. */
+	t.refused = cert_path("wild.key");
+	ck_assert_int_eq(tls_creds_load(config, &opener, &ticket_key, &creds,
+					err, sizeof(err)),
+			 -EIO);
+	ck_assert_ptr_null(creds);
+	snprintf(expected, sizeof(expected), "%s: cannot read [tls "
+		 "\"other.test\"] key: not in the configuration",
+		 cert_path("wild.key"));
+	ck_assert_str_eq(err, expected);
 	config_free(&config);
 }
 END_TEST
@@ -893,6 +940,7 @@ static Suite *tls_creds_suite(void)
 	tcase_add_test(tc, not_a_certificate);
 	tcase_add_test(tc, bad_priority);
 	tcase_add_test(tc, sni_key_unreadable);
+	tcase_add_test(tc, files_through_an_opener);
 	tcase_add_test(tc, no_tls_section);
 	tcase_add_test(tc, bad_ticket_key);
 	tcase_add_test(tc, refcount);

@@ -9,7 +9,6 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, pop3_stuff_suite());
-	srunner_add_suite(sr, pop3_auth_suite());
 	srunner_add_suite(sr, pop3_session_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

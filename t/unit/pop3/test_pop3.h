@@ -5,7 +5,6 @@
 
 Suite *pop3_parse_suite(void);
 Suite *pop3_stuff_suite(void);
-Suite *pop3_auth_suite(void);
 Suite *pop3_session_suite(void);
 
 #endif

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <postino/plugin.h>
+#include <strings.h>
+
+#include "auth/sasl_codec.h"
 
 #include "test_pop3.h"
 
@@ -39,7 +42,10 @@ static struct fake {
 	char account[64];
 	void (*auth_done)(void *, enum postino_auth_result, const char *);
 	void *auth_data;
-	char auth_user[64], auth_pass[64];
+	void (*module_auth_done)(void *, enum postino_auth_result,
+				 const char *);
+	void *module_auth_data;
+	char auth_user[1100], auth_pass[1100];
 	struct postino_mailbox mb;
 	int locked;
 	int opened;
@@ -50,6 +56,9 @@ static struct fake {
 	uint32_t exp_uids[NMSG];
 	size_t exp_count;
 	int expunged;
+	const struct postino_sasl_ops *sasl_ops;
+	void *sasl_data;
+	int sasl_active;
 } F;
 
 static void f_log(postino_mod *mod, enum postino_log_level level,
@@ -132,29 +141,105 @@ static void f_conn_set_account(postino_conn *conn, const char *account)
 		 account != NULL ? account : "");
 }
 
-static int f_auth_verify(postino_conn *conn, const char *protocol,
-			 const char *account, const char *password,
+/* The test gives the result through F.auth_done; like the host, the
+ * fake marks the session authenticated before the module hears of it. */
+static void f_auth_result(void *data, enum postino_auth_result result,
+			  const char *account)
+{
+	(void)data;
+	if (result == POSTINO_AUTH_OK)
+		f_conn_set_account(&F.conn, account);
+	F.module_auth_done(F.module_auth_data, result, account);
+}
+
+static int f_auth_verify(postino_conn *conn, const char *account,
+			 const char *password,
 			 void (*done)(void *, enum postino_auth_result,
 				      const char *),
 			 void *data)
 {
 	(void)conn;
-	ck_assert_str_eq(protocol, "pop3");
 	snprintf(F.auth_user, sizeof(F.auth_user), "%s", account);
 	snprintf(F.auth_pass, sizeof(F.auth_pass), "%s", password);
-	F.auth_done = done;
-	F.auth_data = data;
+	F.module_auth_done = done;
+	F.module_auth_data = data;
+	F.auth_done = f_auth_result;
+	F.auth_data = NULL;
+	return 0;
+}
+
+/* The host's SASL service, faked: PLAIN only, the credentials recorded
+ * like auth_verify's, the result given by the test through F.auth_done. */
+static void f_sasl_result(void *data, enum postino_auth_result result,
+			  const char *account)
+{
+	(void)data;
+	F.sasl_active = 0;
+	if (result == POSTINO_AUTH_OK)
+		f_conn_set_account(&F.conn, account);
+	F.sasl_ops->done(&F.conn, result, account, F.sasl_data);
+}
+
+static void f_sasl_plain(const char *b64)
+{
+	struct sasl_creds creds;
+
+	if (strcmp(b64, "*") == 0) {
+		f_sasl_result(NULL, POSTINO_AUTH_CANCELLED, NULL);
+		return;
+	}
+	if (sasl_plain_decode(b64, strlen(b64), &creds) != SASL_PLAIN_OK) {
+		f_sasl_result(NULL, POSTINO_AUTH_MALFORMED, NULL);
+		return;
+	}
+	snprintf(F.auth_user, sizeof(F.auth_user), "%s", creds.user);
+	snprintf(F.auth_pass, sizeof(F.auth_pass), "%s", creds.password);
+	F.auth_done = f_sasl_result;
+	F.auth_data = NULL;
+}
+
+static const char *f_sasl_mechanisms(postino_conn *conn)
+{
+	(void)conn;
+	return F.info.tls ? "PLAIN LOGIN" : "";
+}
+
+static int f_sasl_start(postino_conn *conn, const char *mech,
+			const char *initial,
+			const struct postino_sasl_ops *ops, void *data)
+{
+	(void)conn;
+	if (strcasecmp(mech, "PLAIN") != 0)
+		return -ENOTSUP;
+	F.sasl_ops = ops;
+	F.sasl_data = data;
+	F.sasl_active = 1;
+	if (initial == NULL)
+		ops->challenge(&F.conn, "", data);
+	else
+		f_sasl_plain(initial);
+	return 0;
+}
+
+static int f_sasl_input(postino_conn *conn, const char *line, size_t len)
+{
+	char b64[512];
+
+	(void)conn;
+	ck_assert(F.sasl_active);
+	snprintf(b64, sizeof(b64), "%.*s", (int)len, line);
+	f_sasl_plain(b64);
 	return 0;
 }
 
 static int f_mailbox_open(postino_mod *mod, const char *account,
-			  const char *name, int exclusive,
+			  const char *name, unsigned flags,
 			  postino_mailbox **mb_r)
 {
 	(void)mod;
 	(void)account;
 	ck_assert_str_eq(name, "INBOX");
-	ck_assert_int_eq(exclusive, 1);
+	ck_assert_uint_eq(flags, POSTINO_MAILBOX_EXCLUSIVE);
 	if (F.locked)
 		return -EBUSY;
 	F.locked = 1;
@@ -221,11 +306,13 @@ static void f_mailbox_close(postino_mailbox **mb)
 	*mb = NULL;
 }
 
-static const struct postino_host host = {
-	.size = sizeof(struct postino_host),
-	.abi_major = POSTINO_ABI_MAJOR,
-	.abi_minor = POSTINO_ABI_MINOR,
+static const struct postino_host_core host_core = {
+	.size = sizeof(struct postino_host_core),
 	.log = f_log,
+};
+
+static const struct postino_host_proto host_proto = {
+	.size = sizeof(struct postino_host_proto),
 	.protocol_register = f_protocol_register,
 	.conn_write = f_conn_write,
 	.conn_starttls = f_conn_starttls,
@@ -237,6 +324,13 @@ static const struct postino_host host = {
 	.conn_info = f_conn_info,
 	.conn_set_account = f_conn_set_account,
 	.auth_verify = f_auth_verify,
+	.sasl_mechanisms = f_sasl_mechanisms,
+	.sasl_start = f_sasl_start,
+	.sasl_input = f_sasl_input,
+};
+
+static const struct postino_host_mailbox host_mailbox = {
+	.size = sizeof(struct postino_host_mailbox),
 	.mailbox_open = f_mailbox_open,
 	.mailbox_count = f_mailbox_count,
 	.mailbox_uidvalidity = f_mailbox_uidvalidity,
@@ -244,6 +338,15 @@ static const struct postino_host host = {
 	.mailbox_read = f_mailbox_read,
 	.mailbox_expunge = f_mailbox_expunge,
 	.mailbox_close = f_mailbox_close,
+};
+
+static const struct postino_host host = {
+	.size = sizeof(struct postino_host),
+	.abi_major = POSTINO_ABI_MAJOR,
+	.abi_minor = POSTINO_ABI_MINOR,
+	.core = &host_core,
+	.proto = &host_proto,
+	.mailbox = &host_mailbox,
 };
 
 static char big[200 * 1024];
@@ -325,7 +428,7 @@ START_TEST(greeting_and_capa)
 		"STLS\r\nIMPLEMENTATION Postino\r\n.\r\n";
 	const char *capa_tls = "+OK Capability list follows\r\nTOP\r\n"
 		"UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
-		"USER\r\nSASL PLAIN\r\nIMPLEMENTATION Postino\r\n.\r\n";
+		"USER\r\nSASL PLAIN LOGIN\r\nIMPLEMENTATION Postino\r\n.\r\n";
 
 	ck_assert_str_eq(F.out, "+OK Postino POP3 ready\r\n");
 	ck_assert_str_eq(cmd("capa"), capa_plain);
@@ -378,7 +481,7 @@ END_TEST
 START_TEST(auth_plain)
 {
 	go_tls();
-	ck_assert_str_eq(cmd("AUTH"), "+OK\r\nPLAIN\r\n.\r\n");
+	ck_assert_str_eq(cmd("AUTH"), "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n");
 	ck_assert_str_eq(cmd("AUTH CRAM-MD5"),
 			 "-ERR Unsupported mechanism\r\n");
 	ck_assert_str_eq(cmd("AUTH PLAIN"), "+ \r\n");

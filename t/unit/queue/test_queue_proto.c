@@ -6,15 +6,16 @@
 #include <string.h>
 
 #include "queue/queue_proto.h"
+#include "smtp_client/smtp_reply.h"
 
 /* Feeds text one byte at a time; returns the parse result at the end. */
-static int feed_bytes(struct queue_reply *r, const char *text, size_t *at_r)
+static int feed_bytes(struct smtp_reply *r, const char *text, size_t *at_r)
 {
 	size_t len = strlen(text);
 
 	for (size_t i = 0; i < len; i++) {
 		size_t used;
-		int ret = queue_reply_parse(r, text + i, 1, &used);
+		int ret = smtp_reply_parse(r, text + i, 1, &used);
 		if (ret != 0) {
 			*at_r = i + 1;
 			return ret;
@@ -27,23 +28,23 @@ static int feed_bytes(struct queue_reply *r, const char *text, size_t *at_r)
 
 START_TEST(reply_multiline_bytewise)
 {
-	static struct queue_reply r;
+	static struct smtp_reply r;
 	size_t at;
 	const char *ehlo = "250-mx.example Hello\r\n250-PIPELINING\r\n"
 			   "250-SIZE 1000\r\n250 STARTTLS\r\n220 next";
 
-	queue_reply_reset(&r);
+	smtp_reply_reset(&r);
 	ck_assert_int_eq(feed_bytes(&r, ehlo, &at), 1);
 	ck_assert_uint_eq(at, strlen(ehlo) - strlen("220 next"));
 	ck_assert_int_eq(r.code, 250);
 	ck_assert_uint_eq(r.lines, 4);
-	ck_assert(queue_reply_has(&r, "PIPELINING"));
-	ck_assert(queue_reply_has(&r, "size"));
-	ck_assert(queue_reply_has(&r, "STARTTLS"));
-	ck_assert(!queue_reply_has(&r, "mx.example"));
-	ck_assert(!queue_reply_has(&r, "PIPE"));
+	ck_assert(smtp_reply_has(&r, "PIPELINING"));
+	ck_assert(smtp_reply_has(&r, "size"));
+	ck_assert(smtp_reply_has(&r, "STARTTLS"));
+	ck_assert(!smtp_reply_has(&r, "mx.example"));
+	ck_assert(!smtp_reply_has(&r, "PIPE"));
 	char flat[128];
-	queue_reply_flat(&r, flat, sizeof flat);
+	smtp_reply_flat(&r, flat, sizeof flat);
 	ck_assert_str_eq(flat, "250-mx.example Hello; 250-PIPELINING; "
 			       "250-SIZE 1000; 250 STARTTLS");
 }
@@ -51,52 +52,52 @@ END_TEST
 
 START_TEST(reply_whole_buffer_and_bare_lf)
 {
-	static struct queue_reply r;
+	static struct smtp_reply r;
 	size_t used;
 	const char *two = "550 5.1.1 no\n250 ok\r\n";
 
-	queue_reply_reset(&r);
-	ck_assert_int_eq(queue_reply_parse(&r, two, strlen(two), &used), 1);
+	smtp_reply_reset(&r);
+	ck_assert_int_eq(smtp_reply_parse(&r, two, strlen(two), &used), 1);
 	ck_assert_uint_eq(used, 13);
 	ck_assert_int_eq(r.code, 550);
 	ck_assert_str_eq(r.text, "550 5.1.1 no");
-	queue_reply_reset(&r);
-	ck_assert_int_eq(queue_reply_parse(&r, two + used, strlen(two) - used,
+	smtp_reply_reset(&r);
+	ck_assert_int_eq(smtp_reply_parse(&r, two + used, strlen(two) - used,
 					   &used), 1);
 	ck_assert_int_eq(r.code, 250);
-	queue_reply_reset(&r);
-	ck_assert_int_eq(queue_reply_parse(&r, "250\r\n", 5, &used), 1);
+	smtp_reply_reset(&r);
+	ck_assert_int_eq(smtp_reply_parse(&r, "250\r\n", 5, &used), 1);
 }
 END_TEST
 
 START_TEST(reply_malformed_and_long)
 {
-	static struct queue_reply r;
-	static char big[QUEUE_REPLY_LINE_MAX * 3];
+	static struct smtp_reply r;
+	static char big[SMTP_REPLY_LINE_MAX * 3];
 	size_t used;
 
-	queue_reply_reset(&r);
-	ck_assert_int_eq(queue_reply_parse(&r, "hello\r\n", 7, &used),
+	smtp_reply_reset(&r);
+	ck_assert_int_eq(smtp_reply_parse(&r, "hello\r\n", 7, &used),
 			 -EPROTO);
-	queue_reply_reset(&r);
-	ck_assert_int_eq(queue_reply_parse(&r, "250-a\r\n251 b\r\n", 14,
+	smtp_reply_reset(&r);
+	ck_assert_int_eq(smtp_reply_parse(&r, "250-a\r\n251 b\r\n", 14,
 					   &used), -EPROTO);
-	queue_reply_reset(&r);
-	ck_assert_int_eq(queue_reply_parse(&r, "25x ok\r\n", 8, &used),
+	smtp_reply_reset(&r);
+	ck_assert_int_eq(smtp_reply_parse(&r, "25x ok\r\n", 8, &used),
 			 -EPROTO);
 	/* An over-long line is cut, never buffered past the limit. */
 	memset(big, 'a', sizeof big);
 	memcpy(big, "250 ", 4);
-	queue_reply_reset(&r);
-	ck_assert_int_eq(queue_reply_parse(&r, big, sizeof big, &used), 0);
-	ck_assert_uint_eq(r.line_len, QUEUE_REPLY_LINE_MAX);
-	ck_assert_int_eq(queue_reply_parse(&r, "\r\n", 2, &used), 1);
+	smtp_reply_reset(&r);
+	ck_assert_int_eq(smtp_reply_parse(&r, big, sizeof big, &used), 0);
+	ck_assert_uint_eq(r.line_len, SMTP_REPLY_LINE_MAX);
+	ck_assert_int_eq(smtp_reply_parse(&r, "\r\n", 2, &used), 1);
 	ck_assert_int_eq(r.code, 250);
 	/* Too many lines. */
-	queue_reply_reset(&r);
+	smtp_reply_reset(&r);
 	int ret = 0;
-	for (int i = 0; i <= QUEUE_REPLY_LINES_MAX && ret == 0; i++)
-		ret = queue_reply_parse(&r, "250-x\r\n", 7, &used);
+	for (int i = 0; i <= SMTP_REPLY_LINES_MAX && ret == 0; i++)
+		ret = smtp_reply_parse(&r, "250-x\r\n", 7, &used);
 	ck_assert_int_eq(ret, -EPROTO);
 }
 END_TEST
@@ -106,7 +107,7 @@ static void assert_stuffed(const char *in, const char *want)
 	char *out;
 	size_t len;
 
-	ck_assert_int_eq(queue_dot_stuff(in, strlen(in), &out, &len), 0);
+	ck_assert_int_eq(smtp_dot_stuff(in, strlen(in), &out, &len), 0);
 	ck_assert_uint_eq(len, strlen(want));
 	ck_assert_mem_eq(out, want, len);
 	free(out);

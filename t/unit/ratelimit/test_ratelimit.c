@@ -1,12 +1,14 @@
 /* Unit tests of ratelimit.so's pure parts: the sliding window (counting,
  * pruning, the "try again after" time), serialisation, login-failure
- * history, CIDR matching. */
+ * history, CIDR matching; test_rl_login.c has the login records. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rl_window.h"
+
+Suite *rl_login_suite(void); /* test_rl_login.c */
 
 /* 2026-11-23 14:00:00 UTC, a whole hour. */
 #define T0 ((int64_t)1795442400)
@@ -284,6 +286,7 @@ int main(void)
 	tcase_add_test(tc, test_cidr_list);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
+	srunner_add_suite(sr, rl_login_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

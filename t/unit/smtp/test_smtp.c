@@ -9,8 +9,8 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, smtp_data_suite());
-	srunner_add_suite(sr, smtp_auth_suite());
 	srunner_add_suite(sr, smtp_received_suite());
+	srunner_add_suite(sr, smtp_header_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

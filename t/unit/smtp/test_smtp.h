@@ -5,7 +5,7 @@
 
 Suite *smtp_parse_suite(void);
 Suite *smtp_data_suite(void);
-Suite *smtp_auth_suite(void);
 Suite *smtp_received_suite(void);
+Suite *smtp_header_suite(void);
 
 #endif

@@ -1,5 +1,6 @@
 /* The DATA machine: the same result however the input is cut, only
- * CRLF.CRLF ends, dot-unstuffing, bare CR/LF flagged, tail returned. */
+ * CRLF.CRLF ends, dot-unstuffing, bare CR/LF and NUL flagged, tail
+ * returned. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ struct result {
 	size_t consumed; /* input bytes the machine took */
 	int done;
 	int bare;
+	int nul;
 	uint64_t size;
 };
 
@@ -60,6 +62,7 @@ static struct result run(const char *in, size_t len, size_t step)
 	r.consumed = off;
 	r.done = smtp_data_done(&d);
 	r.bare = d.bare;
+	r.nul = d.nul;
 	r.size = d.size;
 	ck_assert_uint_eq(r.size, r.out_len);
 	return r;
@@ -71,9 +74,13 @@ static void check(const char *in, size_t len, const char *want_out,
 		  int want_bare)
 {
 	struct result whole = run(in, len, 0);
+	/* NUL is flagged exactly when the message (the input up to its end)
+	 * holds one. */
+	int want_nul = memchr(in, '\0', want_consumed) != NULL;
 
 	ck_assert_int_eq(whole.done, want_done);
 	ck_assert_int_eq(whole.bare, want_bare);
+	ck_assert_int_eq(whole.nul, want_nul);
 	ck_assert_uint_eq(whole.consumed, want_consumed);
 	ck_assert_uint_eq(whole.out_len, want_out_len);
 	ck_assert_mem_eq(whole.out, want_out, want_out_len);
@@ -81,6 +88,7 @@ static void check(const char *in, size_t len, const char *want_out,
 		struct result r = run(in, len, step);
 		ck_assert_int_eq(r.done, want_done);
 		ck_assert_int_eq(r.bare, want_bare);
+		ck_assert_int_eq(r.nul, want_nul);
 		ck_assert_uint_eq(r.consumed, want_consumed);
 		ck_assert_uint_eq(r.out_len, want_out_len);
 		ck_assert_mem_eq(r.out, want_out, want_out_len);
@@ -102,6 +110,7 @@ static void check(const char *in, size_t len, const char *want_out,
 		ck_assert_uint_eq(o1 + o2, want_out_len);
 		ck_assert_mem_eq(out, want_out, want_out_len);
 		ck_assert_int_eq(d.bare, want_bare);
+		ck_assert_int_eq(d.nul, want_nul);
 		free(out);
 	}
 	result_free(&whole);
@@ -171,8 +180,32 @@ START_TEST(bare_detection)
 	CHECK("a\r\n\n.\r\n", "a\r\n\n.\r\n", 0, 7, 1);
 	CHECK("a\r\r\n.\r\n", "a\r\r\n", 1, 7, 1);
 	CHECK("ok\r\n.\r\n", "ok\r\n", 1, 7, 0);
-	/* 8-bit and NUL bytes are content. */
+	/* 8-bit and NUL bytes are content (NUL is flagged: see below). */
 	CHECK("\xff\0\x80\r\n.\r\n", "\xff\0\x80\r\n", 1, 8, 0);
+}
+END_TEST
+
+/* One NUL anywhere in the message flags it; NUL never ends the data, and
+ * a NUL after the end (pipelined input) is not the message's. */
+START_TEST(nul_detection)
+{
+	struct result r;
+
+	/* The case: "<NUL>." is a content line, not the end. */
+	CHECK("line1\r\n\0.\r\nline3\r\n.\r\nQUIT\r\n",
+	      "line1\r\n\0.\r\nline3\r\n", 1, 21, 0);
+	CHECK("a\0b\r\n.\r\n", "a\0b\r\n", 1, 8, 0);
+	CHECK("\0\r\n.\r\n", "\0\r\n", 1, 6, 0);
+	CHECK(".\0\r\n.\r\n", "\0\r\n", 1, 7, 0);
+	CHECK("a\r\n.\r\n\0\r\n", "a\r\n", 1, 6, 0);
+	CHECK("a\r\n\0", "a\r\n\0", 0, 4, 0);
+	r = run("a\r\n.\r\n\0", 7, 1);
+	ck_assert_int_eq(r.nul, 0);
+	result_free(&r);
+	r = run("ab\0\r\n.\r\n", 9, 1);
+	ck_assert_int_eq(r.nul, 1);
+	ck_assert_int_eq(r.done, 1);
+	result_free(&r);
 }
 END_TEST
 
@@ -225,6 +258,7 @@ Suite *smtp_data_suite(void)
 	tcase_add_test(tc, dot_unstuffing);
 	tcase_add_test(tc, smuggling_never_ends);
 	tcase_add_test(tc, bare_detection);
+	tcase_add_test(tc, nul_detection);
 	tcase_add_test(tc, big_message);
 	suite_add_tcase(s, tc);
 	return s;

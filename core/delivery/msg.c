@@ -1,0 +1,564 @@
+/* Messages being received: spooled in memory up to MSG_MEMORY_MAX, then in
+ * an unlinked file under state_dir (nothing to clean up after a crash),
+ * and delivered by one job of the store writer, so the client's 250 comes
+ * only after the batch holding the message is durable. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/host_mail.h"
+#include "mailbox/mailbox_registry.h"
+#include "net/conn_api.h"
+#include "queue/queue.h"
+#include "store/store.h"
+
+#define MSG_MEMORY_MAX (256 * 1024)
+/* How long the queue keeps trying a remote recipient. */
+#define MSG_QUEUE_LIFETIME_S (5 * 24 * 3600)
+
+struct postino_msg {
+	struct core_ctx *ctx;
+	struct module_set *set; /* the module's code stays while we live */
+	postino_conn *conn;     /* referenced; NULL for server-made mail */
+	char *mem;
+	size_t len;
+	size_t cap;
+	int fd;                 /* spool file once over MSG_MEMORY_MAX */
+	uint64_t size;
+	int failed;
+	/* The module's reference plus one per hook run that can see the
+	 * message: a PENDING policy may outlive the module's session. */
+	unsigned refs;
+	char *headers;          /* added by policies, written on delivery */
+	size_t headers_len;
+	char *module;           /* the maker's state namespace (copied: a
+				 * reload may unload it first) */
+};
+
+postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
+{
+	postino_msg *msg = calloc(1, sizeof(*msg));
+
+	if (msg == NULL)
+		return NULL;
+	msg->ctx = mod->ctx;
+	msg->fd = -1;
+	msg->refs = 1;
+	msg->module = strdup(mod->name);
+	if (msg->module == NULL) {
+		free(msg);
+		return NULL;
+	}
+	msg->set = mod->set;
+	module_set_ref(msg->set);
+	msg->conn = conn;
+	if (conn != NULL)
+		conn_ref(conn);
+	return msg;
+}
+
+static int msg_spill(postino_msg *msg)
+{
+	const char *dir = msg->ctx->config->server.state_dir;
+	char path[4096];
+
+	msg->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (msg->fd < 0) {
+		/* Filesystems without O_TMPFILE: a named file, unlinked at
+		 * once. */
+		snprintf(path, sizeof(path), "%s/spool-XXXXXX", dir);
+		msg->fd = mkostemp(path, O_CLOEXEC);
+		if (msg->fd >= 0)
+			unlink(path);
+	}
+	if (msg->fd < 0) {
+		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
+			  "cannot create a spool file in %s: %s", dir,
+			  strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int msg_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int host_msg_append(postino_msg *msg, const void *buf, size_t len)
+{
+	if (msg->failed)
+		return -EIO;
+	if (msg->fd < 0 && msg->len + len <= MSG_MEMORY_MAX) {
+		if (msg->len + len > msg->cap) {
+			size_t cap = msg->cap > 0 ? msg->cap : 4096;
+			while (cap < msg->len + len)
+				cap *= 2;
+			char *grown = realloc(msg->mem, cap);
+			if (grown == NULL) {
+				msg->failed = 1;
+				return -ENOMEM;
+			}
+			msg->mem = grown;
+			msg->cap = cap;
+		}
+		memcpy(msg->mem + msg->len, buf, len);
+		msg->len += len;
+		msg->size += len;
+		return 0;
+	}
+	int ret = 0;
+	if (msg->fd < 0) {
+		ret = msg_spill(msg);
+		if (ret == 0)
+			ret = msg_write_all(msg->fd, msg->mem, msg->len);
+		free(msg->mem);
+		msg->mem = NULL;
+		msg->len = msg->cap = 0;
+	}
+	if (ret == 0)
+		ret = msg_write_all(msg->fd, buf, len);
+	if (ret < 0) {
+		msg->failed = 1;
+		return ret;
+	}
+	msg->size += len;
+	return 0;
+}
+
+uint64_t host_msg_size(const postino_msg *msg)
+{
+	return msg->size;
+}
+
+void host_msg_ref(postino_msg *msg)
+{
+	msg->refs++;
+}
+
+void host_msg_unref(postino_msg *msg)
+{
+	if (--msg->refs > 0)
+		return;
+	if (msg->fd >= 0)
+		close(msg->fd);
+	free(msg->mem);
+	free(msg->headers);
+	free(msg->module);
+	if (msg->conn != NULL)
+		conn_unref(msg->conn);
+	module_set_unref(&msg->set);
+	free(msg);
+}
+
+void host_msg_discard(postino_msg **msgp)
+{
+	postino_msg *msg = *msgp;
+
+	*msgp = NULL;
+	if (msg != NULL)
+		host_msg_unref(msg);
+}
+
+/* RFC 5322 field names: printable ASCII but the colon. */
+static int msg_header_name_ok(const char *name)
+{
+	if (name == NULL || *name == '\0' || strlen(name) > 76)
+		return 0;
+	for (const char *p = name; *p != '\0'; p++) {
+		if (*p < 33 || *p > 126 || *p == ':')
+			return 0;
+	}
+	return 1;
+}
+
+int host_msg_add_header(postino_msg *msg, const char *name, const char *value)
+{
+	if (!msg_header_name_ok(name) || value == NULL ||
+	    strpbrk(value, "\r\n") != NULL || strlen(value) > 8192)
+		return -EINVAL;
+	/* Worst case: every byte starts a folded line. */
+	size_t need = strlen(name) + 2 + strlen(value) * 4 + 3;
+	char *grown = realloc(msg->headers, msg->headers_len + need);
+	if (grown == NULL)
+		return -ENOMEM;
+	msg->headers = grown;
+	char *out = msg->headers + msg->headers_len;
+	size_t line = (size_t)sprintf(out, "%s:", name);
+	char *w = out + line;
+	/* Fold before a blank when the line would pass 78 characters
+	 * (RFC 5322 2.1.1); words longer than that stay whole. */
+	for (const char *p = value; *p != '\0';) {
+		size_t word = 1 + strcspn(p + 1, " \t");
+		if (p == value && *p != ' ' && *p != '\t') {
+			*w++ = ' ';
+			line++;
+		}
+		if (line + word > 78 && line > 1 && (*p == ' ' || *p == '\t')) {
+			memcpy(w, "\r\n", 2);
+			w += 2;
+			line = 0;
+		}
+		memcpy(w, p, word);
+		w += word;
+		line += word;
+		p += word;
+	}
+	memcpy(w, "\r\n", 2);
+	w += 2;
+	msg->headers_len = (size_t)(w - msg->headers);
+	return 0;
+}
+
+struct msg_delivery {
+	postino_msg *msg;
+	char *mail_from;
+	char **local;
+	size_t local_count;
+	char **remote;
+	size_t remote_count;
+	int64_t now;
+	int64_t *mailboxes; /* the INBOXes written, for their views */
+	void (*done)(void *data, int status);
+	void *data;
+	int conn_open;
+	/* The module's state entry committed with the message, or none. */
+	char *state_key;
+	void *state_value; /* NULL: delete the key */
+	size_t state_len;
+	int64_t state_expires_at;
+};
+
+static void msg_delivery_free(struct msg_delivery *job)
+{
+	for (size_t i = 0; i < job->local_count; i++)
+		free(job->local[i]);
+	for (size_t i = 0; i < job->remote_count; i++)
+		free(job->remote[i]);
+	free(job->local);
+	free(job->remote);
+	free(job->mail_from);
+	free(job->mailboxes);
+	free(job->state_key);
+	free(job->state_value);
+	free(job);
+}
+
+/* On the writer thread: the whole message once, with the Return-Path
+ * header the local copies carry in front of it (none for an IMAP APPEND:
+ * mail_from NULL). */
+static char *msg_load(postino_msg *msg, const char *mail_from,
+		      size_t *prefix_r, size_t *len_r)
+{
+	char prefix[600];
+	int plen = 0;
+
+	if (mail_from != NULL)
+		plen = snprintf(prefix, sizeof(prefix),
+				"Return-Path: <%s>\r\n", mail_from);
+	if (plen < 0 || (size_t)plen >= sizeof(prefix))
+		return NULL;
+	size_t head = (size_t)plen + msg->headers_len;
+	char *buf = malloc(head + msg->size + 1);
+	if (buf == NULL)
+		return NULL;
+	if (plen > 0)
+		memcpy(buf, prefix, (size_t)plen);
+	if (msg->headers_len > 0)
+		memcpy(buf + plen, msg->headers, msg->headers_len);
+	if (msg->fd < 0) {
+		if (msg->len > 0)
+			memcpy(buf + head, msg->mem, msg->len);
+	} else {
+		size_t got = 0;
+		while (got < msg->size) {
+			ssize_t n = pread(msg->fd, buf + head + got,
+					  msg->size - got, (off_t)got);
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				free(buf);
+				return NULL;
+			}
+			got += (size_t)n;
+		}
+	}
+	*prefix_r = (size_t)plen;
+	*len_r = head + msg->size;
+	return buf;
+}
+
+static int msg_delivery_run(struct store_txn *txn, void *data)
+{
+	struct msg_delivery *job = data;
+	size_t prefix, len;
+	int64_t blob;
+	int ret = 0;
+
+	char *buf = msg_load(job->msg, job->mail_from, &prefix, &len);
+	if (buf == NULL)
+		return -EIO;
+	if (job->local_count > 0)
+		ret = store_txn_blob_put(txn, buf, len, &blob);
+	if (ret == 0 && job->local_count > 0)
+		ret = host_mime_store(txn, blob, buf, len);
+	for (size_t i = 0; ret == 0 && i < job->local_count; i++) {
+		ret = store_txn_inbox_id(txn, job->local[i],
+					 &job->mailboxes[i]);
+		if (ret == 0)
+			ret = store_txn_message_append(txn, job->mailboxes[i],
+						       blob, 0, job->now, NULL);
+	}
+	/* Relays never add Return-Path: the remote copy is the bytes as
+	 * received, with the policies' headers. */
+	if (ret == 0 && job->remote_count > 0)
+		ret = store_txn_blob_put(txn, buf + prefix, len - prefix, &blob);
+	if (ret == 0 && job->remote_count > 0)
+		ret = store_txn_queue_add(txn, job->mail_from, blob,
+					  (const char *const *)job->remote,
+					  job->remote_count, job->now,
+					  job->now + MSG_QUEUE_LIFETIME_S, NULL);
+	free(buf);
+	if (ret == 0 && job->state_key != NULL) {
+		if (job->state_value == NULL)
+			ret = store_txn_state_delete(txn, job->msg->module,
+						     job->state_key);
+		else
+			ret = store_txn_state_put(txn, job->msg->module,
+						  job->state_key,
+						  job->state_value,
+						  job->state_len,
+						  job->state_expires_at);
+		/* Deleting what is not there is the state wanted. */
+		if (ret == -ENOENT && job->state_value == NULL)
+			ret = 0;
+	}
+	return ret;
+}
+
+static void msg_delivery_done(void *data, int status)
+{
+	struct msg_delivery *job = data;
+	postino_msg *msg = job->msg;
+	int call = 1;
+
+	if (status < 0)
+		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
+			  "delivery of a message from <%s> failed: %s",
+			  job->mail_from, strerror(-status));
+	/* Remote recipients need not wait for the queue's next poll. */
+	if (status == 0 && job->remote_count > 0 && msg->ctx->queue != NULL)
+		queue_kick(msg->ctx->queue);
+	for (size_t i = 0; status == 0 && i < job->local_count; i++)
+		mailbox_registry_changed(msg->ctx, job->mailboxes[i]);
+	if (msg->conn != NULL) {
+		call = conn_unref(msg->conn);
+		msg->conn = NULL;
+	}
+	if (call)
+		job->done(job->data, status);
+	host_msg_unref(msg);
+	msg_delivery_free(job);
+}
+
+static char **msg_copy_list(const char *const *list, size_t count)
+{
+	char **copy = calloc(count + 1, sizeof(*copy));
+
+	for (size_t i = 0; copy != NULL && i < count; i++) {
+		copy[i] = strdup(list[i]);
+		if (copy[i] == NULL) {
+			while (i-- > 0)
+				free(copy[i]);
+			free(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+/* Copies the optional state entry, read only as far as d->size covers.
+ * Returns 1 when out of memory. */
+static int msg_delivery_state(struct msg_delivery *job,
+			      const struct postino_delivery *d)
+{
+	if (!POSTINO_HAS_FIELD(d, struct postino_delivery, state_expires_at) ||
+	    d->state_key == NULL)
+		return 0;
+	job->state_key = strdup(d->state_key);
+	job->state_len = d->state_len;
+	job->state_expires_at = d->state_expires_at > 0
+					? d->state_expires_at : 0;
+	if (d->state_value != NULL) {
+		/* +1: an empty value still differs from a delete. */
+		job->state_value = malloc(d->state_len + 1);
+		if (job->state_value != NULL)
+			memcpy(job->state_value, d->state_value, d->state_len);
+	}
+	return job->state_key == NULL ||
+	       (d->state_value != NULL && job->state_value == NULL);
+}
+
+int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
+		     void (*done)(void *data, int status), void *data)
+{
+	if (msg->failed || msg->ctx->store == NULL ||
+	    !POSTINO_HAS_FIELD(d, struct postino_delivery, remote_count) ||
+	    d->local_count + d->remote_count == 0) {
+		host_msg_discard(&msg);
+		return -EINVAL;
+	}
+	struct msg_delivery *job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	job->msg = msg;
+	job->mail_from = strdup(d->mail_from != NULL ? d->mail_from : "");
+	job->local = msg_copy_list(d->local, d->local_count);
+	job->local_count = d->local_count;
+	job->remote = msg_copy_list(d->remote, d->remote_count);
+	job->remote_count = d->remote_count;
+	job->mailboxes = calloc(d->local_count + 1, sizeof(*job->mailboxes));
+	job->now = core_now_ms() / 1000;
+	job->done = done;
+	job->data = data;
+	int state_failed = msg_delivery_state(job, d);
+	if (job->mail_from == NULL || job->local == NULL ||
+	    job->remote == NULL || job->mailboxes == NULL || state_failed) {
+		job->local_count = job->remote_count = 0;
+		msg_delivery_free(job);
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	int ret = store_submit(msg->ctx->store, msg_delivery_run,
+			       msg_delivery_done, job);
+	if (ret < 0) {
+		msg_delivery_free(job);
+		host_msg_discard(&msg);
+	}
+	return ret;
+}
+
+/* ---- IMAP APPEND ---------------------------------------------------------- */
+
+struct msg_append {
+	postino_msg *msg;
+	char *account;
+	char *name;
+	uint32_t flags;
+	char *keywords;
+	int64_t internaldate;
+	int64_t mailbox_id;
+	uint32_t uidvalidity;
+	uint32_t uid;
+	void (*done)(void *data, int status, uint32_t uidvalidity,
+		     uint32_t uid);
+	void *data;
+};
+
+static int msg_append_run(struct store_txn *txn, void *data)
+{
+	struct msg_append *job = data;
+	size_t prefix, len;
+	int64_t blob;
+	char *buf = msg_load(job->msg, NULL, &prefix, &len);
+	int ret;
+
+	if (buf == NULL)
+		return -EIO;
+	ret = store_txn_mailbox_lookup(txn, job->account, job->name,
+				       &job->mailbox_id, &job->uidvalidity);
+	if (ret == 0)
+		ret = store_txn_blob_put(txn, buf, len, &blob);
+	if (ret == 0)
+		ret = host_mime_store(txn, blob, buf, len);
+	if (ret == 0)
+		ret = store_txn_message_append(txn, job->mailbox_id, blob,
+					       job->flags, job->internaldate,
+					       &job->uid);
+	if (ret == 0)
+		ret = store_txn_message_keywords(txn, job->mailbox_id,
+						 job->uid, job->keywords);
+	free(buf);
+	return ret;
+}
+
+static void msg_append_free(struct msg_append *job)
+{
+	free(job->account);
+	free(job->name);
+	free(job->keywords);
+	free(job);
+}
+
+static void msg_append_done(void *data, int status)
+{
+	struct msg_append *job = data;
+	postino_msg *msg = job->msg;
+
+	if (status == 0)
+		mailbox_registry_changed(msg->ctx, job->mailbox_id);
+	job->done(job->data, status, status == 0 ? job->uidvalidity : 0,
+		  status == 0 ? job->uid : 0);
+	host_msg_unref(msg);
+	msg_append_free(job);
+}
+
+int host_mailbox_append(struct postino_mod *mod, const char *account,
+			const char *name, postino_msg *msg, uint32_t flags,
+			const char *keywords, int64_t internaldate,
+			void (*done)(void *data, int status,
+				     uint32_t uidvalidity, uint32_t uid),
+			void *data)
+{
+	struct msg_append *job;
+
+	if (msg == NULL)
+		return -EINVAL;
+	if (msg->failed || done == NULL || name == NULL || account == NULL ||
+	    (flags & ~(uint32_t)0x1f) != 0 ||
+	    (keywords != NULL && strlen(keywords) >= STORE_KEYWORDS_MAX)) {
+		host_msg_discard(&msg);
+		return -EINVAL;
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	job->account = strdup(account);
+	job->name = strdup(name);
+	job->keywords = strdup(keywords != NULL ? keywords : "");
+	job->msg = msg;
+	job->flags = flags;
+	job->internaldate = internaldate > 0 ? internaldate
+					     : core_now_ms() / 1000;
+	job->done = done;
+	job->data = data;
+	if (job->account == NULL || job->name == NULL || job->keywords == NULL) {
+		msg_append_free(job);
+		host_msg_discard(&msg);
+		return -ENOMEM;
+	}
+	int ret = store_submit(mod->ctx->store, msg_append_run,
+			       msg_append_done, job);
+	if (ret < 0) {
+		msg_append_free(job);
+		host_msg_discard(&msg);
+	}
+	return ret;
+}

@@ -1,0 +1,102 @@
+#include <stdlib.h>
+
+#include "mailbox/mailbox_registry.h"
+
+/* Records (48 bytes each) kept for mailboxes nobody has open: about
+ * 12 MiB, enough for a 100,000-message mailbox reopened often to skip
+ * reading its list again, as Dovecot's index files let it. */
+#define MAILBOX_CACHE_RECORDS 262144u
+
+struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id)
+{
+	struct mailbox_entry *e = ctx->mailboxes;
+
+	while (e != NULL && e->id != id)
+		e = e->next;
+	return e;
+}
+
+struct mailbox_entry *mailbox_registry_get(struct core_ctx *ctx, int64_t id,
+					   uint32_t uidnext)
+{
+	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
+
+	if (e != NULL)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->id = id;
+	e->recent_uid = uidnext;
+	e->next = ctx->mailboxes;
+	ctx->mailboxes = e;
+	return e;
+}
+
+void mailbox_registry_changed(struct core_ctx *ctx, int64_t id)
+{
+	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
+
+	if (e == NULL)
+		return;
+	/* A callback may close its own view (unlinking it), never another
+	 * one: take the next link first. */
+	for (struct mailbox_view_link *l = e->views, *next; l != NULL;
+	     l = next) {
+		next = l->next;
+		if (l->changed != NULL)
+			l->changed(l->data);
+	}
+}
+
+void mailbox_registry_busy(struct core_ctx *ctx, struct mailbox_entry *e)
+{
+	struct mailbox_cache *c = &ctx->mailbox_cache;
+
+	if (!e->cached)
+		return;
+	if (e->idle_prev != NULL)
+		e->idle_prev->idle_next = e->idle_next;
+	else
+		c->oldest = e->idle_next;
+	if (e->idle_next != NULL)
+		e->idle_next->idle_prev = e->idle_prev;
+	else
+		c->newest = e->idle_prev;
+	e->idle_prev = e->idle_next = NULL;
+	e->cached = 0;
+	c->records -= e->cached_count;
+}
+
+void mailbox_registry_idle(struct core_ctx *ctx, struct mailbox_entry *e)
+{
+	struct mailbox_cache *c = &ctx->mailbox_cache;
+	uint64_t budget = c->budget > 0 ? c->budget : MAILBOX_CACHE_RECORDS;
+
+	if (e->table == NULL || e->cached)
+		return;
+	e->cached = 1;
+	e->cached_count = e->table->count;
+	e->idle_prev = c->newest;
+	if (c->newest != NULL)
+		c->newest->idle_next = e;
+	else
+		c->oldest = e;
+	c->newest = e;
+	c->records += e->cached_count;
+	while (c->records > budget && c->oldest != NULL) {
+		struct mailbox_entry *old = c->oldest;
+		mailbox_registry_busy(ctx, old);
+		mailbox_entry_release(old);
+	}
+}
+
+void mailbox_registry_free(struct core_ctx *ctx)
+{
+	while (ctx->mailboxes != NULL) {
+		struct mailbox_entry *e = ctx->mailboxes;
+		ctx->mailboxes = e->next;
+		mailbox_entry_release(e);
+		free(e);
+	}
+}
