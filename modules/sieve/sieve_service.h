@@ -33,6 +33,8 @@ struct sieve_service {
 	const char *(*capabilities)(void *instance);
 	/* Distinct redirect addresses one run may use (MAXREDIRECTS). */
 	unsigned (*max_redirects)(void *instance);
+	/* The largest script accepted ([sieve] max_script_size). */
+	size_t (*max_script_size)(void *instance);
 	/* Whether account may store a script name of size octets: 0,
 	 * -EFBIG (larger than [sieve] max_script_size), -EDQUOT (a new
 	 * name past [sieve] max_scripts), -EINVAL (a bad name). An indexed

@@ -149,6 +149,13 @@ static unsigned svc_max_redirects(void *instance)
 	return sm->limits.max_redirects;
 }
 
+static size_t svc_max_script_size(void *instance)
+{
+	struct sm *sm = instance;
+
+	return sm->limits.max_script_size;
+}
+
 static int name_ok(const char *name)
 {
 	return name != NULL && sieve_script_name_valid(name, strlen(name));
@@ -454,6 +461,7 @@ void sm_service_init(struct sm *sm)
 		.instance = sm,
 		.capabilities = svc_capabilities,
 		.max_redirects = svc_max_redirects,
+		.max_script_size = svc_max_script_size,
 		.havespace = svc_havespace,
 		.check = svc_check,
 		.put = svc_put,
