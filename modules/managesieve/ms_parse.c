@@ -181,6 +181,8 @@ static enum ms_parse_result word(struct ms_parser *p, const char *line,
 		digits &= line[i] >= '0' && line[i] <= '9';
 		i++;
 	}
+	if (i == start)
+		return fail(p, "a blank where a word should be");
 	if (i - start > MS_QUOTED_MAX || !reserve(p, i - start))
 		return fail(p, "word too long");
 	struct ms_arg *a = arg_new(p, digits ? MS_NUMBER : MS_ATOM);
