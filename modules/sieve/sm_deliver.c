@@ -233,7 +233,8 @@ static void run_work(void *data)
 	for (size_t i = 0; i < run->n_progs && run->status == 0; i++) {
 		struct sm_prog *p = &run->progs[i];
 		struct sieve_program *program = NULL;
-		if (p->missing || p->loaded)
+		/* Scripts named in this round wait for the loop to read them. */
+		if (p->missing || p->loaded || !p->fetched)
 			continue;
 		int ret = prog_load(run, p, &program);
 		if (ret == -EAGAIN) {

@@ -577,6 +577,19 @@ class Forwarding(SieveTestCase):
         self.assertEqual(self.sink_messages(1)[0]["mail"], FAR)
         self.stop()
 
+    def test_an_srs_domain_not_hosted_is_warned_about(self):
+        self.configure()
+        with open(self.env.conf) as f:
+            text = f.read()
+        with open(self.env.conf, "w") as f:
+            f.write(text.replace("domain = example.test",
+                                 "domain = fwd.example.test"))
+        self.start()
+        self.d.wait_for("warning core: [srs] domain fwd.example.test is "
+                        "not hosted here: bounces to its SRS addresses will "
+                        "be refused (postino domain add fwd.example.test)")
+        self.stop()
+
     def test_a_forwarding_loop_ends_in_one_bounce(self):
         self.serve()
         self.put_script(f'redirect "{BOB}";\r\n', user=ALICE)
@@ -661,6 +674,59 @@ class Filing(SieveTestCase):
                   message("Other", to="alice+other@example.test"))
         self.assertEqual(len(self.inbox(ALICE, "Lists")), 1)
         self.assertEqual(len(self.inbox(ALICE)), 1)
+        self.stop()
+
+    def test_includes_personal_and_global(self):
+        """include reads other scripts at delivery: personal ones by name,
+        global ones from the :global account, nested; :optional ones may
+        be missing."""
+        self.configure()
+        env = self.env
+        env.cli_ok("sieve", "put", ":global", "spam",
+                   "-", input='require ["fileinto", "mailbox"];\n'
+                   'if header :contains "subject" "viagra" '
+                   '{ fileinto :create "Junk2"; stop; }\n')
+        env.cli_ok("sieve", "put", ALICE, "lists", "-", input=(
+            'require ["fileinto", "mailbox", "include"];\n'
+            'include :global "spam";\n'
+            'if exists "list-id" { fileinto :create "Lists"; }\n'))
+        env.cli_ok("sieve", "put", ALICE, "main", "-", input=(
+            'require ["include"];\n'
+            'include :personal "lists";\n'
+            'include :optional "not-there";\n'))
+        env.cli_ok("sieve", "activate", ALICE, "main")
+        self.start()
+        self.send(FAR, [ALICE], message("Buy viagra"))
+        self.send(FAR, [ALICE], message("Digest",
+                                        headers="List-Id: <l.far.test>\r\n"))
+        self.send(FAR, [ALICE], message("Plain"))
+        self.assertEqual(len(self.inbox(ALICE, "Junk2")), 1)
+        self.assertEqual(len(self.inbox(ALICE, "Lists")), 1)
+        self.assertEqual(len(self.inbox(ALICE)), 1)
+        self.stop()
+
+    def test_a_program_that_will_not_load_is_compiled_again(self):
+        """Scripts are kept compiled; a stored program the engine cannot
+        read (another version's, or damaged) is made again from the text
+        at the next delivery, and stored again."""
+        self.configure()
+        self.env.cli_ok("sieve", "put", ALICE, "rules", "-", input=(
+            'require ["fileinto", "mailbox"];\n'
+            'fileinto :create "Filed";\n'))
+        self.env.cli_ok("sieve", "activate", ALICE, "rules")
+        good = self.env.query("SELECT value FROM module_state WHERE "
+                              "module = 'sieve' AND key LIKE 'bin:%'")
+        self.assertEqual(len(good), 1)
+        with self.env.db() as db:
+            db.execute("UPDATE module_state SET value = ? WHERE module = "
+                       "'sieve' AND key LIKE 'bin:%'",
+                       (b"\0\0\0\x08damaged!",))
+        self.start()
+        self.send(FAR, [ALICE], message("Filed anyway"))
+        self.assertEqual(len(self.inbox(ALICE, "Filed")), 1)
+        self.env.poll(lambda: self.env.query(
+            "SELECT value FROM module_state WHERE module = 'sieve' AND key"
+            " LIKE 'bin:%'") == good, "the program stored again")
         self.stop()
 
     def test_a_failing_script_keeps_the_mail_in_inbox(self):
