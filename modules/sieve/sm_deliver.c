@@ -357,6 +357,7 @@ static void keep(struct sm_run *run, const char *mailbox,
 
 struct redirect_count {
 	unsigned add, limit;
+	int64_t expires_at;
 	int over;
 };
 
@@ -368,7 +369,6 @@ static int redirect_count_fn(void *data, const void *old, size_t old_len,
 	unsigned long used = 0;
 	char text[24];
 
-	(void)expires_at_r;
 	if (old != NULL && old_len < sizeof(text)) {
 		memcpy(text, old, old_len);
 		text[old_len] = '\0';
@@ -380,36 +380,27 @@ static int redirect_count_fn(void *data, const void *old, size_t old_len,
 	}
 	int n = snprintf(buf, bufsize, "%lu", used + c->add);
 	*len_r = (size_t)n;
+	*expires_at_r = c->expires_at;
 	return 1;
 }
 
-/* Whether n more redirects fit in the account's hour; counts them. */
+/* Whether n more redirects fit in the account's hour (a counter per
+ * account and hour, gone with the hour); counts them. */
 static int redirects_allowed(struct sm_run *run, unsigned n)
 {
 	struct sm *sm = run->sm;
-	struct redirect_count c = { n, sm->redirects_per_hour, 0 };
-	char key[600];
 	int64_t hour = run->now / 3600;
+	struct redirect_count c = { n, sm->redirects_per_hour,
+				    (hour + 2) * 3600, 0 };
+	char key[600];
 
 	if (n == 0)
 		return 1;
 	snprintf(key, sizeof(key), "redir:%s:%lld", run->account,
 		 (long long)hour);
-	/* The counter goes with its hour. */
 	int ret = sm->host->policy->state_update(sm->mod, key,
 						 redirect_count_fn, &c, NULL,
 						 NULL);
-	if (ret == 1) {
-		/* expires_at is set on the next write; set it now. */
-		char value[24];
-		size_t len;
-		if (sm->host->policy->state_get(sm->mod, key, value,
-						sizeof(value), &len) == 0 &&
-		    len < sizeof(value))
-			sm->host->policy->state_put(sm->mod, key, value, len,
-						    (hour + 2) * 3600, NULL,
-						    NULL);
-	}
 	if (c.over)
 		sm->host->core->log(sm->mod, POSTINO_LOG_WARNING,
 				    run->session_id,

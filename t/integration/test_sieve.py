@@ -534,6 +534,25 @@ class Forwarding(SieveTestCase):
         self.assertIn(b"Subject: Undeliverable", back["data"])
         self.stop()
 
+    def test_redirects_per_hour_are_bounded(self):
+        self.serve(sieve={"redirects_per_hour": "1"})
+        self.put_script(f'redirect "{CAROL}";\r\n')
+        self.send(FAR, [ALICE], message("One"))
+        self.assertEqual(self.sink_messages(1)[0]["rcpts"], [CAROL])
+        mark = self.d.mark()
+        self.send(FAR, [ALICE], message("Two"))
+        self.d.wait_for(f"{ALICE}: more than 1 redirects in an hour: the "
+                        "message is kept instead", since=mark)
+        self.assertEqual(len(self.inbox(ALICE)), 1)
+        self.assertIn(b"Subject: Two", self.inbox(ALICE)[0])
+        self.assertEqual(self.env.queued(), [])
+        # The counter goes with its hour.
+        (expires,), = self.env.query("SELECT expires_at FROM module_state "
+                                     "WHERE key LIKE 'redir:%'")
+        self.assertGreater(expires, time.time())
+        self.assertLessEqual(expires, time.time() + 2 * 3600)
+        self.stop()
+
     def test_forged_or_expired_srs_addresses_are_refused(self):
         self.serve()
         where = self.where["mx"]
