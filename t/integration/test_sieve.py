@@ -553,6 +553,17 @@ class Forwarding(SieveTestCase):
         self.assertLessEqual(expires, time.time() + 2 * 3600)
         self.stop()
 
+    def test_our_own_bounce_of_a_forward_goes_to_the_sender(self):
+        """The destination refuses the forwarded copy: the queue's bounce
+        goes to the sender the SRS address stands for, not to the SRS
+        address."""
+        self.serve()
+        self.sink.mode = "reject"
+        self.put_script(f'redirect "{CAROL}";\r\n')
+        self.send(FAR, [ALICE], message("Refused there"))
+        self.d.wait_for(f"bouncing 1 recipient(s) to <{FAR}>")
+        self.stop()
+
     def test_forged_or_expired_srs_addresses_are_refused(self):
         self.serve()
         where = self.where["mx"]
