@@ -735,6 +735,27 @@ class Filing(SieveTestCase):
         self.assertEqual(len(self.inbox(ALICE)), 1)
         self.stop()
 
+    def test_large_scripts_span_several_values(self):
+        """A script larger than one state value (64 KiB), compiled into a
+        program many times that: stored in chunks, read back whole, run."""
+        self.configure(sieve={"max_script_size": "200k"})
+        rule = 'if header :is "x-rule" "%05d" { fileinto "Never"; }\n'
+        text = 'require ["fileinto", "mailbox"];\n' + "".join(
+            rule % i for i in range(2000)) + 'fileinto :create "Ran";\n'
+        self.assertGreater(len(text), 100000)
+        self.env.cli_ok("sieve", "put", ALICE, "big", "-", input=text)
+        self.env.cli_ok("sieve", "activate", ALICE, "big")
+        chunks = self.env.query("SELECT count(*) FROM module_state WHERE "
+                                "module = 'sieve' AND (key LIKE 'src:%' OR "
+                                "key LIKE 'bin:%')")[0][0]
+        self.assertGreater(chunks, 4)
+        self.assertEqual(self.env.cli_ok("sieve", "get", ALICE, "big").out,
+                         text)
+        self.start()
+        self.send(FAR, [ALICE], message("Big script"))
+        self.assertEqual(len(self.inbox(ALICE, "Ran")), 1)
+        self.stop()
+
     def test_a_program_that_will_not_load_is_compiled_again(self):
         """Scripts are kept compiled; a stored program the engine cannot
         read (another version's, or damaged) is made again from the text
