@@ -17,28 +17,30 @@ struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id)
 }
 
 struct mailbox_entry *mailbox_registry_get(struct core_ctx *ctx, int64_t id,
+					   uint32_t uidvalidity,
 					   uint32_t uidnext)
 {
 	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
 
-	if (e != NULL)
+	if (e != NULL && e->uidvalidity == uidvalidity)
 		return e;
+	/* The id of a mailbox deleted behind our back (another process),
+	 * now another mailbox's: nothing of the old one may show. */
+	if (e != NULL)
+		mailbox_registry_forget(ctx, e);
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	e->id = id;
+	e->uidvalidity = uidvalidity;
 	e->recent_uid = uidnext;
 	e->next = ctx->mailboxes;
 	ctx->mailboxes = e;
 	return e;
 }
 
-void mailbox_registry_changed(struct core_ctx *ctx, int64_t id)
+static void entry_changed(struct mailbox_entry *e)
 {
-	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
-
-	if (e == NULL)
-		return;
 	/* A callback may close its own view (unlinking it), never another
 	 * one: take the next link first. */
 	for (struct mailbox_view_link *l = e->views, *next; l != NULL;
@@ -47,6 +49,51 @@ void mailbox_registry_changed(struct core_ctx *ctx, int64_t id)
 		if (l->changed != NULL)
 			l->changed(l->data);
 	}
+}
+
+void mailbox_registry_changed(struct core_ctx *ctx, int64_t id)
+{
+	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
+
+	if (e != NULL)
+		entry_changed(e);
+}
+
+void mailbox_registry_forget(struct core_ctx *ctx, struct mailbox_entry *e)
+{
+	struct mailbox_entry **p = &ctx->mailboxes;
+
+	while (*p != NULL && *p != e)
+		p = &(*p)->next;
+	if (*p != NULL)
+		*p = e->next;
+	e->next = NULL;
+	mailbox_registry_busy(ctx, e);
+	mailbox_entry_release(e);
+	e->gone = 1;
+	if (e->views == NULL) {
+		free(e);
+		return;
+	}
+	/* A view closing from its callback may free e with the last one:
+	 * keep e alive through the calls. */
+	struct mailbox_view_link guard = { .next = e->views };
+	e->views = &guard;
+	entry_changed(e);
+	e->views = guard.next;
+	if (e->views == NULL)
+		free(e);
+}
+
+void mailbox_registry_view_closed(struct core_ctx *ctx,
+				  struct mailbox_entry *e)
+{
+	if (e->views != NULL)
+		return;
+	if (e->gone)
+		free(e);
+	else
+		mailbox_registry_idle(ctx, e);
 }
 
 void mailbox_registry_busy(struct core_ctx *ctx, struct mailbox_entry *e)

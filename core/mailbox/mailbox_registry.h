@@ -3,7 +3,14 @@
  * while views are open the shared table of its messages with a log of
  * the recent changes, so each view catches up by reading only what
  * changed. Entries live in the core context from the first open until
- * shutdown (a few dozen bytes); the table and log go with the last view. */
+ * shutdown (a few dozen bytes); the table and log go with the last view.
+ *
+ * An entry is one mailbox, not one name or one row id: the store reuses
+ * the id of a deleted mailbox, so an entry is the pair (id, UIDVALIDITY),
+ * which no two mailboxes ever share. A mailbox that goes away (DELETE, or
+ * a new UIDVALIDITY seen under its id) leaves the registry at once, its
+ * cached table with it; views still open on it keep the entry, marked
+ * gone, until the last one closes. */
 #ifndef POSTINO_MAILBOX_REGISTRY_H
 #define POSTINO_MAILBOX_REGISTRY_H
 
@@ -30,6 +37,9 @@ struct mailbox_change {
 struct mailbox_entry {
 	struct mailbox_entry *next;
 	int64_t id;
+	uint32_t uidvalidity;
+	int gone;            /* deleted: out of the registry, freed with its
+			      * last view; refreshes fail with -ENOENT */
 	int locked;          /* an exclusive view is open */
 	uint32_t recent_uid; /* first UID no view has claimed as \Recent */
 	struct mailbox_view_link *views;
@@ -48,12 +58,22 @@ struct mailbox_entry {
 	uint32_t cached_count;
 };
 
-/* The entry for mailbox id, created with recent_uid = uidnext when new;
- * NULL when out of memory. */
+/* The entry of the mailbox (id, uidvalidity), created with recent_uid =
+ * uidnext when new; an entry of an older mailbox under the same id goes
+ * (mailbox_registry_forget). NULL when out of memory. */
 struct mailbox_entry *mailbox_registry_get(struct core_ctx *ctx, int64_t id,
+					   uint32_t uidvalidity,
 					   uint32_t uidnext);
-/* The entry or NULL, without creating it. */
+/* The entry of mailbox id or NULL, without creating it. */
 struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id);
+/* The mailbox of e is gone: e leaves the registry with its cached table,
+ * and its views are told (their next sync fails with -ENOENT); e is freed
+ * now if no view has it open, else when the last one closes. */
+void mailbox_registry_forget(struct core_ctx *ctx, struct mailbox_entry *e);
+/* A view of e closed; frees e if it was the last view of a gone mailbox,
+ * else lets its table idle (mailbox_registry_idle). */
+void mailbox_registry_view_closed(struct core_ctx *ctx,
+				  struct mailbox_entry *e);
 /* Tells every watching view of mailbox id that it changed. */
 void mailbox_registry_changed(struct core_ctx *ctx, int64_t id);
 void mailbox_registry_free(struct core_ctx *ctx);
@@ -65,7 +85,8 @@ void mailbox_registry_busy(struct core_ctx *ctx, struct mailbox_entry *e);
 
 /* Brings e->table to the store's current state (one read snapshot),
  * copying it first when views share it, and logs what changed; fills
- * status_r. -ENOENT when the mailbox is gone. */
+ * status_r. -ENOENT when the mailbox is gone: deleted, or its id now
+ * another mailbox's (another UIDVALIDITY). */
 int mailbox_entry_refresh(struct store *store, struct mailbox_entry *e,
 			  struct store_mailbox_status *status_r);
 /* Forgets the table and the log (the last view closed). */

@@ -60,8 +60,8 @@ void host_mailbox_close(postino_mailbox **mbp)
 		if (mb->locked)
 			mb->entry->locked = 0;
 		/* Jobs in flight keep this view's own table reference. */
-		if (mb->entry->views == NULL)
-			mailbox_registry_idle(mb->ctx, mb->entry);
+		mailbox_registry_view_closed(mb->ctx, mb->entry);
+		mb->entry = NULL;
 	}
 	mb->closed = 1;
 	host_view_unref(mb);
@@ -83,6 +83,7 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 	if (ret < 0)
 		return ret;
 	struct mailbox_entry *entry = mailbox_registry_get(ctx, info.id,
+							   info.uidvalidity,
 							   info.uidnext);
 	if (entry == NULL)
 		return -ENOMEM;

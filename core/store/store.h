@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_DB_FILE "postino.db"
 
 enum store_mode {
@@ -150,9 +150,20 @@ int store_txn_mailbox_create(struct store_txn *txn, const char *address,
 			     const char *name, const char *special_use);
 int store_txn_mailbox_delete(struct store_txn *txn, const char *address,
 			     const char *name, int64_t *mailbox_id_r);
+/* What a RENAME changed: INBOX's is a move of its messages into a new
+ * mailbox (inbox_id: INBOX, emptied); any other renames the mailbox and
+ * its children (ids, count: malloc'ed, the caller frees ids), which get a
+ * new UIDVALIDITY above any the account gave (RFC 3501 2.3.1.1: a client
+ * may hold the UIDs of an earlier mailbox of the new name). */
+struct store_rename {
+	int64_t inbox_id;
+	uint32_t uidvalidity;
+	int64_t *ids;
+	size_t count;
+};
 int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 			     const char *from, const char *to,
-			     int64_t *inbox_id_r);
+			     struct store_rename *result_r);
 int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
 				const char *name, int subscribed);
 /* store_flags.c. mode: 0 replace, 1 add, 2 remove (flags and keywords).

@@ -3,6 +3,7 @@
  * names that start with its name and "/". */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -217,9 +218,64 @@ static int inbox_rename(struct store_txn *txn, const char *address,
 	return ret;
 }
 
+/* A UIDVALIDITY above every one the account gave: the creation time,
+ * pushed past the account's newest (as store_mailbox_insert). */
+static int next_uidvalidity(struct store_conn *c, int64_t account,
+			    uint32_t *uidvalidity_r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = store_conn_stmt(c, STMT_MAILBOX_NEXT_UIDVALIDITY,
+			     "SELECT max(?2, last_uidvalidity + 1)"
+			     " FROM accounts WHERE id = ?1");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : store_conn_fail(c, rc, "uidvalidity");
+}
+
+/* The ids of the account's mailboxes with this UIDVALIDITY (those just
+ * renamed: no other has it), into a malloc'ed array. */
+static int renamed_ids(struct store_conn *c, int64_t account,
+		       uint32_t uidvalidity, struct store_rename *r)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	st = store_conn_stmt(c, STMT_MAILBOX_BY_UIDVALIDITY,
+			     "SELECT id FROM mailboxes WHERE account = ?1"
+			     " AND uidvalidity = ?2");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_int64(st, 2, uidvalidity);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->count == cap) {
+			size_t n = cap > 0 ? cap * 2 : 8;
+			int64_t *g = realloc(r->ids, n * sizeof(*g));
+			if (g == NULL) {
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+			r->ids = g;
+			cap = n;
+		}
+		r->ids[r->count++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_conn_fail(c, rc, "renamed");
+}
+
 int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 			     const char *from, const char *to,
-			     int64_t *inbox_id_r)
+			     struct store_rename *result_r)
 {
 	struct store_conn *c = txn->conn;
 	sqlite3_stmt *st;
@@ -227,7 +283,7 @@ int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 	size_t from_len;
 	int ret;
 
-	*inbox_id_r = 0;
+	memset(result_r, 0, sizeof(*result_r));
 	from = mailbox_name(from);
 	to = mailbox_name(to);
 	if (!mailbox_name_valid(to) || strcmp(to, "INBOX") == 0)
@@ -235,7 +291,7 @@ int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 								  : -EINVAL,
 					 "invalid new mailbox name");
 	if (strcmp(from, "INBOX") == 0)
-		return inbox_rename(txn, address, to, inbox_id_r);
+		return inbox_rename(txn, address, to, &result_r->inbox_id);
 	from_len = strlen(from);
 	if (strncmp(to, from, from_len) == 0 &&
 	    (to[from_len] == '/' || to[from_len] == '\0'))
@@ -244,24 +300,33 @@ int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 	ret = store_account_id(c, address, &account);
 	if (ret == 0)
 		ret = store_txn_mailbox_id(txn, address, from, &id);
+	if (ret == 0)
+		ret = next_uidvalidity(c, account, &result_r->uidvalidity);
 	if (ret < 0)
 		return ret;
 	/* The mailbox and its children move together; a taken name anywhere
-	 * fails the UPDATE on UNIQUE (account, name). */
+	 * fails the UPDATE on UNIQUE (account, name). Each gets a new
+	 * UIDVALIDITY: its new name may have been another mailbox's, whose
+	 * UIDs a client still holds, and RFC 3501 2.3.1.1 wants a greater
+	 * one then (a trigger records it as the account's last). */
 	st = store_conn_stmt(c, STMT_MAILBOX_RENAME,
 			     "UPDATE mailboxes"
-			     " SET name = ?3 || substr(name, length(?2) + 1)"
+			     " SET name = ?3 || substr(name, length(?2) + 1),"
+			     "  uidvalidity = ?4"
 			     " WHERE account = ?1 AND (name = ?2 OR"
 			     "  substr(name, 1, length(?2) + 1) = ?2 || '/')");
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_int64(st, 4, result_r->uidvalidity);
 	if (store_bind_text(st, 2, from) != SQLITE_OK ||
 	    store_bind_text(st, 3, to) != SQLITE_OK)
 		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
 	ret = store_conn_step_done(c, st, "mailbox rename");
 	if (ret == -EEXIST)
 		return store_conn_errorf(c, ret, "mailbox %s exists", to);
+	if (ret == 0)
+		ret = renamed_ids(c, account, result_r->uidvalidity, result_r);
 	return ret;
 }
 

@@ -199,11 +199,22 @@ static const char schema_v4[] =
 	"    WHERE id = NEW.mailbox;"
 	"END;";
 
+/* v5, IMAP conformance (issue 19): a RENAME gives the renamed mailboxes
+ * a new UIDVALIDITY, and the account's last one must follow it as it
+ * follows an insert. */
+static const char schema_v5[] =
+	"CREATE TRIGGER mailboxes_last_uidvalidity_update"
+	"  AFTER UPDATE OF uidvalidity ON mailboxes BEGIN"
+	"  UPDATE accounts SET last_uidvalidity ="
+	"    max(last_uidvalidity, NEW.uidvalidity) WHERE id = NEW.account;"
+	"END;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
+	schema_v5,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

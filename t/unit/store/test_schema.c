@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,7 +31,7 @@ static void assert_schema_v1(const char *db)
 	}
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE type = 'trigger'"),
-			 10);
+			 11);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM pragma_table_list"
 				     " WHERE name = 'module_state'"
 				     " AND wr = 1"),
@@ -95,8 +96,14 @@ static void open_with_work(struct fixture *fx, char *db, size_t db_size)
 	"SELECT last_uidvalidity FROM accounts" \
 	" WHERE address = 'bob@example.test'"
 
+/* What schema step 5 added, undone: a database as v4 left it. */
+#define DOWN_TO_V4 \
+	"DROP TRIGGER mailboxes_last_uidvalidity_update;" \
+	"PRAGMA user_version = 4;"
+
 /* What schema step 4 added, undone: a database as v3 left it. */
 #define DOWN_TO_V3 \
+	DOWN_TO_V4 \
 	"DROP TRIGGER messages_count_insert;" \
 	"DROP TRIGGER messages_count_delete;" \
 	"DROP TRIGGER messages_count_update;" \
@@ -182,6 +189,49 @@ START_TEST(test_migrate_v3_counts_messages)
 			 0);
 	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
 	ck_assert_int_eq(sql_int(db, WORK_COUNTS), 6004);
+	fx_close(&fx);
+}
+END_TEST
+
+static int job_work_rename(struct store_txn *txn, void *data)
+{
+	struct store_rename r;
+	int ret;
+
+	(void)data;
+	ret = store_txn_mailbox_rename(txn, "bob@example.test", "Work",
+				       "Play", &r);
+	if (ret == 0 && (r.count != 1 || r.inbox_id != 0))
+		ret = -EPROTO;
+	free(r.ids);
+	return ret;
+}
+
+#define PLAY_UIDVALIDITY \
+	"SELECT uidvalidity FROM mailboxes WHERE name = 'Play'"
+
+/* From v5 a RENAME gives a new UIDVALIDITY, and the account's last one
+ * follows it: Work created again after Work -> Play gets a greater one
+ * than Play's (RFC 3501 2.3.1.1). */
+START_TEST(test_migrate_v4_rename_uidvalidity)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+
+	open_with_work(&fx, db, sizeof db);
+	int64_t first = sql_int(db, WORK_UIDVALIDITY);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V4);
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(fx_run(&fx, job_work_rename, NULL), 0);
+	int64_t renamed = sql_int(db, PLAY_UIDVALIDITY);
+	ck_assert_int_gt(renamed, first);
+	ck_assert_int_eq(sql_int(db, LAST_UIDVALIDITY), renamed);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	ck_assert_int_gt(sql_int(db, WORK_UIDVALIDITY), renamed);
 	fx_close(&fx);
 }
 END_TEST
@@ -276,6 +326,7 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, test_migrate_from_empty);
 	tcase_add_test(tc, test_migrate_v2_uidvalidity_never_repeats);
 	tcase_add_test(tc, test_migrate_v3_counts_messages);
+	tcase_add_test(tc, test_migrate_v4_rename_uidvalidity);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);
