@@ -41,7 +41,13 @@ struct mailbox_entry {
 	int gone;            /* deleted: out of the registry, freed with its
 			      * last view; refreshes fail with -ENOENT */
 	int locked;          /* an exclusive view is open */
-	uint32_t recent_uid; /* first UID no view has claimed as \Recent */
+	/* \Recent (RFC 3501 2.3.2): the first UID no read-write view has
+	 * claimed; what the store has of it (stored or being stored), and
+	 * whether a store job is in flight (claims in the meantime go in
+	 * the next one). */
+	uint32_t recent_uid;
+	uint32_t recent_saved;
+	int recent_saving;
 	struct mailbox_view_link *views;
 	struct msg_table *table; /* the newest version read; NULL when unused */
 	/* Ring of the changes that made each version from the one before,
@@ -58,12 +64,20 @@ struct mailbox_entry {
 	uint32_t cached_count;
 };
 
-/* The entry of the mailbox (id, uidvalidity), created with recent_uid =
- * uidnext when new; an entry of an older mailbox under the same id goes
- * (mailbox_registry_forget). NULL when out of memory. */
+/* The entry of the mailbox (id, uidvalidity), created with the \Recent
+ * boundary the store has (recent_uid) when new; an entry of an older
+ * mailbox under the same id goes (mailbox_registry_forget). NULL when
+ * out of memory. */
 struct mailbox_entry *mailbox_registry_get(struct core_ctx *ctx, int64_t id,
 					   uint32_t uidvalidity,
-					   uint32_t uidnext);
+					   uint32_t recent_uid);
+/* A read-write view is told of the messages below uidnext: they are no
+ * longer \Recent for anyone else. The boundary goes to the store in the
+ * background (one job at a time per mailbox), so it holds across
+ * restarts; a crash before that commits makes them \Recent once more,
+ * as RFC 3501 2.3.2 prefers to losing them. */
+void mailbox_registry_claim_recent(struct core_ctx *ctx,
+				   struct mailbox_entry *e, uint32_t uidnext);
 /* The entry of mailbox id or NULL, without creating it. */
 struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id);
 /* The mailbox of e is gone: e leaves the registry with its cached table,

@@ -70,16 +70,22 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 	status_r->uidnext = st.uidnext;
 	status_r->uidvalidity = st.uidvalidity;
 	status_r->highestmodseq = st.highestmodseq;
-	/* \Recent: messages no view has claimed yet, known only for the
-	 * mailboxes opened since the start (else none are). */
+	/* \Recent: the messages from the first UID no read-write view has
+	 * claimed (the registry's, newer than the store's while its job is
+	 * in flight), counted in the table when it is current. */
 	struct mailbox_entry *e = mailbox_registry_find(ctx, info.id);
-	status_r->recent = 0;
-	if (e != NULL && e->uidvalidity == st.uidvalidity &&
-	    e->recent_uid < st.uidnext)
-		status_r->recent = st.uidnext - e->recent_uid < st.messages
-					   ? st.uidnext - e->recent_uid
-					   : st.messages;
-	return 0;
+	uint32_t from = info.recent_uid;
+	if (e != NULL && e->uidvalidity == st.uidvalidity) {
+		from = e->recent_uid;
+		if (e->table != NULL &&
+		    e->table->modseq == st.highestmodseq) {
+			status_r->recent = e->table->count -
+				msg_table_after(e->table, from - 1);
+			return 0;
+		}
+	}
+	return store_message_count_from(ctx->store, info.id, from,
+					&status_r->recent);
 }
 
 enum mbox_op { MBOX_CREATE, MBOX_DELETE, MBOX_RENAME, MBOX_SUBSCRIBE };

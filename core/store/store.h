@@ -166,6 +166,11 @@ int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 			     struct store_rename *result_r);
 int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
 				const char *name, int subscribed);
+/* Records that the messages below recent_uid have been claimed as
+ * \Recent (it never goes down), if the mailbox (id, uidvalidity) is
+ * still there; 0 when it is not. */
+int store_txn_mailbox_recent(struct store_txn *txn, int64_t mailbox_id,
+			     uint32_t uidvalidity, uint32_t recent_uid);
 /* store_flags.c. mode: 0 replace, 1 add, 2 remove (flags and keywords).
  * The result goes to *flags_r and keywords_r (size keywords_size); both
  * unchanged -> no write. -ENOENT when the message is gone. */
@@ -256,6 +261,7 @@ struct store_mailbox {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint32_t messages; /* kept in the mailbox's row: no count is made */
+	uint32_t recent_uid; /* the first UID no session claimed as \Recent */
 	int subscribed;
 };
 int store_mailbox_list(struct store *store, const char *address,
@@ -290,6 +296,10 @@ struct store_mailbox_status {
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
 };
+/* How many messages of the mailbox have a UID of uid or above: a range
+ * of its index, O(that count). */
+int store_message_count_from(struct store *store, int64_t mailbox_id,
+			     uint32_t uid, uint32_t *count_r);
 /* One row, however large the mailbox: triggers keep the counts in it.
  * Any change to a mailbox's messages raises its highestmodseq. */
 int store_mailbox_status(struct store *store, int64_t mailbox_id,

@@ -350,3 +350,22 @@ int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
 	sqlite3_bind_int(st, 2, subscribed ? 1 : 0);
 	return store_conn_step_done(c, st, "mailbox subscribe");
 }
+
+int store_txn_mailbox_recent(struct store_txn *txn, int64_t mailbox_id,
+			     uint32_t uidvalidity, uint32_t recent_uid)
+{
+	struct store_conn *c = txn->conn;
+	sqlite3_stmt *st;
+
+	/* Not a change to the messages: highestmodseq stays. */
+	st = store_conn_stmt(c, STMT_MAILBOX_RECENT,
+			     "UPDATE mailboxes"
+			     " SET recent_uid = max(recent_uid, ?3)"
+			     " WHERE id = ?1 AND uidvalidity = ?2");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uidvalidity);
+	sqlite3_bind_int64(st, 3, recent_uid);
+	return store_conn_step_done(c, st, "mailbox recent");
+}

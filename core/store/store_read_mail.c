@@ -8,7 +8,7 @@
 
 #define MAILBOX_COLUMNS \
 	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext," \
-	" m.message_count, m.subscribed"
+	" m.message_count, m.subscribed, m.recent_uid"
 
 static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 			    struct store_mailbox *m)
@@ -25,6 +25,7 @@ static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 	m->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
 	m->messages = (uint32_t)sqlite3_column_int64(st, 5);
 	m->subscribed = sqlite3_column_int(st, 6);
+	m->recent_uid = (uint32_t)sqlite3_column_int64(st, 7);
 	return ret;
 }
 

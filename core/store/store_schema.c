@@ -199,15 +199,22 @@ static const char schema_v4[] =
 	"    WHERE id = NEW.mailbox;"
 	"END;";
 
-/* v5, IMAP conformance (issue 19): a RENAME gives the renamed mailboxes
- * a new UIDVALIDITY, and the account's last one must follow it as it
- * follows an insert. */
+/* v5, IMAP conformance (issue 19):
+ * - a RENAME gives the renamed mailboxes a new UIDVALIDITY, and the
+ *   account's last one must follow it as it follows an insert;
+ * - \Recent (RFC 3501 2.3.2) belongs to the first session told of a
+ *   message, across restarts: each mailbox keeps the first UID no
+ *   session has claimed. Mail already there when this step runs counts
+ *   as seen; a new mailbox starts at 1. */
 static const char schema_v5[] =
 	"CREATE TRIGGER mailboxes_last_uidvalidity_update"
 	"  AFTER UPDATE OF uidvalidity ON mailboxes BEGIN"
 	"  UPDATE accounts SET last_uidvalidity ="
 	"    max(last_uidvalidity, NEW.uidvalidity) WHERE id = NEW.account;"
-	"END;";
+	"END;"
+	"ALTER TABLE mailboxes ADD COLUMN"
+	"  recent_uid INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE mailboxes SET recent_uid = uidnext;";
 
 static const char *const migrations[] = {
 	schema_v1,

@@ -99,6 +99,7 @@ static void open_with_work(struct fixture *fx, char *db, size_t db_size)
 /* What schema step 5 added, undone: a database as v4 left it. */
 #define DOWN_TO_V4 \
 	"DROP TRIGGER mailboxes_last_uidvalidity_update;" \
+	"ALTER TABLE mailboxes DROP COLUMN recent_uid;" \
 	"PRAGMA user_version = 4;"
 
 /* What schema step 4 added, undone: a database as v3 left it. */
@@ -236,6 +237,39 @@ START_TEST(test_migrate_v4_rename_uidvalidity)
 }
 END_TEST
 
+/* v5 keeps each mailbox's \Recent boundary: the mail a v4 database
+ * has counts as seen, a mailbox made afterwards starts at UID 1. */
+START_TEST(test_migrate_v4_recent_boundary)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+
+	open_with_work(&fx, db, sizeof db);
+	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V4);
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "SELECT recent_uid FROM mailboxes"
+				     " WHERE name = 'Work'"),
+			 3);
+	ck_assert_int_eq(fx_run(&fx, job_work_rename, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT recent_uid FROM mailboxes"
+				     " WHERE name = 'Work'"),
+			 1);
+	struct store_mailbox m;
+	ck_assert_int_eq(store_mailbox_get(fx.store, "bob@example.test",
+					   "Play", &m), 0);
+	ck_assert_int_eq(m.recent_uid, 3);
+	uint32_t n = 99;
+	ck_assert_int_eq(store_message_count_from(fx.store, m.id, 2, &n), 0);
+	ck_assert_int_eq(n, 1);
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(test_migrate_zero_byte_file)
 {
 	struct fixture fx;
@@ -327,6 +361,7 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, test_migrate_v2_uidvalidity_never_repeats);
 	tcase_add_test(tc, test_migrate_v3_counts_messages);
 	tcase_add_test(tc, test_migrate_v4_rename_uidvalidity);
+	tcase_add_test(tc, test_migrate_v4_recent_boundary);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);
