@@ -357,6 +357,7 @@ static const struct postino_host_mailbox host_mailbox = {
 	.mailbox_sync = host_mailbox_sync,
 	.mailbox_mime = host_mailbox_mime,
 	.mailbox_section = host_mailbox_section,
+	.mailbox_subscriptions = host_mailbox_subscriptions,
 };
 
 static const struct postino_host_account host_account = {

@@ -1,5 +1,5 @@
 /* Account-level mailbox entries of the host table (IMAP): list, status,
- * create, delete, rename, subscribe. Writes are store jobs; their done
+ * create, delete, rename, subscribe and the subscription list. Writes are store jobs; their done
  * callbacks tell open views of the touched mailboxes. */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +43,33 @@ int host_mailbox_list(struct postino_mod *mod, const char *account,
 	    address_normalize(account, address, sizeof(address)) < 0)
 		return -EINVAL;
 	return store_mailbox_list(mod->ctx->store, address, list_one, &lc);
+}
+
+struct subscriptions_ctx {
+	void (*name)(void *data, const char *name);
+	void *data;
+};
+
+static int subscription_one(void *data, const char *name)
+{
+	struct subscriptions_ctx *sc = data;
+
+	sc->name(sc->data, name);
+	return 0;
+}
+
+int host_mailbox_subscriptions(struct postino_mod *mod, const char *account,
+			       void (*name)(void *data, const char *name),
+			       void *data)
+{
+	char address[ADDRESS_MAX + 1];
+	struct subscriptions_ctx sc = { .name = name, .data = data };
+
+	if (name == NULL ||
+	    address_normalize(account, address, sizeof(address)) < 0)
+		return -EINVAL;
+	return store_subscription_list(mod->ctx->store, address,
+				       subscription_one, &sc);
 }
 
 int host_mailbox_status(struct postino_mod *mod, const char *account,

@@ -93,8 +93,8 @@ struct store_account_new {
 	const char *lang;          /* NULL: inherit the default */
 };
 /* Creates the account and its INBOX, Sent, Drafts, Trash, Junk (with
- * special-use \Sent \Drafts \Trash \Junk). -ENOENT unknown domain, -EEXIST
- * duplicate address. */
+ * special-use \Sent \Drafts \Trash \Junk), all subscribed. -ENOENT
+ * unknown domain, -EEXIST duplicate address. */
 int store_txn_account_add(struct store_txn *txn,
 			  const struct store_account_new *account,
 			  int64_t *account_id_r);
@@ -164,6 +164,9 @@ struct store_rename {
 int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 			     const char *from, const char *to,
 			     struct store_rename *result_r);
+/* Adds name to the account's subscription list, or removes it: a list
+ * of names, which need not be mailboxes (RFC 3501 6.3.6), and which
+ * DELETE and RENAME leave alone. Either is done when already so. */
 int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
 				const char *name, int subscribed);
 /* Records that the messages below recent_uid have been claimed as
@@ -269,6 +272,11 @@ int store_mailbox_list(struct store *store, const char *address,
 		       void *data);
 int store_mailbox_get(struct store *store, const char *address,
 		      const char *name, struct store_mailbox *mailbox_r);
+/* The account's subscription list, in name (byte) order; stops when cb
+ * returns nonzero. */
+int store_subscription_list(struct store *store, const char *address,
+			    int (*cb)(void *data, const char *name),
+			    void *data);
 
 struct store_message {
 	uint32_t uid;

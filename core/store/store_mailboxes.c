@@ -335,19 +335,27 @@ int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
 {
 	struct store_conn *c = txn->conn;
 	sqlite3_stmt *st;
-	int64_t id;
+	int64_t account;
 	int ret;
 
-	ret = store_txn_mailbox_id(txn, address, name, &id);
+	name = mailbox_name(name);
+	if (!mailbox_name_valid(name))
+		return store_conn_errorf(c, -EINVAL, "invalid mailbox name");
+	ret = store_account_id(c, address, &account);
 	if (ret < 0)
 		return ret;
-	st = store_conn_stmt(c, STMT_MAILBOX_SUBSCRIBE,
-			     "UPDATE mailboxes SET subscribed = ?2"
-			     " WHERE id = ?1");
+	st = subscribed
+		? store_conn_stmt(c, STMT_MAILBOX_SUBSCRIBE,
+				  "INSERT OR IGNORE INTO subscriptions"
+				  " (account, name) VALUES (?1, ?2)")
+		: store_conn_stmt(c, STMT_MAILBOX_UNSUBSCRIBE,
+				  "DELETE FROM subscriptions"
+				  " WHERE account = ?1 AND name = ?2");
 	if (st == NULL)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, subscribed ? 1 : 0);
+	sqlite3_bind_int64(st, 1, account);
+	if (store_bind_text(st, 2, name) != SQLITE_OK)
+		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
 	return store_conn_step_done(c, st, "mailbox subscribe");
 }
 

@@ -28,6 +28,7 @@ struct imap_server {
 	const struct postino_host *host;
 	struct postino_protocol proto;
 	uint64_t max_message_size;
+	bool subscribe_on_create;
 };
 
 enum imap_state {

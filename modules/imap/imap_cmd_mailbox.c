@@ -131,6 +131,35 @@ static void mbox_started(struct imap_session *s, int ret)
 	}
 }
 
+/* A CREATE that subscribes the new mailbox too: a second job once the
+ * first is done (RFC 3501 6.3.3 leaves subscribing to the client; the
+ * special-use folders are subscribed as the account's own are, the rest
+ * only with [imap] subscribe_on_create). */
+struct create_op {
+	struct imap_session *s;
+	char *name;
+};
+
+static void create_done(void *data, int status)
+{
+	struct create_op *op = data;
+	struct imap_session *s = op->s;
+
+	if (status == 0 && !s->closed) {
+		int ret = s->srv->host->mailbox->mailbox_subscribe(
+			s->srv->mod, s->account, op->name, 1, mbox_done, s);
+		if (ret == 0) {
+			free(op->name);
+			free(op);
+			return;
+		}
+		status = ret;
+	}
+	free(op->name);
+	free(op);
+	mbox_done(s, status);
+}
+
 /* CREATE name [(USE (\Sent))] (RFC 6154). */
 void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd,
 		     const struct imap_arg *args, size_t n_args, bool uid)
@@ -169,11 +198,30 @@ void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "NO", "[ALREADYEXISTS] INBOX always exists");
 		return;
 	}
+	struct create_op *op = NULL;
+	if (use != NULL || s->srv->subscribe_on_create) {
+		op = calloc(1, sizeof(*op));
+		if (op == NULL || (op->name = strdup(name.data)) == NULL) {
+			free(op);
+			imap_buf_free(&name);
+			imap_tagged(s, "NO", "Out of memory");
+			return;
+		}
+		op->s = s;
+	}
 	s->pending++;
 	imap_busy(s);
 	int ret = s->srv->host->mailbox->mailbox_create(s->srv->mod, s->account,
-					       name.data, use, mbox_done, s);
+					       name.data, use,
+					       op != NULL ? create_done
+							  : mbox_done,
+					       op != NULL ? (void *)op
+							  : (void *)s);
 	imap_buf_free(&name);
+	if (ret < 0 && op != NULL) {
+		free(op->name);
+		free(op);
+	}
 	if (ret == -EINVAL && use != NULL) {
 		s->pending--;
 		imap_tagged(s, "NO", "[USEATTR] Unsupported special-use "

@@ -1,4 +1,4 @@
-/* Postino plugin ABI 1.0 (final).
+/* Postino plugin ABI 1.1 (1.0 final, and the entries marked 1.1).
  *
  * The only server header a module includes. doc/plugin-guide.md explains
  * how to write a module; doc/abi.md lists every entry with the minor that
@@ -55,7 +55,7 @@ extern "C" {
 #endif
 
 #define POSTINO_ABI_MAJOR 1
-#define POSTINO_ABI_MINOR 0
+#define POSTINO_ABI_MINOR 1
 
 /* The one symbol a module exports. */
 #define POSTINO_MODULE_SYMBOL "postino_module_v1"
@@ -785,6 +785,16 @@ struct postino_host_mailbox {
 	int (*mailbox_section)(postino_mailbox *mailbox, uint32_t index,
 			       const uint32_t *path, size_t depth,
 			       struct postino_section *section_r);
+
+	/* ---- 1.1 ---- */
+	/* Calls name(data, name) for each name of account's subscription
+	 * list, in byte order: names, which need not be mailboxes (RFC 3501
+	 * 6.3.6: mailbox_delete and mailbox_rename leave them; mailbox_list
+	 * says which existing mailboxes are subscribed). Indexed read. */
+	int (*mailbox_subscriptions)(postino_mod *mod, const char *account,
+				     void (*name)(void *data,
+						  const char *name),
+				     void *data);
 };
 
 /* What account-managing modules (password policy, panels) use. */

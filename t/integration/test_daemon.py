@@ -106,8 +106,8 @@ class Lifecycle(harness.TestCase):
 
     def test_version_and_usage(self):
         code, out, err = self.env.run([POSTINOD, "-V"])
-        self.assertEqual((code, out), (0, "postinod %s (plugin ABI 1.0)\n"
-                                       % VERSION), err)
+        self.assertEqual((code, out), (0, "postinod %s (plugin ABI %s)\n"
+                                       % (VERSION, harness.ABI)), err)
         code, out, err = self.env.run([POSTINOD, "-c", "x", "extra"])
         self.assertEqual(code, EX_USAGE, out + err)
         self.assertIn("usage: postinod", err)

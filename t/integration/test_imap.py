@@ -409,6 +409,17 @@ class Mailboxes(ImapTestCase):
                                 f"UIDVALIDITY {v})".encode()])
         self.stop()
 
+    def test_subscribe_on_create_setting(self):
+        """[imap] subscribe_on_create = yes: CREATE subscribes the new
+        mailbox (not the parents it makes); the default, no, is in the
+        conformance scenarios (rfc3501/6.3.6-subscribe.scr)."""
+        self.serve(imap_settings={"subscribe_on_create": "yes"})
+        c = self.raw()
+        c.ok("CREATE Work/2026")
+        untagged, _ = c.ok('LSUB "" Work*')
+        self.assertEqual(untagged, ['* LSUB () "/" Work/2026'])
+        self.stop()
+
     def test_rename_inbox_moves_its_messages(self):
         self.serve()
         self.deliver([message("one"), message("two")])

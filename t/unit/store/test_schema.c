@@ -12,6 +12,7 @@
 static const char *const tables[] = {
 	"domains", "accounts", "password_history", "aliases", "mailboxes",
 	"blobs", "messages", "queue", "queue_rcpts", "module_state",
+	"subscriptions",
 };
 
 static void assert_schema_v1(const char *db)
@@ -100,6 +101,12 @@ static void open_with_work(struct fixture *fx, char *db, size_t db_size)
 #define DOWN_TO_V4 \
 	"DROP TRIGGER mailboxes_last_uidvalidity_update;" \
 	"ALTER TABLE mailboxes DROP COLUMN recent_uid;" \
+	"ALTER TABLE mailboxes ADD COLUMN" \
+	"  subscribed INTEGER NOT NULL DEFAULT 1;" \
+	"UPDATE mailboxes SET subscribed = EXISTS (SELECT 1 FROM" \
+	"  subscriptions s WHERE s.account = mailboxes.account" \
+	"  AND s.name = mailboxes.name);" \
+	"DROP TABLE subscriptions;" \
 	"PRAGMA user_version = 4;"
 
 /* What schema step 4 added, undone: a database as v3 left it. */
@@ -270,6 +277,54 @@ START_TEST(test_migrate_v4_recent_boundary)
 }
 END_TEST
 
+static int job_unsubscribe_work(struct store_txn *txn, void *data)
+{
+	(void)data;
+	return store_txn_mailbox_subscribe(txn, "bob@example.test", "Work", 0);
+}
+
+static int count_name(void *data, const char *name)
+{
+	(void)name;
+	++*(int *)data;
+	return 0;
+}
+
+/* v5 moves the subscriptions into a list of names: what v4 marked
+ * subscribed stays subscribed, the rest not; a name then outlives its
+ * mailbox (RFC 3501 6.3.6). */
+START_TEST(test_migrate_v4_subscriptions)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+	int n = 0;
+
+	open_with_work(&fx, db, sizeof db);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V4
+		     "UPDATE mailboxes SET subscribed ="
+		     " name NOT IN ('Junk', 'Trash');");
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(store_subscription_list(fx.store, "bob@example.test",
+						 count_name, &n), 0);
+	ck_assert_int_eq(n, 4); /* INBOX Sent Drafts Work */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM subscriptions"
+				     " WHERE name IN ('Junk', 'Trash')"),
+			 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_delete, NULL), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM subscriptions"
+				     " WHERE name = 'Work'"),
+			 1);
+	ck_assert_int_eq(fx_run(&fx, job_unsubscribe_work, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_unsubscribe_work, NULL), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM subscriptions"
+				     " WHERE name = 'Work'"),
+			 0);
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(test_migrate_zero_byte_file)
 {
 	struct fixture fx;
@@ -362,6 +417,7 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, test_migrate_v3_counts_messages);
 	tcase_add_test(tc, test_migrate_v4_rename_uidvalidity);
 	tcase_add_test(tc, test_migrate_v4_recent_boundary);
+	tcase_add_test(tc, test_migrate_v4_subscriptions);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);
