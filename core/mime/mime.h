@@ -2,19 +2,27 @@
  * a table of section byte ranges, computed once (at delivery or APPEND)
  * with GMime, so that FETCH never re-parses a message.
  *
+ * Cost: time linear in the message size (times at most MIME_MAX_DEPTH for
+ * boundary checks), memory the message's size at most plus a bound of
+ * its own, whatever the number of parts.
+ *
  * Threads: call mime_init() once per process before any thread uses this
  * API (GMime's global init is not thread-safe); after that
  * mime_summary_build() and mime_section_find() may run concurrently on any
- * threads (each build uses its own GMime parser and objects). */
+ * threads (each build has its own state). */
 #ifndef POSTINO_MIME_H
 #define POSTINO_MIME_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Deeper multipart/message nesting becomes one opaque
- * application/octet-stream part; parts beyond MIME_MAX_PARTS are left out
- * of both the structure and the section table (they stay consistent). */
+/* Bounds of the summary, enforced while the message is walked (before
+ * any tree exists): deeper multipart/message nesting becomes one opaque
+ * application/octet-stream part; once the tree holds MIME_MAX_PARTS
+ * entries (the message, its parts, and each message/rfc822 part's
+ * message), each multipart still open ends with one opaque part holding
+ * the rest of its body as it is. The bytes stay whole: BODY[] and the ranges
+ * around the opaque parts are exact. */
 #define MIME_MAX_DEPTH 64
 #define MIME_MAX_PARTS 5000
 

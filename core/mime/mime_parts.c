@@ -36,9 +36,8 @@ static int parse_u64(const char **p, char sep, uint64_t *v_r)
 	return 0;
 }
 
-/* Parses the table into a new array of nodes (obj NULL). */
-static int parts_parse(const char *parts, struct mime_node **nodes_r,
-		       size_t *count_r)
+int mime_parts_parse(const char *parts, struct mime_node **nodes_r,
+		     size_t *count_r)
 {
 	size_t n = 0, i = 0;
 	struct mime_node *nodes;
@@ -101,7 +100,7 @@ int mime_section_find(const char *parts, const uint32_t *path, size_t depth,
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	ret = parts_parse(parts, &nodes, &count);
+	ret = mime_parts_parse(parts, &nodes, &count);
 	if (ret < 0)
 		return ret;
 	for (size_t d = 0; d < depth && cur >= 0; d++) {
