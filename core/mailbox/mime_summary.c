@@ -1,6 +1,7 @@
-/* MIME summaries for IMAP: computed once per stored blob on the writer
- * thread (core/mime, GMime) and served to FETCH from the database, with
- * the byte ranges of every section so BODY[2.1] reads only its bytes. */
+/* MIME summaries for IMAP: computed once per delivered message on the
+ * threadpool (core/mime; core/delivery/msg.c), stored with the blob by
+ * the writer, and served to FETCH from the database, with the byte ranges
+ * of every section so BODY[2.1] reads only its bytes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,21 +28,16 @@ static void host_section_from_ranges(const struct mime_section_ranges *r,
 	s->body_end = r->body.end;
 }
 
-int host_mime_store(struct store_txn *txn, int64_t blob_id, const char *buf,
-		    size_t len)
+int host_mime_store(struct store_txn *txn, int64_t blob_id,
+		    const struct mime_summary *summary)
 {
-	struct mime_summary summary;
 	int ret = store_txn_mime_has(txn, blob_id);
 
 	if (ret != 0)
 		return ret < 0 ? ret : 0;
-	ret = mime_summary_build(buf, len, &summary);
-	if (ret < 0)
-		return ret;
-	ret = store_txn_mime_put(txn, blob_id, summary.envelope, summary.body,
-				 summary.bodystructure, summary.parts);
-	mime_summary_free(&summary);
-	return ret;
+	return store_txn_mime_put(txn, blob_id, summary->envelope,
+				  summary->body, summary->bodystructure,
+				  summary->parts);
 }
 
 /* Messages stored before the summaries existed: computed now, not kept. */
