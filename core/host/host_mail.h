@@ -96,5 +96,7 @@ int64_t host_mailbox_mime(postino_mailbox *mailbox, uint32_t index,
 int host_mailbox_section(postino_mailbox *mailbox, uint32_t index,
 			 const uint32_t *path, size_t depth,
 			 struct postino_section *section_r);
+/* Frees the section table kept in ctx for the last message asked. */
+void host_mime_cache_free(struct core_ctx *ctx);
 
 #endif

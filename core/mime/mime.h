@@ -66,9 +66,23 @@ struct mime_section_ranges {
 };
 
 /* parts: summary.parts; path: part numbers (1-based), depth of them.
- * 0, -ENOENT (no such part) or -EINVAL (malformed table). Reentrant. */
+ * 0, -ENOENT (no such part) or -EINVAL (malformed table). Reentrant.
+ * Parses the whole table: for many lookups in one message, parse it once
+ * with mime_sections_parse(). */
 int mime_section_find(const char *parts, const uint32_t *path, size_t depth,
 		      struct mime_section_ranges *r);
+
+/* A parsed section table: each lookup then costs the path's length in
+ * siblings, not the table's size. */
+struct mime_sections;
+/* 0, -EINVAL (malformed table) or -ENOMEM. */
+int mime_sections_parse(const char *parts, struct mime_sections **table_r);
+/* As mime_section_find(). */
+int mime_sections_find(const struct mime_sections *table,
+		       const uint32_t *path, size_t depth,
+		       struct mime_section_ranges *r);
+/* Frees the table and sets *table to NULL; safe on NULL. */
+void mime_sections_free(struct mime_sections **table);
 
 /* Fuzz/robustness entry point: builds a summary of data, checks every
  * part's ranges lie inside [0, len] and in order, frees it. 0 when all

@@ -540,6 +540,42 @@ START_TEST(part_bomb_keeps_its_bytes_in_one_rest_part)
 }
 END_TEST
 
+/* One parse, every lookup: the same ranges as mime_section_find, for
+ * every part of a message at the cap (FETCH of thousands of sections of
+ * one message keeps the table parsed). */
+START_TEST(parsed_table_answers_like_the_text)
+{
+	GString *s = flat(MIME_MAX_PARTS - 1);
+	struct mime_summary sum;
+	struct mime_sections *table;
+	struct mime_section_ranges a, b;
+	uint32_t path[2] = { 0, 1 };
+
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_int_eq(mime_sections_parse(sum.parts, &table), 0);
+	ck_assert_int_eq(mime_sections_find(table, NULL, 0, &a), 0);
+	ck_assert_int_eq(mime_section_find(sum.parts, NULL, 0, &b), 0);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	for (path[0] = 1; path[0] <= MIME_MAX_PARTS; path[0]++) {
+		int ra = mime_sections_find(table, path, 1, &a);
+
+		ck_assert_int_eq(ra, mime_section_find(sum.parts, path, 1, &b));
+		ck_assert_int_eq(ra, path[0] < MIME_MAX_PARTS ? 0 : -ENOENT);
+		ck_assert_mem_eq(&a, &b, sizeof(a));
+		/* a leaf has no part 1 inside */
+		ck_assert_int_eq(mime_sections_find(table, path, 2, &a),
+				 -ENOENT);
+	}
+	mime_sections_free(&table);
+	ck_assert_ptr_null(table);
+	mime_sections_free(&table);
+	ck_assert_int_eq(mime_sections_parse("v1;x", &table), -EINVAL);
+	ck_assert_ptr_null(table);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
 /* A chain of message/rfc822 parts, n deep. */
 static GString *forwarded(int n)
 {
@@ -821,6 +857,7 @@ int main(void)
 	tcase_add_test(tc, hostile_shapes_give_a_sane_structure);
 	tcase_add_test(tc, part_cap_at_limit_and_one_over);
 	tcase_add_test(tc, part_bomb_keeps_its_bytes_in_one_rest_part);
+	tcase_add_test(tc, parsed_table_answers_like_the_text);
 	tcase_add_test(tc, depth_cap_at_limit_and_one_over);
 	tcase_add_test(tc, walk_follows_the_mime_rules);
 	tcase_add_test(tc, hostile_headers_are_linear);
