@@ -142,7 +142,9 @@ static const struct expect {
 	{ "groups.eml",
 	  "(NIL \"groups\" ((\"Team\" NIL \"team\" \"example.org\")) "
 	  "((NIL NIL \"nodomain\" \"MISSING_DOMAIN\")) "
-	  "((NIL NIL \"plain\" \"example.org\")) "
+	  /* "(comment) plain@example.org (Plain Name)": the comment
+	   * after a bare addr-spec is its display name */
+	  "((\"Plain Name\" NIL \"plain\" \"example.org\")) "
 	  "((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
 	  "((NIL NIL \"Friends\" NIL)(\"Ann B\" NIL \"ann\" \"example.org\")"
 	  "(NIL NIL \"bob\" \"example.org\")(NIL NIL NIL NIL)"
