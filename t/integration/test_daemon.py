@@ -106,7 +106,7 @@ class Lifecycle(harness.TestCase):
 
     def test_version_and_usage(self):
         code, out, err = self.env.run([POSTINOD, "-V"])
-        self.assertEqual((code, out), (0, "postinod %s (plugin ABI 1.0)\n"
+        self.assertEqual((code, out), (0, "postinod %s (plugin ABI 1.1)\n"
                                        % VERSION), err)
         code, out, err = self.env.run([POSTINOD, "-c", "x", "extra"])
         self.assertEqual(code, EX_USAGE, out + err)
