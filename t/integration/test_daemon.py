@@ -621,6 +621,9 @@ class DevSetup(harness.TestCase):
             with open(dev_conf) as f:
                 text = f.read()
         os.symlink(SAMPLE_DIR, env.path("mods"))
+        # The dev config's other relative paths (the quota warning
+        # templates) point into the source tree's etc/.
+        os.symlink(os.path.join(SOURCE_ROOT, "etc"), env.path("etc"))
         conf_text = adapt_dev_conf(text, {
             "state_dir": "var",
             "modules_dir": "mods",
