@@ -1,7 +1,11 @@
 /* Messages being received: spooled in memory up to MSG_MEMORY_MAX, then in
  * an unlinked file under state_dir (nothing to clean up after a crash),
  * and delivered by one job of the store writer, so the client's 250 comes
- * only after the batch holding the message is durable. */
+ * only after the batch holding the message is durable. The MIME summary
+ * of a message for a mailbox is made before that job is queued, on the
+ * threadpool: the writer commits every delivery's batch, and must not
+ * wait for one message's parse (a hostile one takes a worker a second,
+ * and no other delivery anything). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +16,7 @@
 #include "delivery/quota.h"
 #include "host/host_mail.h"
 #include "mailbox/mailbox_registry.h"
+#include "mime/mime.h"
 #include "net/conn_api.h"
 #include "queue/queue.h"
 #include "store/store.h"
@@ -226,6 +231,21 @@ int host_msg_add_header(postino_msg *msg, const char *name, const char *value)
 	return 0;
 }
 
+/* A message's MIME summary being made on the threadpool for its store
+ * job (delivery or APPEND), which embeds this. */
+struct msg_prepare {
+	uv_work_t req;
+	postino_msg *msg;
+	const char *mail_from;      /* the job's; NULL for an APPEND */
+	struct mime_summary summary;
+	int status;
+	/* Loop thread: the summary is made (status 0) or not. */
+	void (*ready)(struct msg_prepare *prep, int status);
+};
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
 struct msg_delivery {
 	postino_msg *msg;
 	char *mail_from;
@@ -244,6 +264,7 @@ struct msg_delivery {
 	void (*done)(void *data, int status);
 	void *data;
 	int conn_open;
+	struct msg_prepare prep; /* the summary, when local_count > 0 */
 	/* The module's state entry committed with the message, or none. */
 	char *state_key;
 	void *state_value; /* NULL: delete the key */
@@ -265,6 +286,7 @@ static void msg_delivery_free(struct msg_delivery *job)
 	free(job->warned);
 	free(job->state_key);
 	free(job->state_value);
+	mime_summary_free(&job->prep.summary);
 	free(job);
 }
 
@@ -311,6 +333,48 @@ static char *msg_load(postino_msg *msg, const char *mail_from,
 	*len_r = head + msg->size;
 	return buf;
 }
+
+/* ---- the MIME summary, on the threadpool ------------------------------ */
+
+/* Worker: the message as it will be stored, its summary, then the copy
+ * goes (the writer reads the spool again: a queue of jobs each holding a
+ * 50 MB message would cost memory that the spool files do not). */
+static void msg_prepare_work(uv_work_t *req)
+{
+	struct msg_prepare *prep = container_of(req, struct msg_prepare, req);
+	size_t prefix, len;
+	char *buf = msg_load(prep->msg, prep->mail_from, &prefix, &len);
+
+	if (buf == NULL) {
+		prep->status = -EIO;
+		return;
+	}
+	prep->status = mime_summary_build(buf, len, &prep->summary);
+	free(buf);
+}
+
+static void msg_prepare_after(uv_work_t *req, int status)
+{
+	struct msg_prepare *prep = container_of(req, struct msg_prepare, req);
+
+	/* status < 0: cancelled at shutdown */
+	prep->ready(prep, status < 0 ? status : prep->status);
+}
+
+/* Admin mode: now, ready before returning. Daemon: on the threadpool. */
+static int msg_prepare_start(postino_msg *msg, struct msg_prepare *prep)
+{
+	prep->msg = msg;
+	if (msg->ctx->mode == CORE_MODE_ADMIN) {
+		msg_prepare_work(&prep->req);
+		msg_prepare_after(&prep->req, 0);
+		return 0;
+	}
+	return uv_queue_work(msg->ctx->loop, &prep->req, msg_prepare_work,
+			     msg_prepare_after);
+}
+
+/* ---- delivery ------------------------------------------------------------ */
 
 /* One local recipient: the message into its INBOX, unless it is over
  * quota (then over_quota[i]; its bounce comes after the loop), and the
@@ -383,7 +447,7 @@ static int msg_delivery_run(struct store_txn *txn, void *data)
 	if (job->local_count > 0)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
 	if (ret == 0 && job->local_count > 0)
-		ret = host_mime_store(txn, blob, buf, len);
+		ret = host_mime_store(txn, blob, &job->prep.summary);
 	job->refused = 0;
 	for (size_t i = 0; ret == 0 && i < job->local_count; i++)
 		ret = msg_deliver_local(txn, job, i, blob, len);
@@ -471,6 +535,19 @@ static void msg_delivery_done(void *data, int status)
 	msg_delivery_free(job);
 }
 
+/* Loop thread: the summary is made; the writer takes the job. */
+static void msg_delivery_ready(struct msg_prepare *prep, int status)
+{
+	struct msg_delivery *job = container_of(prep, struct msg_delivery,
+						prep);
+
+	if (status == 0)
+		status = store_submit(job->msg->ctx->store, msg_delivery_run,
+				      msg_delivery_done, job);
+	if (status < 0)
+		msg_delivery_done(job, status);
+}
+
 static char **msg_copy_list(const char *const *list, size_t count)
 {
 	char **copy = calloc(count + 1, sizeof(*copy));
@@ -536,6 +613,8 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 	job->now = core_now_ms() / 1000;
 	job->done = done;
 	job->data = data;
+	job->prep.mail_from = job->mail_from;
+	job->prep.ready = msg_delivery_ready;
 	int state_failed = msg_delivery_state(job, d);
 	if (job->mail_from == NULL || job->local == NULL ||
 	    job->remote == NULL || job->mailboxes == NULL ||
@@ -545,8 +624,10 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 		host_msg_discard(&msg);
 		return -ENOMEM;
 	}
-	int ret = store_submit(msg->ctx->store, msg_delivery_run,
-			       msg_delivery_done, job);
+	int ret = job->local_count > 0
+		  ? msg_prepare_start(msg, &job->prep)
+		  : store_submit(msg->ctx->store, msg_delivery_run,
+				 msg_delivery_done, job);
 	if (ret < 0) {
 		msg_delivery_free(job);
 		host_msg_discard(&msg);
@@ -571,6 +652,7 @@ struct msg_append {
 	void (*done)(void *data, int status, uint32_t uidvalidity,
 		     uint32_t uid);
 	void *data;
+	struct msg_prepare prep;
 };
 
 static int msg_append_run(struct store_txn *txn, void *data)
@@ -594,7 +676,7 @@ static int msg_append_run(struct store_txn *txn, void *data)
 	else if (ret == 1)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
 	if (ret == 0)
-		ret = host_mime_store(txn, blob, buf, len);
+		ret = host_mime_store(txn, blob, &job->prep.summary);
 	if (ret == 0)
 		ret = store_txn_message_append(txn, job->mailbox_id, blob,
 					       job->flags, job->internaldate,
@@ -614,6 +696,7 @@ static void msg_append_free(struct msg_append *job)
 	free(job->account);
 	free(job->name);
 	free(job->keywords);
+	mime_summary_free(&job->prep.summary);
 	free(job);
 }
 
@@ -630,6 +713,17 @@ static void msg_append_done(void *data, int status)
 		  status == 0 ? job->uid : 0);
 	host_msg_unref(msg);
 	msg_append_free(job);
+}
+
+static void msg_append_ready(struct msg_prepare *prep, int status)
+{
+	struct msg_append *job = container_of(prep, struct msg_append, prep);
+
+	if (status == 0)
+		status = store_submit(job->msg->ctx->store, msg_append_run,
+				      msg_append_done, job);
+	if (status < 0)
+		msg_append_done(job, status);
 }
 
 int host_mailbox_append(struct postino_mod *mod, const char *account,
@@ -669,8 +763,8 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 		host_msg_discard(&msg);
 		return -ENOMEM;
 	}
-	int ret = store_submit(mod->ctx->store, msg_append_run,
-			       msg_append_done, job);
+	job->prep.ready = msg_append_ready;
+	int ret = msg_prepare_start(msg, &job->prep);
 	if (ret < 0) {
 		msg_append_free(job);
 		host_msg_discard(&msg);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "host/host_mail.h"
+#include "mime/mime.h"
 
 int quota_admit(struct store_txn *txn, const char *account, uint64_t size,
 		struct store_quota *before_r)
@@ -214,13 +215,19 @@ static int warning_store(struct store_txn *txn, const char *account,
 			 const char *mail, size_t len, int64_t now_s,
 			 int64_t *inbox_r)
 {
+	struct mime_summary summary = { 0 };
 	int64_t blob;
 	int ret = store_txn_inbox_id(txn, account, inbox_r);
 
 	if (ret == 0)
 		ret = store_txn_blob_put(txn, mail, len, &blob);
+	/* Made here, not on the threadpool as a client's message is: a few
+	 * KiB of our own template's text. */
 	if (ret == 0)
-		ret = host_mime_store(txn, blob, mail, len);
+		ret = mime_summary_build(mail, len, &summary);
+	if (ret == 0)
+		ret = host_mime_store(txn, blob, &summary);
+	mime_summary_free(&summary);
 	if (ret == 0)
 		ret = store_txn_message_append(txn, *inbox_r, blob, 0, now_s,
 					       NULL);

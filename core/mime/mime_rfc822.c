@@ -48,7 +48,14 @@ static void skip_cfws(struct lex *l)
 
 static enum tok lex_next(struct lex *l, bool mime)
 {
-	skip_cfws(l);
+	/* Control characters are skipped in a loop, not by recursing: a
+	 * header of a million of them would be a million stack frames. */
+	for (;;) {
+		skip_cfws(l);
+		if (!iscntrl((unsigned char)*l->p) || !*l->p)
+			break;
+		l->p++;
+	}
 	l->text = l->p;
 	l->len = 0;
 	if (!*l->p)
@@ -75,10 +82,6 @@ static enum tok lex_next(struct lex *l, bool mime)
 	       !is_special((unsigned char)*l->p, mime) &&
 	       !iscntrl((unsigned char)*l->p))
 		l->p++;
-	if (l->p == l->text) { /* a control character: skip it */
-		l->p++;
-		return lex_next(l, mime);
-	}
 	l->len = (size_t)(l->p - l->text);
 	return l->type = T_ATOM;
 }
@@ -416,27 +419,4 @@ skip:
 		g_string_free(ps[i].value, TRUE);
 	}
 	g_string_append(out, any ? ")" : "NIL");
-}
-
-char *mime_header_get(GMimeObject *obj, const char *name)
-{
-	GMimeHeaderList *list;
-	GMimeHeader *h;
-	const char *raw;
-	GString *s;
-
-	if (!obj)
-		return NULL;
-	list = g_mime_object_get_header_list(obj);
-	h = list ? g_mime_header_list_get_header(list, name) : NULL;
-	raw = h ? g_mime_header_get_raw_value(h) : NULL;
-	if (!raw)
-		return NULL;
-	s = g_string_new(NULL);
-	for (; *raw; raw++)
-		if (*raw != '\r' && *raw != '\n')
-			g_string_append_c(s, *raw);
-	g_strstrip(s->str);
-	s->len = strlen(s->str);
-	return g_string_free(s, FALSE);
 }
