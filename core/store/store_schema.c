@@ -199,11 +199,61 @@ static const char schema_v4[] =
 	"    WHERE id = NEW.mailbox;"
 	"END;";
 
+/* v5, quotas (RFC 9208): each mailbox also keeps the octets of its
+ * messages (the RFC822.SIZE IMAP and POP3 report, one per copy: a body
+ * stored once for 50 local recipients counts once in each mailbox), so an
+ * account's usage is a sum over its few mailbox rows, exact in the same
+ * transaction as any change, and right without C code after a mailbox or
+ * account delete (the rows go with what they count). The v4 triggers are
+ * replaced by ones that keep bytes too. Limits: an account's own (NULL:
+ * its domain's default; 0: none) and a domain's default (NULL or 0:
+ * none); quota_warned is the threshold (percent) of the account's last
+ * warning mail, written in the transaction that sent it. */
+static const char schema_v5[] =
+	"ALTER TABLE mailboxes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE mailboxes SET bytes = coalesce((SELECT sum(size) FROM messages"
+	"  WHERE messages.mailbox = mailboxes.id), 0);"
+	"ALTER TABLE accounts ADD COLUMN quota_storage INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN quota_messages INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN"
+	"  quota_warned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE domains ADD COLUMN quota_storage INTEGER;"
+	"ALTER TABLE domains ADD COLUMN quota_messages INTEGER;"
+	"DROP TRIGGER messages_count_insert;"
+	"DROP TRIGGER messages_count_delete;"
+	"DROP TRIGGER messages_count_update;"
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count + 1,"
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0),"
+	"    bytes = bytes + NEW.size"
+	"    WHERE id = NEW.mailbox;"
+	"END;"
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count - 1,"
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0),"
+	"    bytes = bytes - OLD.size"
+	"    WHERE id = OLD.mailbox;"
+	"END;"
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox, flags,"
+	"  size ON messages WHEN NEW.mailbox IS NOT OLD.mailbox"
+	"  OR (NEW.flags & 1) IS NOT (OLD.flags & 1)"
+	"  OR NEW.size IS NOT OLD.size BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count - 1,"
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0),"
+	"    bytes = bytes - OLD.size"
+	"    WHERE id = OLD.mailbox;"
+	"  UPDATE mailboxes SET message_count = message_count + 1,"
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0),"
+	"    bytes = bytes + NEW.size"
+	"    WHERE id = NEW.mailbox;"
+	"END;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
+	schema_v5,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -95,8 +95,43 @@ static void open_with_work(struct fixture *fx, char *db, size_t db_size)
 	"SELECT last_uidvalidity FROM accounts" \
 	" WHERE address = 'bob@example.test'"
 
+/* What schema step 5 added, undone: a database as v4 left it (its
+ * triggers as v4 made them). */
+#define DOWN_TO_V4 \
+	"DROP TRIGGER messages_count_insert;" \
+	"DROP TRIGGER messages_count_delete;" \
+	"DROP TRIGGER messages_count_update;" \
+	"ALTER TABLE mailboxes DROP COLUMN bytes;" \
+	"ALTER TABLE accounts DROP COLUMN quota_storage;" \
+	"ALTER TABLE accounts DROP COLUMN quota_messages;" \
+	"ALTER TABLE accounts DROP COLUMN quota_warned;" \
+	"ALTER TABLE domains DROP COLUMN quota_storage;" \
+	"ALTER TABLE domains DROP COLUMN quota_messages;" \
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count + 1," \
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0)" \
+	"    WHERE id = NEW.mailbox;" \
+	"END;" \
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count - 1," \
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0)" \
+	"    WHERE id = OLD.mailbox;" \
+	"END;" \
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox, flags" \
+	"  ON messages WHEN NEW.mailbox IS NOT OLD.mailbox" \
+	"  OR (NEW.flags & 1) IS NOT (OLD.flags & 1) BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count - 1," \
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0)" \
+	"    WHERE id = OLD.mailbox;" \
+	"  UPDATE mailboxes SET message_count = message_count + 1," \
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0)" \
+	"    WHERE id = NEW.mailbox;" \
+	"END;" \
+	"PRAGMA user_version = 4;"
+
 /* What schema step 4 added, undone: a database as v3 left it. */
 #define DOWN_TO_V3 \
+	DOWN_TO_V4 \
 	"DROP TRIGGER messages_count_insert;" \
 	"DROP TRIGGER messages_count_delete;" \
 	"DROP TRIGGER messages_count_update;" \
@@ -182,6 +217,40 @@ START_TEST(test_migrate_v3_counts_messages)
 			 0);
 	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
 	ck_assert_int_eq(sql_int(db, WORK_COUNTS), 6004);
+	fx_close(&fx);
+}
+END_TEST
+
+#define USAGE \
+	"SELECT sum(bytes) * 1000 + sum(message_count) FROM mailboxes" \
+	" WHERE account = (SELECT id FROM accounts" \
+	" WHERE address = 'bob@example.test')"
+
+/* A v4 database gets each mailbox's bytes from its messages (usage for
+ * quotas), and the new triggers keep them from then on. */
+START_TEST(test_migrate_v4_fills_usage)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+	const int64_t size = 20; /* job_deliver_work's message */
+
+	open_with_work(&fx, db, sizeof db);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V4);
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(sql_int(db, USAGE), 3 * size * 1000 + 3);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM accounts"
+				     " WHERE quota_storage IS NULL"
+				     " AND quota_messages IS NULL"
+				     " AND quota_warned = 0"), 1);
+	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	ck_assert_int_eq(sql_int(db, USAGE), 4 * size * 1000 + 4);
+	ck_assert_int_eq(sql_int(db, WORK_COUNTS), 4004);
 	fx_close(&fx);
 }
 END_TEST
@@ -276,6 +345,7 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, test_migrate_from_empty);
 	tcase_add_test(tc, test_migrate_v2_uidvalidity_never_repeats);
 	tcase_add_test(tc, test_migrate_v3_counts_messages);
+	tcase_add_test(tc, test_migrate_v4_fills_usage);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);
