@@ -65,7 +65,10 @@ static int load_main(struct config *config, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	/* modules_conf_dir must be known before modules.d can be read. */
-	return config_apply_server(config, err, errlen);
+	ret = config_apply_server(config, err, errlen);
+	if (ret < 0)
+		return ret;
+	return config_apply_quota(config, err, errlen);
 }
 
 int config_load(const char *main_file, struct config **config_r, char *err,
@@ -134,6 +137,10 @@ void config_free(struct config **config)
 		free(c->modules[i].listeners);
 	}
 	free(c->modules);
+	for (int l = 0; l < CONFIG_LANGS; l++) {
+		free(c->quota.subject[l]);
+		free(c->quota.body[l]);
+	}
 	free(c->server.hostname);
 	free(c->server.state_dir);
 	free(c->server.user);

@@ -30,6 +30,7 @@ enum key_kind {
 	KIND_NAMES,      /* names separated by blanks */
 	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
 	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
+	KIND_PERCENTS,   /* "none", or percentages 1-100 separated by blanks */
 };
 
 struct core_key {
@@ -111,6 +112,13 @@ static const struct core_key queue_keys[] = {
 	{ NULL, 0, false },
 };
 
+/* Quota warnings (core/config/config_quota.c, core/delivery). */
+static const struct core_key quota_keys[] = {
+	{ "warn", KIND_PERCENTS, false },   /* default none */
+	{ "templates", KIND_TEXT, false },  /* default: installed */
+	{ NULL, 0, false },
+};
+
 static const struct core_key module_keys[] = {
 	{ "load", KIND_MODULE, true },
 	/* Listeners (names or roles) whose sessions the module's hooks see;
@@ -189,6 +197,7 @@ static const struct core_section core_sections[] = {
 	{ "listener", true, CONFIG_FILE_MODULES_D, listener_keys, NULL },
 	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
 	{ "queue", false, CONFIG_FILE_MAIN, queue_keys, check_queue },
+	{ "quota", false, CONFIG_FILE_MAIN, quota_keys, NULL },
 };
 
 #define CORE_SECTION_COUNT (sizeof(core_sections) / sizeof(core_sections[0]))
@@ -438,6 +447,11 @@ static const char *value_problem(enum key_kind kind, const char *value,
 		return tls_pins_parse(value, pins, &count, &problem) == 0 ?
 			       NULL : problem;
 	}
+	case KIND_PERCENTS:
+		return config_parse_percents(value, NULL, 0, NULL) == 0 ?
+			       NULL :
+			       "is not none or a list of at most 8 percentages "
+			       "from 1 to 100 (e.g. 80 95)";
 	case KIND_TLS_MODE:
 		return strcmp(value, "implicit") == 0 ||
 				       strcmp(value, "starttls") == 0 ?

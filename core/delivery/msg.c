@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery/quota.h"
 #include "host/host_mail.h"
 #include "mailbox/mailbox_registry.h"
 #include "mime/mime.h"
@@ -41,6 +42,8 @@ struct postino_msg {
 	size_t headers_len;
 	char *module;           /* the maker's state namespace (copied: a
 				 * reload may unload it first) */
+	/* set->config: the configuration the message's jobs read on the
+	 * writer thread (quota warnings), kept while the set lives. */
 };
 
 postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
@@ -252,6 +255,12 @@ struct msg_delivery {
 	size_t remote_count;
 	int64_t now;
 	int64_t *mailboxes; /* the INBOXes written, for their views */
+	/* Mail from a client is held to the recipients' quotas; the
+	 * server's own (notices, bounces) is not, so it is never lost. */
+	int enforce_quota;
+	char *over_quota;   /* per local recipient: 1 when refused */
+	size_t refused;
+	int64_t *warned;    /* per local recipient: INBOX of a warning */
 	void (*done)(void *data, int status);
 	void *data;
 	int conn_open;
@@ -273,6 +282,8 @@ static void msg_delivery_free(struct msg_delivery *job)
 	free(job->remote);
 	free(job->mail_from);
 	free(job->mailboxes);
+	free(job->over_quota);
+	free(job->warned);
 	free(job->state_key);
 	free(job->state_value);
 	mime_summary_free(&job->prep.summary);
@@ -365,6 +376,64 @@ static int msg_prepare_start(postino_msg *msg, struct msg_prepare *prep)
 
 /* ---- delivery ------------------------------------------------------------ */
 
+/* One local recipient: the message into its INBOX, unless it is over
+ * quota (then over_quota[i]; its bounce comes after the loop), and the
+ * warning when this copy crosses a threshold. */
+static int msg_deliver_local(struct store_txn *txn, struct msg_delivery *job,
+			     size_t i, int64_t blob, size_t len)
+{
+	struct store_quota before;
+	int ret = store_txn_inbox_id(txn, job->local[i], &job->mailboxes[i]);
+
+	if (ret == 0)
+		ret = quota_admit(txn, job->local[i], len, &before);
+	if (ret == 0 && job->enforce_quota) {
+		job->over_quota[i] = 1;
+		job->refused++;
+		job->mailboxes[i] = 0;
+		return 0;
+	}
+	if (ret >= 0)
+		ret = store_txn_message_append(txn, job->mailboxes[i], blob, 0,
+					       job->now, NULL);
+	if (ret == 0)
+		ret = quota_warn(txn, job->msg->set->config, job->local[i],
+				 &before, job->now, &job->warned[i]);
+	return ret;
+}
+
+/* The recipients refused for their quota, as failed recipients of a queue
+ * entry: the queue bounces them to the sender, as it does a remote's
+ * 5xx. A bounce (null sender) is not bounced: done logs the loss. */
+static int msg_bounce_over_quota(struct store_txn *txn,
+				 struct msg_delivery *job, const char *data,
+				 size_t len)
+{
+	const char **rcpts;
+	size_t n = 0;
+	int64_t blob, queue_id;
+	int ret;
+
+	if (job->mail_from[0] == '\0')
+		return 0;
+	rcpts = calloc(job->refused, sizeof(*rcpts));
+	if (rcpts == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < job->local_count; i++)
+		if (job->over_quota[i])
+			rcpts[n++] = job->local[i];
+	ret = store_txn_blob_put(txn, data, len, &blob);
+	if (ret == 0)
+		ret = store_txn_queue_add(txn, job->mail_from, blob, rcpts, n,
+					  job->now,
+					  job->now + MSG_QUEUE_LIFETIME_S,
+					  &queue_id);
+	if (ret == 0)
+		ret = store_txn_queue_fail_all(txn, queue_id, QUOTA_FULL_REPLY);
+	free(rcpts);
+	return ret;
+}
+
 static int msg_delivery_run(struct store_txn *txn, void *data)
 {
 	struct msg_delivery *job = data;
@@ -379,13 +448,14 @@ static int msg_delivery_run(struct store_txn *txn, void *data)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
 	if (ret == 0 && job->local_count > 0)
 		ret = host_mime_store(txn, blob, &job->prep.summary);
-	for (size_t i = 0; ret == 0 && i < job->local_count; i++) {
-		ret = store_txn_inbox_id(txn, job->local[i],
-					 &job->mailboxes[i]);
-		if (ret == 0)
-			ret = store_txn_message_append(txn, job->mailboxes[i],
-						       blob, 0, job->now, NULL);
-	}
+	job->refused = 0;
+	for (size_t i = 0; ret == 0 && i < job->local_count; i++)
+		ret = msg_deliver_local(txn, job, i, blob, len);
+	/* Nobody could take it: refused whole (SMTP's 552 at the end of
+	 * DATA), nothing stored. */
+	if (ret == 0 && job->refused > 0 && job->refused == job->local_count &&
+	    job->remote_count == 0)
+		ret = -EDQUOT;
 	/* Relays never add Return-Path: the remote copy is the bytes as
 	 * received, with the policies' headers. */
 	if (ret == 0 && job->remote_count > 0)
@@ -395,6 +465,9 @@ static int msg_delivery_run(struct store_txn *txn, void *data)
 					  (const char *const *)job->remote,
 					  job->remote_count, job->now,
 					  job->now + MSG_QUEUE_LIFETIME_S, NULL);
+	if (ret == 0 && job->refused > 0)
+		ret = msg_bounce_over_quota(txn, job, buf + prefix,
+					    len - prefix);
 	free(buf);
 	if (ret == 0 && job->state_key != NULL) {
 		if (job->state_value == NULL)
@@ -419,15 +492,39 @@ static void msg_delivery_done(void *data, int status)
 	postino_msg *msg = job->msg;
 	int call = 1;
 
-	if (status < 0)
+	if (status == -EDQUOT)
+		log_write(&msg->ctx->log, LOG_LEVEL_INFO, "core", NULL,
+			  "message from <%s> refused: every recipient is "
+			  "over quota", job->mail_from);
+	else if (status < 0)
 		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
 			  "delivery of a message from <%s> failed: %s",
 			  job->mail_from, strerror(-status));
-	/* Remote recipients need not wait for the queue's next poll. */
-	if (status == 0 && job->remote_count > 0 && msg->ctx->queue != NULL)
+	for (size_t i = 0; status == 0 && i < job->local_count; i++) {
+		if (job->over_quota[i])
+			log_write(&msg->ctx->log, LOG_LEVEL_INFO, "core", NULL,
+				  "<%s> is over quota: the message from <%s> "
+				  "%s", job->local[i], job->mail_from,
+				  job->mail_from[0] != '\0'
+					  ? "is bounced"
+					  : "is dropped (a bounce is not "
+					    "bounced)");
+		if (job->warned[i] != 0)
+			log_write(&msg->ctx->log, LOG_LEVEL_INFO, "core", NULL,
+				  "<%s> crossed a quota warning threshold: "
+				  "warned", job->local[i]);
+	}
+	/* Remote recipients (and bounces) need not wait for the queue's
+	 * next poll. */
+	if (status == 0 && (job->remote_count > 0 || job->refused > 0) &&
+	    msg->ctx->queue != NULL)
 		queue_kick(msg->ctx->queue);
-	for (size_t i = 0; status == 0 && i < job->local_count; i++)
-		mailbox_registry_changed(msg->ctx, job->mailboxes[i]);
+	for (size_t i = 0; status == 0 && i < job->local_count; i++) {
+		if (job->mailboxes[i] != 0)
+			mailbox_registry_changed(msg->ctx, job->mailboxes[i]);
+		if (job->warned[i] != 0 && job->warned[i] != job->mailboxes[i])
+			mailbox_registry_changed(msg->ctx, job->warned[i]);
+	}
 	if (msg->conn != NULL) {
 		call = conn_unref(msg->conn);
 		msg->conn = NULL;
@@ -510,6 +607,9 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 	job->remote = msg_copy_list(d->remote, d->remote_count);
 	job->remote_count = d->remote_count;
 	job->mailboxes = calloc(d->local_count + 1, sizeof(*job->mailboxes));
+	job->over_quota = calloc(d->local_count + 1, 1);
+	job->warned = calloc(d->local_count + 1, sizeof(*job->warned));
+	job->enforce_quota = msg->conn != NULL;
 	job->now = core_now_ms() / 1000;
 	job->done = done;
 	job->data = data;
@@ -517,7 +617,8 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 	job->prep.ready = msg_delivery_ready;
 	int state_failed = msg_delivery_state(job, d);
 	if (job->mail_from == NULL || job->local == NULL ||
-	    job->remote == NULL || job->mailboxes == NULL || state_failed) {
+	    job->remote == NULL || job->mailboxes == NULL ||
+	    job->over_quota == NULL || job->warned == NULL || state_failed) {
 		job->local_count = job->remote_count = 0;
 		msg_delivery_free(job);
 		host_msg_discard(&msg);
@@ -546,6 +647,8 @@ struct msg_append {
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
 	uint32_t uid;
+	int64_t internaldate_now; /* the warning's Date */
+	int64_t warned;           /* INBOX given a quota warning, or 0 */
 	void (*done)(void *data, int status, uint32_t uidvalidity,
 		     uint32_t uid);
 	void *data;
@@ -562,9 +665,15 @@ static int msg_append_run(struct store_txn *txn, void *data)
 
 	if (buf == NULL)
 		return -EIO;
+	struct store_quota before;
 	ret = store_txn_mailbox_lookup(txn, job->account, job->name,
 				       &job->mailbox_id, &job->uidvalidity);
+	/* IMAP's NO [OVERQUOTA]: checked here, with the writes before it. */
 	if (ret == 0)
+		ret = quota_admit(txn, job->account, len, &before);
+	if (ret == 0)
+		ret = -EDQUOT;
+	else if (ret == 1)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
 	if (ret == 0)
 		ret = host_mime_store(txn, blob, &job->prep.summary);
@@ -575,6 +684,9 @@ static int msg_append_run(struct store_txn *txn, void *data)
 	if (ret == 0)
 		ret = store_txn_message_keywords(txn, job->mailbox_id,
 						 job->uid, job->keywords);
+	if (ret == 0)
+		ret = quota_warn(txn, job->msg->set->config, job->account,
+				 &before, job->internaldate_now, &job->warned);
 	free(buf);
 	return ret;
 }
@@ -595,6 +707,8 @@ static void msg_append_done(void *data, int status)
 
 	if (status == 0)
 		mailbox_registry_changed(msg->ctx, job->mailbox_id);
+	if (status == 0 && job->warned != 0 && job->warned != job->mailbox_id)
+		mailbox_registry_changed(msg->ctx, job->warned);
 	job->done(job->data, status, status == 0 ? job->uidvalidity : 0,
 		  status == 0 ? job->uid : 0);
 	host_msg_unref(msg);
@@ -639,8 +753,9 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 	job->keywords = strdup(keywords != NULL ? keywords : "");
 	job->msg = msg;
 	job->flags = flags;
+	job->internaldate_now = core_now_ms() / 1000;
 	job->internaldate = internaldate > 0 ? internaldate
-					     : core_now_ms() / 1000;
+					     : job->internaldate_now;
 	job->done = done;
 	job->data = data;
 	if (job->account == NULL || job->name == NULL || job->keywords == NULL) {

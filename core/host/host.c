@@ -368,6 +368,7 @@ static const struct postino_host_account host_account = {
 	.password_verify = host_password_verify,
 	.password_in_history = host_password_in_history,
 	.password_set_hash = host_password_set_hash,
+	.account_quota = host_account_quota,
 };
 
 const struct postino_host core_host_table = {

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DB_FILE "postino.db"
 
 enum store_mode {
@@ -208,6 +208,11 @@ int store_txn_inbox_id(struct store_txn *txn, const char *account,
 int store_txn_queue_add(struct store_txn *txn, const char *sender,
 			int64_t blob_id, const char *const *rcpts, size_t count,
 			int64_t now_s, int64_t giveup_s, int64_t *queue_id_r);
+/* Marks every recipient of a queue entry failed with reply (their bounce
+ * not yet made): the queue bounces them at its next look, as it does a
+ * remote's 5xx. For local recipients refused at delivery (quota). */
+int store_txn_queue_fail_all(struct store_txn *txn, int64_t queue_id,
+			     const char *reply);
 
 /* ---- per-module state (writes, inside a job) ---------------------------- */
 
@@ -353,6 +358,54 @@ int store_state_scan(struct store *store, const char *module,
  * once the copy is complete. */
 int store_backup(const char *state_dir, const char *path, char *err,
 		 size_t errlen);
+
+/* ---- quotas (store_quota.c) --------------------------------------------- */
+
+/* An account's limit: STORE_QUOTA_DEFAULT (its domain's default), 0 (no
+ * limit) or the limit; STORE_QUOTA_KEEP leaves a limit as it is. */
+#define STORE_QUOTA_KEEP (-2)
+#define STORE_QUOTA_DEFAULT (-1)
+
+/* Usage counts every message's octets (RFC822.SIZE, what POP3's LIST
+ * shows) once per copy, whatever blobs they share. */
+struct store_quota {
+	int64_t account_id;
+	uint64_t storage_used;    /* octets */
+	uint64_t messages_used;
+	uint64_t storage_limit;   /* in force; 0: none */
+	uint64_t messages_limit;
+	int64_t account_storage;  /* the account's own setting (see above) */
+	int64_t account_messages;
+	uint64_t domain_storage;  /* the domain's default; 0: none */
+	uint64_t domain_messages;
+	unsigned warned;          /* threshold (percent) last warned of */
+	char lang[8];             /* the account's language, "" unset */
+};
+
+/* -ENOENT when there is no such account. Reads a few rows (one per
+ * mailbox of the account). */
+int store_quota_get(struct store *store, const char *address,
+		    struct store_quota *quota_r);
+/* The same inside a job: sees the transaction's own writes. */
+int store_txn_quota_get(struct store_txn *txn, const char *address,
+			struct store_quota *quota_r);
+/* 1 when adding add_bytes octets in add_messages messages would take the
+ * account over a limit; 0 when it fits or adds nothing (an operation that
+ * does not raise usage is never refused, even over quota). */
+int store_quota_exceeds(const struct store_quota *q, uint64_t add_bytes,
+			uint64_t add_messages);
+/* Sets an account's limits (STORE_QUOTA_* or a positive number). */
+int store_txn_quota_set(struct store_txn *txn, const char *address,
+			int64_t storage, int64_t messages);
+/* Sets a domain's default limits (0 or STORE_QUOTA_DEFAULT: none). */
+int store_txn_domain_quota_set(struct store_txn *txn, const char *domain,
+			       int64_t storage, int64_t messages);
+/* A domain's default limits (0: none); -ENOENT unknown domain. */
+int store_domain_quota_get(struct store *store, const char *domain,
+			   uint64_t *storage_r, uint64_t *messages_r);
+/* Records the threshold of the account's last quota warning. */
+int store_txn_quota_warned(struct store_txn *txn, int64_t account_id,
+			   unsigned percent);
 
 
 /* ---- the outbound queue (store_queue.c) --------------------------------- */

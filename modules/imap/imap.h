@@ -227,6 +227,20 @@ void imap_cmd_idle(struct imap_session *, const struct imap_command *,
 		   const struct imap_arg *, size_t, bool);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 void imap_idle_changed(struct imap_session *s);
+/* imap_cmd_quota.c (RFC 9208). */
+void imap_cmd_getquotaroot(struct imap_session *, const struct imap_command *,
+			   const struct imap_arg *, size_t, bool);
+void imap_cmd_getquota(struct imap_session *, const struct imap_command *,
+		       const struct imap_arg *, size_t, bool);
+void imap_cmd_setquota(struct imap_session *, const struct imap_command *,
+		       const struct imap_arg *, size_t, bool);
+/* The host has quotas (ABI 1.1): QUOTA is advertised. */
+bool imap_quota_supported(const struct imap_session *s);
+/* A message of size octets would not fit the account's quota now (the
+ * answer to an APPEND before its synchronising literal is sent). */
+bool imap_quota_refuses(struct imap_session *s, uint64_t size);
+/* The tagged NO of a write refused with -EDQUOT. */
+#define IMAP_OVERQUOTA "[OVERQUOTA] Quota exceeded"
 /* APPEND: the line announcing the message literal (imap_cmd_append.c). */
 void imap_append_begin(struct imap_session *s, const char *line,
 		       size_t len, uint64_t size, bool nonsync);

@@ -144,6 +144,10 @@ static void copy_done(void *data, int status, uint32_t uidvalidity,
 		imap_tagged(s, "NO", "[TRYCREATE] Mailbox does not exist");
 		return;
 	}
+	if (status == -EDQUOT) {
+		imap_tagged(s, "NO", IMAP_OVERQUOTA);
+		return;
+	}
 	if (status < 0) {
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot %s messages",
 			    move ? "move" : "copy");

@@ -48,6 +48,9 @@ static const struct imap_command_def commands[] = {
 	{ "COPY", S_SE, imap_cmd_copy, false },
 	{ "MOVE", S_SE, imap_cmd_copy, false },
 	{ "IDLE", S_AU | S_SE, imap_cmd_idle, false },
+	{ "GETQUOTAROOT", S_AU | S_SE, imap_cmd_getquotaroot, false },
+	{ "GETQUOTA", S_AU | S_SE, imap_cmd_getquota, false },
+	{ "SETQUOTA", S_AU | S_SE, imap_cmd_setquota, false },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)

@@ -43,20 +43,6 @@ INIT_FAILS_DIR = os.path.join(BUILD_ROOT, "t", "abi", "init_fails")
 PRERELEASE_DIR = os.path.join(BUILD_ROOT, "t", "abi", "prerelease")
 
 VERSION = "0.1.0"
-
-
-def _abi_version():
-    """"MAJOR.MINOR" of plugins-api/postino/plugin.h: what postinod -V and
-    postino module list print for modules built with it."""
-    path = os.path.join(SOURCE_ROOT, "plugins-api", "postino", "plugin.h")
-    with open(path) as f:
-        text = f.read()
-    major = re.search(r"#define POSTINO_ABI_MAJOR (\d+)", text).group(1)
-    minor = re.search(r"#define POSTINO_ABI_MINOR (\d+)", text).group(1)
-    return f"{major}.{minor}"
-
-
-ABI = _abi_version()
 READY_TIMEOUT = 20.0   # the "postinod ready" line
 WAIT_TIMEOUT = 20.0    # any other awaited log line or state
 STOP_TIMEOUT = 60.0    # SIGTERM to exit (leak checking takes a while)
