@@ -1,10 +1,13 @@
 /* RFC 5322 / RFC 2045 structured header values, as IMAP wants them: not
  * decoded (encoded-words and RFC 2231 values stay as written; clients
  * decode them), only split into their parts. Lenient: anything malformed
- * still yields a well-formed IMAP list. */
+ * still yields a well-formed IMAP list. SEARCH reads address lists with
+ * the same parser, display names decoded. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gmime/gmime.h>
 
 #include "mime/mime_internal.h"
 
@@ -319,6 +322,50 @@ void mime_write_address_list(GString *out, const char *value)
 		return;
 	}
 	g_string_append_c(out, ')');
+}
+
+/* SEARCH's text of an address list: "Name <local@domain>", groups as
+ * "group: ...;", display names decoded (RFC 2047) to UTF-8. */
+static void emit_search(void *data, enum addr_kind kind,
+			const struct addr_parts *a)
+{
+	GString *out = data;
+	char *name = NULL;
+
+	if (kind != ADDR_GROUP_END && a->name->len > 0)
+		name = g_mime_utils_header_decode_phrase(NULL, a->name->str);
+	if (kind != ADDR_GROUP_END && out->len > 0 &&
+	    out->str[out->len - 1] != ' ')
+		g_string_append(out, ", ");
+	switch (kind) {
+	case ADDR_GROUP_START:
+		g_string_append_printf(out, "%s: ", name ? name : "");
+		break;
+	case ADDR_GROUP_END:
+		g_string_append_c(out, ';');
+		break;
+	case ADDR_MAILBOX:
+		if (name && *name)
+			g_string_append_printf(out, "%s ", name);
+		g_string_append_c(out, '<');
+		if (a->adl->len)
+			g_string_append_printf(out, "%s:", a->adl->str);
+		g_string_append(out, a->mailbox->str);
+		if (a->host->len)
+			g_string_append_printf(out, "@%s", a->host->str);
+		g_string_append_c(out, '>');
+		break;
+	}
+	g_free(name);
+}
+
+void mime_search_address_list(GString *out, const char *value)
+{
+	GString *list = g_string_new(NULL);
+
+	address_list_parse(value, emit_search, list);
+	g_string_append_len(out, list->str, (gssize)list->len);
+	g_string_free(list, TRUE);
 }
 
 char *mime_first_token(const char *value)

@@ -817,6 +817,18 @@ struct postino_host_mailbox {
 				     void (*name)(void *data,
 						  const char *name),
 				     void *data);
+	/* Any thread. What SEARCH matches in a message (RFC 3501 6.4.4),
+	 * as UTF-8 text written to buf (at most buflen bytes: the rest is
+	 * cut): its header fields one a line, "Name: value\n", unfolded,
+	 * encoded words decoded, address fields as ENVELOPE parses them
+	 * ("Real Name <local@domain>, ..."), *header_len_r their length;
+	 * with body set, then "\n" and the text of its text parts, transfer
+	 * encodings undone and charsets converted, each ending in "\n".
+	 * msg is the message as stored (mailbox_read), or its header
+	 * alone. Linear in len. The length, or a negative errno. */
+	int64_t (*mime_search_text)(const void *msg, size_t len, int body,
+				    char *buf, size_t buflen,
+				    size_t *header_len_r);
 };
 
 /* What account-managing modules (password policy, panels) use. */
