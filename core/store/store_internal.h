@@ -235,6 +235,11 @@ int store_mailbox_take_modseq(struct store_conn *c, int64_t mailbox_id,
 			      int64_t *modseq_r);
 
 /* store_read_accounts.c: 0 and the id, -ENOENT (text set) or an error. */
+/* IMAP's INBOX is any case, also as the first level of a name: "inbox"
+ * and "Inbox/x" are INBOX and INBOX/x (RFC 3501 5.1). Returns name, or
+ * buf (STORE_NAME_BUF bytes) holding it with that level "INBOX". */
+#define STORE_NAME_BUF 257
+const char *store_mailbox_name(const char *name, char *buf);
 int store_account_id(struct store_conn *conn, const char *address,
 		     int64_t *id_r);
 

@@ -10,10 +10,17 @@
 
 #include "store/store_internal.h"
 
-/* Folds "inbox" to "INBOX"; every other name is case-sensitive. */
-static const char *mailbox_name(const char *name)
+const char *store_mailbox_name(const char *name, char *buf)
 {
-	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+	size_t len = strlen(name);
+
+	if (len < 5 || strncasecmp(name, "INBOX", 5) != 0 ||
+	    (name[5] != '\0' && name[5] != '/') || len >= STORE_NAME_BUF ||
+	    strncmp(name, "INBOX", 5) == 0)
+		return name;
+	memcpy(buf, "INBOX", 5);
+	memcpy(buf + 5, name + 5, len - 5 + 1);
+	return buf;
 }
 
 /* A name IMAP clients and our hierarchy can live with: not empty, no
@@ -43,7 +50,8 @@ int store_txn_mailbox_lookup(struct store_txn *txn, const char *address,
 	ret = store_account_id(c, address, &account);
 	if (ret < 0)
 		return ret;
-	name = mailbox_name(name);
+	char folded[STORE_NAME_BUF];
+	name = store_mailbox_name(name, folded);
 	st = store_conn_stmt(c, STMT_MAILBOX_ID,
 			     "SELECT id, uidvalidity FROM mailboxes"
 			     " WHERE account = ?1 AND name = ?2");
@@ -86,7 +94,7 @@ int store_txn_mailbox_create(struct store_txn *txn, const char *address,
 	if (ret < 0)
 		return ret;
 	/* RFC 3501 6.3.3: superior names that are missing are made too. */
-	char parent[256];
+	char parent[256], folded[STORE_NAME_BUF];
 	for (const char *p = strchr(name, '/'); p != NULL;
 	     p = strchr(p + 1, '/')) {
 		int64_t id;
@@ -94,13 +102,14 @@ int store_txn_mailbox_create(struct store_txn *txn, const char *address,
 		ret = store_txn_mailbox_id(txn, address, parent, &id);
 		if (ret == -ENOENT)
 			ret = store_mailbox_insert(c, account,
-						   mailbox_name(parent), NULL,
-						   (int64_t)time(NULL));
+						   store_mailbox_name(parent,
+								      folded),
+						   NULL, (int64_t)time(NULL));
 		if (ret < 0)
 			return ret;
 	}
-	ret = store_mailbox_insert(c, account, mailbox_name(name), special_use,
-				   (int64_t)time(NULL));
+	ret = store_mailbox_insert(c, account, store_mailbox_name(name, folded),
+				   special_use, (int64_t)time(NULL));
 	if (ret == -EEXIST)
 		return store_conn_errorf(c, ret, "mailbox %s exists", name);
 	return ret;
@@ -138,8 +147,10 @@ int store_txn_mailbox_delete(struct store_txn *txn, const char *address,
 	int64_t account, id;
 	int ret;
 
+	char folded[STORE_NAME_BUF];
+
 	*mailbox_id_r = 0;
-	name = mailbox_name(name);
+	name = store_mailbox_name(name, folded);
 	if (strcmp(name, "INBOX") == 0)
 		return store_conn_errorf(c, -EPERM, "INBOX cannot be deleted");
 	ret = store_account_id(c, address, &account);
@@ -283,9 +294,11 @@ int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 	size_t from_len;
 	int ret;
 
+	char from_folded[STORE_NAME_BUF], to_folded[STORE_NAME_BUF];
+
 	memset(result_r, 0, sizeof(*result_r));
-	from = mailbox_name(from);
-	to = mailbox_name(to);
+	from = store_mailbox_name(from, from_folded);
+	to = store_mailbox_name(to, to_folded);
 	if (!mailbox_name_valid(to) || strcmp(to, "INBOX") == 0)
 		return store_conn_errorf(c, strcmp(to, "INBOX") == 0 ? -EEXIST
 								  : -EINVAL,
@@ -336,9 +349,10 @@ int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
 	struct store_conn *c = txn->conn;
 	sqlite3_stmt *st;
 	int64_t account;
+	char folded[STORE_NAME_BUF];
 	int ret;
 
-	name = mailbox_name(name);
+	name = store_mailbox_name(name, folded);
 	if (!mailbox_name_valid(name))
 		return store_conn_errorf(c, -EINVAL, "invalid mailbox name");
 	ret = store_account_id(c, address, &account);

@@ -80,8 +80,8 @@ int store_mailbox_get(struct store *store, const char *address,
 	if (name == NULL || name[0] == '\0')
 		return store_conn_errorf(c, -EINVAL, "invalid mailbox name");
 	/* IMAP: INBOX is case-insensitive, every other name is not. */
-	if (strcasecmp(name, "INBOX") == 0)
-		name = "INBOX";
+	char folded[STORE_NAME_BUF];
+	name = store_mailbox_name(name, folded);
 	ret = store_account_id(c, address, &account);
 	if (ret < 0)
 		return ret;

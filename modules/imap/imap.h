@@ -151,8 +151,11 @@ void imap_capability_list(struct imap_session *s, struct imap_buf *out);
  * terminated). false with a NO/BAD already sent when invalid. */
 bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
 		      struct imap_buf *out);
-/* Decodes a mUTF-7 name to UTF-8, NUL-terminated; -EINVAL if invalid. */
+/* Decodes a mUTF-7 name to UTF-8, NUL-terminated; -EINVAL if invalid
+ * (a control character, U+0000 included, is). */
 int imap_mutf7_name(const char *str, size_t len, struct imap_buf *out);
+/* The tagged NO text for a failed look-up of a mailbox by name. */
+const char *imap_mailbox_error(int ret);
 void imap_unselect(struct imap_session *s);
 /* Brings the view up to date and reports the changes (EXPUNGE unless
  * the command forbids it, FETCH FLAGS, EXISTS, RECENT). */

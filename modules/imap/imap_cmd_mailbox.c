@@ -48,9 +48,7 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 		if (s->mb != NULL)
 			host->mailbox->mailbox_close(&s->mb);
 		imap_buf_free(&name);
-		imap_tagged(s, "NO", ret == -ENOENT
-				? "[NONEXISTENT] Mailbox does not exist"
-				: "[SERVERBUG] Cannot open the mailbox");
+		imap_tagged(s, "NO", "%s", imap_mailbox_error(ret));
 		return;
 	}
 	s->mailbox_name = strdup(name.data);
@@ -346,9 +344,7 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd,
 					   &st);
 	if (ret < 0) {
 		imap_buf_free(&name);
-		imap_tagged(s, "NO", ret == -ENOENT
-				? "[NONEXISTENT] Mailbox does not exist"
-				: "[SERVERBUG] Internal error");
+		imap_tagged(s, "NO", "%s", imap_mailbox_error(ret));
 		return;
 	}
 	imap_buf_init(&out, 0);

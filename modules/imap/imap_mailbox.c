@@ -11,18 +11,48 @@
 #include "imap_flags.h"
 #include "imap_seqset.h"
 
+/* Whether UTF-8 name[0..len) has a control character (C0, DEL or C1),
+ * which modified UTF-7 can encode but no mailbox name may hold. */
+static bool has_control(const char *name, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		     p[i + 1] <= 0x9f))
+			return true;
+	}
+	return false;
+}
+
 int imap_mutf7_name(const char *str, size_t len, struct imap_buf *out)
 {
+	size_t start = out->len;
 	int ret;
 
 	if (len == 0 || memchr(str, '\0', len) != NULL)
 		return -EINVAL;
 	ret = imap_mutf7_to_utf8(str, len, out);
+	if (ret == 0 && has_control(out->data + start, out->len - start))
+		ret = -EINVAL;
 	if (ret == 0)
 		ret = imap_buf_append(out, "", 0);
 	if (ret == 0 && out->data == NULL)
 		ret = -EINVAL;
 	return ret;
+}
+
+const char *imap_mailbox_error(int ret)
+{
+	switch (ret) {
+	case -ENOENT:
+		return "[NONEXISTENT] Mailbox does not exist";
+	case -EINVAL:
+		return "[CANNOT] Invalid mailbox name";
+	default:
+		return "[SERVERBUG] Cannot open the mailbox";
+	}
 }
 
 bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
