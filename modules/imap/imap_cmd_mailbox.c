@@ -57,6 +57,9 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 	s->readonly = examine;
 	s->exists = imap_count(s);
 	s->recent = 0;
+	/* The keywords in use go in FLAGS (RFC 3501 6.3.1, 7.2.6); without
+	 * memory for the set, FLAGS lists the system flags only. */
+	s->keywords = imap_keywords_new();
 	for (uint32_t i = 0; i < s->exists; i++) {
 		struct postino_message_info info;
 		if (imap_message(s, i, &info) < 0)
@@ -65,15 +68,13 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 			s->recent++;
 		if (unseen == 0 && !(info.flags & POSTINO_FLAG_SEEN))
 			unseen = i + 1;
+		if (s->keywords != NULL)
+			imap_keywords_add(s->keywords, info.keywords);
 	}
 	host->mailbox->mailbox_watch(s->mb, mailbox_changed, s);
-	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-		       "\\Draft)\r\n"
-		       "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n"
-		       "* %u EXISTS\r\n* %u RECENT\r\n",
-		    examine ? "" : "\\Answered \\Flagged \\Deleted \\Seen "
-				   "\\Draft \\*",
-		    s->exists, s->recent);
+	imap_flags_announce(s);
+	imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists,
+		    s->recent);
 	if (unseen > 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"

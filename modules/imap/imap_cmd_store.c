@@ -27,6 +27,13 @@ static void store_done(void *data, int status)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags");
 		goto out;
 	}
+	/* A new keyword changes the mailbox's flags: FLAGS first, also
+	 * for .SILENT (RFC 3501 7.2.6). */
+	for (size_t i = 0; i < op->count; i++) {
+		struct postino_message_info info;
+		if (imap_message(s, op->indices[i], &info) == 0)
+			imap_keywords_seen(s, info.keywords);
+	}
 	for (size_t i = 0; !op->silent && i < op->count; i++) {
 		struct postino_message_info info;
 		struct imap_buf out;

@@ -90,6 +90,7 @@ void imap_unselect(struct imap_session *s)
 {
 	if (s->mb != NULL)
 		s->srv->host->mailbox->mailbox_close(&s->mb);
+	imap_keywords_free(&s->keywords);
 	free(s->mailbox_name);
 	s->mailbox_name = NULL;
 	s->exists = 0;
@@ -98,6 +99,31 @@ void imap_unselect(struct imap_session *s)
 	s->readonly = false;
 	if (s->state == IMAP_SELECTED)
 		s->state = IMAP_AUTH;
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+void imap_flags_announce(struct imap_session *s)
+{
+	const char *kw = s->keywords != NULL ?
+		imap_keywords_text(s->keywords) : "";
+	const char *sep = kw[0] != '\0' ? " " : "";
+
+	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+		       "\\Draft%s%s)\r\n", sep, kw);
+	if (s->readonly)
+		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only\r\n");
+	else
+		imap_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+			       "\\Deleted \\Seen \\Draft%s%s \\*)] Flags "
+			       "permitted\r\n", sep, kw);
+}
+
+void imap_keywords_seen(struct imap_session *s, const char *keywords)
+{
+	if (s->keywords != NULL && keywords != NULL && keywords[0] != '\0' &&
+	    imap_keywords_add(s->keywords, keywords) > 0)
+		imap_flags_announce(s);
 }
 
 /* ---- sync ---------------------------------------------------------------- */
@@ -123,6 +149,7 @@ static void sync_flags(void *data, uint32_t index)
 
 	if (index >= s->exists || imap_message(s, index, &info) < 0)
 		return; /* new: the client learns it with EXISTS */
+	imap_keywords_seen(s, info.keywords);
 	imap_buf_init(&out, 0);
 	if (imap_flags_format(info.flags, info.keywords, &out) == 0) {
 		if (s->tag_uid)
@@ -160,12 +187,19 @@ void imap_sync(struct imap_session *s, bool expunges)
 	before = s->exists;
 	uint32_t count = imap_count(s);
 	if (count > before) {
+		unsigned added = 0;
 		for (uint32_t i = before; i < count; i++) {
 			struct postino_message_info info;
-			if (imap_message(s, i, &info) == 0 &&
-			    (info.flags & POSTINO_FLAG_RECENT))
+			if (imap_message(s, i, &info) < 0)
+				continue;
+			if (info.flags & POSTINO_FLAG_RECENT)
 				s->recent++;
+			if (s->keywords != NULL)
+				added += imap_keywords_add(s->keywords,
+							   info.keywords);
 		}
+		if (added > 0)
+			imap_flags_announce(s);
 		s->exists = count;
 		imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists,
 			    s->recent);
