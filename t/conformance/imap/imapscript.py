@@ -17,8 +17,9 @@ class ScriptError(Exception):
 class Step:
     """One thing a scenario does, at a line of its script.
 
-    kind: "command" (session, text), "wait" (session: read unsolicited
-    lines until the expected ones came), "restart" (the daemon).
+    kind: "command" (session, text), "done" (DONE for a command that
+    stopped at "+"), "wait" (session: read unsolicited lines until the
+    expected ones came), "restart" (the daemon).
     """
 
     def __init__(self, kind, line, session=None, text=""):
@@ -31,7 +32,7 @@ class Step:
         self.banned = []      # patterns no untagged response may match
         self.only = False     # no untagged response besides the expected
         self.tagged = None    # (statuses, code pattern or None, banned)
-        self.continuation = None  # pattern of a "+" line: stop there
+        self.continuation = None  # a "+" line expected: stop there
 
 
 class Scenario:
@@ -41,7 +42,6 @@ class Scenario:
         self.line = line
         self.steps = []
         self.xfail = False    # a self-test: the scenario must fail
-        self.settings = {}
 
 
 STATUSES = ("OK", "NO", "BAD", "BYE", "PREAUTH")
@@ -242,8 +242,9 @@ def _status_response(top):
 # another variable's (UIDVALIDITY that must grow).
 VAR_RE = re.compile(r"^\$([a-z][a-z0-9_]*)(?:([<>])\$([a-z][a-z0-9_]*))?$")
 
-# Lists whose order the RFC leaves open: compared as sets.
-SET_AFTER = {"FLAGS", "PERMANENTFLAGS", "SEARCH"}
+# Lists whose order the RFC leaves open: compared as sets (so are LIST
+# attributes and SEARCH's numbers, see _match_seq).
+SET_AFTER = {"FLAGS", "PERMANENTFLAGS"}
 
 
 class Pattern:
@@ -289,7 +290,7 @@ def match(pattern, actual, variables):
     """Whether the pattern tree matches the actual tree; variables (a
     dict) gets the bindings of a successful match only."""
     trial = dict(variables)
-    if _match_seq(list(pattern), list(actual), trial, context=None):
+    if _match_seq(list(pattern), list(actual), trial):
         variables.clear()
         variables.update(trial)
         return True
@@ -300,7 +301,7 @@ def _match_token(p, a, vs):
     if isinstance(p, Group):
         if not isinstance(a, Group) or a.kind != p.kind:
             return False
-        return _match_seq(list(p), list(a), vs, context=None)
+        return _match_seq(list(p), list(a), vs)
     if isinstance(a, Group):
         return False
     m = VAR_RE.match(p) if isinstance(p, Atom) else None
@@ -325,7 +326,7 @@ def _match_token(p, a, vs):
     return str(p) == str(a)
 
 
-def _match_seq(ps, as_, vs, context):
+def _match_seq(ps, as_, vs):
     """Sequence match with "..." (any tokens) and the set/map rules."""
     # FETCH's item list: name/value pairs, any order, extra items allowed.
     if ps and isinstance(ps[0], Atom) and ps[0].upper() == "*" and \
