@@ -372,7 +372,11 @@ class Greylist(harness.TestCase):
                    "to=<bob@example.test> (too early)")
         self.assertEqual(len(re.findall(r"\(first seen\)", d.log())), 1,
                          d.log())
-        listed = self.env.cli_ok("greylist", "list").out
+        # The CLI is another process: it sees the triple once the
+        # daemon's write has committed (its own reads see it at once).
+        listed = self.env.poll(
+            lambda: self.env.cli_ok("greylist", "list").out,
+            "the triple committed")
         self.assertRegex(listed, r"^127\.0\.0 someone@remote\.test "
                          r"bob@example\.test first=\d+ passes=0 "
                          r"expires=\d+\n$")
@@ -386,7 +390,9 @@ class Greylist(harness.TestCase):
             self.assertEqual(code, 451, text)
             time.sleep(0.5)
         self.assertEqual(code, 250, text)
-        self.assertIn("passes=1", self.env.cli_ok("greylist", "list").out)
+        self.env.poll(lambda: "passes=1" in
+                      self.env.cli_ok("greylist", "list").out,
+                      "the pass committed")
         self.assertEqual(self.env.cli_ok("greylist", "stats").out,
                          "waiting=0 passed=1\n")
         # Scoped to the mx role: a new triple on the backup MX goes by.
