@@ -14,6 +14,7 @@
 #include "host/host_mail.h"
 #include "host/host_proto.h"
 #include "host/host_state.h"
+#include "mime/mime.h"
 #include "module/hooks.h"
 #include "module/module.h"
 #include "net/conn_api.h"
@@ -357,6 +358,8 @@ static const struct postino_host_mailbox host_mailbox = {
 	.mailbox_sync = host_mailbox_sync,
 	.mailbox_mime = host_mailbox_mime,
 	.mailbox_section = host_mailbox_section,
+	.mailbox_subscriptions = host_mailbox_subscriptions,
+	.mime_search_text = mime_search_text,
 };
 
 static const struct postino_host_account host_account = {

@@ -64,6 +64,9 @@ int host_mailbox_list(struct postino_mod *mod, const char *account,
 int host_mailbox_status(struct postino_mod *mod, const char *account,
 			const char *name,
 			struct postino_mailbox_status *status_r);
+int host_mailbox_subscriptions(struct postino_mod *mod, const char *account,
+			       void (*name)(void *data, const char *name),
+			       void *data);
 int host_mailbox_create(struct postino_mod *mod, const char *account,
 			const char *name, const char *special_use,
 			void (*done)(void *data, int status), void *data);

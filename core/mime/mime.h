@@ -84,6 +84,18 @@ int mime_sections_find(const struct mime_sections *table,
 /* Frees the table and sets *table to NULL; safe on NULL. */
 void mime_sections_free(struct mime_sections **table);
 
+/* SEARCH's text of a message (RFC 3501 6.4.4), UTF-8, into buf (at most
+ * buflen bytes; what is longer is cut): its header fields one a line,
+ * "Name: value\n", unfolded, RFC 2047 words decoded, address fields as
+ * ENVELOPE parses them ("Name <local@domain>, ..."); *header_len_r is
+ * their length. With body: then "\n" and the text of every text part
+ * (embedded messages' header fields too), transfer encoding undone,
+ * charset converted (bytes a charset does not have become "?"), each
+ * followed by "\n". data may be just the header. Returns the length,
+ * or -EINVAL / -ENOMEM. Reentrant: any thread. */
+int64_t mime_search_text(const void *data, size_t len, int body, char *buf,
+			 size_t buflen, size_t *header_len_r);
+
 /* Fuzz/robustness entry point: builds a summary of data, checks every
  * part's ranges lie inside [0, len] and in order, frees it. 0 when all
  * holds, -EPROTO on a violated invariant, else as mime_summary_build().

@@ -90,3 +90,42 @@ char *mime_header_get(const struct mime_tree *tree, size_t idx,
 	s->len = strlen(s->str);
 	return g_string_free(s, FALSE);
 }
+
+void mime_header_each(const struct mime_tree *tree, size_t idx,
+		      void (*field)(void *data, const char *name,
+				    size_t nlen, const char *value),
+		      void *data)
+{
+	const struct mime_node *n = &tree->nodes[idx];
+	const char *buf = tree->buf;
+	size_t pos = n->hs, bs = n->bs;
+	GString *value = g_string_new(NULL);
+
+	while (!n->synthetic && pos < bs && buf[pos] != '\n' &&
+	       !(buf[pos] == '\r' && pos + 1 < bs && buf[pos + 1] == '\n')) {
+		size_t eol = line_end(buf, pos, bs);
+		const char *colon = memchr(buf + pos, ':', eol - pos);
+		size_t nlen = colon ? (size_t)(colon - (buf + pos)) : 0;
+
+		while (nlen > 0 && is_blank(buf[pos + nlen - 1]))
+			nlen--;
+		bool is_field = !is_blank(buf[pos]) && nlen > 0;
+		for (size_t i = 0; is_field && i < nlen; i++)
+			is_field = (unsigned char)buf[pos + i] > ' ' &&
+				   buf[pos + i] != 0x7f;
+		size_t vs = colon ? (size_t)(colon - buf) + 1 : eol;
+		/* The field runs over its continuation lines. */
+		while (eol < bs && is_blank(buf[eol]))
+			eol = line_end(buf, eol, bs);
+		if (is_field) {
+			g_string_truncate(value, 0);
+			for (size_t i = vs; i < eol; i++)
+				if (buf[i] != '\r' && buf[i] != '\n')
+					g_string_append_c(value, buf[i]);
+			g_strstrip(value->str);
+			field(data, buf + pos, nlen, value->str);
+		}
+		pos = eol;
+	}
+	g_string_free(value, TRUE);
+}

@@ -83,5 +83,14 @@ char *mime_first_token(const char *value);
  * and always for a synthetic node. */
 char *mime_header_get(const struct mime_tree *tree, size_t idx,
 		      const char *name, bool last);
+/* Every header field of node idx's header block, in order: field(data,
+ * name, its length, value unfolded and trimmed, valid during the call; a
+ * NUL in it ends it). One walk over the block. */
+void mime_header_each(const struct mime_tree *tree, size_t idx,
+		      void (*field)(void *data, const char *name,
+				    size_t nlen, const char *value),
+		      void *data);
+/* The same addresses as SEARCH matches them (mime_rfc822.c). */
+void mime_search_address_list(GString *out, const char *value);
 
 #endif

@@ -248,12 +248,41 @@ static const char schema_v5[] =
 	"    WHERE id = NEW.mailbox;"
 	"END;";
 
+/* v6, IMAP conformance (issue 19):
+ * - a RENAME gives the renamed mailboxes a new UIDVALIDITY, and the
+ *   account's last one must follow it as it follows an insert;
+ * - \Recent (RFC 3501 2.3.2) belongs to the first session told of a
+ *   message, across restarts: each mailbox keeps the first UID no
+ *   session has claimed. Mail already there when this step runs counts
+ *   as seen; a new mailbox starts at 1;
+ * - the subscription list is names, whatever mailboxes exist (RFC 3501
+ *   6.3.6: the server never removes one on its own, a DELETE or RENAME
+ *   included): a table of its own instead of a flag on each mailbox. */
+static const char schema_v6[] =
+	"CREATE TRIGGER mailboxes_last_uidvalidity_update"
+	"  AFTER UPDATE OF uidvalidity ON mailboxes BEGIN"
+	"  UPDATE accounts SET last_uidvalidity ="
+	"    max(last_uidvalidity, NEW.uidvalidity) WHERE id = NEW.account;"
+	"END;"
+	"ALTER TABLE mailboxes ADD COLUMN"
+	"  recent_uid INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE mailboxes SET recent_uid = uidnext;"
+	"CREATE TABLE subscriptions ("
+	"  account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  PRIMARY KEY (account, name)"
+	") WITHOUT ROWID;"
+	"INSERT INTO subscriptions (account, name)"
+	"  SELECT account, name FROM mailboxes WHERE subscribed = 1;"
+	"ALTER TABLE mailboxes DROP COLUMN subscribed;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
 	schema_v5,
+	schema_v6,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

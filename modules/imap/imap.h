@@ -10,6 +10,7 @@
 
 #include "postino/plugin.h"
 #include "imap_buf.h"
+#include "imap_flags.h"
 #include "imap_parser.h"
 
 #define IMAP_MAX_LINE 65536           /* one line of a command */
@@ -28,6 +29,7 @@ struct imap_server {
 	const struct postino_host *host;
 	struct postino_protocol proto;
 	uint64_t max_message_size;
+	bool subscribe_on_create;
 };
 
 enum imap_state {
@@ -99,6 +101,7 @@ struct imap_session {
 	bool dirty;          /* the mailbox changed: sync at the next chance */
 	uint32_t exists;     /* EXISTS the client knows */
 	uint32_t recent;     /* \Recent messages in the view */
+	struct imap_keywords *keywords; /* named in FLAGS */
 
 	/* APPEND in progress. */
 	postino_msg *append_msg;
@@ -150,12 +153,22 @@ void imap_capability_list(struct imap_session *s, struct imap_buf *out);
  * terminated). false with a NO/BAD already sent when invalid. */
 bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
 		      struct imap_buf *out);
-/* Decodes a mUTF-7 name to UTF-8, NUL-terminated; -EINVAL if invalid. */
+/* Decodes a mUTF-7 name to UTF-8, NUL-terminated; -EINVAL if invalid
+ * (a control character, U+0000 included, is). */
 int imap_mutf7_name(const char *str, size_t len, struct imap_buf *out);
+/* The tagged NO text for a failed look-up of a mailbox by name. */
+const char *imap_mailbox_error(int ret);
 void imap_unselect(struct imap_session *s);
 /* Brings the view up to date and reports the changes (EXPUNGE unless
  * the command forbids it, FETCH FLAGS, EXISTS, RECENT). */
 void imap_sync(struct imap_session *s, bool expunges);
+/* "* FLAGS (...)" and, read-write, "* OK [PERMANENTFLAGS (... \*)]": the
+ * system flags and the keywords the session has named (RFC 3501 7.2.6,
+ * 7.1). */
+void imap_flags_announce(struct imap_session *s);
+/* Before a response shows these keywords (space-separated, may be NULL):
+ * names those the session had not named, announcing the new lists. */
+void imap_keywords_seen(struct imap_session *s, const char *keywords);
 /* Sequence number (1-based) -> view index, with bounds. */
 uint32_t imap_count(struct imap_session *s);
 /* Fills info (size set) for view index i. */

@@ -76,6 +76,7 @@ static void session_free(struct imap_session *s)
 		host->core->timer_stop(&s->idle_timer);
 	if (s->mb != NULL)
 		host->mailbox->mailbox_close(&s->mb);
+	imap_keywords_free(&s->keywords);
 	if (s->append_msg != NULL)
 		host->mail->msg_discard(&s->append_msg);
 	free(s->mailbox_name);

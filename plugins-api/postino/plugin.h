@@ -1,4 +1,4 @@
-/* Postino plugin ABI 1.0 (final).
+/* Postino plugin ABI 1.1 (1.0 final, and the entries marked 1.1).
  *
  * The only server header a module includes. doc/plugin-guide.md explains
  * how to write a module; doc/abi.md lists every entry with the minor that
@@ -807,6 +807,28 @@ struct postino_host_mailbox {
 	int (*mailbox_section)(postino_mailbox *mailbox, uint32_t index,
 			       const uint32_t *path, size_t depth,
 			       struct postino_section *section_r);
+
+	/* ---- 1.1 ---- */
+	/* Calls name(data, name) for each name of account's subscription
+	 * list, in byte order: names, which need not be mailboxes (RFC 3501
+	 * 6.3.6: mailbox_delete and mailbox_rename leave them; mailbox_list
+	 * says which existing mailboxes are subscribed). Indexed read. */
+	int (*mailbox_subscriptions)(postino_mod *mod, const char *account,
+				     void (*name)(void *data,
+						  const char *name),
+				     void *data);
+	/* Any thread. What SEARCH matches in a message (RFC 3501 6.4.4),
+	 * as UTF-8 text written to buf (at most buflen bytes: the rest is
+	 * cut): its header fields one a line, "Name: value\n", unfolded,
+	 * encoded words decoded, address fields as ENVELOPE parses them
+	 * ("Real Name <local@domain>, ..."), *header_len_r their length;
+	 * with body set, then "\n" and the text of its text parts, transfer
+	 * encodings undone and charsets converted, each ending in "\n".
+	 * msg is the message as stored (mailbox_read), or its header
+	 * alone. Linear in len. The length, or a negative errno. */
+	int64_t (*mime_search_text)(const void *msg, size_t len, int body,
+				    char *buf, size_t buflen,
+				    size_t *header_len_r);
 };
 
 /* What account-managing modules (password policy, panels) use. */

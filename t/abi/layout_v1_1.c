@@ -209,7 +209,7 @@ AT(postino_host_mail, msg_add_header, 56);
 AT(postino_host_mail, msg_deliver, 64);
 AT(postino_host_mail, msg_discard, 72);
 
-SIZE(postino_host_mailbox, 168);
+SIZE(postino_host_mailbox, 184);
 AT(postino_host_mailbox, size, 0);
 AT(postino_host_mailbox, mailbox_open, 8);
 AT(postino_host_mailbox, mailbox_count, 16);
@@ -231,6 +231,8 @@ AT(postino_host_mailbox, mailbox_watch, 136);
 AT(postino_host_mailbox, mailbox_sync, 144);
 AT(postino_host_mailbox, mailbox_mime, 152);
 AT(postino_host_mailbox, mailbox_section, 160);
+AT(postino_host_mailbox, mailbox_subscriptions, 168);
+AT(postino_host_mailbox, mime_search_text, 176);
 
 SIZE(postino_host_account, 64);
 AT(postino_host_account, size, 0);

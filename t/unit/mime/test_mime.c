@@ -142,7 +142,9 @@ static const struct expect {
 	{ "groups.eml",
 	  "(NIL \"groups\" ((\"Team\" NIL \"team\" \"example.org\")) "
 	  "((NIL NIL \"nodomain\" \"MISSING_DOMAIN\")) "
-	  "((NIL NIL \"plain\" \"example.org\")) "
+	  /* "(comment) plain@example.org (Plain Name)": the comment
+	   * after a bare addr-spec is its display name */
+	  "((\"Plain Name\" NIL \"plain\" \"example.org\")) "
 	  "((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
 	  "((NIL NIL \"Friends\" NIL)(\"Ann B\" NIL \"ann\" \"example.org\")"
 	  "(NIL NIL \"bob\" \"example.org\")(NIL NIL NIL NIL)"
@@ -816,6 +818,94 @@ static void *build_all(void *arg)
 	return NULL;
 }
 
+static char *search_text(const char *msg, int body, size_t cap,
+			 size_t *header_len_r, int64_t *n_r)
+{
+	char *buf = malloc(cap + 1);
+
+	ck_assert_ptr_nonnull(buf);
+	*n_r = mime_search_text(msg, strlen(msg), body, buf, cap,
+				header_len_r);
+	ck_assert_int_ge(*n_r, 0);
+	buf[*n_r] = '\0';
+	return buf;
+}
+
+/* SEARCH's text: header fields decoded one a line (encoded words, 8-bit
+ * charsets to UTF-8, addresses as ENVELOPE parses them), then the text
+ * parts decoded (base64, quoted-printable, charsets); attachments and
+ * encodings themselves not there; cut at the buffer. */
+START_TEST(search_text_is_decoded)
+{
+	static const char msg[] =
+		"From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.org>\r\n"
+		"To: <u (c)@ (c) example.org>, user@example.org (Real Name),\r\n"
+		" group: a@b.org, c@d.org;\r\n"
+		"Subject: =?UTF-8?B?Q2l0dMOg?= di mare\r\n"
+		"X-Ctl: a\tb\r\n"
+		"MIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=b\r\n"
+		"\r\n"
+		"--b\r\n"
+		"Content-Type: text/plain; charset=iso-8859-1\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n"
+		"\r\n"
+		"La citt=E0 sul mare, mor=\r\n"
+		"bido.\r\n"
+		"--b\r\n"
+		"Content-Type: text/html; charset=utf-8\r\n"
+		"Content-Transfer-Encoding: base64\r\n"
+		"\r\n"
+		"R3LDvMOfZSBhdXMgS8O2bG4=\r\n"
+		"--b\r\n"
+		"Content-Type: application/octet-stream\r\n"
+		"Content-Transfer-Encoding: base64\r\n"
+		"\r\n"
+		"U0VDUkVU\r\n"
+		"--b\r\n"
+		"Content-Type: message/rfc822\r\n"
+		"\r\n"
+		"Subject: =?UTF-8?Q?inn=C3=A8r?=\r\n"
+		"\r\n"
+		"inner body\r\n"
+		"--b--\r\n";
+	size_t hlen;
+	int64_t n;
+	char *t = search_text(msg, 1, 4096, &hlen, &n);
+
+	ck_assert_ptr_nonnull(strstr(t, "From: Andr\xc3\xa9 <andre@example.org>\n"));
+	ck_assert_ptr_nonnull(strstr(t, "To: <u@example.org>, Real Name "
+					"<user@example.org>, group: <a@b.org>, "
+					"<c@d.org>;\n"));
+	ck_assert_ptr_nonnull(strstr(t, "Subject: Citt\xc3\xa0 di mare\n"));
+	ck_assert_ptr_nonnull(strstr(t, "X-Ctl: a b\n"));
+	ck_assert_ptr_null(strstr(t, "=?"));
+	ck_assert_uint_eq(t[hlen], '\n');
+	ck_assert_ptr_null(memchr(t, 'L', hlen)); /* the body is after */
+	ck_assert_ptr_nonnull(strstr(t + hlen, "La citt\xc3\xa0 sul mare, "
+					       "morbido."));
+	ck_assert_ptr_nonnull(strstr(t + hlen, "Gr\xc3\xbc\xc3\x9f" "e aus "
+					       "K\xc3\xb6ln"));
+	ck_assert_ptr_nonnull(strstr(t + hlen, "Subject: inn\xc3\xa8r\n"));
+	ck_assert_ptr_nonnull(strstr(t + hlen, "inner body"));
+	ck_assert_ptr_null(strstr(t, "SECRET"));
+	ck_assert_ptr_null(strstr(t, "U0VDUkVU"));
+	free(t);
+
+	/* The header alone; and any text cut at the buffer's end. */
+	t = search_text(msg, 0, 4096, &hlen, &n);
+	ck_assert_uint_eq((uint64_t)n, hlen);
+	free(t);
+	t = search_text(msg, 1, 10, &hlen, &n);
+	ck_assert_int_eq(n, 10);
+	ck_assert_str_eq(t, "From: Andr");
+	free(t);
+	t = search_text("", 1, 16, &hlen, &n);
+	ck_assert_int_eq(hlen, 0);
+	free(t);
+}
+END_TEST
+
 START_TEST(builds_run_concurrently)
 {
 	struct msg ms[NCORPUS];
@@ -863,6 +953,7 @@ int main(void)
 	tcase_add_test(tc, hostile_headers_are_linear);
 	tcase_add_test(tc, random_mutations_never_break_the_invariants);
 	tcase_add_test(tc, builds_run_concurrently);
+	tcase_add_test(tc, search_text_is_decoded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

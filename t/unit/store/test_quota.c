@@ -99,10 +99,10 @@ static int job_copy(struct store_txn *txn, void *data)
 
 static int job_rename_inbox(struct store_txn *txn, void *data)
 {
-	int64_t id;
+	struct store_rename r;
 
 	(void)data;
-	return store_txn_mailbox_rename(txn, BOB, "INBOX", "Old", &id);
+	return store_txn_mailbox_rename(txn, BOB, "INBOX", "Old", &r);
 }
 
 static int job_delete_old(struct store_txn *txn, void *data)
