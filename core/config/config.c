@@ -68,7 +68,9 @@ static int load_main(struct config *config, char *err, size_t errlen)
 	ret = config_apply_server(config, err, errlen);
 	if (ret == 0)
 		ret = config_apply_srs(config, err, errlen);
-	return ret;
+	if (ret < 0)
+		return ret;
+	return config_apply_quota(config, err, errlen);
 }
 
 int config_load(const char *main_file, struct config **config_r, char *err,
@@ -137,6 +139,10 @@ void config_free(struct config **config)
 		free(c->modules[i].listeners);
 	}
 	free(c->modules);
+	for (int l = 0; l < CONFIG_LANGS; l++) {
+		free(c->quota.subject[l]);
+		free(c->quota.body[l]);
+	}
 	free(c->server.hostname);
 	free(c->server.state_dir);
 	free(c->server.user);

@@ -62,12 +62,29 @@ struct config_srs {
 	unsigned max_age;   /* days */
 };
 
+/* [quota]: usage thresholds (percent of a limit) whose upward crossing
+ * sends the account a warning mail, and that mail's templates per
+ * language, read when the configuration is loaded. */
+#define CONFIG_QUOTA_WARN_MAX 8
+enum config_lang {
+	CONFIG_LANG_EN = 0,
+	CONFIG_LANG_IT = 1,
+	CONFIG_LANGS
+};
+struct config_quota {
+	unsigned warn[CONFIG_QUOTA_WARN_MAX]; /* ascending */
+	size_t warn_count;                    /* 0: no warnings */
+	char *subject[CONFIG_LANGS];          /* NULL without warnings */
+	char *body[CONFIG_LANGS];
+};
+
 struct config {
 	char *main_file;
 	char **files;      /* every file read, for entry->file pointers */
 	size_t file_count;
 	struct config_section *sections;
 	struct config_server server;
+	struct config_quota quota;
 	struct config_srs srs;
 	struct config_module_ref *modules;
 	size_t module_count;

@@ -57,6 +57,15 @@ int config_apply_srs(struct config *config, char *err, size_t errlen);
 /* Fills config->server from [server] and the defaults. */
 int config_apply_server(struct config *config, char *err, size_t errlen);
 
+/* config_quota.c: "none" (no entries) or percentages 1-100 separated by
+ * blanks, at most CONFIG_QUOTA_WARN_MAX, into out (may be NULL: checks
+ * only), sorted, without repeats. 0 or -EINVAL. */
+int config_parse_percents(const char *text, unsigned *out, size_t max,
+			  size_t *count_r);
+/* Fills config->quota from [quota] and the defaults, reading the warning
+ * templates when a threshold is set. */
+int config_apply_quota(struct config *config, char *err, size_t errlen);
+
 /* Reads every *.conf of config->server.modules_conf_dir in name order and
  * records the modules they load. */
 int config_load_modules_d(struct config *config, char *err, size_t errlen);

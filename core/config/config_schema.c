@@ -30,6 +30,7 @@ enum key_kind {
 	KIND_NAMES,      /* names separated by blanks */
 	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
 	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
+	KIND_PERCENTS,   /* "none", or percentages 1-100 separated by blanks */
 	KIND_DELIMITER,  /* subaddress separators: atext, no letter or digit */
 	KIND_SECRET,     /* SRS secrets: words of at least 16 characters */
 };
@@ -122,6 +123,13 @@ static const struct core_key srs_keys[] = {
 	{ "secret_file", KIND_TEXT, false },
 	{ "domain", KIND_HOSTNAME, true },
 	{ "max_age", KIND_COUNT, false }, /* days, default 21 */
+	{ NULL, 0, false },
+};
+
+/* Quota warnings (core/config/config_quota.c, core/delivery). */
+static const struct core_key quota_keys[] = {
+	{ "warn", KIND_PERCENTS, false },   /* default none */
+	{ "templates", KIND_TEXT, false },  /* default: installed */
 	{ NULL, 0, false },
 };
 
@@ -218,6 +226,7 @@ static const struct core_section core_sections[] = {
 	{ "listener", true, CONFIG_FILE_MODULES_D, listener_keys, NULL },
 	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
 	{ "queue", false, CONFIG_FILE_MAIN, queue_keys, check_queue },
+	{ "quota", false, CONFIG_FILE_MAIN, quota_keys, NULL },
 	{ "srs", false, CONFIG_FILE_MAIN, srs_keys, check_srs },
 };
 
@@ -468,6 +477,11 @@ static const char *value_problem(enum key_kind kind, const char *value,
 		return tls_pins_parse(value, pins, &count, &problem) == 0 ?
 			       NULL : problem;
 	}
+	case KIND_PERCENTS:
+		return config_parse_percents(value, NULL, 0, NULL) == 0 ?
+			       NULL :
+			       "is not none or a list of at most 8 percentages "
+			       "from 1 to 100 (e.g. 80 95)";
 	case KIND_DELIMITER:
 		return config_delimiter_valid(value) ?
 			       NULL :

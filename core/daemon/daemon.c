@@ -18,6 +18,7 @@
 #include "daemon/privileges.h"
 #include "daemon/privsep.h"
 #include "mime/mime.h"
+#include "host/host_mail.h"
 #include "host/host_state.h"
 #include "mailbox/mailbox_registry.h"
 #include "module/module.h"
@@ -409,7 +410,7 @@ int daemon_run(const struct daemon_options *options)
 		return EX_OSERR;
 	}
 
-	/* GMime's tables, before the store writer can parse a message. */
+	/* GMime's tables, before a worker can parse a message. */
 	mime_init();
 	int code = options->check_only ? daemon_check(&d, config)
 				       : daemon_start(&d, config);
@@ -421,6 +422,7 @@ int daemon_run(const struct daemon_options *options)
 	mailbox_registry_free(&d.ctx);
 	/* Every state write has completed by now: the store is closed. */
 	state_overlay_free(&d.ctx.state_overlay);
+	host_mime_cache_free(&d.ctx);
 	mime_shutdown();
 	if (uv_loop_close(&d.loop) != 0)
 		core_log(&d.ctx, LOG_LEVEL_WARNING,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mime/mime.h"
 #include "postino/plugin.h"
 
 /* One copy into an account's mailbox. */
@@ -19,10 +20,14 @@ struct delivery_copy {
 	uint32_t flags;     /* POSTINO_FLAG_*, not RECENT */
 	char *keywords;     /* space-separated, or NULL */
 	int create;         /* create (and subscribe) a missing mailbox */
-	/* Set by the job: the mailbox written, and whether the copy went to
-	 * INBOX instead of a mailbox that is missing or refused. */
+	/* Set by the job: the mailbox written, whether the copy went to
+	 * INBOX instead of a mailbox that is missing or refused, whether it
+	 * was refused for the account's quota, and the INBOX given a quota
+	 * warning (0: none). */
 	int64_t mailbox_id;
 	int fell_back;
+	int over_quota;
+	int64_t warned;
 };
 
 /* One queue entry: the message with headers in front, from sender. */
@@ -42,6 +47,14 @@ struct delivery_failure {
 struct delivery_plan {
 	postino_msg *msg;   /* consumed */
 	char *mail_from;    /* the Return-Path of stored copies */
+	/* The stored copies' MIME summary (made off the loop and the writer;
+	 * when absent, IMAP computes it when asked). */
+	struct mime_summary summary;
+	/* Mail from a client is held to the recipients' quotas; the
+	 * server's own (notices, bounces, vacation replies) is not, so it is
+	 * never lost. */
+	int enforce_quota;
+	size_t refused;     /* copies refused for a quota, set by the job */
 	char *hostname;     /* the bounce's Reporting-MTA */
 	struct delivery_copy *copies;
 	size_t copy_count;

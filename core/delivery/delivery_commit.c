@@ -9,6 +9,7 @@
 
 #include "delivery/delivery.h"
 #include "delivery/msg_internal.h"
+#include "delivery/quota.h"
 #include "host/host_mail.h"
 #include "mailbox/mailbox_registry.h"
 #include "net/conn_api.h"
@@ -57,6 +58,7 @@ void delivery_plan_free(struct delivery_plan **planp)
 	free(plan->hostname);
 	free(plan->state_key);
 	free(plan->state_value);
+	mime_summary_free(&plan->summary);
 	host_msg_discard(&plan->msg);
 	free(plan);
 }
@@ -99,6 +101,36 @@ static int copy_mailbox(struct store_txn *txn, struct delivery_copy *c)
 	return ret;
 }
 
+/* One copy: into its mailbox, unless the account is over quota (mail
+ * from a client; then over_quota, and its bounce comes after), and the
+ * warning when this copy crosses a threshold. */
+static int commit_copy(struct store_txn *txn, struct delivery_plan *plan,
+		       struct delivery_copy *c, int64_t blob, size_t len)
+{
+	struct store_quota before;
+	uint32_t uid;
+	int ret = copy_mailbox(txn, c);
+
+	if (ret == 0)
+		ret = quota_admit(txn, c->account, len, &before);
+	if (ret == 0 && plan->enforce_quota) {
+		c->over_quota = 1;
+		c->mailbox_id = 0;
+		plan->refused++;
+		return 0;
+	}
+	if (ret >= 0)
+		ret = store_txn_message_append(txn, c->mailbox_id, blob,
+					       c->flags, plan->now, &uid);
+	if (ret == 0 && c->keywords != NULL && c->keywords[0] != '\0')
+		ret = store_txn_message_keywords(txn, c->mailbox_id, uid,
+						 c->keywords);
+	if (ret == 0)
+		ret = quota_warn(txn, plan->msg->set->config, c->account,
+				 &before, plan->now, &c->warned);
+	return ret;
+}
+
 static int commit_copies(struct store_txn *txn, struct delivery_plan *plan,
 			 const char *buf, size_t len)
 {
@@ -108,21 +140,48 @@ static int commit_copies(struct store_txn *txn, struct delivery_plan *plan,
 	if (plan->copy_count == 0)
 		return 0;
 	ret = store_txn_blob_put(txn, buf, len, &blob);
-	if (ret == 0)
-		ret = host_mime_store(txn, blob, buf, len);
-	for (size_t i = 0; ret == 0 && i < plan->copy_count; i++) {
-		struct delivery_copy *c = &plan->copies[i];
-		uint32_t uid;
+	if (ret == 0 && plan->summary.envelope != NULL)
+		ret = host_mime_store(txn, blob, &plan->summary);
+	plan->refused = 0;
+	for (size_t i = 0; ret == 0 && i < plan->copy_count; i++)
+		ret = commit_copy(txn, plan, &plan->copies[i], blob, len);
+	return ret;
+}
 
-		ret = copy_mailbox(txn, c);
-		if (ret == 0)
-			ret = store_txn_message_append(txn, c->mailbox_id, blob,
-						       c->flags, plan->now,
-						       &uid);
-		if (ret == 0 && c->keywords != NULL && c->keywords[0] != '\0')
-			ret = store_txn_message_keywords(txn, c->mailbox_id,
-							 uid, c->keywords);
+/* The copies refused for their quota, as failed recipients of a queue
+ * entry: the queue bounces them to the sender, as it does a remote's
+ * 5xx. A bounce (null sender) is not bounced: done logs the loss. */
+static int commit_over_quota(struct store_txn *txn,
+			     struct delivery_plan *plan, const char *data,
+			     size_t len)
+{
+	const char **rcpts;
+	size_t n = 0;
+	int64_t blob, queue_id;
+	int ret;
+
+	if (plan->refused == 0 || plan->mail_from[0] == '\0')
+		return 0;
+	rcpts = calloc(plan->refused, sizeof(*rcpts));
+	if (rcpts == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < plan->copy_count; i++) {
+		const struct delivery_copy *c = &plan->copies[i];
+		int seen = 0;
+		for (size_t k = 0; c->over_quota && k < n; k++)
+			seen |= strcmp(rcpts[k], c->account) == 0;
+		if (c->over_quota && !seen)
+			rcpts[n++] = c->account;
 	}
+	ret = store_txn_blob_put(txn, data, len, &blob);
+	if (ret == 0)
+		ret = store_txn_queue_add(txn, plan->mail_from, blob, rcpts, n,
+					  plan->now,
+					  plan->now + DELIVERY_QUEUE_LIFETIME_S,
+					  &queue_id);
+	if (ret == 0)
+		ret = store_txn_queue_fail_all(txn, queue_id, QUOTA_FULL_REPLY);
+	free(rcpts);
 	return ret;
 }
 
@@ -256,6 +315,14 @@ static int delivery_run(struct store_txn *txn, void *data)
 	if (buf == NULL)
 		return -EIO;
 	ret = commit_copies(txn, plan, buf, len);
+	/* Nobody could take it: refused whole (SMTP's 552 at the end of
+	 * DATA), nothing stored. */
+	if (ret == 0 && plan->refused > 0 &&
+	    plan->refused == plan->copy_count && plan->forward_count == 0 &&
+	    plan->failure_count == 0)
+		ret = -EDQUOT;
+	if (ret == 0)
+		ret = commit_over_quota(txn, plan, buf + prefix, len - prefix);
 	if (ret == 0)
 		ret = commit_forwards(txn, plan, buf + prefix, len - prefix);
 	if (ret == 0)
@@ -273,7 +340,11 @@ static void delivery_done(void *data, int status)
 	struct core_ctx *ctx = msg->ctx;
 	int call = 1;
 
-	if (status < 0)
+	if (status == -EDQUOT)
+		log_write(&ctx->log, LOG_LEVEL_INFO, "core", NULL,
+			  "message from <%s> refused: every recipient is "
+			  "over quota", plan->mail_from);
+	else if (status < 0)
 		log_write(&ctx->log, LOG_LEVEL_ERROR, "core", NULL,
 			  "delivery of a message from <%s> failed: %s",
 			  plan->mail_from, strerror(-status));
@@ -284,13 +355,29 @@ static void delivery_done(void *data, int status)
 				  "%s: mailbox '%s' does not exist (or its "
 				  "name is refused): delivered to INBOX",
 				  c->account, c->mailbox);
-		mailbox_registry_changed(ctx, c->mailbox_id);
+		if (c->over_quota)
+			log_write(&ctx->log, LOG_LEVEL_INFO, "core", NULL,
+				  "<%s> is over quota: the message from <%s> "
+				  "%s", c->account, plan->mail_from,
+				  plan->mail_from[0] != '\0'
+					  ? "is bounced"
+					  : "is dropped (a bounce is not "
+					    "bounced)");
+		if (c->warned != 0)
+			log_write(&ctx->log, LOG_LEVEL_INFO, "core", NULL,
+				  "<%s> crossed a quota warning threshold: "
+				  "warned", c->account);
+		if (c->mailbox_id != 0)
+			mailbox_registry_changed(ctx, c->mailbox_id);
+		if (c->warned != 0 && c->warned != c->mailbox_id)
+			mailbox_registry_changed(ctx, c->warned);
 	}
 	for (size_t i = 0; status == 0 && i < plan->bounce_local_count; i++)
 		mailbox_registry_changed(ctx, plan->bounce_mailboxes[i]);
 	/* Remote recipients need not wait for the queue's next poll. */
 	if (status == 0 && ctx->queue != NULL &&
-	    (plan->forward_count > 0 || plan->bounce_remote_count > 0))
+	    (plan->forward_count > 0 || plan->bounce_remote_count > 0 ||
+	     plan->refused > 0))
 		queue_kick(ctx->queue);
 	if (msg->conn != NULL) {
 		call = conn_unref(msg->conn);

@@ -1,7 +1,11 @@
 /* Messages being received: spooled in memory up to MSG_MEMORY_MAX, then in
  * an unlinked file under state_dir (nothing to clean up after a crash);
  * read back for delivery (delivery_commit.c, the host's DELIVERY hooks)
- * and stored by IMAP APPEND. */
+ * and stored by IMAP APPEND. The MIME summary of a message for a mailbox
+ * is made before its store job is queued, on the threadpool: the writer
+ * commits every delivery's batch, and must not wait for one message's
+ * parse (a hostile one takes a worker a second, and no other delivery
+ * anything). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,8 +14,10 @@
 #include <unistd.h>
 
 #include "delivery/msg_internal.h"
+#include "delivery/quota.h"
 #include "host/host_mail.h"
 #include "mailbox/mailbox_registry.h"
+#include "mime/mime.h"
 #include "net/conn_api.h"
 #include "store/store.h"
 
@@ -204,11 +210,23 @@ int host_msg_add_header(postino_msg *msg, const char *name, const char *value)
 	return 0;
 }
 
-/* On the writer thread: the whole message once, with the Return-Path
- * header the local copies carry in front of it (none for an IMAP APPEND:
- * mail_from NULL). */
-char *msg_load(postino_msg *msg, const char *mail_from,
-		      size_t *prefix_r, size_t *len_r)
+/* A message's MIME summary being made on the threadpool for its store
+ * job (delivery or APPEND), which embeds this. */
+struct msg_prepare {
+	uv_work_t req;
+	postino_msg *msg;
+	const char *mail_from;      /* the job's; NULL for an APPEND */
+	struct mime_summary summary;
+	int status;
+	/* Loop thread: the summary is made (status 0) or not. */
+	void (*ready)(struct msg_prepare *prep, int status);
+};
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+char *msg_load(postino_msg *msg, const char *mail_from, size_t *prefix_r,
+	       size_t *len_r)
 {
 	char prefix[600];
 	int plen = 0;
@@ -286,6 +304,46 @@ int64_t host_msg_read(const postino_msg *msg, uint64_t offset, void *buf,
 	return (int64_t)done;
 }
 
+/* ---- the MIME summary, on the threadpool ------------------------------ */
+
+/* Worker: the message as it will be stored, its summary, then the copy
+ * goes (the writer reads the spool again: a queue of jobs each holding a
+ * 50 MB message would cost memory that the spool files do not). */
+static void msg_prepare_work(uv_work_t *req)
+{
+	struct msg_prepare *prep = container_of(req, struct msg_prepare, req);
+	size_t prefix, len;
+	char *buf = msg_load(prep->msg, prep->mail_from, &prefix, &len);
+
+	if (buf == NULL) {
+		prep->status = -EIO;
+		return;
+	}
+	prep->status = mime_summary_build(buf, len, &prep->summary);
+	free(buf);
+}
+
+static void msg_prepare_after(uv_work_t *req, int status)
+{
+	struct msg_prepare *prep = container_of(req, struct msg_prepare, req);
+
+	/* status < 0: cancelled at shutdown */
+	prep->ready(prep, status < 0 ? status : prep->status);
+}
+
+/* Admin mode: now, ready before returning. Daemon: on the threadpool. */
+static int msg_prepare_start(postino_msg *msg, struct msg_prepare *prep)
+{
+	prep->msg = msg;
+	if (msg->ctx->mode == CORE_MODE_ADMIN) {
+		msg_prepare_work(&prep->req);
+		msg_prepare_after(&prep->req, 0);
+		return 0;
+	}
+	return uv_queue_work(msg->ctx->loop, &prep->req, msg_prepare_work,
+			     msg_prepare_after);
+}
+
 /* ---- IMAP APPEND ---------------------------------------------------------- */
 
 struct msg_append {
@@ -298,9 +356,12 @@ struct msg_append {
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
 	uint32_t uid;
+	int64_t internaldate_now; /* the warning's Date */
+	int64_t warned;           /* INBOX given a quota warning, or 0 */
 	void (*done)(void *data, int status, uint32_t uidvalidity,
 		     uint32_t uid);
 	void *data;
+	struct msg_prepare prep;
 };
 
 static int msg_append_run(struct store_txn *txn, void *data)
@@ -313,12 +374,18 @@ static int msg_append_run(struct store_txn *txn, void *data)
 
 	if (buf == NULL)
 		return -EIO;
+	struct store_quota before;
 	ret = store_txn_mailbox_lookup(txn, job->account, job->name,
 				       &job->mailbox_id, &job->uidvalidity);
+	/* IMAP's NO [OVERQUOTA]: checked here, with the writes before it. */
 	if (ret == 0)
+		ret = quota_admit(txn, job->account, len, &before);
+	if (ret == 0)
+		ret = -EDQUOT;
+	else if (ret == 1)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
 	if (ret == 0)
-		ret = host_mime_store(txn, blob, buf, len);
+		ret = host_mime_store(txn, blob, &job->prep.summary);
 	if (ret == 0)
 		ret = store_txn_message_append(txn, job->mailbox_id, blob,
 					       job->flags, job->internaldate,
@@ -326,6 +393,9 @@ static int msg_append_run(struct store_txn *txn, void *data)
 	if (ret == 0)
 		ret = store_txn_message_keywords(txn, job->mailbox_id,
 						 job->uid, job->keywords);
+	if (ret == 0)
+		ret = quota_warn(txn, job->msg->set->config, job->account,
+				 &before, job->internaldate_now, &job->warned);
 	free(buf);
 	return ret;
 }
@@ -335,6 +405,7 @@ static void msg_append_free(struct msg_append *job)
 	free(job->account);
 	free(job->name);
 	free(job->keywords);
+	mime_summary_free(&job->prep.summary);
 	free(job);
 }
 
@@ -345,10 +416,23 @@ static void msg_append_done(void *data, int status)
 
 	if (status == 0)
 		mailbox_registry_changed(msg->ctx, job->mailbox_id);
+	if (status == 0 && job->warned != 0 && job->warned != job->mailbox_id)
+		mailbox_registry_changed(msg->ctx, job->warned);
 	job->done(job->data, status, status == 0 ? job->uidvalidity : 0,
 		  status == 0 ? job->uid : 0);
 	host_msg_unref(msg);
 	msg_append_free(job);
+}
+
+static void msg_append_ready(struct msg_prepare *prep, int status)
+{
+	struct msg_append *job = container_of(prep, struct msg_append, prep);
+
+	if (status == 0)
+		status = store_submit(job->msg->ctx->store, msg_append_run,
+				      msg_append_done, job);
+	if (status < 0)
+		msg_append_done(job, status);
 }
 
 int host_mailbox_append(struct postino_mod *mod, const char *account,
@@ -378,8 +462,9 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 	job->keywords = strdup(keywords != NULL ? keywords : "");
 	job->msg = msg;
 	job->flags = flags;
+	job->internaldate_now = core_now_ms() / 1000;
 	job->internaldate = internaldate > 0 ? internaldate
-					     : core_now_ms() / 1000;
+					     : job->internaldate_now;
 	job->done = done;
 	job->data = data;
 	if (job->account == NULL || job->name == NULL || job->keywords == NULL) {
@@ -387,8 +472,8 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 		host_msg_discard(&msg);
 		return -ENOMEM;
 	}
-	int ret = store_submit(mod->ctx->store, msg_append_run,
-			       msg_append_done, job);
+	job->prep.ready = msg_append_ready;
+	int ret = msg_prepare_start(msg, &job->prep);
 	if (ret < 0) {
 		msg_append_free(job);
 		host_msg_discard(&msg);

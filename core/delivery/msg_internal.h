@@ -26,6 +26,8 @@ struct postino_msg {
 	size_t headers_len;
 	char *module;           /* the maker's state namespace (copied: a
 				 * reload may unload it first) */
+	/* set->config: the configuration the message's jobs read on the
+	 * writer thread (quota warnings), kept while the set lives. */
 };
 
 /* The whole message once, with "Return-Path: <mail_from>" in front

@@ -14,6 +14,7 @@
 #include "host/host_mail.h"
 #include "host/host_proto.h"
 #include "host/host_state.h"
+#include "mime/mime.h"
 #include "module/hooks.h"
 #include "module/module.h"
 #include "net/conn_api.h"
@@ -365,6 +366,8 @@ static const struct postino_host_mailbox host_mailbox = {
 	.mailbox_sync = host_mailbox_sync,
 	.mailbox_mime = host_mailbox_mime,
 	.mailbox_section = host_mailbox_section,
+	.mailbox_subscriptions = host_mailbox_subscriptions,
+	.mime_search_text = mime_search_text,
 };
 
 static const struct postino_host_account host_account = {
@@ -375,6 +378,7 @@ static const struct postino_host_account host_account = {
 	.password_verify = host_password_verify,
 	.password_in_history = host_password_in_history,
 	.password_set_hash = host_password_set_hash,
+	.account_quota = host_account_quota,
 };
 
 const struct postino_host core_host_table = {

@@ -4,7 +4,8 @@
  *   host_msg_deliver  the module's recipients: local accounts (with the
  *                     address that reached them), relays, and forwards
  *                     (remote targets reached through an alias)
- *   scan              the message's Delivered-To fields, off the loop
+ *   scan              the message's Delivered-To fields and, for the
+ *                     stored copies, its MIME summary, off the loop
  *   route             forwarding loops; each local recipient's DELIVERY
  *                     hooks, which decide through the delivery_* entries;
  *                     their redirects become recipients (a local one runs
@@ -27,6 +28,7 @@
 #include "delivery/delivery.h"
 #include "delivery/msg_internal.h"
 #include "host/host_mail.h"
+#include "mime/mime.h"
 #include "module/hooks.h"
 #include "net/conn_api.h"
 #include "store/store.h"
@@ -87,6 +89,7 @@ struct hd {
 	void *state_value;
 	size_t state_len;
 	int64_t state_expires_at;
+	struct mime_summary summary; /* of the stored copies' bytes */
 	void (*done)(void *data, int status);
 	void *data;
 	uv_work_t work;
@@ -158,6 +161,7 @@ static void hd_free(struct hd *d)
 	free(d->mail_from);
 	free(d->state_key);
 	free(d->state_value);
+	mime_summary_free(&d->summary);
 	host_msg_discard(&d->msg);
 	free(d);
 }
@@ -704,9 +708,27 @@ static void hd_scan(struct hd *d)
 	free(head);
 }
 
+/* What IMAP shows of the stored copies (all the same bytes, Return-Path
+ * included), made here rather than by the writer, whose group commit
+ * must not wait for one message's parse. A copy stored without it gets
+ * it computed when a client asks. */
+static void hd_summarize(struct hd *d)
+{
+	size_t prefix, len;
+	char *buf;
+
+	if (d->rcpt_count == 0)
+		return;
+	buf = msg_load(d->msg, d->mail_from, &prefix, &len);
+	if (buf != NULL)
+		mime_summary_build(buf, len, &d->summary);
+	free(buf);
+}
+
 static void hd_scan_work(uv_work_t *req)
 {
 	hd_scan(req->data);
+	hd_summarize(req->data);
 }
 
 static void hd_scan_done(uv_work_t *req, int status)
@@ -922,6 +944,9 @@ static void hd_finish(struct hd *d)
 		plan->state_expires_at = d->state_expires_at;
 		d->state_key = NULL;
 		d->state_value = NULL;
+		plan->summary = d->summary;
+		memset(&d->summary, 0, sizeof(d->summary));
+		plan->enforce_quota = d->msg->conn != NULL;
 		plan->done = d->done;
 		plan->data = d->data;
 		plan->msg = d->msg;
@@ -1041,6 +1066,7 @@ int host_msg_deliver(postino_msg *msg, const struct postino_delivery *dl,
 	 * header octets here and delivers before returning. */
 	if (d->ctx->mode != CORE_MODE_DAEMON) {
 		hd_scan(d);
+		hd_summarize(d);
 		hd_route(d);
 		return 0;
 	}

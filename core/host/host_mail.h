@@ -74,6 +74,9 @@ int host_mailbox_list(struct postino_mod *mod, const char *account,
 int host_mailbox_status(struct postino_mod *mod, const char *account,
 			const char *name,
 			struct postino_mailbox_status *status_r);
+int host_mailbox_subscriptions(struct postino_mod *mod, const char *account,
+			       void (*name)(void *data, const char *name),
+			       void *data);
 int host_mailbox_create(struct postino_mod *mod, const char *account,
 			const char *name, const char *special_use,
 			void (*done)(void *data, int status), void *data);
@@ -95,14 +98,18 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 			void *data);
 /* host_mime.c */
 struct store_txn;
-/* Stores the MIME summaries of a blob unless it has them (writer). */
-int host_mime_store(struct store_txn *txn, int64_t blob_id, const char *buf,
-		    size_t len);
+struct mime_summary;
+/* Stores the MIME summaries of a blob unless it has them (writer); the
+ * summary was made before the job was queued. */
+int host_mime_store(struct store_txn *txn, int64_t blob_id,
+		    const struct mime_summary *summary);
 int64_t host_mailbox_mime(postino_mailbox *mailbox, uint32_t index,
 			  enum postino_mime_summary which, char *buf,
 			  size_t buflen);
 int host_mailbox_section(postino_mailbox *mailbox, uint32_t index,
 			 const uint32_t *path, size_t depth,
 			 struct postino_section *section_r);
+/* Frees the section table kept in ctx for the last message asked. */
+void host_mime_cache_free(struct core_ctx *ctx);
 
 #endif

@@ -1,5 +1,7 @@
 #include <stdlib.h>
+#include <string.h>
 
+#include "log/log.h"
 #include "mailbox/mailbox_registry.h"
 
 /* Records (48 bytes each) kept for mailboxes nobody has open: about
@@ -17,28 +19,30 @@ struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id)
 }
 
 struct mailbox_entry *mailbox_registry_get(struct core_ctx *ctx, int64_t id,
-					   uint32_t uidnext)
+					   uint32_t uidvalidity,
+					   uint32_t recent_uid)
 {
 	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
 
-	if (e != NULL)
+	if (e != NULL && e->uidvalidity == uidvalidity)
 		return e;
+	/* The id of a mailbox deleted behind our back (another process),
+	 * now another mailbox's: nothing of the old one may show. */
+	if (e != NULL)
+		mailbox_registry_forget(ctx, e);
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	e->id = id;
-	e->recent_uid = uidnext;
+	e->uidvalidity = uidvalidity;
+	e->recent_uid = e->recent_saved = recent_uid;
 	e->next = ctx->mailboxes;
 	ctx->mailboxes = e;
 	return e;
 }
 
-void mailbox_registry_changed(struct core_ctx *ctx, int64_t id)
+static void entry_changed(struct mailbox_entry *e)
 {
-	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
-
-	if (e == NULL)
-		return;
 	/* A callback may close its own view (unlinking it), never another
 	 * one: take the next link first. */
 	for (struct mailbox_view_link *l = e->views, *next; l != NULL;
@@ -47,6 +51,113 @@ void mailbox_registry_changed(struct core_ctx *ctx, int64_t id)
 		if (l->changed != NULL)
 			l->changed(l->data);
 	}
+}
+
+void mailbox_registry_changed(struct core_ctx *ctx, int64_t id)
+{
+	struct mailbox_entry *e = mailbox_registry_find(ctx, id);
+
+	if (e != NULL)
+		entry_changed(e);
+}
+
+void mailbox_registry_forget(struct core_ctx *ctx, struct mailbox_entry *e)
+{
+	struct mailbox_entry **p = &ctx->mailboxes;
+
+	while (*p != NULL && *p != e)
+		p = &(*p)->next;
+	if (*p != NULL)
+		*p = e->next;
+	e->next = NULL;
+	mailbox_registry_busy(ctx, e);
+	mailbox_entry_release(e);
+	e->gone = 1;
+	if (e->views == NULL) {
+		free(e);
+		return;
+	}
+	/* A view closing from its callback may free e with the last one:
+	 * keep e alive through the calls. */
+	struct mailbox_view_link guard = { .next = e->views };
+	e->views = &guard;
+	entry_changed(e);
+	e->views = guard.next;
+	if (e->views == NULL)
+		free(e);
+}
+
+void mailbox_registry_view_closed(struct core_ctx *ctx,
+				  struct mailbox_entry *e)
+{
+	if (e->views != NULL)
+		return;
+	if (e->gone)
+		free(e);
+	else
+		mailbox_registry_idle(ctx, e);
+}
+
+struct recent_job {
+	struct core_ctx *ctx;
+	int64_t id;
+	uint32_t uidvalidity;
+	uint32_t recent_uid;
+};
+
+static void recent_save(struct core_ctx *ctx, struct mailbox_entry *e);
+
+static int recent_run(struct store_txn *txn, void *data)
+{
+	struct recent_job *job = data;
+
+	return store_txn_mailbox_recent(txn, job->id, job->uidvalidity,
+					job->recent_uid);
+}
+
+/* The entry is looked up again: it may have gone meanwhile. */
+static void recent_done(void *data, int status)
+{
+	struct recent_job *job = data;
+	struct mailbox_entry *e = mailbox_registry_find(job->ctx, job->id);
+
+	if (status < 0)
+		log_write(&job->ctx->log, LOG_LEVEL_WARNING, "core", NULL,
+			  "cannot record the \\Recent messages of mailbox "
+			  "%lld: %s", (long long)job->id, strerror(-status));
+	if (e != NULL && e->uidvalidity == job->uidvalidity) {
+		e->recent_saving = 0;
+		if (status == 0 && e->recent_saved < job->recent_uid)
+			e->recent_saved = job->recent_uid;
+		if (status == 0)
+			recent_save(job->ctx, e);
+	}
+	free(job);
+}
+
+static void recent_save(struct core_ctx *ctx, struct mailbox_entry *e)
+{
+	if (e->recent_saving || e->recent_uid <= e->recent_saved)
+		return;
+	struct recent_job *job = malloc(sizeof(*job));
+	if (job == NULL)
+		return; /* the next claim tries again */
+	*job = (struct recent_job){ ctx, e->id, e->uidvalidity,
+				    e->recent_uid };
+	if (store_submit(ctx->store, recent_run, recent_done, job) < 0) {
+		free(job); /* shutting down */
+		return;
+	}
+	e->recent_saving = 1;
+}
+
+void mailbox_registry_claim_recent(struct core_ctx *ctx,
+				   struct mailbox_entry *e, uint32_t uidnext)
+{
+	if (uidnext <= e->recent_uid)
+		return;
+	e->recent_uid = uidnext;
+	recent_save(ctx, e);
 }
 
 void mailbox_registry_busy(struct core_ctx *ctx, struct mailbox_entry *e)

@@ -3,7 +3,14 @@
  * while views are open the shared table of its messages with a log of
  * the recent changes, so each view catches up by reading only what
  * changed. Entries live in the core context from the first open until
- * shutdown (a few dozen bytes); the table and log go with the last view. */
+ * shutdown (a few dozen bytes); the table and log go with the last view.
+ *
+ * An entry is one mailbox, not one name or one row id: the store reuses
+ * the id of a deleted mailbox, so an entry is the pair (id, UIDVALIDITY),
+ * which no two mailboxes ever share. A mailbox that goes away (DELETE, or
+ * a new UIDVALIDITY seen under its id) leaves the registry at once, its
+ * cached table with it; views still open on it keep the entry, marked
+ * gone, until the last one closes. */
 #ifndef POSTINO_MAILBOX_REGISTRY_H
 #define POSTINO_MAILBOX_REGISTRY_H
 
@@ -30,8 +37,17 @@ struct mailbox_change {
 struct mailbox_entry {
 	struct mailbox_entry *next;
 	int64_t id;
+	uint32_t uidvalidity;
+	int gone;            /* deleted: out of the registry, freed with its
+			      * last view; refreshes fail with -ENOENT */
 	int locked;          /* an exclusive view is open */
-	uint32_t recent_uid; /* first UID no view has claimed as \Recent */
+	/* \Recent (RFC 3501 2.3.2): the first UID no read-write view has
+	 * claimed; what the store has of it (stored or being stored), and
+	 * whether a store job is in flight (claims in the meantime go in
+	 * the next one). */
+	uint32_t recent_uid;
+	uint32_t recent_saved;
+	int recent_saving;
 	struct mailbox_view_link *views;
 	struct msg_table *table; /* the newest version read; NULL when unused */
 	/* Ring of the changes that made each version from the one before,
@@ -48,12 +64,30 @@ struct mailbox_entry {
 	uint32_t cached_count;
 };
 
-/* The entry for mailbox id, created with recent_uid = uidnext when new;
- * NULL when out of memory. */
+/* The entry of the mailbox (id, uidvalidity), created with the \Recent
+ * boundary the store has (recent_uid) when new; an entry of an older
+ * mailbox under the same id goes (mailbox_registry_forget). NULL when
+ * out of memory. */
 struct mailbox_entry *mailbox_registry_get(struct core_ctx *ctx, int64_t id,
-					   uint32_t uidnext);
-/* The entry or NULL, without creating it. */
+					   uint32_t uidvalidity,
+					   uint32_t recent_uid);
+/* A read-write view is told of the messages below uidnext: they are no
+ * longer \Recent for anyone else. The boundary goes to the store in the
+ * background (one job at a time per mailbox), so it holds across
+ * restarts; a crash before that commits makes them \Recent once more,
+ * as RFC 3501 2.3.2 prefers to losing them. */
+void mailbox_registry_claim_recent(struct core_ctx *ctx,
+				   struct mailbox_entry *e, uint32_t uidnext);
+/* The entry of mailbox id or NULL, without creating it. */
 struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id);
+/* The mailbox of e is gone: e leaves the registry with its cached table,
+ * and its views are told (their next sync fails with -ENOENT); e is freed
+ * now if no view has it open, else when the last one closes. */
+void mailbox_registry_forget(struct core_ctx *ctx, struct mailbox_entry *e);
+/* A view of e closed; frees e if it was the last view of a gone mailbox,
+ * else lets its table idle (mailbox_registry_idle). */
+void mailbox_registry_view_closed(struct core_ctx *ctx,
+				  struct mailbox_entry *e);
 /* Tells every watching view of mailbox id that it changed. */
 void mailbox_registry_changed(struct core_ctx *ctx, int64_t id);
 void mailbox_registry_free(struct core_ctx *ctx);
@@ -65,7 +99,8 @@ void mailbox_registry_busy(struct core_ctx *ctx, struct mailbox_entry *e);
 
 /* Brings e->table to the store's current state (one read snapshot),
  * copying it first when views share it, and logs what changed; fills
- * status_r. -ENOENT when the mailbox is gone. */
+ * status_r. -ENOENT when the mailbox is gone: deleted, or its id now
+ * another mailbox's (another UIDVALIDITY). */
 int mailbox_entry_refresh(struct store *store, struct mailbox_entry *e,
 			  struct store_mailbox_status *status_r);
 /* Forgets the table and the log (the last view closed). */

@@ -60,8 +60,8 @@ void host_mailbox_close(postino_mailbox **mbp)
 		if (mb->locked)
 			mb->entry->locked = 0;
 		/* Jobs in flight keep this view's own table reference. */
-		if (mb->entry->views == NULL)
-			mailbox_registry_idle(mb->ctx, mb->entry);
+		mailbox_registry_view_closed(mb->ctx, mb->entry);
+		mb->entry = NULL;
 	}
 	mb->closed = 1;
 	host_view_unref(mb);
@@ -83,7 +83,8 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 	if (ret < 0)
 		return ret;
 	struct mailbox_entry *entry = mailbox_registry_get(ctx, info.id,
-							   info.uidnext);
+							   info.uidvalidity,
+							   info.recent_uid);
 	if (entry == NULL)
 		return -ENOMEM;
 	if ((flags & POSTINO_MAILBOX_EXCLUSIVE) && entry->locked)
@@ -114,8 +115,17 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 		return ret;
 	}
 	mb->table = msg_table_ref(entry->table);
-	if (mb->claims_recent && entry->recent_uid < status.uidnext)
-		entry->recent_uid = status.uidnext;
+	/* \Recent (RFC 3501 2.3.2): what no read-write view was told of.
+	 * SELECT takes it; EXAMINE shows it and leaves it for the next. */
+	for (uint32_t k = msg_table_after(mb->table, entry->recent_uid - 1);
+	     k < mb->table->count; k++) {
+		if (uid_list_push(&mb->recent, mb->table->recs[k].uid) < 0) {
+			host_mailbox_close(&mb);
+			return -ENOMEM;
+		}
+	}
+	if (mb->claims_recent)
+		mailbox_registry_claim_recent(ctx, entry, status.uidnext);
 	*mailbox_r = mb;
 	return 0;
 }

@@ -183,15 +183,18 @@ static int sync_move(postino_mailbox *mb, struct msg_table *t2,
 	mb->table = msg_table_ref(t2);
 	if (d->gone.count > 0 && mb->recent.count > 0)
 		uid_list_filter(&mb->recent, in_table, t2);
+	/* New mail no read-write view was told of is \Recent here; a
+	 * read-write view takes it. */
 	struct mailbox_entry *e = mb->entry;
 	for (uint32_t k = msg_table_after(t2, last);
-	     mb->claims_recent && k < t2->count && ret == 0; k++) {
+	     k < t2->count && ret == 0; k++) {
 		uint32_t uid = t2->recs[k].uid;
-		if (uid < e->recent_uid)
-			continue;
-		ret = uid_list_push(&mb->recent, uid);
-		e->recent_uid = uid + 1;
+		if (uid >= e->recent_uid)
+			ret = uid_list_push(&mb->recent, uid);
 	}
+	if (mb->claims_recent)
+		mailbox_registry_claim_recent(mb->ctx, e,
+					      msg_table_last_uid(t2) + 1);
 	for (uint32_t k = 0; k < report.count && flags_changed != NULL; k++)
 		flags_changed(data, report.uids[k]);
 	uid_list_free(&report);

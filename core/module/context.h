@@ -16,6 +16,7 @@ struct net;
 struct queue;
 struct mailbox_entry;
 struct state_overlay;
+struct mime_sections;
 
 enum core_mode {
 	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
@@ -50,6 +51,13 @@ struct core_ctx {
 		uint64_t records;
 		uint64_t budget; /* records; 0: the default */
 	} mailbox_cache;
+	/* The section table of the message whose sections were asked for
+	 * last, parsed (mailbox/mime_summary.c): a FETCH of many sections of one
+	 * message reads and parses it once. */
+	struct mime_section_cache {
+		int64_t blob_id;
+		struct mime_sections *table; /* NULL: none */
+	} mime_sections;
 };
 
 /* The host table handed to every module. */

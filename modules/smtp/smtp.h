@@ -155,6 +155,10 @@ int smtp_check_data(struct smtp_session *s, const char *arg, size_t len);
 void smtp_run_data(struct smtp_session *s, const char *arg, size_t len);
 void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len);
 
+/* smtp_quota.c: 1 when the RCPT being decided reaches only local
+ * accounts, each without room for the message (SIZE= or one octet). */
+int smtp_rcpt_full(struct smtp_session *s);
+
 /* smtp_strv */
 /* Adds s unless there: 1 added, 0 already there, -ENOMEM. */
 int smtp_strv_add_unique(struct smtp_strv *sv, const char *s, int nocase);

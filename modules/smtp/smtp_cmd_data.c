@@ -130,6 +130,11 @@ static void deliver_done(void *data, int status)
 				  " nrcpt=%u", queue_id, s->mail.path.address,
 				  s->data.size, s->rcpt_count);
 		smtp_reply(s, R_QUEUED, queue_id);
+	} else if (status == -EDQUOT) {
+		/* Every recipient is over quota: nothing was stored. */
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
+				  "refused: every recipient's mailbox is full");
+		smtp_reply(s, R_ALL_FULL);
 	} else {
 		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "delivery failed: %s", strerror(-status));

@@ -204,6 +204,12 @@ static int route_local(struct smtp_session *s, const char *address,
 		smtp_reply_error(s, R_USER_UNKNOWN, shown);
 		return -1;
 	}
+	if (smtp_rcpt_full(s)) {
+		smtp_strv_clear(&s->rcpt_local);
+		smtp_strv_clear(&s->rcpt_remote);
+		smtp_reply(s, R_MAILBOX_FULL, shown);
+		return -1;
+	}
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* Postino plugin ABI 1.1 (1.0 final, and the entries marked "1.1").
+/* Postino plugin ABI 1.1 (1.0 final, and the entries marked 1.1).
  *
  * The only server header a module includes. doc/plugin-guide.md explains
  * how to write a module; doc/abi.md lists every entry with the minor that
@@ -358,6 +358,21 @@ struct postino_account {
 	int64_t created;          /* unix seconds */
 };
 
+/* An account's quota and usage (account_quota, ABI 1.1). The module sets
+ * size = sizeof(struct postino_quota); the host fills what it covers.
+ * Usage is the octets of every stored message (RFC822.SIZE, what POP3's
+ * LIST shows), each copy counted, and their number. A limit of 0 means
+ * none. A write that would take usage over a limit fails with -EDQUOT
+ * (msg_deliver when no recipient can take the message, mailbox_append,
+ * mailbox_copy); one that does not raise usage never does. */
+struct postino_quota {
+	size_t size;
+	uint64_t storage_used;   /* octets */
+	uint64_t storage_limit;  /* octets; 0: none */
+	uint64_t messages_used;
+	uint64_t messages_limit; /* 0: none */
+};
+
 /* ---- mailboxes ----------------------------------------------------------- */
 
 /* One message of an open mailbox view. */
@@ -701,7 +716,11 @@ struct postino_host_mail {
 	 * remote recipients in the outbound queue, in one durable commit;
 	 * then done(data, 0 or -errno) on the loop, unless the message's conn
 	 * closed meanwhile (the message is delivered all the same). Consumes
-	 * msg. */
+	 * msg. Quotas (1.1): a local account over its quota does not get the
+	 * message; the sender gets a bounce for it (none for the null
+	 * sender), and when nobody at all could take it, nothing is stored
+	 * and done gets -EDQUOT. Mail without a conn (the server's own) is
+	 * never refused for a quota. */
 	int (*msg_deliver)(postino_msg *msg, const struct postino_delivery *d,
 			   void (*done)(void *data, int status), void *data);
 	/* Drops a message that will not be delivered; sets *msg to NULL. */
@@ -812,7 +831,8 @@ struct postino_host_mailbox {
 				 void *data);
 	/* Stores msg (from msg_new/msg_append; consumed) in the mailbox with
 	 * flags, keywords (space-separated or NULL) and internaldate (unix
-	 * seconds; 0 = now), then done with the new UID. */
+	 * seconds; 0 = now), then done with the new UID; -EDQUOT (1.1) when
+	 * it would take the account over its quota. */
 	int (*mailbox_append)(postino_mod *mod, const char *account,
 			      const char *name, postino_msg *msg,
 			      uint32_t flags, const char *keywords,
@@ -830,7 +850,9 @@ struct postino_host_mailbox {
 	/* Copies (move = 1: moves) the messages with these UIDs into the
 	 * account's mailbox dest in one commit; done gets the pairs of
 	 * source and new UIDs (valid during the call). A move removes the
-	 * sources; the view reports them at its next sync. */
+	 * sources; the view reports them at its next sync. A copy that would
+	 * take the account over its quota copies nothing: -EDQUOT (1.1); a
+	 * move does not change usage and is never refused for it. */
 	int (*mailbox_copy)(postino_mailbox *mailbox, const uint32_t *uids,
 			    size_t count, const char *dest, int move,
 			    void (*done)(void *data, int status,
@@ -866,6 +888,28 @@ struct postino_host_mailbox {
 	int (*mailbox_section)(postino_mailbox *mailbox, uint32_t index,
 			       const uint32_t *path, size_t depth,
 			       struct postino_section *section_r);
+
+	/* ---- 1.1 ---- */
+	/* Calls name(data, name) for each name of account's subscription
+	 * list, in byte order: names, which need not be mailboxes (RFC 3501
+	 * 6.3.6: mailbox_delete and mailbox_rename leave them; mailbox_list
+	 * says which existing mailboxes are subscribed). Indexed read. */
+	int (*mailbox_subscriptions)(postino_mod *mod, const char *account,
+				     void (*name)(void *data,
+						  const char *name),
+				     void *data);
+	/* Any thread. What SEARCH matches in a message (RFC 3501 6.4.4),
+	 * as UTF-8 text written to buf (at most buflen bytes: the rest is
+	 * cut): its header fields one a line, "Name: value\n", unfolded,
+	 * encoded words decoded, address fields as ENVELOPE parses them
+	 * ("Real Name <local@domain>, ..."), *header_len_r their length;
+	 * with body set, then "\n" and the text of its text parts, transfer
+	 * encodings undone and charsets converted, each ending in "\n".
+	 * msg is the message as stored (mailbox_read), or its header
+	 * alone. Linear in len. The length, or a negative errno. */
+	int64_t (*mime_search_text)(const void *msg, size_t len, int body,
+				    char *buf, size_t buflen,
+				    size_t *header_len_r);
 };
 
 /* What account-managing modules (password policy, panels) use. */
@@ -921,6 +965,12 @@ struct postino_host_account {
 				 const char *hash,
 				 void (*done)(void *data, int status),
 				 void *data);
+
+	/* ABI 1.1. Reads account's quota and usage now (set quota_r->size
+	 * first): 0, -ENOENT when there is no such account, -EINVAL. Reads
+	 * one row per mailbox of the account: fine once per command. */
+	int (*account_quota)(postino_mod *mod, const char *account,
+			     struct postino_quota *quota_r);
 };
 
 /* The table init receives. Valid until fini. */

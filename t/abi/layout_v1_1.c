@@ -107,6 +107,13 @@ AT(postino_account, disabled, 912);
 AT(postino_account, password_changed, 920);
 AT(postino_account, created, 928);
 
+SIZE(postino_quota, 40);
+AT(postino_quota, size, 0);
+AT(postino_quota, storage_used, 8);
+AT(postino_quota, storage_limit, 16);
+AT(postino_quota, messages_used, 24);
+AT(postino_quota, messages_limit, 32);
+
 SIZE(postino_message_info, 56);
 AT(postino_message_info, size, 0);
 AT(postino_message_info, uid, 8);
@@ -212,7 +219,7 @@ AT(postino_host_mail, delivery_reject, 104);
 AT(postino_host_mail, delivery_discard, 112);
 AT(postino_host_mail, address_separators, 120);
 
-SIZE(postino_host_mailbox, 168);
+SIZE(postino_host_mailbox, 184);
 AT(postino_host_mailbox, size, 0);
 AT(postino_host_mailbox, mailbox_open, 8);
 AT(postino_host_mailbox, mailbox_count, 16);
@@ -234,8 +241,10 @@ AT(postino_host_mailbox, mailbox_watch, 136);
 AT(postino_host_mailbox, mailbox_sync, 144);
 AT(postino_host_mailbox, mailbox_mime, 152);
 AT(postino_host_mailbox, mailbox_section, 160);
+AT(postino_host_mailbox, mailbox_subscriptions, 168);
+AT(postino_host_mailbox, mime_search_text, 176);
 
-SIZE(postino_host_account, 56);
+SIZE(postino_host_account, 64);
 AT(postino_host_account, size, 0);
 AT(postino_host_account, account_get, 8);
 AT(postino_host_account, account_list, 16);
@@ -243,6 +252,7 @@ AT(postino_host_account, password_hash, 24);
 AT(postino_host_account, password_verify, 32);
 AT(postino_host_account, password_in_history, 40);
 AT(postino_host_account, password_set_hash, 48);
+AT(postino_host_account, account_quota, 56);
 
 SIZE(postino_host, 64);
 AT(postino_host, size, 0);

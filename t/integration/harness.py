@@ -43,7 +43,6 @@ INIT_FAILS_DIR = os.path.join(BUILD_ROOT, "t", "abi", "init_fails")
 PRERELEASE_DIR = os.path.join(BUILD_ROOT, "t", "abi", "prerelease")
 
 VERSION = "0.1.0"
-ABI = "1.1"           # POSTINO_ABI_MAJOR.MINOR of plugins-api/postino/plugin.h
 READY_TIMEOUT = 20.0   # the "postinod ready" line
 WAIT_TIMEOUT = 20.0    # any other awaited log line or state
 STOP_TIMEOUT = 60.0    # SIGTERM to exit (leak checking takes a while)

@@ -292,6 +292,56 @@ START_TEST(tls_handshake_timeout)
 }
 END_TEST
 
+/* [quota]: warning thresholds, and their templates read at load so a
+ * missing one is an error naming it, not a lost warning. */
+START_TEST(quota_section)
+{
+	struct config *config;
+	char text[1024];
+
+	ck_assert_int_eq(load_main("", &config), 0);
+	ck_assert_uint_eq(config->quota.warn_count, 0);
+	ck_assert_ptr_null(config->quota.subject[CONFIG_LANG_EN]);
+	config_free(&config);
+
+	put_file("en/warning.txt", "Subject: Full at {{threshold}}%\n\n"
+		 "Dear {{address}}\n");
+	put_file("it/warning.txt", "Subject: Piena al {{threshold}}%\n\n"
+		 "Caro {{address}}\n");
+	snprintf(text, sizeof(text), "[quota]\nwarn = 95  80 95\n"
+		 "templates = %s\n", test_dir);
+	ck_assert_int_eq(load_main(text, &config), 0);
+	ck_assert_uint_eq(config->quota.warn_count, 2);
+	ck_assert_uint_eq(config->quota.warn[0], 80);
+	ck_assert_uint_eq(config->quota.warn[1], 95);
+	ck_assert_str_eq(config->quota.subject[CONFIG_LANG_EN],
+			 "Full at {{threshold}}%");
+	ck_assert_str_eq(config->quota.body[CONFIG_LANG_IT],
+			 "Caro {{address}}\n");
+	config_free(&config);
+
+	ck_assert_int_eq(load_main("[quota]\nwarn = none\n"
+				   "templates = /nonexistent\n", &config), 0);
+	ck_assert_uint_eq(config->quota.warn_count, 0);
+	config_free(&config);
+	assert_load_fails("[quota]\nwarn = 80\ntemplates = /nonexistent\n",
+			  "postino.conf:1: [quota] cannot read the warning "
+			  "template /nonexistent/en/warning.txt: No such file");
+	assert_load_fails("[quota]\nwarn = 0\n",
+			  "postino.conf:2: [quota] warn: '0' is not none or a "
+			  "list of at most 8 percentages from 1 to 100");
+	assert_load_fails("[quota]\nwarn = 101\n", "warn: '101' is not");
+	assert_load_fails("[quota]\nwarn = 80%\n", "warn: '80%' is not");
+	assert_load_fails("[quota]\nwarn = 1 2 3 4 5 6 7 8 9\n",
+			  "warn: '1 2 3 4 5 6 7 8 9' is not");
+	put_file("en/warning.txt", "no subject line\n");
+	snprintf(text, sizeof(text), "[quota]\nwarn = 90\ntemplates = %s\n",
+		 test_dir);
+	assert_load_fails(text, "en/warning.txt: must be at most",
+			  "start with a \"Subject: \" line");
+}
+END_TEST
+
 /* [queue]: the outbound queue's settings (core/queue). */
 START_TEST(queue_section)
 {
@@ -598,6 +648,7 @@ Suite *config_load_suite(void)
 	tcase_add_test(tc, inih_syntax_error);
 	tcase_add_test(tc, long_and_binary_lines);
 	tcase_add_test(tc, err_buffer_small_or_null);
+	tcase_add_test(tc, quota_section);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
  * first vector is postsrsd's own (tests/unit/test_srs2.c); the SRS1 ones
  * were computed independently from the scheme's description. */
 #include <check.h>
+#include <stdio.h>
 #include <errno.h>
 #include <string.h>
 
