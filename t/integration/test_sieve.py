@@ -780,6 +780,30 @@ class Filing(SieveTestCase):
             " LIKE 'bin:%'") == good, "the program stored again")
         self.stop()
 
+    def test_a_folder_copy_is_held_to_the_quota(self):
+        """fileinto stores into the account like a keep: over its quota
+        the copy is refused, the sender bounced (and nothing stored)."""
+        self.configure()
+        self.env.cli_ok("quota", "set", ALICE, "1k")
+        self.env.cli_ok("sieve", "put", ALICE, "rules", "-", input=(
+            'require ["fileinto", "mailbox"];\n'
+            'fileinto :create "Filed";\n'))
+        self.env.cli_ok("sieve", "activate", ALICE, "rules")
+        self.start()
+        where = self.where["mx"]
+        s = smtplib.SMTP(where[0], where[1], timeout=IO_TIMEOUT)
+        self.addCleanup(s.close)
+        # No SIZE= in MAIL: the recipient is taken, the data is not.
+        s.ehlo()
+        self.assertEqual(s.mail(FAR)[0], 250)
+        self.assertEqual(s.rcpt(ALICE)[0], 250)
+        code, text = s.data(message("Too big", body="x" * 2000))
+        self.assertEqual(code, 552, text)
+        self.d.wait_for(f"message from <{FAR}> refused: every recipient is "
+                        "over quota")
+        self.assertEqual(self.inbox(ALICE, "Filed"), [])
+        self.stop()
+
     def test_a_failing_script_keeps_the_mail_in_inbox(self):
         self.serve()
         # Compiles; fails when it runs (the included script is missing).
