@@ -25,79 +25,17 @@
 #include <string.h>
 #include <strings.h>
 
-#include "delivery/delivery.h"
 #include "delivery/msg_internal.h"
+#include "host/host_delivery.h"
 #include "host/host_mail.h"
-#include "mime/mime.h"
 #include "module/hooks.h"
 #include "net/conn_api.h"
 #include "store/store.h"
 #include "util/address.h"
-#include "util/srs.h"
-
-#define HD_GROWTH_MAX 64     /* recipients redirects may add to one message */
-#define HD_CHAIN_MAX 8       /* local addresses one copy may pass */
-#define HD_ACTIONS_MAX 32    /* fileinto/redirect calls per recipient */
-#define HD_SEEN_MAX 64       /* Delivered-To fields looked at */
-#define HD_HEADER_MAX (256 * 1024)
-
-struct hd;
-
-/* One local recipient and what its hooks decided. */
-struct hd_rcpt {
-	struct hd *d;
-	char *account;
-	char *rcpt;                 /* as given; the account when none */
-	char **chain;               /* accounts the copy came from, oldest
-				       first (redirects) */
-	size_t chain_len;
-	struct delivery_copy *copies;
-	size_t copy_count;
-	char **redirects;
-	size_t redirect_count;
-	char *reject;
-	int decided;                /* a delivery_* entry was called */
-	struct postino_hook_event ev;
-};
-
-/* A remote copy reached through local addresses. */
-struct hd_forward {
-	char *address;
-	char **chain;               /* oldest first */
-	size_t chain_len;
-};
-
-struct hd {
-	struct core_ctx *ctx;
-	struct postino_mod *mod;    /* the maker: its set answers lookups */
-	postino_msg *msg;
-	char *mail_from;
-	char session_id[64];
-	struct hd_rcpt **rcpts;
-	size_t rcpt_count, given;
-	struct hd_forward *forwards;
-	size_t forward_count;
-	char **relays;
-	size_t relay_count;
-	char *seen[HD_SEEN_MAX];    /* Delivered-To values, lower case */
-	size_t seen_count;
-	struct delivery_failure *failures;
-	size_t failure_count;
-	unsigned running;           /* hook runs, and route itself */
-	int failed;                 /* out of memory: 451, nothing written */
-	char *state_key;
-	void *state_value;
-	size_t state_len;
-	int64_t state_expires_at;
-	struct mime_summary summary; /* of the stored copies' bytes */
-	void (*done)(void *data, int status);
-	void *data;
-	uv_work_t work;
-};
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int strv_add(char ***list, size_t *count, const char *s)
+int hd_strv_add(char ***list, size_t *count, const char *s)
 {
 	char **grown = realloc(*list, (*count + 1) * sizeof(**list));
 
@@ -111,7 +49,7 @@ static int strv_add(char ***list, size_t *count, const char *s)
 	return 0;
 }
 
-static void strv_free(char **list, size_t count)
+void hd_strv_free(char **list, size_t count)
 {
 	for (size_t i = 0; list != NULL && i < count; i++)
 		free(list[i]);
@@ -128,29 +66,29 @@ static void hd_rcpt_free(struct hd_rcpt *r)
 {
 	free(r->account);
 	free(r->rcpt);
-	strv_free(r->chain, r->chain_len);
+	hd_strv_free(r->chain, r->chain_len);
 	for (size_t i = 0; i < r->copy_count; i++) {
 		free(r->copies[i].account);
 		free(r->copies[i].mailbox);
 		free(r->copies[i].keywords);
 	}
 	free(r->copies);
-	strv_free(r->redirects, r->redirect_count);
+	hd_strv_free(r->redirects, r->redirect_count);
 	free(r->reject);
 	free(r);
 }
 
-static void hd_free(struct hd *d)
+void hd_free(struct hd *d)
 {
 	for (size_t i = 0; i < d->rcpt_count; i++)
 		hd_rcpt_free(d->rcpts[i]);
 	free(d->rcpts);
 	for (size_t i = 0; i < d->forward_count; i++) {
 		free(d->forwards[i].address);
-		strv_free(d->forwards[i].chain, d->forwards[i].chain_len);
+		hd_strv_free(d->forwards[i].chain, d->forwards[i].chain_len);
 	}
 	free(d->forwards);
-	strv_free(d->relays, d->relay_count);
+	hd_strv_free(d->relays, d->relay_count);
 	for (size_t i = 0; i < d->seen_count; i++)
 		free(d->seen[i]);
 	for (size_t i = 0; i < d->failure_count; i++) {
@@ -168,7 +106,7 @@ static void hd_free(struct hd *d)
 
 /* Tells the module the outcome without a commit (out of memory); not
  * when its connection closed meanwhile. */
-static void hd_report(struct hd *d, int status)
+void hd_report(struct hd *d, int status)
 {
 	postino_msg *msg = d->msg;
 	int call = 1;
@@ -182,7 +120,7 @@ static void hd_report(struct hd *d, int status)
 }
 
 /* A failure for the bounce: reply is "550 5.x.y " then text with arg. */
-static int hd_fail(struct hd *d, const char *address, const char *reply_code,
+int hd_fail(struct hd *d, const char *address, const char *reply_code,
 		   const char *text, const char *arg)
 {
 	struct delivery_failure *grown = realloc(d->failures,
@@ -236,9 +174,9 @@ static struct hd_rcpt *hd_rcpt_add(struct hd *d, const char *account,
 	r->account = strdup(account);
 	r->rcpt = strdup(rcpt != NULL ? rcpt : account);
 	for (size_t i = 0; ret == 0 && i < chain_len; i++)
-		ret = strv_add(&r->chain, &r->chain_len, chain[i]);
+		ret = hd_strv_add(&r->chain, &r->chain_len, chain[i]);
 	if (ret == 0 && from != NULL)
-		ret = strv_add(&r->chain, &r->chain_len, from);
+		ret = hd_strv_add(&r->chain, &r->chain_len, from);
 	if (r->account == NULL || r->rcpt == NULL || ret < 0) {
 		hd_rcpt_free(r);
 		return NULL;
@@ -262,200 +200,19 @@ static int hd_forward_add(struct hd *d, const char *address,
 	struct hd_forward *f = &grown[d->forward_count];
 	*f = (struct hd_forward){ .address = strdup(address) };
 	for (size_t i = 0; ret == 0 && i < chain_len; i++)
-		ret = strv_add(&f->chain, &f->chain_len, chain[i]);
+		ret = hd_strv_add(&f->chain, &f->chain_len, chain[i]);
 	if (ret == 0 && from != NULL)
-		ret = strv_add(&f->chain, &f->chain_len, from);
+		ret = hd_strv_add(&f->chain, &f->chain_len, from);
 	if (f->address == NULL || ret < 0) {
 		free(f->address);
-		strv_free(f->chain, f->chain_len);
+		hd_strv_free(f->chain, f->chain_len);
 		return -ENOMEM;
 	}
 	d->forward_count++;
 	return 0;
 }
 
-/* ---- the delivery entries (a DELIVERY hook's decisions) ----------------- */
-
-static struct hd_rcpt *hd_rcpt_of(postino_hook_call *call)
-{
-	return hooks_call_data(call, POSTINO_HOOK_DELIVERY);
-}
-
-/* Space-separated IMAP atoms without '\' (a flag is a bit). */
-static int keywords_valid(const char *keywords)
-{
-	if (keywords == NULL)
-		return 1;
-	if (strlen(keywords) >= STORE_KEYWORDS_MAX)
-		return 0;
-	for (const char *p = keywords; *p != '\0'; p++) {
-		if (*p == ' ')
-			continue;
-		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p))
-			return 0;
-	}
-	return 1;
-}
-
-/* Adds the words of add that words lacks. */
-static char *keywords_union(const char *words, const char *add)
-{
-	size_t len = strlen(words) + strlen(add) + 2;
-	char *out = malloc(len);
-
-	if (out == NULL)
-		return NULL;
-	snprintf(out, len, "%s", words);
-	for (const char *p = add; *p != '\0';) {
-		size_t n = strcspn(p, " ");
-		int have = 0;
-		for (const char *q = out; *q != '\0' && n > 0;) {
-			size_t m = strcspn(q, " ");
-			if (m == n && strncasecmp(q, p, n) == 0)
-				have = 1;
-			q += m;
-			q += strspn(q, " ");
-		}
-		if (n > 0 && !have) {
-			size_t at = strlen(out);
-			snprintf(out + at, len - at, "%s%.*s",
-				 at > 0 ? " " : "", (int)n, p);
-		}
-		p += n;
-		p += strspn(p, " ");
-	}
-	return out;
-}
-
-static int same_mailbox(const char *a, const char *b)
-{
-	int inbox_a = a == NULL || strcasecmp(a, "INBOX") == 0;
-	int inbox_b = b == NULL || strcasecmp(b, "INBOX") == 0;
-
-	return inbox_a || inbox_b ? inbox_a == inbox_b : strcmp(a, b) == 0;
-}
-
-/* A copy for r in mailbox (NULL: INBOX); a second one for the same
- * mailbox merges into the first. */
-static int hd_copy_add(struct hd_rcpt *r, const char *mailbox, uint32_t flags,
-		       const char *keywords, int create)
-{
-	for (size_t i = 0; i < r->copy_count; i++) {
-		struct delivery_copy *c = &r->copies[i];
-		if (!same_mailbox(c->mailbox, mailbox))
-			continue;
-		c->flags |= flags;
-		c->create |= create;
-		if (keywords != NULL) {
-			char *merged = keywords_union(
-				c->keywords != NULL ? c->keywords : "",
-				keywords);
-			if (merged == NULL)
-				return -ENOMEM;
-			free(c->keywords);
-			c->keywords = merged;
-		}
-		return 0;
-	}
-	if (r->copy_count >= HD_ACTIONS_MAX)
-		return -E2BIG;
-	struct delivery_copy *grown = realloc(r->copies,
-		(r->copy_count + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return -ENOMEM;
-	r->copies = grown;
-	struct delivery_copy *c = &grown[r->copy_count];
-	*c = (struct delivery_copy){
-		.account = strdup(r->account),
-		.mailbox = mailbox != NULL ? strdup(mailbox) : NULL,
-		.flags = flags,
-		.keywords = keywords != NULL ? keywords_union("", keywords)
-					     : NULL,
-		.create = create,
-	};
-	if (c->account == NULL || (mailbox != NULL && c->mailbox == NULL) ||
-	    (keywords != NULL && c->keywords == NULL)) {
-		free(c->account);
-		free(c->mailbox);
-		free(c->keywords);
-		return -ENOMEM;
-	}
-	r->copy_count++;
-	return 0;
-}
-
-int host_delivery_fileinto(postino_hook_call *call, const char *mailbox,
-			   uint32_t flags, const char *keywords, int create)
-{
-	struct hd_rcpt *r = hd_rcpt_of(call);
-
-	if (r == NULL || (flags & ~(uint32_t)0x1f) != 0 ||
-	    !keywords_valid(keywords) ||
-	    (mailbox != NULL && (mailbox[0] == '\0' || strlen(mailbox) > 255)))
-		return -EINVAL;
-	int ret = hd_copy_add(r, mailbox, flags, keywords, create != 0);
-	if (ret == 0)
-		r->decided = 1;
-	return ret;
-}
-
-int host_delivery_redirect(postino_hook_call *call, const char *address)
-{
-	struct hd_rcpt *r = hd_rcpt_of(call);
-	char a[ADDRESS_MAX + 1];
-
-	if (r == NULL || address == NULL ||
-	    address_normalize(address, a, sizeof(a)) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < r->redirect_count; i++) {
-		if (strcmp(r->redirects[i], a) == 0) {
-			r->decided = 1;
-			return 0;
-		}
-	}
-	if (r->redirect_count >= HD_ACTIONS_MAX)
-		return -E2BIG;
-	int ret = strv_add(&r->redirects, &r->redirect_count, a);
-	if (ret == 0)
-		r->decided = 1;
-	return ret;
-}
-
-int host_delivery_reject(postino_hook_call *call, const char *reason)
-{
-	struct hd_rcpt *r = hd_rcpt_of(call);
-
-	if (r == NULL)
-		return -EINVAL;
-	char *copy = strndup(reason != NULL && reason[0] != '\0'
-				     ? reason : "rejected by the recipient",
-			     400);
-	if (copy == NULL)
-		return -ENOMEM;
-	/* One line in the bounce. */
-	for (char *p = copy; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
-	}
-	free(r->reject);
-	r->reject = copy;
-	r->decided = 1;
-	return 0;
-}
-
-int host_delivery_discard(postino_hook_call *call)
-{
-	struct hd_rcpt *r = hd_rcpt_of(call);
-
-	if (r == NULL)
-		return -EINVAL;
-	r->decided = 1;
-	return 0;
-}
-
 /* ---- routing ------------------------------------------------------------------ */
-
-static void hd_finish(struct hd *d);
 
 static void hd_release(struct hd *d)
 {
@@ -516,31 +273,25 @@ static void hd_rcpt_start(struct hd *d, struct hd_rcpt *r)
 	}
 }
 
-struct hd_targets {
-	char **local, **remote;
-	size_t local_count, remote_count;
-	int failed;
-};
-
-static void hd_target(void *data, const char *address, int local)
+void hd_target(void *data, const char *address, int local)
 {
 	struct hd_targets *t = data;
 
-	if (local ? strv_add(&t->local, &t->local_count, address)
-		  : strv_add(&t->remote, &t->remote_count, address))
+	if (local ? hd_strv_add(&t->local, &t->local_count, address)
+		  : hd_strv_add(&t->remote, &t->remote_count, address))
 		t->failed = 1;
 }
 
-static void hd_targets_free(struct hd_targets *t)
+void hd_targets_free(struct hd_targets *t)
 {
-	strv_free(t->local, t->local_count);
-	strv_free(t->remote, t->remote_count);
+	hd_strv_free(t->local, t->local_count);
+	hd_strv_free(t->remote, t->remote_count);
 }
 
 /* Who an address is: its targets when it is ours (aliases, SRS,
  * subaddresses), else itself, remote. 0, or -ENOENT when it is in one
  * of our domains but nobody's. */
-static int hd_resolve(struct hd *d, const char *address, struct hd_targets *t)
+int hd_resolve(struct hd *d, const char *address, struct hd_targets *t)
 {
 	const struct config_srs *srs = &d->mod->set->config->srs;
 	const char *domain = strrchr(address, '@');
@@ -642,7 +393,7 @@ static void hd_route(struct hd *d)
 			    "mail forwarding loop for ", f->chain[0]) < 0)
 			d->failed = 1;
 		free(f->address);
-		strv_free(f->chain, f->chain_len);
+		hd_strv_free(f->chain, f->chain_len);
 		d->forwards[i--] = d->forwards[--d->forward_count];
 	}
 	for (size_t i = 0; i < d->given; i++)
@@ -737,236 +488,6 @@ static void hd_scan_done(uv_work_t *req, int status)
 	hd_route(req->data);
 }
 
-/* ---- the plan -------------------------------------------------------------------- */
-
-/* The envelope sender of forwarded copies: SRS when [srs] is set and the
- * sender is neither null nor ours. */
-static char *hd_forward_sender(struct hd *d)
-{
-	const struct config_srs *cfg = &d->mod->set->config->srs;
-	const char *at = strrchr(d->mail_from, '@');
-	char out[SRS_ADDRESS_MAX + 1];
-
-	if (!cfg->enabled || at == NULL ||
-	    host_domain_is_local(d->mod, at + 1))
-		return strdup(d->mail_from);
-	struct srs srs = {
-		.secrets = (const char *const *)cfg->secrets,
-		.n_secrets = cfg->secret_count,
-		.max_age = cfg->max_age,
-	};
-	int ret = srs_forward(&srs, d->mail_from, cfg->domain,
-			      core_now_ms() / 1000, out, sizeof(out));
-	if (ret < 0) {
-		log_write(&d->ctx->log, LOG_LEVEL_WARNING, "core", NULL,
-			  "cannot rewrite <%s> with SRS (%s): forwarded with "
-			  "the sender as it is", d->mail_from, strerror(-ret));
-		return strdup(d->mail_from);
-	}
-	return strdup(ret == 0 ? out : d->mail_from);
-}
-
-static int same_chain(const struct hd_forward *a, const struct hd_forward *b)
-{
-	if (a->chain_len != b->chain_len)
-		return 0;
-	for (size_t i = 0; i < a->chain_len; i++) {
-		if (strcmp(a->chain[i], b->chain[i]) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-/* "Delivered-To: <address>" per local address passed, newest on top. */
-static char *hd_delivered_to(const struct hd_forward *f)
-{
-	size_t len = 1;
-
-	for (size_t i = 0; i < f->chain_len; i++)
-		len += strlen(f->chain[i]) + 16;
-	char *out = malloc(len);
-	if (out == NULL)
-		return NULL;
-	out[0] = '\0';
-	size_t at = 0;
-	for (size_t i = f->chain_len; i-- > 0;)
-		at += (size_t)snprintf(out + at, len - at,
-				       "Delivered-To: %s\r\n", f->chain[i]);
-	return out;
-}
-
-static int plan_forward(struct delivery_plan *plan, char *sender,
-			char *headers)
-{
-	struct delivery_forward *grown = realloc(plan->forwards,
-		(plan->forward_count + 1) * sizeof(*grown));
-
-	if (grown == NULL || sender == NULL) {
-		if (grown != NULL)
-			plan->forwards = grown;
-		free(sender);
-		free(headers);
-		return -ENOMEM;
-	}
-	plan->forwards = grown;
-	grown[plan->forward_count++] = (struct delivery_forward){
-		.sender = sender, .headers = headers };
-	return 0;
-}
-
-/* Forwards with the same chain share a queue entry (and its headers). */
-static int plan_forwards(struct hd *d, struct delivery_plan *plan)
-{
-	int ret = 0;
-
-	if (d->relay_count > 0) {
-		ret = plan_forward(plan, strdup(d->mail_from), NULL);
-		if (ret == 0) {
-			plan->forwards[plan->forward_count - 1].rcpts =
-				d->relays;
-			plan->forwards[plan->forward_count - 1].rcpt_count =
-				d->relay_count;
-			d->relays = NULL;
-			d->relay_count = 0;
-		}
-	}
-	for (size_t i = 0; ret == 0 && i < d->forward_count; i++) {
-		struct hd_forward *f = &d->forwards[i];
-		if (f->address == NULL)
-			continue; /* taken into an earlier group */
-		char *headers = hd_delivered_to(f);
-		ret = headers != NULL ? plan_forward(plan, hd_forward_sender(d),
-						     headers)
-				      : -ENOMEM;
-		if (ret < 0)
-			break;
-		struct delivery_forward *pf =
-			&plan->forwards[plan->forward_count - 1];
-		for (size_t k = i; ret == 0 && k < d->forward_count; k++) {
-			struct hd_forward *g = &d->forwards[k];
-			if (g->address == NULL || !same_chain(f, g))
-				continue;
-			ret = strv_add(&pf->rcpts, &pf->rcpt_count, g->address);
-			if (k != i) {
-				free(g->address);
-				g->address = NULL;
-			}
-		}
-		free(f->address);
-		f->address = NULL;
-	}
-	return ret;
-}
-
-static int plan_copies(struct hd *d, struct delivery_plan *plan)
-{
-	for (size_t i = 0; i < d->rcpt_count; i++) {
-		struct hd_rcpt *r = d->rcpts[i];
-
-		if (!r->decided && hd_copy_add(r, NULL, 0, NULL, 0) < 0)
-			return -ENOMEM;
-		if (r->reject != NULL &&
-		    hd_fail(d, r->rcpt, "550 5.7.1", "", r->reject) < 0)
-			return -ENOMEM;
-		if (r->copy_count == 0)
-			continue;
-		struct delivery_copy *grown = realloc(plan->copies,
-			(plan->copy_count + r->copy_count) * sizeof(*grown));
-		if (grown == NULL)
-			return -ENOMEM;
-		plan->copies = grown;
-		memcpy(grown + plan->copy_count, r->copies,
-		       r->copy_count * sizeof(*grown));
-		plan->copy_count += r->copy_count;
-		free(r->copies);
-		r->copies = NULL;
-		r->copy_count = 0;
-	}
-	return 0;
-}
-
-/* The bounce goes to the sender as any mail would: an SRS address of
- * ours to the sender it stands for, an alias to its targets. */
-static int plan_bounce(struct hd *d, struct delivery_plan *plan)
-{
-	struct hd_targets t;
-
-	if (d->failure_count == 0)
-		return 0;
-	plan->failures = d->failures;
-	plan->failure_count = d->failure_count;
-	d->failures = NULL;
-	d->failure_count = 0;
-	if (d->mail_from[0] == '\0') {
-		log_write(&d->ctx->log, LOG_LEVEL_INFO, "core", NULL,
-			  "%zu recipient(s) failed; a message from the null "
-			  "sender is not bounced", plan->failure_count);
-		return 0;
-	}
-	int ret = hd_resolve(d, d->mail_from, &t);
-	if (ret == -ENOENT || ret == -EINVAL) {
-		log_write(&d->ctx->log, LOG_LEVEL_WARNING, "core", NULL,
-			  "no one to bounce to: <%s> is nobody here",
-			  d->mail_from);
-		return 0;
-	}
-	if (ret < 0)
-		return ret;
-	plan->bounce_local = t.local;
-	plan->bounce_local_count = t.local_count;
-	plan->bounce_remote = t.remote;
-	plan->bounce_remote_count = t.remote_count;
-	return 0;
-}
-
-static void hd_finish(struct hd *d)
-{
-	struct delivery_plan *plan = calloc(1, sizeof(*plan));
-	int ret = plan != NULL && !d->failed ? 0 : -ENOMEM;
-
-	if (ret == 0) {
-		plan->mail_from = strdup(d->mail_from);
-		plan->hostname = strdup(d->mod->set->config->server.hostname);
-		plan->now = core_now_ms() / 1000;
-		if (plan->mail_from == NULL || plan->hostname == NULL)
-			ret = -ENOMEM;
-	}
-	if (ret == 0)
-		ret = plan_copies(d, plan);
-	if (ret == 0)
-		ret = plan_forwards(d, plan);
-	if (ret == 0)
-		ret = plan_bounce(d, plan);
-	if (ret == 0) {
-		plan->state_key = d->state_key;
-		plan->state_value = d->state_value;
-		plan->state_len = d->state_len;
-		plan->state_expires_at = d->state_expires_at;
-		d->state_key = NULL;
-		d->state_value = NULL;
-		plan->summary = d->summary;
-		memset(&d->summary, 0, sizeof(d->summary));
-		plan->enforce_quota = d->msg->conn != NULL;
-		plan->done = d->done;
-		plan->data = d->data;
-		plan->msg = d->msg;
-		ret = delivery_commit(plan);
-		if (ret == 0) {
-			d->msg = NULL;
-			hd_free(d);
-			return;
-		}
-		plan->msg = NULL;
-	}
-	log_write(&d->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
-		  "delivery of a message from <%s> failed: %s", d->mail_from,
-		  strerror(-ret));
-	if (plan != NULL)
-		delivery_plan_free(&plan);
-	hd_report(d, ret);
-	hd_free(d);
-}
-
 /* ---- msg_deliver -------------------------------------------------------------- */
 
 static int hd_copy_state(struct hd *d, const struct postino_delivery *dl)
@@ -1015,7 +536,7 @@ static int hd_recipients(struct hd *d, const struct postino_delivery *dl)
 		if (via != NULL && address_normalize(via, v, sizeof(v)) == 0)
 			ret = hd_forward_add(d, dl->remote[i], NULL, 0, v);
 		else
-			ret = strv_add(&d->relays, &d->relay_count,
+			ret = hd_strv_add(&d->relays, &d->relay_count,
 				       dl->remote[i]);
 		if (ret < 0)
 			return ret;
