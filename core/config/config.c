@@ -66,6 +66,8 @@ static int load_main(struct config *config, char *err, size_t errlen)
 		return ret;
 	/* modules_conf_dir must be known before modules.d can be read. */
 	ret = config_apply_server(config, err, errlen);
+	if (ret == 0)
+		ret = config_apply_srs(config, err, errlen);
 	if (ret < 0)
 		return ret;
 	return config_apply_quota(config, err, errlen);
@@ -146,6 +148,13 @@ void config_free(struct config **config)
 	free(c->server.user);
 	free(c->server.modules_dir);
 	free(c->server.modules_conf_dir);
+	free(c->server.recipient_delimiter);
+	for (size_t i = 0; i < c->srs.secret_count; i++) {
+		explicit_bzero(c->srs.secrets[i], strlen(c->srs.secrets[i]));
+		free(c->srs.secrets[i]);
+	}
+	free(c->srs.secrets);
+	free(c->srs.domain);
 	free(c->main_file);
 	free(c);
 	*config = NULL;

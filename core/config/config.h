@@ -49,6 +49,17 @@ struct config_server {
 	enum log_level log_level;   /* default: info */
 	enum log_target log_target; /* default: stderr */
 	unsigned max_connections;   /* 0: from the open files limit */
+	char *recipient_delimiter;  /* subaddress separators; default "+" */
+};
+
+/* [srs]: how forwarded mail's envelope sender is rewritten (util/srs.h).
+ * enabled 0: no [srs] section, forwarding keeps the sender. */
+struct config_srs {
+	int enabled;
+	char **secrets;     /* the first signs; all verify */
+	size_t secret_count;
+	char *domain;       /* lower case, a hosted domain */
+	unsigned max_age;   /* days */
 };
 
 /* [quota]: usage thresholds (percent of a limit) whose upward crossing
@@ -74,6 +85,7 @@ struct config {
 	struct config_section *sections;
 	struct config_server server;
 	struct config_quota quota;
+	struct config_srs srs;
 	struct config_module_ref *modules;
 	size_t module_count;
 };

@@ -46,6 +46,14 @@ int config_check_core_sections(const struct config *config,
 			       enum config_file_kind kind, char *err,
 			       size_t errlen);
 
+/* recipient_delimiter: 1 to 8 characters, each atext that is not a
+ * letter or digit. */
+bool config_delimiter_valid(const char *value);
+/* [srs] secret: blank-separated words of 16 to 256 printable characters. */
+bool config_srs_secrets_valid(const char *value);
+/* Fills config->srs from [srs] (reading secret_file). */
+int config_apply_srs(struct config *config, char *err, size_t errlen);
+
 /* Fills config->server from [server] and the defaults. */
 int config_apply_server(struct config *config, char *err, size_t errlen);
 

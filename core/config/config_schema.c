@@ -31,6 +31,8 @@ enum key_kind {
 	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
 	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
 	KIND_PERCENTS,   /* "none", or percentages 1-100 separated by blanks */
+	KIND_DELIMITER,  /* subaddress separators: atext, no letter or digit */
+	KIND_SECRET,     /* SRS secrets: words of at least 16 characters */
 };
 
 struct core_key {
@@ -58,6 +60,8 @@ static const struct core_key server_keys[] = {
 	{ "log_target", KIND_LOG_TARGET, false },
 	/* default: the open files limit less a reserve (core/net) */
 	{ "max_connections", KIND_COUNT, false },
+	/* default "+": user+detail@domain reaches user@domain */
+	{ "recipient_delimiter", KIND_DELIMITER, false },
 	{ NULL, 0, false },
 };
 
@@ -109,6 +113,16 @@ static const struct core_key queue_keys[] = {
 	{ "lifetime", KIND_TIMEOUT, false },
 	{ "connect_timeout", KIND_TIMEOUT, false },
 	{ "command_timeout", KIND_TIMEOUT, false },
+	{ NULL, 0, false },
+};
+
+/* The Sender Rewriting Scheme for forwarded mail (util/srs.h,
+ * config_srs.c). */
+static const struct core_key srs_keys[] = {
+	{ "secret", KIND_SECRET, false },
+	{ "secret_file", KIND_TEXT, false },
+	{ "domain", KIND_HOSTNAME, true },
+	{ "max_age", KIND_COUNT, false }, /* days, default 21 */
 	{ NULL, 0, false },
 };
 
@@ -190,6 +204,21 @@ static int check_queue(const struct config_section *section,
 	return 0;
 }
 
+/* Secrets come from one place: two would leave the reader guessing which
+ * one signs. */
+static int check_srs(const struct config_section *section, const char *label,
+		     char *err, size_t errlen)
+{
+	bool secret = config_section_value(section, "secret") != NULL;
+	bool file = config_section_value(section, "secret_file") != NULL;
+
+	if (secret == file)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s needs exactly one of secret and "
+				   "secret_file", label);
+	return 0;
+}
+
 static const struct core_section core_sections[] = {
 	{ "server", false, CONFIG_FILE_MAIN, server_keys, NULL },
 	{ "tls", false, CONFIG_FILE_MAIN, tls_keys, check_tls_pair },
@@ -198,6 +227,7 @@ static const struct core_section core_sections[] = {
 	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
 	{ "queue", false, CONFIG_FILE_MAIN, queue_keys, check_queue },
 	{ "quota", false, CONFIG_FILE_MAIN, quota_keys, NULL },
+	{ "srs", false, CONFIG_FILE_MAIN, srs_keys, check_srs },
 };
 
 #define CORE_SECTION_COUNT (sizeof(core_sections) / sizeof(core_sections[0]))
@@ -452,6 +482,16 @@ static const char *value_problem(enum key_kind kind, const char *value,
 			       NULL :
 			       "is not none or a list of at most 8 percentages "
 			       "from 1 to 100 (e.g. 80 95)";
+	case KIND_DELIMITER:
+		return config_delimiter_valid(value) ?
+			       NULL :
+			       "is not 1 to 8 separator characters (any of "
+			       "!#$%&'*+-/=?^_`{|}~)";
+	case KIND_SECRET:
+		return config_srs_secrets_valid(value) ?
+			       NULL :
+			       "is not a list of secrets of 16 to 256 "
+			       "characters, separated by blanks";
 	case KIND_TLS_MODE:
 		return strcmp(value, "implicit") == 0 ||
 				       strcmp(value, "starttls") == 0 ?

@@ -265,6 +265,11 @@ static int daemon_check(struct daemon *d, struct config *config)
 		config_free(&config);
 		return EX_CONFIG;
 	}
+	if (!config->srs.enabled)
+		fprintf(stderr, "postinod: warning: no [srs] section: mail "
+			"forwarded to other servers (aliases, Sieve redirect) "
+			"keeps its envelope sender, which their SPF checks "
+			"may refuse\n");
 	printf("postinod: configuration %s is valid (%zu modules)\n",
 	       d->options->config_file, set->count);
 	module_set_unref(&set);
@@ -309,6 +314,12 @@ static int daemon_start(struct daemon *d, struct config *config)
 		config_free(&config);
 		return EX_CANTCREAT;
 	}
+	if (config->srs.enabled &&
+	    store_domain_exists(d->ctx.store, config->srs.domain) != 1)
+		core_log(&d->ctx, LOG_LEVEL_WARNING, "[srs] domain %s is not "
+			 "hosted here: bounces to its SRS addresses will be "
+			 "refused (postino domain add %s)", config->srs.domain,
+			 config->srs.domain);
 	if (d->options->init_only) {
 		core_log(&d->ctx, LOG_LEVEL_INFO, "state initialised in %s",
 			 config->server.state_dir);

@@ -1,11 +1,11 @@
 /* Messages being received: spooled in memory up to MSG_MEMORY_MAX, then in
- * an unlinked file under state_dir (nothing to clean up after a crash),
- * and delivered by one job of the store writer, so the client's 250 comes
- * only after the batch holding the message is durable. The MIME summary
- * of a message for a mailbox is made before that job is queued, on the
- * threadpool: the writer commits every delivery's batch, and must not
- * wait for one message's parse (a hostile one takes a worker a second,
- * and no other delivery anything). */
+ * an unlinked file under state_dir (nothing to clean up after a crash);
+ * read back for delivery (delivery_commit.c, the host's DELIVERY hooks)
+ * and stored by IMAP APPEND. The MIME summary of a message for a mailbox
+ * is made before its store job is queued, on the threadpool: the writer
+ * commits every delivery's batch, and must not wait for one message's
+ * parse (a hostile one takes a worker a second, and no other delivery
+ * anything). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,38 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery/msg_internal.h"
 #include "delivery/quota.h"
 #include "host/host_mail.h"
 #include "mailbox/mailbox_registry.h"
 #include "mime/mime.h"
 #include "net/conn_api.h"
-#include "queue/queue.h"
 #include "store/store.h"
 
 #define MSG_MEMORY_MAX (256 * 1024)
-/* How long the queue keeps trying a remote recipient. */
-#define MSG_QUEUE_LIFETIME_S (5 * 24 * 3600)
 
-struct postino_msg {
-	struct core_ctx *ctx;
-	struct module_set *set; /* the module's code stays while we live */
-	postino_conn *conn;     /* referenced; NULL for server-made mail */
-	char *mem;
-	size_t len;
-	size_t cap;
-	int fd;                 /* spool file once over MSG_MEMORY_MAX */
-	uint64_t size;
-	int failed;
-	/* The module's reference plus one per hook run that can see the
-	 * message: a PENDING policy may outlive the module's session. */
-	unsigned refs;
-	char *headers;          /* added by policies, written on delivery */
-	size_t headers_len;
-	char *module;           /* the maker's state namespace (copied: a
-				 * reload may unload it first) */
-	/* set->config: the configuration the message's jobs read on the
-	 * writer thread (quota warnings), kept while the set lives. */
-};
 
 postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
 {
@@ -61,6 +39,7 @@ postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
 		return NULL;
 	}
 	msg->set = mod->set;
+	msg->mod = mod;
 	module_set_ref(msg->set);
 	msg->conn = conn;
 	if (conn != NULL)
@@ -246,55 +225,8 @@ struct msg_prepare {
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
-struct msg_delivery {
-	postino_msg *msg;
-	char *mail_from;
-	char **local;
-	size_t local_count;
-	char **remote;
-	size_t remote_count;
-	int64_t now;
-	int64_t *mailboxes; /* the INBOXes written, for their views */
-	/* Mail from a client is held to the recipients' quotas; the
-	 * server's own (notices, bounces) is not, so it is never lost. */
-	int enforce_quota;
-	char *over_quota;   /* per local recipient: 1 when refused */
-	size_t refused;
-	int64_t *warned;    /* per local recipient: INBOX of a warning */
-	void (*done)(void *data, int status);
-	void *data;
-	int conn_open;
-	struct msg_prepare prep; /* the summary, when local_count > 0 */
-	/* The module's state entry committed with the message, or none. */
-	char *state_key;
-	void *state_value; /* NULL: delete the key */
-	size_t state_len;
-	int64_t state_expires_at;
-};
-
-static void msg_delivery_free(struct msg_delivery *job)
-{
-	for (size_t i = 0; i < job->local_count; i++)
-		free(job->local[i]);
-	for (size_t i = 0; i < job->remote_count; i++)
-		free(job->remote[i]);
-	free(job->local);
-	free(job->remote);
-	free(job->mail_from);
-	free(job->mailboxes);
-	free(job->over_quota);
-	free(job->warned);
-	free(job->state_key);
-	free(job->state_value);
-	mime_summary_free(&job->prep.summary);
-	free(job);
-}
-
-/* On the writer thread: the whole message once, with the Return-Path
- * header the local copies carry in front of it (none for an IMAP APPEND:
- * mail_from NULL). */
-static char *msg_load(postino_msg *msg, const char *mail_from,
-		      size_t *prefix_r, size_t *len_r)
+char *msg_load(postino_msg *msg, const char *mail_from, size_t *prefix_r,
+	       size_t *len_r)
 {
 	char prefix[600];
 	int plen = 0;
@@ -332,6 +264,44 @@ static char *msg_load(postino_msg *msg, const char *mail_from,
 	*prefix_r = (size_t)plen;
 	*len_r = head + msg->size;
 	return buf;
+}
+
+int64_t host_msg_read(const postino_msg *msg, uint64_t offset, void *buf,
+		      size_t len)
+{
+	uint64_t total = msg->headers_len + msg->size;
+	size_t done = 0;
+
+	if (buf == NULL && len > 0)
+		return -EINVAL;
+	if (msg->failed)
+		return -EIO;
+	while (done < len && offset < total) {
+		size_t n = len - done;
+		if (offset < msg->headers_len) {
+			if (n > msg->headers_len - offset)
+				n = (size_t)(msg->headers_len - offset);
+			memcpy((char *)buf + done, msg->headers + offset, n);
+		} else {
+			uint64_t at = offset - msg->headers_len;
+			if (n > msg->size - at)
+				n = (size_t)(msg->size - at);
+			if (msg->fd < 0) {
+				memcpy((char *)buf + done, msg->mem + at, n);
+			} else {
+				ssize_t got = pread(msg->fd, (char *)buf + done,
+						    n, (off_t)at);
+				if (got < 0 && errno == EINTR)
+					continue;
+				if (got <= 0)
+					return got < 0 ? -errno : -EIO;
+				n = (size_t)got;
+			}
+		}
+		done += n;
+		offset += n;
+	}
+	return (int64_t)done;
 }
 
 /* ---- the MIME summary, on the threadpool ------------------------------ */
@@ -372,267 +342,6 @@ static int msg_prepare_start(postino_msg *msg, struct msg_prepare *prep)
 	}
 	return uv_queue_work(msg->ctx->loop, &prep->req, msg_prepare_work,
 			     msg_prepare_after);
-}
-
-/* ---- delivery ------------------------------------------------------------ */
-
-/* One local recipient: the message into its INBOX, unless it is over
- * quota (then over_quota[i]; its bounce comes after the loop), and the
- * warning when this copy crosses a threshold. */
-static int msg_deliver_local(struct store_txn *txn, struct msg_delivery *job,
-			     size_t i, int64_t blob, size_t len)
-{
-	struct store_quota before;
-	int ret = store_txn_inbox_id(txn, job->local[i], &job->mailboxes[i]);
-
-	if (ret == 0)
-		ret = quota_admit(txn, job->local[i], len, &before);
-	if (ret == 0 && job->enforce_quota) {
-		job->over_quota[i] = 1;
-		job->refused++;
-		job->mailboxes[i] = 0;
-		return 0;
-	}
-	if (ret >= 0)
-		ret = store_txn_message_append(txn, job->mailboxes[i], blob, 0,
-					       job->now, NULL);
-	if (ret == 0)
-		ret = quota_warn(txn, job->msg->set->config, job->local[i],
-				 &before, job->now, &job->warned[i]);
-	return ret;
-}
-
-/* The recipients refused for their quota, as failed recipients of a queue
- * entry: the queue bounces them to the sender, as it does a remote's
- * 5xx. A bounce (null sender) is not bounced: done logs the loss. */
-static int msg_bounce_over_quota(struct store_txn *txn,
-				 struct msg_delivery *job, const char *data,
-				 size_t len)
-{
-	const char **rcpts;
-	size_t n = 0;
-	int64_t blob, queue_id;
-	int ret;
-
-	if (job->mail_from[0] == '\0')
-		return 0;
-	rcpts = calloc(job->refused, sizeof(*rcpts));
-	if (rcpts == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < job->local_count; i++)
-		if (job->over_quota[i])
-			rcpts[n++] = job->local[i];
-	ret = store_txn_blob_put(txn, data, len, &blob);
-	if (ret == 0)
-		ret = store_txn_queue_add(txn, job->mail_from, blob, rcpts, n,
-					  job->now,
-					  job->now + MSG_QUEUE_LIFETIME_S,
-					  &queue_id);
-	if (ret == 0)
-		ret = store_txn_queue_fail_all(txn, queue_id, QUOTA_FULL_REPLY);
-	free(rcpts);
-	return ret;
-}
-
-static int msg_delivery_run(struct store_txn *txn, void *data)
-{
-	struct msg_delivery *job = data;
-	size_t prefix, len;
-	int64_t blob;
-	int ret = 0;
-
-	char *buf = msg_load(job->msg, job->mail_from, &prefix, &len);
-	if (buf == NULL)
-		return -EIO;
-	if (job->local_count > 0)
-		ret = store_txn_blob_put(txn, buf, len, &blob);
-	if (ret == 0 && job->local_count > 0)
-		ret = host_mime_store(txn, blob, &job->prep.summary);
-	job->refused = 0;
-	for (size_t i = 0; ret == 0 && i < job->local_count; i++)
-		ret = msg_deliver_local(txn, job, i, blob, len);
-	/* Nobody could take it: refused whole (SMTP's 552 at the end of
-	 * DATA), nothing stored. */
-	if (ret == 0 && job->refused > 0 && job->refused == job->local_count &&
-	    job->remote_count == 0)
-		ret = -EDQUOT;
-	/* Relays never add Return-Path: the remote copy is the bytes as
-	 * received, with the policies' headers. */
-	if (ret == 0 && job->remote_count > 0)
-		ret = store_txn_blob_put(txn, buf + prefix, len - prefix, &blob);
-	if (ret == 0 && job->remote_count > 0)
-		ret = store_txn_queue_add(txn, job->mail_from, blob,
-					  (const char *const *)job->remote,
-					  job->remote_count, job->now,
-					  job->now + MSG_QUEUE_LIFETIME_S, NULL);
-	if (ret == 0 && job->refused > 0)
-		ret = msg_bounce_over_quota(txn, job, buf + prefix,
-					    len - prefix);
-	free(buf);
-	if (ret == 0 && job->state_key != NULL) {
-		if (job->state_value == NULL)
-			ret = store_txn_state_delete(txn, job->msg->module,
-						     job->state_key);
-		else
-			ret = store_txn_state_put(txn, job->msg->module,
-						  job->state_key,
-						  job->state_value,
-						  job->state_len,
-						  job->state_expires_at);
-		/* Deleting what is not there is the state wanted. */
-		if (ret == -ENOENT && job->state_value == NULL)
-			ret = 0;
-	}
-	return ret;
-}
-
-static void msg_delivery_done(void *data, int status)
-{
-	struct msg_delivery *job = data;
-	postino_msg *msg = job->msg;
-	int call = 1;
-
-	if (status == -EDQUOT)
-		log_write(&msg->ctx->log, LOG_LEVEL_INFO, "core", NULL,
-			  "message from <%s> refused: every recipient is "
-			  "over quota", job->mail_from);
-	else if (status < 0)
-		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
-			  "delivery of a message from <%s> failed: %s",
-			  job->mail_from, strerror(-status));
-	for (size_t i = 0; status == 0 && i < job->local_count; i++) {
-		if (job->over_quota[i])
-			log_write(&msg->ctx->log, LOG_LEVEL_INFO, "core", NULL,
-				  "<%s> is over quota: the message from <%s> "
-				  "%s", job->local[i], job->mail_from,
-				  job->mail_from[0] != '\0'
-					  ? "is bounced"
-					  : "is dropped (a bounce is not "
-					    "bounced)");
-		if (job->warned[i] != 0)
-			log_write(&msg->ctx->log, LOG_LEVEL_INFO, "core", NULL,
-				  "<%s> crossed a quota warning threshold: "
-				  "warned", job->local[i]);
-	}
-	/* Remote recipients (and bounces) need not wait for the queue's
-	 * next poll. */
-	if (status == 0 && (job->remote_count > 0 || job->refused > 0) &&
-	    msg->ctx->queue != NULL)
-		queue_kick(msg->ctx->queue);
-	for (size_t i = 0; status == 0 && i < job->local_count; i++) {
-		if (job->mailboxes[i] != 0)
-			mailbox_registry_changed(msg->ctx, job->mailboxes[i]);
-		if (job->warned[i] != 0 && job->warned[i] != job->mailboxes[i])
-			mailbox_registry_changed(msg->ctx, job->warned[i]);
-	}
-	if (msg->conn != NULL) {
-		call = conn_unref(msg->conn);
-		msg->conn = NULL;
-	}
-	if (call)
-		job->done(job->data, status);
-	host_msg_unref(msg);
-	msg_delivery_free(job);
-}
-
-/* Loop thread: the summary is made; the writer takes the job. */
-static void msg_delivery_ready(struct msg_prepare *prep, int status)
-{
-	struct msg_delivery *job = container_of(prep, struct msg_delivery,
-						prep);
-
-	if (status == 0)
-		status = store_submit(job->msg->ctx->store, msg_delivery_run,
-				      msg_delivery_done, job);
-	if (status < 0)
-		msg_delivery_done(job, status);
-}
-
-static char **msg_copy_list(const char *const *list, size_t count)
-{
-	char **copy = calloc(count + 1, sizeof(*copy));
-
-	for (size_t i = 0; copy != NULL && i < count; i++) {
-		copy[i] = strdup(list[i]);
-		if (copy[i] == NULL) {
-			while (i-- > 0)
-				free(copy[i]);
-			free(copy);
-			return NULL;
-		}
-	}
-	return copy;
-}
-
-/* Copies the optional state entry, read only as far as d->size covers.
- * Returns 1 when out of memory. */
-static int msg_delivery_state(struct msg_delivery *job,
-			      const struct postino_delivery *d)
-{
-	if (!POSTINO_HAS_FIELD(d, struct postino_delivery, state_expires_at) ||
-	    d->state_key == NULL)
-		return 0;
-	job->state_key = strdup(d->state_key);
-	job->state_len = d->state_len;
-	job->state_expires_at = d->state_expires_at > 0
-					? d->state_expires_at : 0;
-	if (d->state_value != NULL) {
-		/* +1: an empty value still differs from a delete. */
-		job->state_value = malloc(d->state_len + 1);
-		if (job->state_value != NULL)
-			memcpy(job->state_value, d->state_value, d->state_len);
-	}
-	return job->state_key == NULL ||
-	       (d->state_value != NULL && job->state_value == NULL);
-}
-
-int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
-		     void (*done)(void *data, int status), void *data)
-{
-	if (msg->failed || msg->ctx->store == NULL ||
-	    !POSTINO_HAS_FIELD(d, struct postino_delivery, remote_count) ||
-	    d->local_count + d->remote_count == 0) {
-		host_msg_discard(&msg);
-		return -EINVAL;
-	}
-	struct msg_delivery *job = calloc(1, sizeof(*job));
-	if (job == NULL) {
-		host_msg_discard(&msg);
-		return -ENOMEM;
-	}
-	job->msg = msg;
-	job->mail_from = strdup(d->mail_from != NULL ? d->mail_from : "");
-	job->local = msg_copy_list(d->local, d->local_count);
-	job->local_count = d->local_count;
-	job->remote = msg_copy_list(d->remote, d->remote_count);
-	job->remote_count = d->remote_count;
-	job->mailboxes = calloc(d->local_count + 1, sizeof(*job->mailboxes));
-	job->over_quota = calloc(d->local_count + 1, 1);
-	job->warned = calloc(d->local_count + 1, sizeof(*job->warned));
-	job->enforce_quota = msg->conn != NULL;
-	job->now = core_now_ms() / 1000;
-	job->done = done;
-	job->data = data;
-	job->prep.mail_from = job->mail_from;
-	job->prep.ready = msg_delivery_ready;
-	int state_failed = msg_delivery_state(job, d);
-	if (job->mail_from == NULL || job->local == NULL ||
-	    job->remote == NULL || job->mailboxes == NULL ||
-	    job->over_quota == NULL || job->warned == NULL || state_failed) {
-		job->local_count = job->remote_count = 0;
-		msg_delivery_free(job);
-		host_msg_discard(&msg);
-		return -ENOMEM;
-	}
-	int ret = job->local_count > 0
-		  ? msg_prepare_start(msg, &job->prep)
-		  : store_submit(msg->ctx->store, msg_delivery_run,
-				 msg_delivery_done, job);
-	if (ret < 0) {
-		msg_delivery_free(job);
-		host_msg_discard(&msg);
-	}
-	return ret;
 }
 
 /* ---- IMAP APPEND ---------------------------------------------------------- */

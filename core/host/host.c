@@ -286,6 +286,8 @@ static const struct postino_host_core host_core = {
 	.work_submit = host_work_submit,
 	.worker_index = host_worker_index,
 	.worker_count = host_worker_count,
+	.service_export = module_service_export,
+	.service_import = module_service_import,
 };
 
 static const struct postino_host_policy host_policy = {
@@ -334,6 +336,12 @@ static const struct postino_host_mail host_mail = {
 	.msg_add_header = host_msg_add_header,
 	.msg_deliver = host_msg_deliver,
 	.msg_discard = host_msg_discard,
+	.msg_read = host_msg_read,
+	.delivery_fileinto = host_delivery_fileinto,
+	.delivery_redirect = host_delivery_redirect,
+	.delivery_reject = host_delivery_reject,
+	.delivery_discard = host_delivery_discard,
+	.address_separators = host_address_separators,
 };
 
 static const struct postino_host_mailbox host_mailbox = {

@@ -14,6 +14,7 @@ int host_address_expand(struct postino_mod *mod, const char *address,
 int host_address_owned_by(struct postino_mod *mod, const char *address,
 			  const char *account);
 const char *host_hostname(struct postino_mod *mod);
+const char *host_address_separators(struct postino_mod *mod);
 
 postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn);
 int host_msg_append(postino_msg *msg, const void *buf, size_t len);
@@ -24,6 +25,15 @@ void host_msg_discard(postino_msg **msg);
 int host_msg_add_header(postino_msg *msg, const char *name, const char *value);
 void host_msg_ref(postino_msg *msg);
 void host_msg_unref(postino_msg *msg);
+int64_t host_msg_read(const postino_msg *msg, uint64_t offset, void *buf,
+		      size_t len);
+
+/* host_delivery.c: msg_deliver and a DELIVERY hook's decisions. */
+int host_delivery_fileinto(postino_hook_call *call, const char *mailbox,
+			   uint32_t flags, const char *keywords, int create);
+int host_delivery_redirect(postino_hook_call *call, const char *address);
+int host_delivery_reject(postino_hook_call *call, const char *reason);
+int host_delivery_discard(postino_hook_call *call);
 
 int host_mailbox_open(struct postino_mod *mod, const char *account,
 		      const char *name, unsigned flags,

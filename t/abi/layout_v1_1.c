@@ -83,7 +83,7 @@ AT(postino_sasl_ops, size, 0);
 AT(postino_sasl_ops, challenge, 8);
 AT(postino_sasl_ops, done, 16);
 
-SIZE(postino_delivery, 80);
+SIZE(postino_delivery, 96);
 AT(postino_delivery, size, 0);
 AT(postino_delivery, mail_from, 8);
 AT(postino_delivery, local, 16);
@@ -94,6 +94,8 @@ AT(postino_delivery, state_key, 48);
 AT(postino_delivery, state_value, 56);
 AT(postino_delivery, state_len, 64);
 AT(postino_delivery, state_expires_at, 72);
+AT(postino_delivery, local_rcpt, 80);
+AT(postino_delivery, remote_via, 88);
 
 SIZE(postino_account, 936);
 AT(postino_account, size, 0);
@@ -151,7 +153,7 @@ AT(postino_section, has_body, 80);
 AT(postino_section, body_start, 88);
 AT(postino_section, body_end, 96);
 
-SIZE(postino_host_core, 88);
+SIZE(postino_host_core, 104);
 AT(postino_host_core, size, 0);
 AT(postino_host_core, log, 8);
 AT(postino_host_core, config_string, 16);
@@ -163,6 +165,8 @@ AT(postino_host_core, timer_stop, 56);
 AT(postino_host_core, work_submit, 64);
 AT(postino_host_core, worker_index, 72);
 AT(postino_host_core, worker_count, 80);
+AT(postino_host_core, service_export, 88);
+AT(postino_host_core, service_import, 96);
 
 SIZE(postino_host_policy, 80);
 AT(postino_host_policy, size, 0);
@@ -197,7 +201,7 @@ AT(postino_host_proto, sasl_start, 128);
 AT(postino_host_proto, sasl_input, 136);
 AT(postino_host_proto, auth_verify, 144);
 
-SIZE(postino_host_mail, 80);
+SIZE(postino_host_mail, 128);
 AT(postino_host_mail, size, 0);
 AT(postino_host_mail, domain_is_local, 8);
 AT(postino_host_mail, address_expand, 16);
@@ -208,6 +212,12 @@ AT(postino_host_mail, msg_size, 48);
 AT(postino_host_mail, msg_add_header, 56);
 AT(postino_host_mail, msg_deliver, 64);
 AT(postino_host_mail, msg_discard, 72);
+AT(postino_host_mail, msg_read, 80);
+AT(postino_host_mail, delivery_fileinto, 88);
+AT(postino_host_mail, delivery_redirect, 96);
+AT(postino_host_mail, delivery_reject, 104);
+AT(postino_host_mail, delivery_discard, 112);
+AT(postino_host_mail, address_separators, 120);
 
 SIZE(postino_host_mailbox, 184);
 AT(postino_host_mailbox, size, 0);

@@ -268,6 +268,29 @@ class Load(LoadCase):
                                 "modules.d file loads",
                                 listed="sample 1.0.0 1.1 failed: ")
 
+    def test_requires_in_a_cycle(self):
+        """sample requires other and other requires sample: neither can
+        be initialised first, so the set is refused, naming the cycle."""
+        env = self.env
+        mods = Installed.build(self, "cycle-sample",
+                               ['SAMPLE_REQUIRES="other"'])
+        other_dir = Installed.build(self, "cycle-other",
+                                    ['SAMPLE_NAME="other"',
+                                     'SAMPLE_REQUIRES="sample"'])
+        other = os.path.join(env.root, "other.so")
+        shutil.copy(os.path.join(other_dir, "sample.so"), other)
+        os.chmod(other, 0o755)
+        env.write_config(modules_dir=mods)
+        env.write_module("sample")
+        env.write_module("other", extra="", filename="other.conf")
+        with open(os.path.join(env.modules_conf_dir, "other.conf"), "w") as f:
+            f.write(f"[module]\nload = {other}\n")
+        env.init()
+        code, out, err = env.postinod()
+        self.assertEqual(code, EX_CONFIG, out + err)
+        self.assertIn("requires form a cycle", err)
+        self.assertNotIn("postinod ready", err)
+
     def test_load_by_path(self):
         """load = /path/NAME.so: a module built anywhere runs beside the
         shipped ones, with no copy into modules_dir."""

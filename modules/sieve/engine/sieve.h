@@ -118,6 +118,27 @@ int sieve_program_save(const struct sieve_program *program, void **data_r,
 int sieve_program_load(const void *data, size_t len,
 		       struct sieve_program **program_r);
 
+enum sieve_include_location {
+	SIEVE_INCLUDE_PERSONAL,
+	SIEVE_INCLUDE_GLOBAL,
+};
+
+/* The scripts program includes (RFC 6609; names are constants), in
+ * program order, duplicates included: cb(ctx, location, name) for each;
+ * a nonzero return stops the walk and is returned. So a caller that
+ * cannot fetch scripts during evaluation (a worker thread) fetches them
+ * before, and those they include, up to max_includes. */
+int sieve_program_includes(const struct sieve_program *program,
+			   int (*cb)(void *ctx,
+				     enum sieve_include_location location,
+				     const char *name),
+			   void *ctx);
+
+/* Whether name (len octets) may name a script: 1 to 512 octets of UTF-8
+ * without control characters or '/' (what include accepts, and what
+ * ManageSieve stores). */
+bool sieve_script_name_valid(const char *name, size_t len);
+
 /* The message being delivered. read() copies up to len octets from offset
  * into buf and returns how many (0 only at the end of the message) or a
  * negative errno; it is called synchronously, only for what the script
@@ -143,11 +164,6 @@ void sieve_message_from_buffer(struct sieve_message *msg_r,
 struct sieve_envelope {
 	const char *from;           /* MAIL FROM; "" for the null sender */
 	const char *to;             /* the RCPT TO being delivered to */
-};
-
-enum sieve_include_location {
-	SIEVE_INCLUDE_PERSONAL,
-	SIEVE_INCLUDE_GLOBAL,
 };
 
 /* The account and the server, as the script sees them. Strings are

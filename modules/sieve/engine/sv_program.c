@@ -595,3 +595,28 @@ int sieve_program_load(const void *data, size_t len,
 	*program_r = p;
 	return 0;
 }
+
+int sieve_program_includes(const struct sieve_program *p,
+			   int (*cb)(void *ctx,
+				     enum sieve_include_location location,
+				     const char *name),
+			   void *ctx)
+{
+	/* A validated program: every index below is in range, and the
+	 * compiler made include's name one constant string. */
+	for (uint32_t i = 0; i < p->n_nodes; i++) {
+		const struct sv_node *n = &p->nodes[i];
+		if (n->op != SV_OP_INCLUDE || n->arg[0] == SV_NONE)
+			continue;
+		const struct sv_list *l = &p->lists[n->arg[0]];
+		if (l->count == 0)
+			continue;
+		int ret = cb(ctx, (n->flags & SV_F_GLOBAL)
+				  ? SIEVE_INCLUDE_GLOBAL
+				  : SIEVE_INCLUDE_PERSONAL,
+			     p->pool + p->strs[l->first].off);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}

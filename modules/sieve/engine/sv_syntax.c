@@ -373,6 +373,11 @@ bool sv_script_name_valid(const char *s, size_t len)
 	       sv_no_controls(s, len);
 }
 
+bool sieve_script_name_valid(const char *name, size_t len)
+{
+	return name != NULL && sv_script_name_valid(name, len);
+}
+
 bool sv_zone_parse(const char *s, size_t len, int *minutes_r)
 {
 	if (len != 5 || (s[0] != '+' && s[0] != '-'))

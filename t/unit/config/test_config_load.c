@@ -381,6 +381,63 @@ START_TEST(queue_section)
 }
 END_TEST
 
+/* [srs] and [server] recipient_delimiter: secrets inline or from a file
+ * (the first signs), a domain, and every mistake named with its line. */
+START_TEST(srs_section)
+{
+	struct config *config;
+
+	ck_assert_int_eq(load_main("", &config), 0);
+	ck_assert_int_eq(config->srs.enabled, 0);
+	ck_assert_str_eq(config->server.recipient_delimiter, "+");
+	config_free(&config);
+	ck_assert_int_eq(load_main("[server]\nrecipient_delimiter = +-\n"
+				   "[srs]\nsecret = 0123456789abcdef "
+				   "fedcba9876543210\ndomain = Fwd.Example.TEST\n"
+				   "max_age = 7\n", &config), 0);
+	ck_assert_int_eq(config->srs.enabled, 1);
+	ck_assert_uint_eq(config->srs.secret_count, 2);
+	ck_assert_str_eq(config->srs.secrets[0], "0123456789abcdef");
+	ck_assert_str_eq(config->srs.secrets[1], "fedcba9876543210");
+	ck_assert_str_eq(config->srs.domain, "fwd.example.test");
+	ck_assert_uint_eq(config->srs.max_age, 7);
+	ck_assert_str_eq(config->server.recipient_delimiter, "+-");
+	config_free(&config);
+
+	put_file("srs.secrets", "# new first\n\nnew-secret-0123456789\n"
+		 "old-secret-0123456789\n");
+	char text[512];
+	snprintf(text, sizeof(text), "[srs]\nsecret_file = %s\n"
+		 "domain = example.test\n", scratch_path("srs.secrets"));
+	ck_assert_int_eq(load_main(text, &config), 0);
+	ck_assert_uint_eq(config->srs.secret_count, 2);
+	ck_assert_str_eq(config->srs.secrets[0], "new-secret-0123456789");
+	ck_assert_uint_eq(config->srs.max_age, 21);
+	config_free(&config);
+
+	put_file("srs.secrets", "short\n");
+	assert_load_fails(text, "srs.secrets:1: not a secret of 16 to 256 "
+			  "characters");
+	put_file("srs.secrets", "# nothing\n");
+	assert_load_fails(text, "srs.secrets: holds no secret");
+	snprintf(text, sizeof(text), "[srs]\nsecret_file = %s\n"
+		 "domain = example.test\n", scratch_path("none"));
+	assert_load_fails(text, "postino.conf:2: [srs] secret_file: cannot "
+			  "read ");
+	assert_load_fails("[srs]\ndomain = example.test\n",
+			  "postino.conf:1: [srs] needs exactly one of secret "
+			  "and secret_file");
+	assert_load_fails("[srs]\nsecret = too-short\ndomain = e.test\n",
+			  "postino.conf:2: [srs] secret: 'too-short' is not a "
+			  "list of secrets");
+	assert_load_fails("[srs]\nsecret = 0123456789abcdef\n",
+			  "[srs] missing required key 'domain'");
+	assert_load_fails("[server]\nrecipient_delimiter = a\n",
+			  "postino.conf:2: [server] recipient_delimiter: 'a' "
+			  "is not 1 to 8 separator characters");
+}
+END_TEST
+
 /* A CA certificate (ECDSA, made by certtool) for relayhost_ca_file. */
 static const char test_ca_pem[] =
 	"-----BEGIN CERTIFICATE-----\n"
@@ -584,6 +641,7 @@ Suite *config_load_suite(void)
 	tcase_add_test(tc, tls_handshake_timeout);
 	tcase_add_test(tc, queue_section);
 	tcase_add_test(tc, queue_relayhost_tls);
+	tcase_add_test(tc, srs_section);
 	tcase_add_test(tc, section_names);
 	tcase_add_test(tc, bad_section_headers);
 	tcase_add_test(tc, unknown_section);

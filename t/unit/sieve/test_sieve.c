@@ -373,6 +373,58 @@ START_TEST(saved_programs_round_trip)
 }
 END_TEST
 
+static int include_seen(void *ctx, enum sieve_include_location location,
+			const char *name)
+{
+	strcat(ctx, location == SIEVE_INCLUDE_GLOBAL ? "G:" : "P:");
+	strcat(ctx, name);
+	strcat(ctx, " ");
+	return strcmp(name, "stop-here") == 0 ? 7 : 0;
+}
+
+/* What sieve.so fetches before a run: the includes, in program order,
+ * also from a saved and loaded program. */
+START_TEST(includes_are_listed)
+{
+	static const char script[] =
+		"require [\"include\", \"variables\"];\n"
+		"include \"one\";\n"
+		"if true { include :global :optional \"two\"; }\n"
+		"include :once \"one\";\n";
+	struct sieve_program *p = NULL, *q = NULL;
+	struct sieve_error e;
+	char seen[256] = "";
+	void *data;
+	size_t len;
+
+	ck_assert_int_eq(sieve_compile(script, strlen(script), NULL, &p, &e),
+			 0);
+	ck_assert_int_eq(sieve_program_includes(p, include_seen, seen), 0);
+	ck_assert_str_eq(seen, "P:one G:two P:one ");
+	ck_assert_int_eq(sieve_program_save(p, &data, &len), 0);
+	ck_assert_int_eq(sieve_program_load(data, len, &q), 0);
+	seen[0] = '\0';
+	ck_assert_int_eq(sieve_program_includes(q, include_seen, seen), 0);
+	ck_assert_str_eq(seen, "P:one G:two P:one ");
+	sieve_program_free(&p);
+	sieve_program_free(&q);
+	free(data);
+	static const char stops[] = "require \"include\";\n"
+		"include \"stop-here\"; include \"never\";\n";
+	ck_assert_int_eq(sieve_compile(stops, strlen(stops), NULL, &p, &e), 0);
+	seen[0] = '\0';
+	ck_assert_int_eq(sieve_program_includes(p, include_seen, seen), 7);
+	ck_assert_str_eq(seen, "P:stop-here ");
+	sieve_program_free(&p);
+	ck_assert(sieve_script_name_valid("vacation", 8));
+	ck_assert(sieve_script_name_valid("caf\xc3\xa9", 5));
+	ck_assert(!sieve_script_name_valid("", 0));
+	ck_assert(!sieve_script_name_valid("a/b", 3));
+	ck_assert(!sieve_script_name_valid("a\nb", 3));
+	ck_assert(!sieve_script_name_valid("\xff", 1));
+}
+END_TEST
+
 START_TEST(corrupted_programs_are_refused)
 {
 	void *data;
@@ -1075,6 +1127,7 @@ int main(void)
 	tc = tcase_create("vacation");
 	tcase_add_test(tc, vacation_refusal_rules);
 	tcase_add_test(tc, vacation_keys);
+	tcase_add_test(tc, includes_are_listed);
 	tcase_add_test(tc, vacation_reply_message);
 	tcase_add_test(tc, vacation_reply_long_subject_is_folded);
 	suite_add_tcase(s, tc);
