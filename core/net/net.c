@@ -58,6 +58,65 @@ static const char *listener_role(const struct config_section *section)
 	return strcmp(protocol, "smtp") == 0 ? "mx" : protocol;
 }
 
+static enum listener_tls net_tls_mode(const char *value)
+{
+	if (strcmp(value, "implicit") == 0)
+		return LISTENER_TLS_IMPLICIT;
+	return strcmp(value, "none") == 0 ? LISTENER_TLS_NONE
+					  : LISTENER_TLS_STARTTLS;
+}
+
+static const char *net_tls_name(enum listener_tls tls)
+{
+	return tls == LISTENER_TLS_IMPLICIT   ? "implicit"
+	       : tls == LISTENER_TLS_STARTTLS ? "starttls"
+					      : "none";
+}
+
+int net_check_cleartext(const struct config *config,
+			const struct module_set *set, char *err,
+			size_t errlen)
+{
+	for (const struct config_section *s = config->sections; s != NULL;
+	     s = s->next) {
+		if (strcmp(s->type, "listener") != 0 ||
+		    strcmp(net_value(s, "tls"), "none") != 0)
+			continue;
+		const char *protocol = net_value(s, "protocol");
+		if (module_set_cleartext_ok(set, protocol))
+			continue;
+		snprintf(err, errlen, "%s:%d: listener %s: tls = none is only "
+			 "for protocols that never authenticate, and no "
+			 "loaded module declares protocol '%s' one of them "
+			 "(use tls = implicit or starttls)", s->file, s->line,
+			 s->name != NULL ? s->name : "", protocol);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void net_listener_each(const struct config *config,
+		       void (*cb)(void *data, const struct postino_listener *l),
+		       void *data)
+{
+	for (const struct config_section *s = config->sections; s != NULL;
+	     s = s->next) {
+		if (strcmp(s->type, "listener") != 0)
+			continue;
+		struct postino_listener l = {
+			.size = sizeof(l),
+			.name = s->name != NULL ? s->name : "",
+			.protocol = net_value(s, "protocol"),
+			.role = listener_role(s),
+			.address = net_value(s, "address"),
+			.port = (int)net_number(s, "port", POSTINO_CONFIG_INT),
+			.tls = (enum postino_listener_tls)net_tls_mode(
+				net_value(s, "tls")),
+		};
+		cb(data, &l);
+	}
+}
+
 static void net_on_connection(uv_stream_t *server, int status)
 {
 	struct listener *listener = (struct listener *)server;
@@ -120,8 +179,7 @@ static int net_add_listener(struct net *net,
 	l->role = strdup(listener_role(section));
 	l->address = strdup(net_value(section, "address"));
 	l->port = (int)net_number(section, "port", POSTINO_CONFIG_INT);
-	l->tls = strcmp(net_value(section, "tls"), "implicit") == 0
-			 ? LISTENER_TLS_IMPLICIT : LISTENER_TLS_STARTTLS;
+	l->tls = net_tls_mode(net_value(section, "tls"));
 	net_listener_limits(l, section);
 	iptable_init(&l->per_ip);
 	net->listener_count++;
@@ -204,12 +262,16 @@ int net_start(struct net *net, char *err, size_t errlen)
 			return -ENOENT;
 		}
 	}
+	int ret = net_check_cleartext(net->ctx->config, net->ctx->modules, err,
+				      errlen);
+	if (ret < 0)
+		return ret;
 	for (size_t i = 0; i < net->listener_count; i++) {
 		const struct listener *l = &net->listeners[i];
 		core_log(net->ctx, LOG_LEVEL_INFO,
 			 "listening listener=%s address=%s port=%d protocol=%s "
 			 "tls=%s", l->name, l->address, l->port, l->protocol,
-			 l->tls == LISTENER_TLS_IMPLICIT ? "implicit" : "starttls");
+			 net_tls_name(l->tls));
 	}
 	return 0;
 }
@@ -250,8 +312,7 @@ int net_reload(struct net *net, const struct config *config,
 		if (strcmp(net_value(s, "address"), l->address) != 0 ||
 		    (int)net_number(s, "port", POSTINO_CONFIG_INT) != l->port ||
 		    strcmp(net_value(s, "protocol"), l->protocol) != 0 ||
-		    (strcmp(tls, "implicit") == 0) !=
-			    (l->tls == LISTENER_TLS_IMPLICIT))
+		    net_tls_mode(tls) != l->tls)
 			core_log(net->ctx, LOG_LEVEL_WARNING, "listener %s "
 				 "changed; address, port, protocol and tls "
 				 "take effect at restart", l->name);
@@ -303,6 +364,11 @@ void net_free(struct net **netp)
 	tls_creds_unref(&net->creds);
 	gnutls_memset(net->ticket_key_data, 0, sizeof(net->ticket_key_data));
 	free(net);
+}
+
+int net_tls_covers(const struct net *net, const char *name)
+{
+	return net != NULL && tls_creds_covers(net->creds, name);
 }
 
 size_t net_listener_count(const struct net *net)
