@@ -12,12 +12,13 @@ static struct http_reader *reader_of(http_parser *p)
 	return p->data;
 }
 
-/* Stops the parser with an answer for the client. */
+/* Stops the parser with an answer for the client. (-1: 1 and 2 mean
+ * "no body" and "upgrade" to on_headers_complete.) */
 static int reader_fail(struct http_reader *r, int status)
 {
 	if (r->status == 0)
 		r->status = status;
-	return 1;
+	return -1;
 }
 
 static int on_message_begin(http_parser *p)
@@ -205,6 +206,8 @@ enum http_read http_reader_feed(struct http_reader *r, const char *data,
 	enum http_errno err = HTTP_PARSER_ERRNO(&r->parser);
 
 	*used_r = used;
+	if (r->status != 0)
+		return HTTP_READ_ERROR;
 	if (r->complete) {
 		/* Paused after the message: the pause is ours, not an error. */
 		http_parser_pause(&r->parser, 0);
