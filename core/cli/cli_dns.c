@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "net/net.h"
 #include "net/tls_creds.h"
 #include "util/address.h"
 
@@ -72,7 +71,7 @@ int cli_domain_dns(struct cli *cli, const char *domain)
 	if (!loaded || !tls_creds_covers(creds, name))
 		snprintf(name, sizeof(name), "%s", config->server.hostname);
 	tls_creds_unref(&creds);
-	net_listener_each(config, dns_listener, &p);
+	config_listener_each(config, dns_listener, &p);
 
 	fprintf(cli->out, "; DNS records for %s, from the listeners of %s\n"
 		"; (server name %s%s)\n", domain, cli->config_file, name,

@@ -298,7 +298,7 @@ static int host_listener_list(struct postino_mod *mod,
 
 	if (cb == NULL)
 		return -EINVAL;
-	net_listener_each(mod->set->config, host_listener_one, &w);
+	config_listener_each(mod->set->config, host_listener_one, &w);
 	return w.count;
 }
 

@@ -45,19 +45,6 @@ static void net_listener_limits(struct listener *l,
 					  POSTINO_CONFIG_DURATION);
 }
 
-/* What a listener is for, as policies see it (hook events, `[module]
- * listeners`): its `role =`, else its protocol's name, except that the
- * SMTP protocol on its own is Internet mail, the MX. */
-static const char *listener_role(const struct config_section *section)
-{
-	const char *role = net_value(section, "role");
-	const char *protocol = net_value(section, "protocol");
-
-	if (role != NULL)
-		return role;
-	return strcmp(protocol, "smtp") == 0 ? "mx" : protocol;
-}
-
 static enum listener_tls net_tls_mode(const char *value)
 {
 	if (strcmp(value, "implicit") == 0)
@@ -93,28 +80,6 @@ int net_check_cleartext(const struct config *config,
 		return -EINVAL;
 	}
 	return 0;
-}
-
-void net_listener_each(const struct config *config,
-		       void (*cb)(void *data, const struct postino_listener *l),
-		       void *data)
-{
-	for (const struct config_section *s = config->sections; s != NULL;
-	     s = s->next) {
-		if (strcmp(s->type, "listener") != 0)
-			continue;
-		struct postino_listener l = {
-			.size = sizeof(l),
-			.name = s->name != NULL ? s->name : "",
-			.protocol = net_value(s, "protocol"),
-			.role = listener_role(s),
-			.address = net_value(s, "address"),
-			.port = (int)net_number(s, "port", POSTINO_CONFIG_INT),
-			.tls = (enum postino_listener_tls)net_tls_mode(
-				net_value(s, "tls")),
-		};
-		cb(data, &l);
-	}
 }
 
 static void net_on_connection(uv_stream_t *server, int status)
@@ -176,7 +141,7 @@ static int net_add_listener(struct net *net,
 	l->net = net;
 	l->name = strdup(section->name != NULL ? section->name : "");
 	l->protocol = strdup(net_value(section, "protocol"));
-	l->role = strdup(listener_role(section));
+	l->role = strdup(config_listener_role(section));
 	l->address = strdup(net_value(section, "address"));
 	l->port = (int)net_number(section, "port", POSTINO_CONFIG_INT);
 	l->tls = net_tls_mode(net_value(section, "tls"));

@@ -38,11 +38,6 @@ void net_free(struct net **net);
 int net_check_cleartext(const struct config *config,
 			const struct module_set *set, char *err,
 			size_t errlen);
-/* Calls cb with each [listener NAME] of config, in file order, as the
- * host's listener_list describes them (also the CLI's `domain dns`). */
-void net_listener_each(const struct config *config,
-		       void (*cb)(void *data, const struct postino_listener *l),
-		       void *data);
 
 /* 1 when the certificates in force cover name (net may be NULL: 0). */
 int net_tls_covers(const struct net *net, const char *name);
