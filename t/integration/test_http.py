@@ -747,10 +747,24 @@ class PanelInChromium(HttpTestCase):
         self.wait_new_page(old)
 
     def wait_new_page(self, old):
-        from selenium.webdriver.support import expected_conditions
+        """Until the page old belongs to is replaced and the new one is
+        loaded. (Chromium may report a node of the page being left as
+        stale, or as "not belonging to the document".)"""
+        from selenium.common.exceptions import (
+            StaleElementReferenceException, WebDriverException)
         from selenium.webdriver.support.ui import WebDriverWait
-        WebDriverWait(self.browser, IO_TIMEOUT).until(
-            expected_conditions.staleness_of(old))
+
+        def replaced(driver):
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as e:
+                if "does not belong to the document" in str(e):
+                    return True
+                raise
+        WebDriverWait(self.browser, IO_TIMEOUT).until(replaced)
         WebDriverWait(self.browser, IO_TIMEOUT).until(
             lambda d: d.execute_script("return document.readyState") ==
             "complete")
