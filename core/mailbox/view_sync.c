@@ -129,7 +129,8 @@ static int sync_hold(postino_mailbox *mb, const struct msg_table *t2,
 		if (!shows_other(mb, t2, uid, &i, &j))
 			continue;
 		show[n] = (struct view_flags){ uid, t2->recs[j].flags,
-					       t2->recs[j].keywords };
+					       t2->recs[j].keywords,
+					       t2->recs[j].modseq };
 		report[n++] = i;
 	}
 	int ret = host_view_show_many(mb, show, n);
