@@ -77,6 +77,7 @@ static void session_free(struct imap_session *s)
 	if (s->mb != NULL)
 		host->mailbox->mailbox_close(&s->mb);
 	imap_keywords_free(&s->keywords);
+	imap_saved_reset(s);
 	if (s->append_msg != NULL)
 		host->mail->msg_discard(&s->append_msg);
 	free(s->mailbox_name);
