@@ -690,10 +690,12 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "BAD", "FETCH needs a set and items");
 		return;
 	}
-	/* UID FETCH may report expunges: the VANISHED (EARLIER) below is
-	 * then as of the mailbox now, not as of the view's last sync. */
-	if (vanished)
-		imap_sync(s, true);
+	/* CHANGEDSINCE is about the mailbox now: the view first takes in
+	 * what others changed since its last sync (reporting it; UID FETCH
+	 * may report expunges, so its VANISHED (EARLIER) below is as of
+	 * now too). */
+	if (changed)
+		imap_sync(s, uid);
 	run = calloc(1, sizeof(*run));
 	if (run == NULL || (run->chunk = malloc(FETCH_CHUNK)) == NULL) {
 		free(run);

@@ -205,7 +205,7 @@ struct sync_report {
 	struct imap_session *s;
 	uint32_t *vanished;
 	size_t n, cap;
-	bool nomem;
+	bool nomem, said_bye;
 };
 
 static void sync_expunged(void *data, uint32_t index)
@@ -237,12 +237,17 @@ static void sync_expunged(void *data, uint32_t index)
 		s->exists--;
 }
 
+static void sync_vanished(struct sync_report *r);
+
 static void sync_flags(void *data, uint32_t index)
 {
 	struct sync_report *r = data;
 	struct imap_session *s = r->s;
 	struct postino_message_info info;
 
+	/* Flag changes come in the numbering after the expunges: the
+	 * client must have heard of those first. */
+	sync_vanished(r);
 	if (index >= s->exists || imap_message(s, index, &info) < 0)
 		return; /* new: the client learns it with EXISTS */
 	imap_keywords_seen(s, info.keywords);
@@ -254,7 +259,8 @@ static void sync_vanished(struct sync_report *r)
 	struct imap_seqset *set = NULL;
 	struct imap_buf out;
 
-	if (r->nomem) {
+	if (r->nomem && !r->said_bye) {
+		r->said_bye = true;
 		/* The client cannot be told what went: it must start over. */
 		imap_printf(r->s, "* BYE Out of memory\r\n");
 		if (r->s->conn != NULL)
@@ -264,6 +270,7 @@ static void sync_vanished(struct sync_report *r)
 	}
 	if (r->n == 0 || imap_seqset_from_uids(r->vanished, r->n, &set) < 0)
 		return;
+	r->n = 0; /* said */
 	imap_buf_init(&out, 0);
 	imap_buf_append_str(&out, "* VANISHED ");
 	imap_seqset_format(set, &out);
