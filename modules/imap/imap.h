@@ -149,6 +149,12 @@ void imap_command_done(struct imap_session *s);
  * (its connection is gone). */
 bool imap_release(struct imap_session *s);
 const struct imap_command_def *imap_command_find(const char *name);
+/* At debug level, a command as the client sent it (what a client really
+ * uses: RFC 7162's parameters, ESEARCH...): its first 200 bytes, control
+ * characters as '.'; LOGIN and AUTHENTICATE by tag and name only, never
+ * credentials. */
+void imap_log_command(struct imap_session *s, const char *tag,
+		      const char *name, const char *cmd, size_t len);
 
 /* imap_reply.c: output. */
 void imap_printf(struct imap_session *s, const char *fmt, ...)

@@ -149,31 +149,26 @@ void imap_command_done(struct imap_session *s)
 	}
 }
 
-/* At debug level, the command as the client sent it (what a client
- * really uses: RFC 7162's parameters, ESEARCH...): its first 200 bytes,
- * control characters as '.', and for LOGIN and AUTHENTICATE only the
- * tag and the name, never credentials. */
-static void log_command(struct imap_session *s, const struct imap_command *cmd)
+void imap_log_command(struct imap_session *s, const char *tag,
+		      const char *name, const char *cmd, size_t len)
 {
 	char text[201];
-	size_t n = s->cmd.len < sizeof(text) - 1 ? s->cmd.len
-						 : sizeof(text) - 1;
+	size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
 
-	if (strcasecmp(cmd->name, "LOGIN") == 0 ||
-	    strcasecmp(cmd->name, "AUTHENTICATE") == 0) {
+	if (strcasecmp(name, "LOGIN") == 0 ||
+	    strcasecmp(name, "AUTHENTICATE") == 0) {
 		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_DEBUG,
-					s->session_id, "command: %s %s",
-					cmd->tag, cmd->name);
+					s->session_id, "command: %s %s", tag,
+					name);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s->cmd.data[i];
+		unsigned char c = (unsigned char)cmd[i];
 		text[i] = c < 0x20 || c == 0x7f ? '.' : (char)c;
 	}
 	text[n] = '\0';
 	s->srv->host->core->log(s->srv->mod, POSTINO_LOG_DEBUG, s->session_id,
-				"command: %s%s", text,
-				s->cmd.len > n ? "..." : "");
+				"command: %s%s", text, len > n ? "..." : "");
 }
 
 /* Runs one complete command held in s->cmd. */
@@ -196,7 +191,7 @@ static void dispatch(struct imap_session *s)
 		command_reset(s);
 		return;
 	}
-	log_command(s, cmd);
+	imap_log_command(s, cmd->tag, cmd->name, s->cmd.data, s->cmd.len);
 	snprintf(s->tag, sizeof(s->tag), "%s", cmd->tag);
 	if (strlen(cmd->tag) >= sizeof(s->tag)) {
 		imap_printf(s, "* BAD Tag too long\r\n");
