@@ -400,7 +400,15 @@ void imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	if (uid) {
+	if (uid && args[0].type == IMAP_ARG_ATOM && args[0].len == 1 &&
+	    args[0].str[0] == '$') {
+		/* RFC 5182: the saved result (empty: nothing goes). */
+		if (imap_seqset_from_uids(s->saved, s->saved_count,
+					  &set) < 0) {
+			imap_tagged(s, "NO", "Out of memory");
+			return;
+		}
+	} else if (uid) {
 		uint32_t max = 0;
 		struct postino_message_info info;
 		if (s->exists > 0 && imap_message(s, s->exists - 1, &info) == 0)
