@@ -190,7 +190,8 @@ static uint32_t seq_match_uid(struct imap_session *s,
 
 	if (qr == NULL || qr->seqs == NULL)
 		return 0;
-	/* Raw sets as sent: walk them range by range in step. */
+	/* In step, number by number (RFC 7162 3.2.5.2 has both sets in
+	 * ascending order: normalised, they keep it). */
 	struct imap_seqset *seqs = NULL, *uids = NULL;
 	if (imap_seqset_resolve(qr->seqs, UINT32_MAX, IMAP_SEQSET_UID,
 				&seqs) < 0 ||
