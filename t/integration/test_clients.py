@@ -545,6 +545,23 @@ set imap_check_subscribed = no
                             for c in second), second)
         self.assertEqual(self.uids(), [3])
         self.assertEqual(self.flags(), {3: FLAGGED})
+        # (neomutt 20220429 leaves a hole in its message index for a
+        # VANISHED (EARLIER) UID, finds it, and reloads the flags with
+        # UID FETCH 1:N (UID FLAGS): its own limit, whatever the server.)
+        # 4. Only a flag changes elsewhere: the resync is the FETCH of
+        # what changed since, and neomutt needs nothing more.
+        m = self.imaps()
+        m.select("INBOX")
+        m.uid("STORE", "3", "+FLAGS.SILENT", "(\\Seen)")
+        m.logout()
+        mark = self.d.mark()
+        self.neomutt("<quit>")
+        third = self.commands(mark)
+        self.assertTrue(any(re.match(r"\S+ UID FETCH \S+ \(FLAGS\) "
+                                     r"\(CHANGEDSINCE \d+ VANISHED\)", c)
+                            for c in third), third)
+        self.assertFalse(any("(UID FLAGS)" in c for c in third), third)
+        self.assertEqual(self.flags(), {3: FLAGGED | SEEN})
         self.stop()
 
 
