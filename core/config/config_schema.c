@@ -30,6 +30,9 @@ enum key_kind {
 	KIND_NAMES,      /* names separated by blanks */
 	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
 	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
+	KIND_WORKERS,    /* 1 to CONFIG_WORKERS_MAX */
+	KIND_COUNT0,     /* integer >= 0 */
+	KIND_DURATION0,  /* duration >= 0 (0: off) */
 };
 
 struct core_key {
@@ -57,6 +60,12 @@ static const struct core_key server_keys[] = {
 	{ "log_target", KIND_LOG_TARGET, false },
 	/* default: the open files limit less a reserve (core/net) */
 	{ "max_connections", KIND_COUNT, false },
+	/* default: one per online CPU (daemon/workers.c) */
+	{ "workers", KIND_WORKERS, false },
+	/* defaults in auth/auth_cache.h */
+	{ "auth_cache_size", KIND_COUNT0, false },
+	{ "auth_cache_ttl", KIND_TIMEOUT, false },
+	{ "auth_cache_negative_ttl", KIND_DURATION0, false },
 	{ NULL, 0, false },
 };
 
@@ -405,6 +414,20 @@ static const char *value_problem(enum key_kind kind, const char *value,
 		return is_int_in(value, 1, INT32_MAX) ?
 			       NULL :
 			       "is not a whole number from 1 to 2147483647";
+	case KIND_COUNT0:
+		return is_int_in(value, 0, INT32_MAX) ?
+			       NULL :
+			       "is not a whole number from 0 to 2147483647";
+	case KIND_DURATION0:
+		return config_parse_value(POSTINO_CONFIG_DURATION, value,
+					  &number) == 0 && number >= 0 ?
+			       NULL :
+			       "is not a duration (e.g. 0, 30s, 10m, 1h, 1d)";
+	case KIND_WORKERS:
+		return is_int_in(value, 1, CONFIG_WORKERS_MAX) ?
+			       NULL :
+			       "is not a whole number from 1 to "
+			       CONFIG_WORKERS_MAX_TEXT;
 	case KIND_TIMEOUT:
 		return config_parse_value(POSTINO_CONFIG_DURATION, value,
 					  &number) == 0 && number >= 1 ?

@@ -107,5 +107,24 @@ int config_apply_server(struct config *config, char *err, size_t errlen)
 	if (value != NULL &&
 	    config_parse_value(POSTINO_CONFIG_INT, value, &number) == 0)
 		out->max_connections = (unsigned)number;
+	value = server_value(server, "workers");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_INT, value, &number) == 0)
+		out->workers = (unsigned)number;
+	out->auth_cache_size = -1;
+	value = server_value(server, "auth_cache_size");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_INT, value, &number) == 0)
+		out->auth_cache_size = number;
+	out->auth_cache_ttl = -1;
+	value = server_value(server, "auth_cache_ttl");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_DURATION, value, &number) == 0)
+		out->auth_cache_ttl = number;
+	out->auth_cache_negative_ttl = -1;
+	value = server_value(server, "auth_cache_negative_ttl");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_DURATION, value, &number) == 0)
+		out->auth_cache_negative_ttl = number;
 	return 0;
 }

@@ -72,11 +72,11 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 	status_r->highestmodseq = st.highestmodseq;
 	/* \Recent: messages no view has claimed yet, known only for the
 	 * mailboxes opened since the start (else none are). */
-	struct mailbox_entry *e = mailbox_registry_find(ctx, info.id);
+	uint32_t recent_uid = mailbox_registry_recent(ctx, info.id);
 	status_r->recent = 0;
-	if (e != NULL && e->recent_uid < st.uidnext)
-		status_r->recent = st.uidnext - e->recent_uid < st.messages
-					   ? st.uidnext - e->recent_uid
+	if (recent_uid != 0 && recent_uid < st.uidnext)
+		status_r->recent = st.uidnext - recent_uid < st.messages
+					   ? st.uidnext - recent_uid
 					   : st.messages;
 	return 0;
 }

@@ -58,7 +58,9 @@ void host_mailbox_close(postino_mailbox **mbp)
 		if (*p != NULL)
 			*p = mb->link.next;
 		if (mb->locked)
-			mb->entry->locked = 0;
+			mailbox_shared_unlock(mb->entry->shared);
+		__atomic_sub_fetch(&mb->entry->shared->views, 1,
+				   __ATOMIC_SEQ_CST);
 		/* Jobs in flight keep this view's own table reference. */
 		if (mb->entry->views == NULL)
 			mailbox_registry_idle(mb->ctx, mb->entry);
@@ -86,10 +88,14 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 							   info.uidnext);
 	if (entry == NULL)
 		return -ENOMEM;
-	if ((flags & POSTINO_MAILBOX_EXCLUSIVE) && entry->locked)
+	/* Node-wide: a POP3 session on another worker holds it too. */
+	if ((flags & POSTINO_MAILBOX_EXCLUSIVE) &&
+	    !mailbox_shared_lock(entry->shared))
 		return -EBUSY;
 	struct postino_mailbox *mb = calloc(1, sizeof(*mb));
 	if (mb == NULL || (mb->account = strdup(address)) == NULL) {
+		if (flags & POSTINO_MAILBOX_EXCLUSIVE)
+			mailbox_shared_unlock(entry->shared);
 		free(mb);
 		return -ENOMEM;
 	}
@@ -103,10 +109,9 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 	mailbox_registry_busy(ctx, entry);
 	mb->link.next = entry->views;
 	entry->views = &mb->link;
-	if (flags & POSTINO_MAILBOX_EXCLUSIVE) {
-		entry->locked = 1;
-		mb->locked = 1;
-	}
+	/* Counted before the first read (mailbox_registry_changed). */
+	__atomic_add_fetch(&entry->shared->views, 1, __ATOMIC_SEQ_CST);
+	mb->locked = (flags & POSTINO_MAILBOX_EXCLUSIVE) != 0;
 	mb->claims_recent = (flags & POSTINO_MAILBOX_RECENT) != 0;
 	ret = mailbox_entry_refresh(ctx->store, entry, &status);
 	if (ret < 0) {
@@ -114,8 +119,8 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 		return ret;
 	}
 	mb->table = msg_table_ref(entry->table);
-	if (mb->claims_recent && entry->recent_uid < status.uidnext)
-		entry->recent_uid = status.uidnext;
+	if (mb->claims_recent)
+		mailbox_shared_recent_raise(entry->shared, status.uidnext);
 	*mailbox_r = mb;
 	return 0;
 }

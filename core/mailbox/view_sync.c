@@ -187,10 +187,10 @@ static int sync_move(postino_mailbox *mb, struct msg_table *t2,
 	for (uint32_t k = msg_table_after(t2, last);
 	     mb->claims_recent && k < t2->count && ret == 0; k++) {
 		uint32_t uid = t2->recs[k].uid;
-		if (uid < e->recent_uid)
+		/* Claimed for the node: one view on one worker gets it. */
+		if (!mailbox_shared_recent_claim(e->shared, uid))
 			continue;
 		ret = uid_list_push(&mb->recent, uid);
-		e->recent_uid = uid + 1;
 	}
 	for (uint32_t k = 0; k < report.count && flags_changed != NULL; k++)
 		flags_changed(data, report.uids[k]);

@@ -43,6 +43,9 @@ INIT_FAILS_DIR = os.path.join(BUILD_ROOT, "t", "abi", "init_fails")
 PRERELEASE_DIR = os.path.join(BUILD_ROOT, "t", "abi", "prerelease")
 
 VERSION = "0.1.0"
+# [server] workers of every server the tests start: the suite runs once
+# with 1 and once with 2 (t/integration/meson.build).
+TEST_WORKERS = os.environ.get("POSTINO_TEST_WORKERS", "1")
 READY_TIMEOUT = 20.0   # the "postinod ready" line
 WAIT_TIMEOUT = 20.0    # any other awaited log line or state
 STOP_TIMEOUT = 60.0    # SIGTERM to exit (leak checking takes a while)
@@ -311,6 +314,7 @@ class Env:
             "modules_conf_dir": self.modules_conf_dir,
             "log_level": "debug",
             "log_target": "stderr",
+            "workers": TEST_WORKERS,
         }
         for key, value in (server or {}).items():
             if value is None:

@@ -89,14 +89,16 @@ END_TEST
 struct answer {
 	int done;
 	enum auth_result result;
+	int cached;
 };
 
-static void on_auth(void *data, enum auth_result result)
+static void on_auth(void *data, enum auth_result result, int cached)
 {
 	struct answer *a = data;
 
 	a->done++;
 	a->result = result;
+	a->cached = cached;
 }
 
 static int job_users(struct store_txn *txn, void *data)
@@ -126,8 +128,8 @@ static enum auth_result auth(struct fixture *fx, const char *address,
 {
 	struct answer a = { 0 };
 
-	ck_assert_int_eq(auth_verify_async(&fx->loop, fx->store, address,
-					   password, on_auth, &a),
+	ck_assert_int_eq(auth_verify_async(&fx->loop, fx->store, NULL,
+					   address, password, on_auth, &a),
 			 0);
 	/* Never answered from inside the call. */
 	ck_assert_int_eq(a.done, 0);
@@ -176,8 +178,8 @@ START_TEST(test_auth_verify_async)
 			 AUTH_FAILED);
 	ck_assert_uint_eq(hashes, 7);
 
-	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store, NULL, "x",
-					   on_auth, NULL),
+	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store, NULL, NULL,
+					   "x", on_auth, NULL),
 			 -EINVAL);
 	fx_close(&fx);
 }
@@ -189,7 +191,7 @@ START_TEST(test_auth_pending_at_close)
 	struct answer a = { 0 };
 
 	fx_open(&fx, STORE_MODE_DAEMON);
-	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store,
+	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store, NULL,
 					   "nobody@example.test", "pw",
 					   on_auth, &a),
 			 0);
