@@ -30,10 +30,10 @@ HELO = "client.example.test"
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 PASSWORDS = {ALICE: "Alice-Secret-4711", BOB: "Bob-Secret-0815"}
-RL_C = ("ratelimit.c", "rl_window.c", "rl_table.c", "rl_login.c",
+RL_C = ("ratelimit.c", "rl_window.c", "rl_login.c",
         "rl_throttle.c")
 RL_SOURCES = [os.path.join(SOURCE_ROOT, "modules", "ratelimit", name)
-              for name in RL_C + ("rl_window.h", "rl_table.h", "rl_login.h",
+              for name in RL_C + ("rl_window.h", "rl_login.h",
                                   "rl_throttle.h")]
 TEMPFAIL = "454 4.7.0 Temporary authentication failure"
 AUTH_OK = "235 2.7.0 Authentication successful"
