@@ -83,6 +83,9 @@ struct config {
  * "FILE:LINE: what is wrong" (or "FILE: ...") into err. */
 int config_load(const char *main_file, struct config **config_r,
 		char *err, size_t errlen);
+/* [server] workers, or the number of online CPUs when unset. */
+unsigned config_workers(const struct config *config);
+
 /* Another holder (each worker's module set keeps the configuration it was
  * loaded with). */
 void config_ref(struct config *config);

@@ -72,6 +72,11 @@ static const struct core_key server_keys[] = {
 static const struct core_key tls_keys[] = {
 	{ "cert", KIND_TEXT, false },
 	{ "key", KIND_TEXT, false },
+	/* A second certificate for the same names, of the other key type
+	 * (RSA and ECDSA, while clients migrate): GnuTLS serves the one the
+	 * client's signature algorithms allow. */
+	{ "alt_cert", KIND_TEXT, false },
+	{ "alt_key", KIND_TEXT, false },
 	{ "priority", KIND_TEXT, false },
 	{ "handshake_timeout", KIND_TIMEOUT, false }, /* default 30s */
 	{ NULL, 0, false },
@@ -83,6 +88,8 @@ static const struct core_key tls_keys[] = {
 static const struct core_key tls_sni_keys[] = {
 	{ "cert", KIND_TEXT, true },
 	{ "key", KIND_TEXT, true },
+	{ "alt_cert", KIND_TEXT, false },
+	{ "alt_key", KIND_TEXT, false },
 	{ NULL, 0, false },
 };
 
@@ -135,11 +142,21 @@ static int check_tls_pair(const struct config_section *section,
 {
 	bool cert = config_section_value(section, "cert") != NULL;
 	bool key = config_section_value(section, "key") != NULL;
+	bool alt_cert = config_section_value(section, "alt_cert") != NULL;
+	bool alt_key = config_section_value(section, "alt_key") != NULL;
 
 	if (cert != key)
 		return config_fail(err, errlen, section->file, section->line,
 				   "%s %s is set but %s is not", label,
 				   cert ? "cert" : "key", cert ? "key" : "cert");
+	if (alt_cert != alt_key)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s %s is set but %s is not", label,
+				   alt_cert ? "alt_cert" : "alt_key",
+				   alt_cert ? "alt_key" : "alt_cert");
+	if (alt_cert && !cert)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s alt_cert is set but cert is not", label);
 	return 0;
 }
 
@@ -194,7 +211,7 @@ static int check_queue(const struct config_section *section,
 static const struct core_section core_sections[] = {
 	{ "server", false, CONFIG_FILE_MAIN, server_keys, NULL },
 	{ "tls", false, CONFIG_FILE_MAIN, tls_keys, check_tls_pair },
-	{ "tls", true, CONFIG_FILE_MAIN, tls_sni_keys, NULL },
+	{ "tls", true, CONFIG_FILE_MAIN, tls_sni_keys, check_tls_pair },
 	{ "listener", true, CONFIG_FILE_MODULES_D, listener_keys, NULL },
 	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
 	{ "queue", false, CONFIG_FILE_MAIN, queue_keys, check_queue },

@@ -128,3 +128,15 @@ int config_apply_server(struct config *config, char *err, size_t errlen)
 		out->auth_cache_negative_ttl = number;
 	return 0;
 }
+
+unsigned config_workers(const struct config *config)
+{
+	long cpus;
+
+	if (config->server.workers > 0)
+		return config->server.workers;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		return 1;
+	return cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (unsigned)cpus;
+}

@@ -319,6 +319,8 @@ static int daemon_unwind(struct daemon *d, struct config **config, int code)
 	store_close(&d->ctx.store);
 	if (d->ctx.inbox != NULL)
 		inbox_close(d->ctx.inbox);
+	if (*config != NULL)
+		d->ctx.config = NULL; /* the reference freed here */
 	config_free(config);
 	return code;
 }
@@ -379,7 +381,7 @@ static int daemon_start(struct daemon *d, struct config *config)
 	}
 	workers_install(d->workers, sets);
 	free(sets);
-	config_free(&config); /* each set holds it now */
+	config = NULL; /* worker 0's reference: install swapped it */
 	for (unsigned i = 0; i < count; i++) {
 		struct core_ctx *ctx = d->ctx.node->ctx[i];
 		if (net_start(ctx->net, err, sizeof(err)) < 0) {
@@ -412,6 +414,23 @@ static int daemon_start(struct daemon *d, struct config *config)
 	return 0;
 }
 
+/* libuv's thread pool runs the yescrypt verifications (CPU) and the
+ * blocking lookups of the queue and SPF (network waits), and is made at
+ * the first job with UV_THREADPOOL_SIZE threads (default 4): one per
+ * online CPU for the work that computes, and four more that a slow DNS
+ * server may hold without stalling logins. Sized before anything is
+ * queued; an operator's UV_THREADPOOL_SIZE wins. */
+static void daemon_size_pool(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char size[24];
+
+	if (getenv("UV_THREADPOOL_SIZE") != NULL)
+		return;
+	snprintf(size, sizeof(size), "%ld", (cpus > 0 ? cpus : 1) + 4);
+	setenv("UV_THREADPOOL_SIZE", size, 1);
+}
+
 int daemon_run(const struct daemon_options *options)
 {
 	struct daemon d = { .options = options };
@@ -433,6 +452,7 @@ int daemon_run(const struct daemon_options *options)
 		 * (see daemon_signals). */
 		sigset_t set;
 
+		daemon_size_pool();
 		daemon_signal_set(&set);
 		sigprocmask(SIG_BLOCK, &set, NULL);
 	}
@@ -478,6 +498,7 @@ int daemon_run(const struct daemon_options *options)
 	mailbox_registry_free(&d.ctx);
 	mailbox_node_free(&d.ctx.mailbox_node);
 	auth_cache_free(&d.ctx.auth_cache);
+	config_free(&d.ctx.config);
 	/* Every state write has completed by now: the store is closed. */
 	state_overlay_free(&d.ctx.state_overlay);
 	mime_shutdown();

@@ -41,14 +41,7 @@ struct workers {
 
 unsigned workers_wanted(const struct config *config)
 {
-	long cpus;
-
-	if (config->server.workers > 0)
-		return config->server.workers;
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus < 1)
-		return 1;
-	return cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (unsigned)cpus;
+	return config_workers(config);
 }
 
 /* The log settings of worker 0, naming the worker when there are
@@ -106,6 +99,7 @@ int workers_new(struct core_ctx *first, unsigned count,
 		ctx->invoking_uid = first->invoking_uid;
 		ctx->loop = &wk->loop;
 		ctx->config = first->config;
+		config_ref(ctx->config); /* each context holds its own */
 		ctx->state_overlay = first->state_overlay;
 		ctx->mailbox_node = first->mailbox_node;
 		ctx->auth_cache = first->auth_cache;
@@ -176,9 +170,15 @@ void workers_install(struct workers *w, struct module_set **sets)
 	for (unsigned i = 0; i < w->count; i++) {
 		struct core_ctx *ctx = w->node.ctx[i];
 
+		struct config *old = ctx->config;
+
 		module_set_unref(&ctx->modules);
 		ctx->modules = sets[i];
+		/* The context's own reference: what worker 0 keeps running
+		 * after its set is gone (the queue) still reads it. */
+		config_ref(sets[i]->config);
 		ctx->config = sets[i]->config;
+		config_free(&old);
 		worker_log(w, ctx);
 	}
 }
@@ -328,6 +328,7 @@ void workers_free(struct workers **wp)
 			uv_loop_close(&wk->loop);
 		}
 		inbox_free(&ctx->inbox);
+		config_free(&ctx->config);
 	}
 	w->first->node = NULL;
 	uv_cond_destroy(&w->cond);

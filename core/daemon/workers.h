@@ -16,7 +16,8 @@ unsigned workers_wanted(const struct config *config);
 
 /* Sets first up as worker 0 of count (its node and inbox) and makes the
  * contexts of the others: each its own loop and inbox, a log naming it
- * (w=N, when count > 1), first's config and node-wide pointers. */
+ * (w=N, when count > 1), a reference to first's config, first's
+ * node-wide pointers. Every context holds a reference to its config. */
 int workers_new(struct core_ctx *first, unsigned count,
 		struct workers **workers_r, char *err, size_t errlen);
 /* Every worker's store handle, once first's store is open. */
@@ -32,7 +33,8 @@ int workers_load_modules(struct workers *w, struct config *config,
 			 enum module_load_mode mode,
 			 struct module_set **sets_r, char *err, size_t errlen);
 /* Puts each worker's set in its context (dropping the one it had) and
- * gives every context the configuration and log settings of worker 0's.
+ * gives every context its set's configuration (a reference of its own,
+ * the old one dropped) and the log settings of worker 0's.
  * Before the threads run, or with them parked. */
 void workers_install(struct workers *w, struct module_set **sets);
 /* Copies a node-wide pointer of worker 0's context (the queue, once it

@@ -1,4 +1,5 @@
-/* TLS credentials built from [tls] and [tls "name"].
+/* TLS credentials built from [tls] and [tls "name"], each with an
+ * optional second pair (alt_cert, alt_key) of the other key type.
  *
  * Each certificate gets its own GnuTLS credentials set and the server picks
  * one by SNI itself, after the ClientHello. GnuTLS 3.7.9 can choose among
@@ -32,6 +33,7 @@
 struct tls_cert {
 	gnutls_certificate_credentials_t creds;
 	gnutls_x509_crt_t leaf; /* for its names */
+	gnutls_x509_crt_t alt_leaf; /* alt_cert's, or NULL */
 };
 
 struct tls_creds {
@@ -52,6 +54,7 @@ struct tls_pair {
 	const char *key_path;
 	char label[300];
 	const struct tls_file_opener *opener; /* NULL: open(2) */
+	int alt; /* alt_cert/alt_key: added to the pair's credentials */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -167,12 +170,17 @@ static int parse_leaf(const struct tls_pair *pair, const gnutls_datum_t *pem,
 	return 0;
 }
 
+/* The alternative pair goes into the same credentials: GnuTLS then
+ * serves whichever the client's signature algorithms (and the
+ * negotiated key exchange) allow, RSA or ECDSA, for the same names. */
 static int set_key(struct tls_cert *cert, const struct tls_pair *pair,
 		   const gnutls_datum_t *pem_cert, const gnutls_datum_t *pem_key,
 		   char *err, size_t errlen)
 {
-	int ret = gnutls_certificate_allocate_credentials(&cert->creds);
+	int ret = 0;
 
+	if (cert->creds == NULL)
+		ret = gnutls_certificate_allocate_credentials(&cert->creds);
 	if (ret < 0) {
 		cert->creds = NULL;
 		set_err(err, errlen, "out of memory for TLS credentials");
@@ -181,13 +189,15 @@ static int set_key(struct tls_cert *cert, const struct tls_pair *pair,
 	ret = gnutls_certificate_set_x509_key_mem2(cert->creds, pem_cert,
 						   pem_key, GNUTLS_X509_FMT_PEM,
 						   NULL, 0);
+	const char *key = pair->alt ? "alt_key" : "key";
 	if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-		set_err(err, errlen, "%s: %s key does not match cert %s: %s",
-			pair->key_path, pair->label, pair->cert_path,
+		set_err(err, errlen, "%s: %s %s does not match %s %s: %s",
+			pair->key_path, pair->label, key,
+			pair->alt ? "alt_cert" : "cert", pair->cert_path,
 			gnutls_strerror(ret));
 	else if (ret < 0)
-		set_err(err, errlen, "%s: %s key: %s", pair->key_path,
-			pair->label, gnutls_strerror(ret));
+		set_err(err, errlen, "%s: %s %s: %s", pair->key_path,
+			pair->label, key, gnutls_strerror(ret));
 	return ret < 0 ? -EINVAL : 0;
 }
 
@@ -199,14 +209,18 @@ static int add_pair(struct tls_cert *cert, const struct tls_pair *pair,
 	char what[320];
 	int ret;
 
-	snprintf(what, sizeof(what), "%s cert", pair->label);
+	snprintf(what, sizeof(what), "%s %s", pair->label,
+		 pair->alt ? "alt_cert" : "cert");
 	ret = read_pem(pair, pair->cert_path, &pem_cert, err, errlen, what);
 	if (ret < 0)
 		return ret;
-	snprintf(what, sizeof(what), "%s key", pair->label);
+	snprintf(what, sizeof(what), "%s %s", pair->label,
+		 pair->alt ? "alt_key" : "key");
 	ret = read_pem(pair, pair->key_path, &pem_key, err, errlen, what);
 	if (ret == 0)
-		ret = parse_leaf(pair, &pem_cert, &cert->leaf, err, errlen);
+		ret = parse_leaf(pair, &pem_cert,
+				 pair->alt ? &cert->alt_leaf : &cert->leaf,
+				 err, errlen);
 	if (ret == 0)
 		ret = set_key(cert, pair, &pem_cert, &pem_key, err, errlen);
 	datum_free(&pem_cert, false);
@@ -230,8 +244,15 @@ static int add_section(struct tls_creds *creds,
 			 section->name);
 	else
 		snprintf(pair.label, sizeof(pair.label), "[tls]");
-	return add_pair(&creds->certs[creds->cert_count++], &pair, err,
-			errlen);
+	struct tls_cert *cert = &creds->certs[creds->cert_count++];
+	int ret = add_pair(cert, &pair, err, errlen);
+	if (ret == 0 && config_section_value(section, "alt_cert") != NULL) {
+		pair.cert_path = config_section_value(section, "alt_cert");
+		pair.key_path = config_section_value(section, "alt_key");
+		pair.alt = 1;
+		ret = add_pair(cert, &pair, err, errlen);
+	}
+	return ret;
 }
 
 static const struct config_section *
@@ -346,6 +367,8 @@ static void creds_destroy(struct tls_creds *creds)
 				creds->certs[i].creds);
 		if (creds->certs[i].leaf != NULL)
 			gnutls_x509_crt_deinit(creds->certs[i].leaf);
+		if (creds->certs[i].alt_leaf != NULL)
+			gnutls_x509_crt_deinit(creds->certs[i].alt_leaf);
 	}
 	free(creds->certs);
 	if (creds->priority != NULL)

@@ -113,6 +113,18 @@ def normalize_row(line):
     return " ".join(line.split())
 
 
+def module_rows(out):
+    """The table of `postino module list`, rows normalized: the lines up
+    to the blank one before the note on workers (printed with more than
+    one)."""
+    rows = []
+    for line in out.splitlines():
+        if not line.strip():
+            break
+        rows.append(normalize_row(line))
+    return rows
+
+
 def line_of(path, needle):
     """1-based number of the first line of path that contains needle."""
     with open(path) as f:

@@ -23,7 +23,8 @@ import unittest
 
 import harness
 from harness import (EX_USAGE, IO_TIMEOUT, MODULES_DIR, SOURCE_ROOT,
-                     make_cert, normalize_row, tls_client_context)
+                     make_cert, module_rows, normalize_row,
+                     tls_client_context)
 
 HOST = "mail.example.test"
 HELO = "client.example.test"
@@ -630,7 +631,7 @@ class OutOfTree(harness.TestCase):
         self.env.write_config(modules_dir=mods)
         self.env.write_module("ratelimit", {"limit": "7"})
         r = self.env.cli_ok("module", "list")
-        rows = [normalize_row(line) for line in r.out.splitlines()]
+        rows = module_rows(r.out)
         self.assertIn("ratelimit 1.0.0 1.0 ready", rows, r.out)
         self.env.init()
         r = self.env.cli_ok("ratelimit", "show", ALICE)
