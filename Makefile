@@ -14,8 +14,9 @@ CONF       ?= etc/postino.dev.conf
 # recommends, and --no-install-recommends leaves out).
 DEPS = gcc make pkg-config binutils python3 meson ninja-build curl swaks \
        libnet-ssleay-perl openssl fetchmail isync getmail6 \
-       libuv1-dev libgnutls28-dev libsqlite3-dev libcrypt-dev libinih-dev \
-       check libsubunit-dev gnutls-bin libgmime-3.0-dev libspf2-dev \
+       libuv1-dev libgnutls28-dev libssl-dev libsqlite3-dev libcrypt-dev \
+       libinih-dev check libsubunit-dev gnutls-bin libgmime-3.0-dev \
+       libspf2-dev \
        libpwquality-dev cracklib-runtime
 # Only for make fuzz (libFuzzer ships in clang's runtime libraries).
 FUZZ_DEPS = clang libclang-rt-dev

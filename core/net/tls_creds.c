@@ -21,7 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
+
+#include "net/tls_rsa.h"
 
 #define TLS_DEFAULT_HANDSHAKE_TIMEOUT 30
 /* Far above any real PEM chain; stops a mistyped path (a disk image, a
@@ -170,6 +173,42 @@ static int parse_leaf(const struct tls_pair *pair, const gnutls_datum_t *pem,
 	return 0;
 }
 
+#define TLS_CHAIN_MAX 16
+
+/* An RSA key goes in as an external key that libcrypto signs with
+ * (tls_rsa.c: four times cheaper per handshake than GnuTLS's own RSA);
+ * GNUTLS_E_UNIMPLEMENTED_FEATURE for any other key, which GnuTLS loads
+ * itself. */
+static int set_rsa_key(struct tls_cert *cert, const gnutls_datum_t *pem_cert,
+		       const gnutls_datum_t *pem_key)
+{
+	gnutls_pcert_st pcerts[TLS_CHAIN_MAX];
+	unsigned count = TLS_CHAIN_MAX;
+	gnutls_privkey_t key;
+	int ret = tls_rsa_privkey(pem_key, &key);
+
+	if (ret == -ENOTSUP)
+		return GNUTLS_E_UNIMPLEMENTED_FEATURE;
+	if (ret < 0)
+		return GNUTLS_E_MEMORY_ERROR;
+	ret = gnutls_pcert_list_import_x509_raw(pcerts, &count, pem_cert,
+						GNUTLS_X509_FMT_PEM, 0);
+	if (ret < 0) {
+		gnutls_privkey_deinit(key);
+		return ret;
+	}
+	/* On success the credentials own the certificates and the key (the
+	 * array is copied); on failure they are still ours. */
+	ret = gnutls_certificate_set_key(cert->creds, NULL, 0, pcerts,
+					 (int)count, key);
+	if (ret < 0) {
+		for (unsigned i = 0; i < count; i++)
+			gnutls_pcert_deinit(&pcerts[i]);
+		gnutls_privkey_deinit(key);
+	}
+	return ret;
+}
+
 /* The alternative pair goes into the same credentials: GnuTLS then
  * serves whichever the client's signature algorithms (and the
  * negotiated key exchange) allow, RSA or ECDSA, for the same names. */
@@ -186,9 +225,11 @@ static int set_key(struct tls_cert *cert, const struct tls_pair *pair,
 		set_err(err, errlen, "out of memory for TLS credentials");
 		return -ENOMEM;
 	}
-	ret = gnutls_certificate_set_x509_key_mem2(cert->creds, pem_cert,
-						   pem_key, GNUTLS_X509_FMT_PEM,
-						   NULL, 0);
+	ret = set_rsa_key(cert, pem_cert, pem_key);
+	if (ret == GNUTLS_E_UNIMPLEMENTED_FEATURE)
+		ret = gnutls_certificate_set_x509_key_mem2(
+			cert->creds, pem_cert, pem_key, GNUTLS_X509_FMT_PEM,
+			NULL, 0);
 	const char *key = pair->alt ? "alt_key" : "key";
 	if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
 		set_err(err, errlen, "%s: %s %s does not match %s %s: %s",

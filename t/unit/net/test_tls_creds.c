@@ -133,6 +133,7 @@ static void suite_setup(void)
 	make_cert("wild", "*.other.test");
 	make_cert("mailother", "mail.other.test");
 	make_cert_of("rsa", "localhost", "--key-type=rsa");
+	make_cert_of("rsa2", "localhost", "--key-type=rsa");
 	make_key("stray.key");
 	write_file(cert_path("garbage.pem"), "not a certificate\n");
 }
@@ -793,6 +794,54 @@ START_TEST(rsa_and_ecdsa_for_one_name)
 }
 END_TEST
 
+/* An RSA key signs through libcrypto (tls_rsa.c): TLS 1.3 (PSS) and 1.2
+ * (PKCS#1 v1.5 under ECDHE) handshakes complete, the client checking the
+ * signatures against the certificate; a key of another certificate is
+ * refused at load; static RSA key exchange, which would need the key to
+ * decrypt, is not offered. */
+START_TEST(rsa_signed_by_libcrypto)
+{
+	char extra[512];
+	struct config *config;
+	struct tls_creds *creds = NULL;
+	struct link link;
+
+	snprintf(extra, sizeof(extra), "[server]\n[tls]\ncert = %s\nkey = %s\n",
+		 cert_path("rsa.crt"), cert_path("rsa.key"));
+	write_file(cert_path("rsa.conf"), extra);
+	ck_assert_int_eq(config_load(cert_path("rsa.conf"), &config, err,
+				     sizeof(err)), 0);
+	creds = load_creds(config);
+	for (const char *const *p = (const char *const[]){
+		     "NORMAL:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA256",
+		     "NORMAL:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA512",
+		     "NORMAL:-VERS-ALL:+VERS-TLS1.2:-SIGN-ALL:+SIGN-RSA-SHA256",
+		     "NORMAL:-VERS-ALL:+VERS-TLS1.2:-SIGN-ALL:+SIGN-RSA-SHA384",
+		     NULL };
+	     *p != NULL; p++)
+		ck_assert_int_eq(served_pk(creds, *p), GNUTLS_PK_RSA);
+	link_open(&link, creds, NULL, "NORMAL:-VERS-ALL:+VERS-TLS1.2:"
+		  "-KX-ALL:+RSA", NULL);
+	link_handshake(&link);
+	ck_assert_int_ne(link.server.error, 0);
+	link_close(&link);
+	tls_creds_unref(&creds);
+	config_free(&config);
+
+	snprintf(extra, sizeof(extra), "[server]\n[tls]\ncert = %s\nkey = %s\n",
+		 cert_path("rsa.crt"), cert_path("rsa2.key"));
+	write_file(cert_path("rsa.conf"), extra);
+	ck_assert_int_eq(config_load(cert_path("rsa.conf"), &config, err,
+				     sizeof(err)), 0);
+	ck_assert_int_eq(tls_creds_load(config, NULL, &ticket_key, &creds,
+					err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "[tls] key does not match cert") != NULL,
+		      "%s", err);
+	config_free(&config);
+}
+END_TEST
+
 START_TEST(alt_key_not_matching)
 {
 	char extra[512];
@@ -1029,6 +1078,7 @@ static Suite *tls_creds_suite(void)
 	tcase_add_test(tc, resumption_across_reload);
 	tcase_add_test(tc, rsa_and_ecdsa_for_one_name);
 	tcase_add_test(tc, alt_key_not_matching);
+	tcase_add_test(tc, rsa_signed_by_libcrypto);
 	tcase_add_test(tc, missing_cert_file);
 	tcase_add_test(tc, key_not_matching_cert);
 	tcase_add_test(tc, not_a_certificate);
