@@ -373,5 +373,26 @@ class Policies(WorkersCase):
         return s
 
 
+class Instances(harness.TestCase):
+    """Each worker runs its own instance of every module (init and fini
+    once per worker); a POSTINO_TIMER_NODE timer runs on worker 0 only."""
+
+    def test_one_instance_per_worker_node_timer_once(self):
+        env = self.env
+        env.setup(settings={"tick_ms": "50"})
+        d = env.start()
+        env.poll(lambda: env.sample_ticks() >= 3, "three ticks")
+        log = d.stop()
+        finis = re.findall(r"info sample( w=\d+)?: fini ticks=(\d+)$", log,
+                           re.M)
+        self.assertEqual(len(finis), 2, log)
+        ticks = {w.strip(): int(n) for w, n in finis}
+        # Worker 0's instance ticked; worker 1's has the timer too, which
+        # never fires.
+        self.assertGreaterEqual(ticks[""], 3, log)
+        self.assertEqual(ticks["w=1"], 0, log)
+        self.assertEqual(len(re.findall(r"first tick", log)), 1, log)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
