@@ -28,6 +28,9 @@ cli_command_fn cli_alias;
 cli_command_fn cli_module;
 cli_command_fn cli_backup;
 cli_command_fn cli_queue;
+cli_command_fn cli_quota;
+/* cli_quota.c: the quota lines of `user show` (usage and limits). */
+int cli_quota_print(struct cli *cli, const char *address);
 /* `postino NAME COMMAND ...` for a command a module registered. */
 cli_command_fn cli_module_command;
 

@@ -284,6 +284,9 @@ static int user_show(struct cli *cli, const char *address)
 		cli_time(account.password_changed, when, sizeof(when)));
 	fprintf(cli->out, "created: %s\n",
 		cli_time(account.created, when, sizeof(when)));
+	int code = cli_quota_print(cli, account.address);
+	if (code != 0)
+		return code;
 	ret = store_mailbox_list(cli->ctx.store, account.address,
 				 user_print_mailbox, cli->out);
 	return ret < 0 ? cli_store_fail(cli, ret, address) : 0;

@@ -16,6 +16,7 @@ static const struct {
 	{ "module", cli_module, CLI_NEED_CONFIG },
 	{ "backup", cli_backup, CLI_NEED_CONFIG },
 	{ "queue", cli_queue, CLI_NEED_STORE },
+	{ "quota", cli_quota, CLI_NEED_STORE },
 };
 
 static void usage(FILE *out)
@@ -30,6 +31,9 @@ static void usage(FILE *out)
 		"  user passwd ADDRESS --password-stdin\n"
 		"  alias add|del FROM TO\n"
 		"  alias list [FROM]\n"
+		"  quota set ADDRESS|DOMAIN STORAGE|none|default "
+		"[MESSAGES|none|default]\n"
+		"  quota show ADDRESS|DOMAIN\n"
 		"  module list\n"
 		"  backup FILE\n"
 		"  MODULE COMMAND ...   (commands modules register; "

@@ -65,7 +65,12 @@ static int load_main(struct config *config, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	/* modules_conf_dir must be known before modules.d can be read. */
-	return config_apply_server(config, err, errlen);
+	ret = config_apply_server(config, err, errlen);
+	if (ret == 0)
+		ret = config_apply_srs(config, err, errlen);
+	if (ret < 0)
+		return ret;
+	return config_apply_quota(config, err, errlen);
 }
 
 int config_load(const char *main_file, struct config **config_r, char *err,
@@ -142,11 +147,22 @@ void config_free(struct config **config)
 		free(c->modules[i].listeners);
 	}
 	free(c->modules);
+	for (int l = 0; l < CONFIG_LANGS; l++) {
+		free(c->quota.subject[l]);
+		free(c->quota.body[l]);
+	}
 	free(c->server.hostname);
 	free(c->server.state_dir);
 	free(c->server.user);
 	free(c->server.modules_dir);
 	free(c->server.modules_conf_dir);
+	free(c->server.recipient_delimiter);
+	for (size_t i = 0; i < c->srs.secret_count; i++) {
+		explicit_bzero(c->srs.secrets[i], strlen(c->srs.secrets[i]));
+		free(c->srs.secrets[i]);
+	}
+	free(c->srs.secrets);
+	free(c->srs.domain);
 	free(c->main_file);
 	free(c);
 	*config = NULL;

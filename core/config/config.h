@@ -59,6 +59,33 @@ struct config_server {
 	int64_t auth_cache_size;         /* entries; 0: no cache */
 	int64_t auth_cache_ttl;          /* seconds */
 	int64_t auth_cache_negative_ttl; /* seconds; 0: failures not kept */
+	char *recipient_delimiter;  /* subaddress separators; default "+" */
+};
+
+/* [srs]: how forwarded mail's envelope sender is rewritten (util/srs.h).
+ * enabled 0: no [srs] section, forwarding keeps the sender. */
+struct config_srs {
+	int enabled;
+	char **secrets;     /* the first signs; all verify */
+	size_t secret_count;
+	char *domain;       /* lower case, a hosted domain */
+	unsigned max_age;   /* days */
+};
+
+/* [quota]: usage thresholds (percent of a limit) whose upward crossing
+ * sends the account a warning mail, and that mail's templates per
+ * language, read when the configuration is loaded. */
+#define CONFIG_QUOTA_WARN_MAX 8
+enum config_lang {
+	CONFIG_LANG_EN = 0,
+	CONFIG_LANG_IT = 1,
+	CONFIG_LANGS
+};
+struct config_quota {
+	unsigned warn[CONFIG_QUOTA_WARN_MAX]; /* ascending */
+	size_t warn_count;                    /* 0: no warnings */
+	char *subject[CONFIG_LANGS];          /* NULL without warnings */
+	char *body[CONFIG_LANGS];
 };
 
 struct config {
@@ -68,6 +95,8 @@ struct config {
 	size_t file_count;
 	struct config_section *sections;
 	struct config_server server;
+	struct config_quota quota;
+	struct config_srs srs;
 	struct config_module_ref *modules;
 	size_t module_count;
 };

@@ -46,8 +46,25 @@ int config_check_core_sections(const struct config *config,
 			       enum config_file_kind kind, char *err,
 			       size_t errlen);
 
+/* recipient_delimiter: 1 to 8 characters, each atext that is not a
+ * letter or digit. */
+bool config_delimiter_valid(const char *value);
+/* [srs] secret: blank-separated words of 16 to 256 printable characters. */
+bool config_srs_secrets_valid(const char *value);
+/* Fills config->srs from [srs] (reading secret_file). */
+int config_apply_srs(struct config *config, char *err, size_t errlen);
+
 /* Fills config->server from [server] and the defaults. */
 int config_apply_server(struct config *config, char *err, size_t errlen);
+
+/* config_quota.c: "none" (no entries) or percentages 1-100 separated by
+ * blanks, at most CONFIG_QUOTA_WARN_MAX, into out (may be NULL: checks
+ * only), sorted, without repeats. 0 or -EINVAL. */
+int config_parse_percents(const char *text, unsigned *out, size_t max,
+			  size_t *count_r);
+/* Fills config->quota from [quota] and the defaults, reading the warning
+ * templates when a threshold is set. */
+int config_apply_quota(struct config *config, char *err, size_t errlen);
 
 /* Reads every *.conf of config->server.modules_conf_dir in name order and
  * records the modules they load. */

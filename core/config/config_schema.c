@@ -33,6 +33,9 @@ enum key_kind {
 	KIND_WORKERS,    /* 1 to CONFIG_WORKERS_MAX */
 	KIND_COUNT0,     /* integer >= 0 */
 	KIND_DURATION0,  /* duration >= 0 (0: off) */
+	KIND_PERCENTS,   /* "none", or percentages 1-100 separated by blanks */
+	KIND_DELIMITER,  /* subaddress separators: atext, no letter or digit */
+	KIND_SECRET,     /* SRS secrets: words of at least 16 characters */
 };
 
 struct core_key {
@@ -66,6 +69,8 @@ static const struct core_key server_keys[] = {
 	{ "auth_cache_size", KIND_COUNT0, false },
 	{ "auth_cache_ttl", KIND_TIMEOUT, false },
 	{ "auth_cache_negative_ttl", KIND_DURATION0, false },
+	/* default "+": user+detail@domain reaches user@domain */
+	{ "recipient_delimiter", KIND_DELIMITER, false },
 	{ NULL, 0, false },
 };
 
@@ -124,6 +129,23 @@ static const struct core_key queue_keys[] = {
 	{ "lifetime", KIND_TIMEOUT, false },
 	{ "connect_timeout", KIND_TIMEOUT, false },
 	{ "command_timeout", KIND_TIMEOUT, false },
+	{ NULL, 0, false },
+};
+
+/* The Sender Rewriting Scheme for forwarded mail (util/srs.h,
+ * config_srs.c). */
+static const struct core_key srs_keys[] = {
+	{ "secret", KIND_SECRET, false },
+	{ "secret_file", KIND_TEXT, false },
+	{ "domain", KIND_HOSTNAME, true },
+	{ "max_age", KIND_COUNT, false }, /* days, default 21 */
+	{ NULL, 0, false },
+};
+
+/* Quota warnings (core/config/config_quota.c, core/delivery). */
+static const struct core_key quota_keys[] = {
+	{ "warn", KIND_PERCENTS, false },   /* default none */
+	{ "templates", KIND_TEXT, false },  /* default: installed */
 	{ NULL, 0, false },
 };
 
@@ -208,6 +230,21 @@ static int check_queue(const struct config_section *section,
 	return 0;
 }
 
+/* Secrets come from one place: two would leave the reader guessing which
+ * one signs. */
+static int check_srs(const struct config_section *section, const char *label,
+		     char *err, size_t errlen)
+{
+	bool secret = config_section_value(section, "secret") != NULL;
+	bool file = config_section_value(section, "secret_file") != NULL;
+
+	if (secret == file)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s needs exactly one of secret and "
+				   "secret_file", label);
+	return 0;
+}
+
 static const struct core_section core_sections[] = {
 	{ "server", false, CONFIG_FILE_MAIN, server_keys, NULL },
 	{ "tls", false, CONFIG_FILE_MAIN, tls_keys, check_tls_pair },
@@ -215,6 +252,8 @@ static const struct core_section core_sections[] = {
 	{ "listener", true, CONFIG_FILE_MODULES_D, listener_keys, NULL },
 	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
 	{ "queue", false, CONFIG_FILE_MAIN, queue_keys, check_queue },
+	{ "quota", false, CONFIG_FILE_MAIN, quota_keys, NULL },
+	{ "srs", false, CONFIG_FILE_MAIN, srs_keys, check_srs },
 };
 
 #define CORE_SECTION_COUNT (sizeof(core_sections) / sizeof(core_sections[0]))
@@ -478,6 +517,21 @@ static const char *value_problem(enum key_kind kind, const char *value,
 		return tls_pins_parse(value, pins, &count, &problem) == 0 ?
 			       NULL : problem;
 	}
+	case KIND_PERCENTS:
+		return config_parse_percents(value, NULL, 0, NULL) == 0 ?
+			       NULL :
+			       "is not none or a list of at most 8 percentages "
+			       "from 1 to 100 (e.g. 80 95)";
+	case KIND_DELIMITER:
+		return config_delimiter_valid(value) ?
+			       NULL :
+			       "is not 1 to 8 separator characters (any of "
+			       "!#$%&'*+-/=?^_`{|}~)";
+	case KIND_SECRET:
+		return config_srs_secrets_valid(value) ?
+			       NULL :
+			       "is not a list of secrets of 16 to 256 "
+			       "characters, separated by blanks";
 	case KIND_TLS_MODE:
 		return strcmp(value, "implicit") == 0 ||
 				       strcmp(value, "starttls") == 0 ?

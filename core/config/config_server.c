@@ -87,9 +87,11 @@ int config_apply_server(struct config *config, char *err, size_t errlen)
 					strdup(value) :
 					default_modules_conf_dir(
 						config->main_file);
+	out->recipient_delimiter = value_or(server, "recipient_delimiter",
+					    "+");
 	if (out->hostname == NULL || out->state_dir == NULL ||
 	    out->user == NULL || out->modules_dir == NULL ||
-	    out->modules_conf_dir == NULL) {
+	    out->modules_conf_dir == NULL || out->recipient_delimiter == NULL) {
 		config_fail(err, errlen, config->main_file, 0,
 			    "out of memory");
 		return -ENOMEM;

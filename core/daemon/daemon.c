@@ -21,6 +21,7 @@
 #include "daemon/workers.h"
 #include "auth/auth_cache.h"
 #include "mime/mime.h"
+#include "host/host_mail.h"
 #include "host/host_state.h"
 #include "mailbox/mailbox_node.h"
 #include "mailbox/mailbox_registry.h"
@@ -304,6 +305,11 @@ static int daemon_check(struct daemon *d, struct config *config)
 		config_free(&config);
 		return EX_CONFIG;
 	}
+	if (!config->srs.enabled)
+		fprintf(stderr, "postinod: warning: no [srs] section: mail "
+			"forwarded to other servers (aliases, Sieve redirect) "
+			"keeps its envelope sender, which their SPF checks "
+			"may refuse\n");
 	printf("postinod: configuration %s is valid (%zu modules)\n",
 	       d->options->config_file, set->count);
 	module_set_unref(&set);
@@ -360,6 +366,12 @@ static int daemon_start(struct daemon *d, struct config *config)
 			 err);
 		return daemon_unwind(d, &config, EX_CANTCREAT);
 	}
+	if (config->srs.enabled &&
+	    store_domain_exists(d->ctx.store, config->srs.domain) != 1)
+		core_log(&d->ctx, LOG_LEVEL_WARNING, "[srs] domain %s is not "
+			 "hosted here: bounces to its SRS addresses will be "
+			 "refused (postino domain add %s)", config->srs.domain,
+			 config->srs.domain);
 	if (d->options->init_only) {
 		core_log(&d->ctx, LOG_LEVEL_INFO, "state initialised in %s",
 			 config->server.state_dir);
@@ -483,7 +495,7 @@ int daemon_run(const struct daemon_options *options)
 		return EX_OSERR;
 	}
 
-	/* GMime's tables, before the store writer can parse a message. */
+	/* GMime's tables, before a worker can parse a message. */
 	mime_init();
 	int code = options->check_only ? daemon_check(&d, config)
 				       : daemon_start(&d, config);
@@ -501,6 +513,7 @@ int daemon_run(const struct daemon_options *options)
 	config_free(&d.ctx.config);
 	/* Every state write has completed by now: the store is closed. */
 	state_overlay_free(&d.ctx.state_overlay);
+	host_mime_cache_free(&d.ctx);
 	mime_shutdown();
 	if (uv_loop_close(&d.loop) != 0)
 		core_log(&d.ctx, LOG_LEVEL_WARNING,

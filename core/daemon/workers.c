@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/workers.h"
+#include "host/host_mail.h"
 #include "mailbox/mailbox_registry.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -209,6 +210,7 @@ static void worker_main(void *data)
 	/* The loop has ended: nothing of this worker runs any more. */
 	net_free(&ctx->net);
 	mailbox_registry_free(ctx);
+	host_mime_cache_free(ctx);
 	if (uv_loop_close(&wk->loop) != 0)
 		core_log(ctx, LOG_LEVEL_WARNING,
 			 "event loop closed with live handles");
@@ -325,6 +327,7 @@ void workers_free(struct workers **wp)
 			uv_run(&wk->loop, UV_RUN_DEFAULT);
 			net_free(&ctx->net);
 			mailbox_registry_free(ctx);
+			host_mime_cache_free(ctx);
 			uv_loop_close(&wk->loop);
 		}
 		inbox_free(&ctx->inbox);

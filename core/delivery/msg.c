@@ -1,7 +1,11 @@
 /* Messages being received: spooled in memory up to MSG_MEMORY_MAX, then in
- * an unlinked file under state_dir (nothing to clean up after a crash),
- * and delivered by one job of the store writer, so the client's 250 comes
- * only after the batch holding the message is durable. */
+ * an unlinked file under state_dir (nothing to clean up after a crash);
+ * read back for delivery (delivery_commit.c, the host's DELIVERY hooks)
+ * and stored by IMAP APPEND. The MIME summary of a message for a mailbox
+ * is made before its store job is queued, on the threadpool: the writer
+ * commits every delivery's batch, and must not wait for one message's
+ * parse (a hostile one takes a worker a second, and no other delivery
+ * anything). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,34 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery/msg_internal.h"
+#include "delivery/quota.h"
 #include "host/host_mail.h"
 #include "mailbox/mailbox_registry.h"
+#include "mime/mime.h"
 #include "net/conn_api.h"
-#include "queue/queue.h"
 #include "store/store.h"
 
 #define MSG_MEMORY_MAX (256 * 1024)
-/* How long the queue keeps trying a remote recipient. */
-#define MSG_QUEUE_LIFETIME_S (5 * 24 * 3600)
 
-struct postino_msg {
-	struct core_ctx *ctx;
-	struct module_set *set; /* the module's code stays while we live */
-	postino_conn *conn;     /* referenced; NULL for server-made mail */
-	char *mem;
-	size_t len;
-	size_t cap;
-	int fd;                 /* spool file once over MSG_MEMORY_MAX */
-	uint64_t size;
-	int failed;
-	/* The module's reference plus one per hook run that can see the
-	 * message: a PENDING policy may outlive the module's session. */
-	unsigned refs;
-	char *headers;          /* added by policies, written on delivery */
-	size_t headers_len;
-	char *module;           /* the maker's state namespace (copied: a
-				 * reload may unload it first) */
-};
 
 postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
 {
@@ -53,6 +39,7 @@ postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn)
 		return NULL;
 	}
 	msg->set = mod->set;
+	msg->mod = mod;
 	module_set_ref(msg->set);
 	msg->conn = conn;
 	if (conn != NULL)
@@ -223,45 +210,23 @@ int host_msg_add_header(postino_msg *msg, const char *name, const char *value)
 	return 0;
 }
 
-struct msg_delivery {
+/* A message's MIME summary being made on the threadpool for its store
+ * job (delivery or APPEND), which embeds this. */
+struct msg_prepare {
+	uv_work_t req;
 	postino_msg *msg;
-	char *mail_from;
-	char **local;
-	size_t local_count;
-	char **remote;
-	size_t remote_count;
-	int64_t now;
-	int64_t *mailboxes; /* the INBOXes written, for their views */
-	void (*done)(void *data, int status);
-	void *data;
-	int conn_open;
-	/* The module's state entry committed with the message, or none. */
-	char *state_key;
-	void *state_value; /* NULL: delete the key */
-	size_t state_len;
-	int64_t state_expires_at;
+	const char *mail_from;      /* the job's; NULL for an APPEND */
+	struct mime_summary summary;
+	int status;
+	/* Loop thread: the summary is made (status 0) or not. */
+	void (*ready)(struct msg_prepare *prep, int status);
 };
 
-static void msg_delivery_free(struct msg_delivery *job)
-{
-	for (size_t i = 0; i < job->local_count; i++)
-		free(job->local[i]);
-	for (size_t i = 0; i < job->remote_count; i++)
-		free(job->remote[i]);
-	free(job->local);
-	free(job->remote);
-	free(job->mail_from);
-	free(job->mailboxes);
-	free(job->state_key);
-	free(job->state_value);
-	free(job);
-}
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
 
-/* On the writer thread: the whole message once, with the Return-Path
- * header the local copies carry in front of it (none for an IMAP APPEND:
- * mail_from NULL). */
-static char *msg_load(postino_msg *msg, const char *mail_from,
-		      size_t *prefix_r, size_t *len_r)
+char *msg_load(postino_msg *msg, const char *mail_from, size_t *prefix_r,
+	       size_t *len_r)
 {
 	char prefix[600];
 	int plen = 0;
@@ -301,156 +266,82 @@ static char *msg_load(postino_msg *msg, const char *mail_from,
 	return buf;
 }
 
-static int msg_delivery_run(struct store_txn *txn, void *data)
+int64_t host_msg_read(const postino_msg *msg, uint64_t offset, void *buf,
+		      size_t len)
 {
-	struct msg_delivery *job = data;
-	size_t prefix, len;
-	int64_t blob;
-	int ret = 0;
+	uint64_t total = msg->headers_len + msg->size;
+	size_t done = 0;
 
-	char *buf = msg_load(job->msg, job->mail_from, &prefix, &len);
-	if (buf == NULL)
-		return -EIO;
-	if (job->local_count > 0)
-		ret = store_txn_blob_put(txn, buf, len, &blob);
-	if (ret == 0 && job->local_count > 0)
-		ret = host_mime_store(txn, blob, buf, len);
-	for (size_t i = 0; ret == 0 && i < job->local_count; i++) {
-		ret = store_txn_inbox_id(txn, job->local[i],
-					 &job->mailboxes[i]);
-		if (ret == 0)
-			ret = store_txn_message_append(txn, job->mailboxes[i],
-						       blob, 0, job->now, NULL);
-	}
-	/* Relays never add Return-Path: the remote copy is the bytes as
-	 * received, with the policies' headers. */
-	if (ret == 0 && job->remote_count > 0)
-		ret = store_txn_blob_put(txn, buf + prefix, len - prefix, &blob);
-	if (ret == 0 && job->remote_count > 0)
-		ret = store_txn_queue_add(txn, job->mail_from, blob,
-					  (const char *const *)job->remote,
-					  job->remote_count, job->now,
-					  job->now + MSG_QUEUE_LIFETIME_S, NULL);
-	free(buf);
-	if (ret == 0 && job->state_key != NULL) {
-		if (job->state_value == NULL)
-			ret = store_txn_state_delete(txn, job->msg->module,
-						     job->state_key);
-		else
-			ret = store_txn_state_put(txn, job->msg->module,
-						  job->state_key,
-						  job->state_value,
-						  job->state_len,
-						  job->state_expires_at);
-		/* Deleting what is not there is the state wanted. */
-		if (ret == -ENOENT && job->state_value == NULL)
-			ret = 0;
-	}
-	return ret;
-}
-
-static void msg_delivery_done(void *data, int status)
-{
-	struct msg_delivery *job = data;
-	postino_msg *msg = job->msg;
-	int call = 1;
-
-	if (status < 0)
-		log_write(&msg->ctx->log, LOG_LEVEL_ERROR, "core", NULL,
-			  "delivery of a message from <%s> failed: %s",
-			  job->mail_from, strerror(-status));
-	/* Remote recipients need not wait for the queue's next poll. */
-	if (status == 0 && job->remote_count > 0 && msg->ctx->queue != NULL)
-		queue_kick(msg->ctx->queue);
-	for (size_t i = 0; status == 0 && i < job->local_count; i++)
-		mailbox_registry_changed(msg->ctx, job->mailboxes[i]);
-	if (msg->conn != NULL) {
-		call = conn_unref(msg->conn);
-		msg->conn = NULL;
-	}
-	if (call)
-		job->done(job->data, status);
-	host_msg_unref(msg);
-	msg_delivery_free(job);
-}
-
-static char **msg_copy_list(const char *const *list, size_t count)
-{
-	char **copy = calloc(count + 1, sizeof(*copy));
-
-	for (size_t i = 0; copy != NULL && i < count; i++) {
-		copy[i] = strdup(list[i]);
-		if (copy[i] == NULL) {
-			while (i-- > 0)
-				free(copy[i]);
-			free(copy);
-			return NULL;
-		}
-	}
-	return copy;
-}
-
-/* Copies the optional state entry, read only as far as d->size covers.
- * Returns 1 when out of memory. */
-static int msg_delivery_state(struct msg_delivery *job,
-			      const struct postino_delivery *d)
-{
-	if (!POSTINO_HAS_FIELD(d, struct postino_delivery, state_expires_at) ||
-	    d->state_key == NULL)
-		return 0;
-	job->state_key = strdup(d->state_key);
-	job->state_len = d->state_len;
-	job->state_expires_at = d->state_expires_at > 0
-					? d->state_expires_at : 0;
-	if (d->state_value != NULL) {
-		/* +1: an empty value still differs from a delete. */
-		job->state_value = malloc(d->state_len + 1);
-		if (job->state_value != NULL)
-			memcpy(job->state_value, d->state_value, d->state_len);
-	}
-	return job->state_key == NULL ||
-	       (d->state_value != NULL && job->state_value == NULL);
-}
-
-int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
-		     void (*done)(void *data, int status), void *data)
-{
-	if (msg->failed || msg->ctx->store == NULL ||
-	    !POSTINO_HAS_FIELD(d, struct postino_delivery, remote_count) ||
-	    d->local_count + d->remote_count == 0) {
-		host_msg_discard(&msg);
+	if (buf == NULL && len > 0)
 		return -EINVAL;
+	if (msg->failed)
+		return -EIO;
+	while (done < len && offset < total) {
+		size_t n = len - done;
+		if (offset < msg->headers_len) {
+			if (n > msg->headers_len - offset)
+				n = (size_t)(msg->headers_len - offset);
+			memcpy((char *)buf + done, msg->headers + offset, n);
+		} else {
+			uint64_t at = offset - msg->headers_len;
+			if (n > msg->size - at)
+				n = (size_t)(msg->size - at);
+			if (msg->fd < 0) {
+				memcpy((char *)buf + done, msg->mem + at, n);
+			} else {
+				ssize_t got = pread(msg->fd, (char *)buf + done,
+						    n, (off_t)at);
+				if (got < 0 && errno == EINTR)
+					continue;
+				if (got <= 0)
+					return got < 0 ? -errno : -EIO;
+				n = (size_t)got;
+			}
+		}
+		done += n;
+		offset += n;
 	}
-	struct msg_delivery *job = calloc(1, sizeof(*job));
-	if (job == NULL) {
-		host_msg_discard(&msg);
-		return -ENOMEM;
+	return (int64_t)done;
+}
+
+/* ---- the MIME summary, on the threadpool ------------------------------ */
+
+/* Worker: the message as it will be stored, its summary, then the copy
+ * goes (the writer reads the spool again: a queue of jobs each holding a
+ * 50 MB message would cost memory that the spool files do not). */
+static void msg_prepare_work(uv_work_t *req)
+{
+	struct msg_prepare *prep = container_of(req, struct msg_prepare, req);
+	size_t prefix, len;
+	char *buf = msg_load(prep->msg, prep->mail_from, &prefix, &len);
+
+	if (buf == NULL) {
+		prep->status = -EIO;
+		return;
 	}
-	job->msg = msg;
-	job->mail_from = strdup(d->mail_from != NULL ? d->mail_from : "");
-	job->local = msg_copy_list(d->local, d->local_count);
-	job->local_count = d->local_count;
-	job->remote = msg_copy_list(d->remote, d->remote_count);
-	job->remote_count = d->remote_count;
-	job->mailboxes = calloc(d->local_count + 1, sizeof(*job->mailboxes));
-	job->now = core_now_ms() / 1000;
-	job->done = done;
-	job->data = data;
-	int state_failed = msg_delivery_state(job, d);
-	if (job->mail_from == NULL || job->local == NULL ||
-	    job->remote == NULL || job->mailboxes == NULL || state_failed) {
-		job->local_count = job->remote_count = 0;
-		msg_delivery_free(job);
-		host_msg_discard(&msg);
-		return -ENOMEM;
+	prep->status = mime_summary_build(buf, len, &prep->summary);
+	free(buf);
+}
+
+static void msg_prepare_after(uv_work_t *req, int status)
+{
+	struct msg_prepare *prep = container_of(req, struct msg_prepare, req);
+
+	/* status < 0: cancelled at shutdown */
+	prep->ready(prep, status < 0 ? status : prep->status);
+}
+
+/* Admin mode: now, ready before returning. Daemon: on the threadpool. */
+static int msg_prepare_start(postino_msg *msg, struct msg_prepare *prep)
+{
+	prep->msg = msg;
+	if (msg->ctx->mode == CORE_MODE_ADMIN) {
+		msg_prepare_work(&prep->req);
+		msg_prepare_after(&prep->req, 0);
+		return 0;
 	}
-	int ret = store_submit(msg->ctx->store, msg_delivery_run,
-			       msg_delivery_done, job);
-	if (ret < 0) {
-		msg_delivery_free(job);
-		host_msg_discard(&msg);
-	}
-	return ret;
+	return uv_queue_work(msg->ctx->loop, &prep->req, msg_prepare_work,
+			     msg_prepare_after);
 }
 
 /* ---- IMAP APPEND ---------------------------------------------------------- */
@@ -465,9 +356,12 @@ struct msg_append {
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
 	uint32_t uid;
+	int64_t internaldate_now; /* the warning's Date */
+	int64_t warned;           /* INBOX given a quota warning, or 0 */
 	void (*done)(void *data, int status, uint32_t uidvalidity,
 		     uint32_t uid);
 	void *data;
+	struct msg_prepare prep;
 };
 
 static int msg_append_run(struct store_txn *txn, void *data)
@@ -480,12 +374,18 @@ static int msg_append_run(struct store_txn *txn, void *data)
 
 	if (buf == NULL)
 		return -EIO;
+	struct store_quota before;
 	ret = store_txn_mailbox_lookup(txn, job->account, job->name,
 				       &job->mailbox_id, &job->uidvalidity);
+	/* IMAP's NO [OVERQUOTA]: checked here, with the writes before it. */
 	if (ret == 0)
+		ret = quota_admit(txn, job->account, len, &before);
+	if (ret == 0)
+		ret = -EDQUOT;
+	else if (ret == 1)
 		ret = store_txn_blob_put(txn, buf, len, &blob);
 	if (ret == 0)
-		ret = host_mime_store(txn, blob, buf, len);
+		ret = host_mime_store(txn, blob, &job->prep.summary);
 	if (ret == 0)
 		ret = store_txn_message_append(txn, job->mailbox_id, blob,
 					       job->flags, job->internaldate,
@@ -493,6 +393,9 @@ static int msg_append_run(struct store_txn *txn, void *data)
 	if (ret == 0)
 		ret = store_txn_message_keywords(txn, job->mailbox_id,
 						 job->uid, job->keywords);
+	if (ret == 0)
+		ret = quota_warn(txn, job->msg->set->config, job->account,
+				 &before, job->internaldate_now, &job->warned);
 	free(buf);
 	return ret;
 }
@@ -502,6 +405,7 @@ static void msg_append_free(struct msg_append *job)
 	free(job->account);
 	free(job->name);
 	free(job->keywords);
+	mime_summary_free(&job->prep.summary);
 	free(job);
 }
 
@@ -512,10 +416,23 @@ static void msg_append_done(void *data, int status)
 
 	if (status == 0)
 		mailbox_registry_changed(msg->ctx, job->mailbox_id);
+	if (status == 0 && job->warned != 0 && job->warned != job->mailbox_id)
+		mailbox_registry_changed(msg->ctx, job->warned);
 	job->done(job->data, status, status == 0 ? job->uidvalidity : 0,
 		  status == 0 ? job->uid : 0);
 	host_msg_unref(msg);
 	msg_append_free(job);
+}
+
+static void msg_append_ready(struct msg_prepare *prep, int status)
+{
+	struct msg_append *job = container_of(prep, struct msg_append, prep);
+
+	if (status == 0)
+		status = store_submit(job->msg->ctx->store, msg_append_run,
+				      msg_append_done, job);
+	if (status < 0)
+		msg_append_done(job, status);
 }
 
 int host_mailbox_append(struct postino_mod *mod, const char *account,
@@ -545,8 +462,9 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 	job->keywords = strdup(keywords != NULL ? keywords : "");
 	job->msg = msg;
 	job->flags = flags;
+	job->internaldate_now = core_now_ms() / 1000;
 	job->internaldate = internaldate > 0 ? internaldate
-					     : core_now_ms() / 1000;
+					     : job->internaldate_now;
 	job->done = done;
 	job->data = data;
 	if (job->account == NULL || job->name == NULL || job->keywords == NULL) {
@@ -554,8 +472,8 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 		host_msg_discard(&msg);
 		return -ENOMEM;
 	}
-	int ret = store_submit(mod->ctx->store, msg_append_run,
-			       msg_append_done, job);
+	job->prep.ready = msg_append_ready;
+	int ret = msg_prepare_start(msg, &job->prep);
 	if (ret < 0) {
 		msg_append_free(job);
 		host_msg_discard(&msg);

@@ -14,6 +14,7 @@
 #include "host/host_mail.h"
 #include "host/host_proto.h"
 #include "host/host_state.h"
+#include "mime/mime.h"
 #include "module/hooks.h"
 #include "module/module.h"
 #include "net/conn_api.h"
@@ -285,6 +286,8 @@ static const struct postino_host_core host_core = {
 	.work_submit = host_work_submit,
 	.worker_index = host_worker_index,
 	.worker_count = host_worker_count,
+	.service_export = module_service_export,
+	.service_import = module_service_import,
 };
 
 static const struct postino_host_policy host_policy = {
@@ -333,6 +336,12 @@ static const struct postino_host_mail host_mail = {
 	.msg_add_header = host_msg_add_header,
 	.msg_deliver = host_msg_deliver,
 	.msg_discard = host_msg_discard,
+	.msg_read = host_msg_read,
+	.delivery_fileinto = host_delivery_fileinto,
+	.delivery_redirect = host_delivery_redirect,
+	.delivery_reject = host_delivery_reject,
+	.delivery_discard = host_delivery_discard,
+	.address_separators = host_address_separators,
 };
 
 static const struct postino_host_mailbox host_mailbox = {
@@ -357,6 +366,8 @@ static const struct postino_host_mailbox host_mailbox = {
 	.mailbox_sync = host_mailbox_sync,
 	.mailbox_mime = host_mailbox_mime,
 	.mailbox_section = host_mailbox_section,
+	.mailbox_subscriptions = host_mailbox_subscriptions,
+	.mime_search_text = mime_search_text,
 };
 
 static const struct postino_host_account host_account = {
@@ -367,6 +378,7 @@ static const struct postino_host_account host_account = {
 	.password_verify = host_password_verify,
 	.password_in_history = host_password_in_history,
 	.password_set_hash = host_password_set_hash,
+	.account_quota = host_account_quota,
 };
 
 const struct postino_host core_host_table = {

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "host/host_mail.h"
 #include "store/store.h"
 #include "util/address.h"
+#include "util/srs.h"
 
 #define EXPAND_DEPTH_MAX 8
 #define EXPAND_TARGETS_MAX 256
@@ -35,6 +37,7 @@ struct host_expand {
 };
 
 static int host_expand_one(struct host_expand *x, const char *address);
+static int host_expand_detail(struct host_expand *x, const char *address);
 
 struct host_alias_batch {
 	char targets[EXPAND_TARGETS_MAX][ADDRESS_MAX + 1];
@@ -105,11 +108,63 @@ static int host_expand_one(struct host_expand *x, const char *address)
 			x->target(x->data, account.address, 1);
 			x->count++;
 		} else if (ret == -ENOENT) {
-			ret = 0;
+			ret = host_expand_detail(x, address);
 		}
 	}
 	free(batch);
 	return ret;
+}
+
+/* user+detail@domain when nobody has that address: user@domain
+ * ([server] recipient_delimiter, as Postfix and Dovecot do it). */
+static int host_expand_detail(struct host_expand *x, const char *address)
+{
+	const char *seps = x->mod->set->config->server.recipient_delimiter;
+	const char *at = strrchr(address, '@');
+	char user[ADDRESS_MAX + 1];
+
+	if (seps == NULL || *seps == '\0' || at == NULL)
+		return 0;
+	size_t cut = strcspn(address, seps);
+	if (cut == 0 || address + cut >= at)
+		return 0;
+	snprintf(user, sizeof(user), "%.*s%s", (int)cut, address, at);
+	return host_expand_one(x, user);
+}
+
+/* An SRS address of ours ([srs] domain) stands for the sender it
+ * rewrote: a bounce to it goes back there. A forged or expired one is
+ * nobody (550 at RCPT). -ENOENT: not an SRS address of ours. */
+static int host_expand_srs(struct host_expand *x, const char *address)
+{
+	const struct config_srs *cfg = &x->mod->set->config->srs;
+	const char *at = strrchr(address, '@');
+	char original[SRS_ADDRESS_MAX + 1];
+
+	if (!cfg->enabled || at == NULL || strcasecmp(at + 1, cfg->domain) ||
+	    !srs_is_srs(address))
+		return -ENOENT;
+	struct srs srs = {
+		.secrets = (const char *const *)cfg->secrets,
+		.n_secrets = cfg->secret_count,
+		.max_age = cfg->max_age,
+	};
+	int ret = srs_reverse(&srs, address, core_now_ms() / 1000, original,
+			      sizeof(original));
+	if (ret < 0) {
+		log_write(&x->mod->ctx->log, LOG_LEVEL_INFO, "core", NULL,
+			  "SRS address %s refused: %s", address,
+			  ret == -EPERM ? "its hash does not verify" :
+			  ret == -ETIMEDOUT ? "too old" : "malformed");
+		return 0;
+	}
+	/* SRS0 gives the original sender, SRS1 the first forwarder's SRS0
+	 * address: both somewhere else (we never rewrite our own). */
+	if (host_domain_is_local(x->mod, address_domain(original)))
+		return host_expand_one(x, original);
+	x->target(x->data, original, 0);
+	x->count++;
+	return 0;
 }
 
 int host_address_expand(struct postino_mod *mod, const char *address,
@@ -119,8 +174,6 @@ int host_address_expand(struct postino_mod *mod, const char *address,
 {
 	char a[ADDRESS_MAX + 1];
 
-	if (address_normalize(address, a, sizeof(a)) < 0)
-		return 0;
 	/* Not zeroed either: seen[] is read only up to seen_count. */
 	struct host_expand *x = malloc(sizeof(*x));
 	if (x == NULL)
@@ -133,9 +186,15 @@ int host_address_expand(struct postino_mod *mod, const char *address,
 	x->target = target;
 	x->data = data;
 	x->mod = mod;
-	/* An address outside our domains is nobody's here. */
-	int ret = host_domain_is_local(mod, address_domain(a))
-			  ? host_expand_one(x, a) : 0;
+	/* SRS local parts may pass the 64 octets address_normalize allows. */
+	int ret = address != NULL ? host_expand_srs(x, address) : 0;
+	if (ret == -ENOENT) {
+		ret = 0;
+		/* An address outside our domains is nobody's here. */
+		if (address_normalize(address, a, sizeof(a)) == 0 &&
+		    host_domain_is_local(mod, address_domain(a)))
+			ret = host_expand_one(x, a);
+	}
 	int count = ret < 0 ? ret : x->count;
 	free(x);
 	return count;
@@ -168,6 +227,13 @@ int host_address_owned_by(struct postino_mod *mod, const char *address,
 	if (host_address_expand(mod, a, host_owner_target, &o) < 0)
 		return 0;
 	return o.owned;
+}
+
+const char *host_address_separators(struct postino_mod *mod)
+{
+	const char *seps = mod->set->config->server.recipient_delimiter;
+
+	return seps != NULL ? seps : "";
 }
 
 const char *host_hostname(struct postino_mod *mod)

@@ -14,6 +14,7 @@ int host_address_expand(struct postino_mod *mod, const char *address,
 int host_address_owned_by(struct postino_mod *mod, const char *address,
 			  const char *account);
 const char *host_hostname(struct postino_mod *mod);
+const char *host_address_separators(struct postino_mod *mod);
 
 postino_msg *host_msg_new(struct postino_mod *mod, postino_conn *conn);
 int host_msg_append(postino_msg *msg, const void *buf, size_t len);
@@ -24,6 +25,15 @@ void host_msg_discard(postino_msg **msg);
 int host_msg_add_header(postino_msg *msg, const char *name, const char *value);
 void host_msg_ref(postino_msg *msg);
 void host_msg_unref(postino_msg *msg);
+int64_t host_msg_read(const postino_msg *msg, uint64_t offset, void *buf,
+		      size_t len);
+
+/* host_delivery.c: msg_deliver and a DELIVERY hook's decisions. */
+int host_delivery_fileinto(postino_hook_call *call, const char *mailbox,
+			   uint32_t flags, const char *keywords, int create);
+int host_delivery_redirect(postino_hook_call *call, const char *address);
+int host_delivery_reject(postino_hook_call *call, const char *reason);
+int host_delivery_discard(postino_hook_call *call);
 
 int host_mailbox_open(struct postino_mod *mod, const char *account,
 		      const char *name, unsigned flags,
@@ -64,6 +74,9 @@ int host_mailbox_list(struct postino_mod *mod, const char *account,
 int host_mailbox_status(struct postino_mod *mod, const char *account,
 			const char *name,
 			struct postino_mailbox_status *status_r);
+int host_mailbox_subscriptions(struct postino_mod *mod, const char *account,
+			       void (*name)(void *data, const char *name),
+			       void *data);
 int host_mailbox_create(struct postino_mod *mod, const char *account,
 			const char *name, const char *special_use,
 			void (*done)(void *data, int status), void *data);
@@ -85,14 +98,18 @@ int host_mailbox_append(struct postino_mod *mod, const char *account,
 			void *data);
 /* host_mime.c */
 struct store_txn;
-/* Stores the MIME summaries of a blob unless it has them (writer). */
-int host_mime_store(struct store_txn *txn, int64_t blob_id, const char *buf,
-		    size_t len);
+struct mime_summary;
+/* Stores the MIME summaries of a blob unless it has them (writer); the
+ * summary was made before the job was queued. */
+int host_mime_store(struct store_txn *txn, int64_t blob_id,
+		    const struct mime_summary *summary);
 int64_t host_mailbox_mime(postino_mailbox *mailbox, uint32_t index,
 			  enum postino_mime_summary which, char *buf,
 			  size_t buflen);
 int host_mailbox_section(postino_mailbox *mailbox, uint32_t index,
 			 const uint32_t *path, size_t depth,
 			 struct postino_section *section_r);
+/* Frees the section table kept in ctx for the last message asked. */
+void host_mime_cache_free(struct core_ctx *ctx);
 
 #endif

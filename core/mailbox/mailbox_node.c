@@ -48,37 +48,60 @@ static struct mailbox_shared **bucket(struct mailbox_node *node, int64_t id)
 
 /* Caller holds the lock. */
 static struct mailbox_shared *find_locked(struct mailbox_node *node,
-					  int64_t id)
+					  int64_t id, uint32_t uidvalidity)
 {
 	struct mailbox_shared *m = *bucket(node, id);
 
-	while (m != NULL && m->id != id)
+	while (m != NULL && (m->id != id || m->uidvalidity != uidvalidity))
 		m = m->next;
 	return m;
 }
 
-struct mailbox_shared *mailbox_node_find(struct mailbox_node *node,
-					 int64_t id)
+struct mailbox_shared *mailbox_node_lookup(struct mailbox_node *node,
+					   int64_t id, uint32_t uidvalidity)
 {
 	pthread_mutex_lock(&node->lock);
-	struct mailbox_shared *m = find_locked(node, id);
+	struct mailbox_shared *m = find_locked(node, id, uidvalidity);
 	pthread_mutex_unlock(&node->lock);
 	return m;
 }
 
 struct mailbox_shared *mailbox_node_get(struct mailbox_node *node, int64_t id,
-					uint32_t uidnext)
+					uint32_t uidvalidity,
+					uint32_t recent_uid)
 {
 	pthread_mutex_lock(&node->lock);
-	struct mailbox_shared *m = find_locked(node, id);
+	struct mailbox_shared *m = find_locked(node, id, uidvalidity);
 	if (m == NULL && (m = calloc(1, sizeof(*m))) != NULL) {
 		m->id = id;
-		m->recent_uid = uidnext;
+		m->uidvalidity = uidvalidity;
+		m->recent_uid = recent_uid;
 		m->next = *bucket(node, id);
 		*bucket(node, id) = m;
 	}
 	pthread_mutex_unlock(&node->lock);
 	return m;
+}
+
+int mailbox_node_has_views(struct mailbox_node *node, int64_t id)
+{
+	int views = 0;
+
+	pthread_mutex_lock(&node->lock);
+	for (struct mailbox_shared *m = *bucket(node, id); m != NULL && !views;
+	     m = m->next)
+		views = m->id == id &&
+			__atomic_load_n(&m->views, __ATOMIC_SEQ_CST) > 0;
+	pthread_mutex_unlock(&node->lock);
+	return views;
+}
+
+void mailbox_node_renamed(struct mailbox_node *node, struct mailbox_shared *m,
+			  uint32_t uidvalidity)
+{
+	pthread_mutex_lock(&node->lock);
+	m->uidvalidity = uidvalidity;
+	pthread_mutex_unlock(&node->lock);
 }
 
 int mailbox_shared_lock(struct mailbox_shared *m)
@@ -99,25 +122,14 @@ uint32_t mailbox_shared_recent(const struct mailbox_shared *m)
 	return __atomic_load_n(&m->recent_uid, __ATOMIC_ACQUIRE);
 }
 
-void mailbox_shared_recent_raise(struct mailbox_shared *m, uint32_t uid)
+uint32_t mailbox_shared_recent_take(struct mailbox_shared *m,
+				    uint32_t uidnext)
 {
 	uint32_t old = __atomic_load_n(&m->recent_uid, __ATOMIC_ACQUIRE);
 
-	while (old < uid &&
-	       !__atomic_compare_exchange_n(&m->recent_uid, &old, uid, 0,
+	while (old < uidnext &&
+	       !__atomic_compare_exchange_n(&m->recent_uid, &old, uidnext, 0,
 					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		;
-}
-
-int mailbox_shared_recent_claim(struct mailbox_shared *m, uint32_t uid)
-{
-	uint32_t old = __atomic_load_n(&m->recent_uid, __ATOMIC_ACQUIRE);
-
-	while (old <= uid) {
-		if (__atomic_compare_exchange_n(&m->recent_uid, &old, uid + 1,
-						0, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			return 1;
-	}
-	return 0;
+	return old;
 }

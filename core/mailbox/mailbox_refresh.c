@@ -114,10 +114,13 @@ static int refresh_expunges(struct store *store, struct refresh *r)
 static int refresh_read(struct store *store, struct mailbox_entry *e,
 			struct store_mailbox_status *status_r)
 {
-	int ret = store_mailbox_status(store, e->id, status_r);
+	int ret = e->gone ? -ENOENT
+			  : store_mailbox_status(store, e->id, status_r);
 
 	if (ret < 0)
 		return ret;
+	if (status_r->uidvalidity != e->uidvalidity)
+		return -ENOENT; /* deleted; its id is another mailbox's */
 	if (e->table != NULL && e->table->modseq == status_r->highestmodseq)
 		return 0;
 	struct refresh r = { .e = e, .modseq = status_r->highestmodseq };

@@ -1,5 +1,5 @@
 /* Account-level mailbox entries of the host table (IMAP): list, status,
- * create, delete, rename, subscribe. Writes are store jobs; their done
+ * create, delete, rename, subscribe and the subscription list. Writes are store jobs; their done
  * callbacks tell open views of the touched mailboxes. */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +45,33 @@ int host_mailbox_list(struct postino_mod *mod, const char *account,
 	return store_mailbox_list(mod->ctx->store, address, list_one, &lc);
 }
 
+struct subscriptions_ctx {
+	void (*name)(void *data, const char *name);
+	void *data;
+};
+
+static int subscription_one(void *data, const char *name)
+{
+	struct subscriptions_ctx *sc = data;
+
+	sc->name(sc->data, name);
+	return 0;
+}
+
+int host_mailbox_subscriptions(struct postino_mod *mod, const char *account,
+			       void (*name)(void *data, const char *name),
+			       void *data)
+{
+	char address[ADDRESS_MAX + 1];
+	struct subscriptions_ctx sc = { .name = name, .data = data };
+
+	if (name == NULL ||
+	    address_normalize(account, address, sizeof(address)) < 0)
+		return -EINVAL;
+	return store_subscription_list(mod->ctx->store, address,
+				       subscription_one, &sc);
+}
+
 int host_mailbox_status(struct postino_mod *mod, const char *account,
 			const char *name,
 			struct postino_mailbox_status *status_r)
@@ -70,15 +97,21 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 	status_r->uidnext = st.uidnext;
 	status_r->uidvalidity = st.uidvalidity;
 	status_r->highestmodseq = st.highestmodseq;
-	/* \Recent: messages no view has claimed yet, known only for the
-	 * mailboxes opened since the start (else none are). */
-	uint32_t recent_uid = mailbox_registry_recent(ctx, info.id);
-	status_r->recent = 0;
-	if (recent_uid != 0 && recent_uid < st.uidnext)
-		status_r->recent = st.uidnext - recent_uid < st.messages
-					   ? st.uidnext - recent_uid
-					   : st.messages;
-	return 0;
+	/* \Recent: the messages from the first UID no read-write view has
+	 * claimed (the node's, on any worker, newer than the store's while
+	 * its job is in flight), counted in this worker's table when it is
+	 * current. */
+	struct mailbox_entry *e = mailbox_registry_find(ctx, info.id);
+	uint32_t from = mailbox_registry_recent(ctx, info.id, st.uidvalidity,
+						info.recent_uid);
+	if (e != NULL && e->uidvalidity == st.uidvalidity &&
+	    e->table != NULL && e->table->modseq == st.highestmodseq) {
+		status_r->recent = e->table->count -
+				   msg_table_after(e->table, from - 1);
+		return 0;
+	}
+	return store_message_count_from(ctx->store, info.id, from,
+					&status_r->recent);
 }
 
 enum mbox_op { MBOX_CREATE, MBOX_DELETE, MBOX_RENAME, MBOX_SUBSCRIBE };
@@ -91,7 +124,9 @@ struct mbox_job {
 	char *name;
 	char *name2;   /* RENAME's new name, CREATE's special use */
 	int subscribed;
-	int64_t touched;
+	int64_t touched;          /* DELETE: the mailbox (id, uidvalidity) */
+	uint32_t touched_uidvalidity;
+	struct store_rename renamed;
 	void (*done)(void *data, int status);
 	void *data;
 };
@@ -105,11 +140,17 @@ static int mbox_run(struct store_txn *txn, void *data)
 		return store_txn_mailbox_create(txn, job->account, job->name,
 						job->name2);
 	case MBOX_DELETE:
+		/* Which mailbox goes, id and UIDVALIDITY: by the time done
+		 * runs its id may be a new mailbox's. A failed look-up is
+		 * the delete's own failure, reported by it. */
+		(void)store_txn_mailbox_lookup(txn, job->account, job->name,
+					       &job->touched,
+					       &job->touched_uidvalidity);
 		return store_txn_mailbox_delete(txn, job->account, job->name,
 						&job->touched);
 	case MBOX_RENAME:
 		return store_txn_mailbox_rename(txn, job->account, job->name,
-						job->name2, &job->touched);
+						job->name2, &job->renamed);
 	case MBOX_SUBSCRIBE:
 		return store_txn_mailbox_subscribe(txn, job->account,
 						   job->name, job->subscribed);
@@ -119,18 +160,32 @@ static int mbox_run(struct store_txn *txn, void *data)
 
 static void mbox_job_free(struct mbox_job *job)
 {
+	free(job->renamed.ids);
 	module_set_unref(&job->set);
 	free(job->name);
 	free(job->name2);
 	free(job);
 }
 
+/* Entries follow their mailboxes, on every worker: a deleted one leaves
+ * the registry (views of it are told, its cached table goes), renamed
+ * ones carry their new UIDVALIDITY (their views go on: a view is a
+ * mailbox, not a name), INBOX emptied by its rename tells its views. */
 static void mbox_done(void *data, int status)
 {
 	struct mbox_job *job = data;
 
-	if (status == 0 && job->touched != 0)
-		mailbox_registry_changed(job->ctx, job->touched);
+	if (status == 0 && job->op == MBOX_DELETE && job->touched != 0)
+		mailbox_registry_gone(job->ctx, job->touched,
+				      job->touched_uidvalidity);
+	if (status == 0 && job->op == MBOX_RENAME) {
+		for (size_t i = 0; i < job->renamed.count; i++)
+			mailbox_registry_renamed(job->ctx, job->renamed.ids[i],
+						 job->renamed.uidvalidity);
+		if (job->renamed.inbox_id != 0)
+			mailbox_registry_changed(job->ctx,
+						 job->renamed.inbox_id);
+	}
 	job->done(job->data, status);
 	mbox_job_free(job);
 }

@@ -62,8 +62,8 @@ void host_mailbox_close(postino_mailbox **mbp)
 		__atomic_sub_fetch(&mb->entry->shared->views, 1,
 				   __ATOMIC_SEQ_CST);
 		/* Jobs in flight keep this view's own table reference. */
-		if (mb->entry->views == NULL)
-			mailbox_registry_idle(mb->ctx, mb->entry);
+		mailbox_registry_view_closed(mb->ctx, mb->entry);
+		mb->entry = NULL;
 	}
 	mb->closed = 1;
 	host_view_unref(mb);
@@ -85,7 +85,8 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 	if (ret < 0)
 		return ret;
 	struct mailbox_entry *entry = mailbox_registry_get(ctx, info.id,
-							   info.uidnext);
+							   info.uidvalidity,
+							   info.recent_uid);
 	if (entry == NULL)
 		return -ENOMEM;
 	/* Node-wide: a POP3 session on another worker holds it too. */
@@ -119,8 +120,21 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 		return ret;
 	}
 	mb->table = msg_table_ref(entry->table);
-	if (mb->claims_recent)
-		mailbox_shared_recent_raise(entry->shared, status.uidnext);
+	/* \Recent (RFC 3501 2.3.2): what no read-write view was told of.
+	 * SELECT takes it (atomically for the node: a view on another
+	 * worker gets none of it); EXAMINE shows it and leaves it for the
+	 * next. */
+	uint32_t from = mb->claims_recent
+				? mailbox_registry_claim_recent(ctx, entry,
+								status.uidnext)
+				: mailbox_entry_recent(entry);
+	for (uint32_t k = msg_table_after(mb->table, from - 1);
+	     k < mb->table->count; k++) {
+		if (uid_list_push(&mb->recent, mb->table->recs[k].uid) < 0) {
+			host_mailbox_close(&mb);
+			return -ENOMEM;
+		}
+	}
 	*mailbox_r = mb;
 	return 0;
 }

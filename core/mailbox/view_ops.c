@@ -169,8 +169,11 @@ static int copy_run(struct store_txn *txn, void *data)
 	uint32_t *asked = job->src;
 	int ret;
 
+	struct store_quota before, after;
 	ret = store_txn_mailbox_lookup(txn, job->mb->account, job->dest,
 				       &job->to, &job->uidvalidity);
+	if (ret == 0 && !job->move)
+		ret = store_txn_quota_get(txn, job->mb->account, &before);
 	if (ret < 0)
 		return ret;
 	job->copied = 0;
@@ -187,7 +190,18 @@ static int copy_run(struct store_txn *txn, void *data)
 		job->src[job->copied] = uid;
 		job->dst[job->copied++] = new_uid;
 	}
-	return 0;
+	/* A COPY that takes the account over its quota is undone whole
+	 * (IMAP's NO [OVERQUOTA]); a MOVE within the account never changes
+	 * its usage, so it works even over quota. */
+	if (job->move || job->copied == 0)
+		return 0;
+	ret = store_txn_quota_get(txn, job->mb->account, &after);
+	if (ret == 0 &&
+	    store_quota_exceeds(&before, after.storage_used -
+						 before.storage_used,
+				after.messages_used - before.messages_used))
+		ret = -EDQUOT;
+	return ret;
 }
 
 static void copy_done(void *data, int status)

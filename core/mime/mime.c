@@ -1,9 +1,11 @@
-/* mime_summary_build: GMime parses the message (pass 0), mime_scan.c
- * computes the ranges (pass 1), mime_imap.c writes the IMAP strings and
- * mime_parts.c the section table (pass 2). */
+/* mime_summary_build: the bounded walk builds the part tree with its
+ * ranges (pass 1, mime_scan.c), then mime_imap.c writes the IMAP strings
+ * and mime_parts.c the section table (pass 2). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gmime/gmime.h>
 
 #include "mime/mime_internal.h"
 
@@ -23,9 +25,6 @@ int mime_summary_build(const void *data, size_t len,
 		       struct mime_summary *summary_r)
 {
 	struct mime_tree tree = { .buf = data, .len = len };
-	GMimeMessage *msg = NULL;
-	GMimeStream *stream;
-	GMimeParser *parser;
 	GString *s;
 	int ret;
 
@@ -36,17 +35,9 @@ int mime_summary_build(const void *data, size_t len,
 		return -EINVAL;
 	if (!data)
 		tree.buf = "";
-	/* GMime copies the buffer into its memory stream; its content
-	 * substreams then index that copy with the same offsets. */
-	stream = g_mime_stream_mem_new_with_buffer(tree.buf, len);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	if (len)
-		msg = g_mime_parser_construct_message(parser, NULL);
-	g_object_unref(parser);
-	g_object_unref(stream);
-
-	ret = mime_scan(&tree, msg);
+	ret = mime_scan(&tree);
+	if (ret == 0)
+		ret = mime_lines(&tree);
 	if (ret == 0) {
 		s = g_string_new(NULL);
 		mime_write_envelope(s, &tree, 0);
@@ -59,9 +50,7 @@ int mime_summary_build(const void *data, size_t len,
 		summary_r->bodystructure = g_string_free(s, FALSE);
 		summary_r->parts = mime_parts_serialize(&tree);
 	}
-	free(tree.nodes);
-	if (msg)
-		g_object_unref(msg);
+	mime_tree_free(&tree);
 	return ret;
 }
 

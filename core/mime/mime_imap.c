@@ -25,7 +25,7 @@ void mime_write_nstring(GString *out, const char *value, size_t len)
 	}
 	if (literal) {
 		/* NUL cannot be sent in a literal (RFC 3501 4.3): shown as
-		 * a space; the header text comes from GMime as a C string,
+		 * a space; header values are C strings (a NUL ends them),
 		 * so this does not happen in practice. */
 		g_string_append_printf(out, "{%zu}\r\n", len);
 		for (size_t i = 0; i < len; i++)
@@ -46,19 +46,20 @@ void mime_write_cstring(GString *out, const char *value)
 	mime_write_nstring(out, value, value ? strlen(value) : 0);
 }
 
-/* The unfolded header as an nstring (NIL when absent). */
-static void write_header(GString *out, GMimeObject *obj, const char *name)
+/* Node idx's unfolded header as an nstring (NIL when absent). */
+static void write_header(GString *out, const struct mime_tree *tree,
+			 size_t idx, const char *name)
 {
-	char *v = mime_header_get(obj, name);
+	char *v = mime_header_get(tree, idx, name, false);
 
 	mime_write_cstring(out, v);
 	g_free(v);
 }
 
-static void write_addresses(GString *out, GMimeObject *obj,
-			    const char *name, const char *fallback)
+static void write_addresses(GString *out, const struct mime_tree *tree,
+			    size_t idx, const char *name, const char *fallback)
 {
-	char *v = mime_header_get(obj, name);
+	char *v = mime_header_get(tree, idx, name, false);
 	size_t start = out->len;
 
 	mime_write_address_list(out, v);
@@ -66,49 +67,34 @@ static void write_addresses(GString *out, GMimeObject *obj,
 	/* RFC 3501: absent or empty Sender / Reply-To take From's value. */
 	if (fallback && !strcmp(out->str + start, "NIL")) {
 		g_string_truncate(out, start);
-		write_addresses(out, obj, fallback, NULL);
+		write_addresses(out, tree, idx, fallback, NULL);
 	}
 }
 
 void mime_write_envelope(GString *out, const struct mime_tree *tree,
 			 size_t msg_idx)
 {
-	GMimeObject *msg = tree->nodes[msg_idx].obj;
-
 	g_string_append_c(out, '(');
-	write_header(out, msg, "Date");
+	write_header(out, tree, msg_idx, "Date");
 	g_string_append_c(out, ' ');
-	write_header(out, msg, "Subject");
+	write_header(out, tree, msg_idx, "Subject");
 	g_string_append_c(out, ' ');
-	write_addresses(out, msg, "From", NULL);
+	write_addresses(out, tree, msg_idx, "From", NULL);
 	g_string_append_c(out, ' ');
-	write_addresses(out, msg, "Sender", "From");
+	write_addresses(out, tree, msg_idx, "Sender", "From");
 	g_string_append_c(out, ' ');
-	write_addresses(out, msg, "Reply-To", "From");
+	write_addresses(out, tree, msg_idx, "Reply-To", "From");
 	g_string_append_c(out, ' ');
-	write_addresses(out, msg, "To", NULL);
+	write_addresses(out, tree, msg_idx, "To", NULL);
 	g_string_append_c(out, ' ');
-	write_addresses(out, msg, "Cc", NULL);
+	write_addresses(out, tree, msg_idx, "Cc", NULL);
 	g_string_append_c(out, ' ');
-	write_addresses(out, msg, "Bcc", NULL);
+	write_addresses(out, tree, msg_idx, "Bcc", NULL);
 	g_string_append_c(out, ' ');
-	write_header(out, msg, "In-Reply-To");
+	write_header(out, tree, msg_idx, "In-Reply-To");
 	g_string_append_c(out, ' ');
-	write_header(out, msg, "Message-ID");
+	write_header(out, tree, msg_idx, "Message-ID");
 	g_string_append_c(out, ')');
-}
-
-/* Lines of a body: its line feeds, plus a last line without one. */
-static size_t count_lines(const struct mime_tree *tree, size_t bs, size_t be)
-{
-	size_t lines = 0;
-
-	for (const char *p = tree->buf + bs, *end = tree->buf + be;
-	     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
-		lines++;
-	if (be > bs && tree->buf[be - 1] != '\n')
-		lines++;
-	return lines;
 }
 
 static void write_lower(GString *out, const char *s)
@@ -119,12 +105,44 @@ static void write_lower(GString *out, const char *s)
 	g_free(low);
 }
 
-/* disposition language location */
-static void write_extension_tail(GString *out, GMimeObject *obj)
+/* Content-Language: a list of language tags, one string when there is
+ * one, NIL when there is none. Written as they are found: a list of a
+ * million tags needs no million strings. */
+static void write_languages(GString *out, const char *lang)
 {
-	char *disp = mime_header_get(obj, "Content-Disposition");
+	static const char seps[] = ", \t";
+	size_t start = out->len, n = 0;
+
+	for (const char *p = lang; p && *p;) {
+		size_t len = strcspn(p, seps);
+
+		if (len) {
+			char *tag = g_strndup(p, len);
+
+			g_string_append_c(out, n++ ? ' ' : '(');
+			mime_write_cstring(out, tag);
+			g_free(tag);
+		}
+		p += len;
+		p += strspn(p, seps);
+	}
+	if (n == 0) {
+		g_string_append(out, "NIL");
+	} else if (n == 1) {
+		/* one tag: no parentheses */
+		g_string_erase(out, (gssize)start, 1);
+	} else {
+		g_string_append_c(out, ')');
+	}
+}
+
+/* disposition language location */
+static void write_extension_tail(GString *out, const struct mime_tree *tree,
+				 size_t idx)
+{
+	char *disp = mime_header_get(tree, idx, "Content-Disposition", false);
 	char *type = mime_first_token(disp);
-	char *lang = mime_header_get(obj, "Content-Language");
+	char *lang = mime_header_get(tree, idx, "Content-Language", false);
 
 	g_string_append_c(out, ' ');
 	if (type) {
@@ -137,73 +155,45 @@ static void write_extension_tail(GString *out, GMimeObject *obj)
 		g_string_append(out, "NIL");
 	}
 	g_string_append_c(out, ' ');
-	if (lang) {
-		/* a list of language tags, one string when there is one */
-		char **tags = g_strsplit_set(lang, ", \t", -1);
-		GString *list = g_string_new(NULL);
-		int n = 0;
-
-		for (char **t = tags; *t; t++) {
-			if (!**t)
-				continue;
-			if (n++)
-				g_string_append_c(list, ' ');
-			mime_write_cstring(list, *t);
-		}
-		if (n == 0)
-			g_string_append(out, "NIL");
-		else if (n == 1)
-			g_string_append(out, list->str);
-		else
-			g_string_append_printf(out, "(%s)", list->str);
-		g_string_free(list, TRUE);
-		g_strfreev(tags);
-	} else {
-		g_string_append(out, "NIL");
-	}
+	write_languages(out, lang);
 	g_string_append_c(out, ' ');
-	write_header(out, obj, "Content-Location");
+	write_header(out, tree, idx, "Content-Location");
 	g_free(disp);
 	g_free(type);
 	g_free(lang);
 }
 
-/* The node's media type and subtype (borrowed from GMime or constants)
- * and its raw Content-Type (new string, NULL when defaulted). */
-static void node_type(const struct mime_node *n, const char **type_r,
-		      const char **sub_r, char **ctype_r)
+/* The node's media type and subtype (borrowed from the node or
+ * constants) and its raw Content-Type (new string, NULL when defaulted). */
+static void node_type(const struct mime_tree *tree, size_t idx,
+		      const char **type_r, const char **sub_r, char **ctype_r)
 {
-	GMimeContentType *ct = NULL;
+	const struct mime_node *n = &tree->nodes[idx];
 
 	*type_r = "text";
 	*sub_r = "plain";
 	*ctype_r = NULL;
-	if (n->synthetic || !n->obj || GMIME_IS_MESSAGE(n->obj))
-		return;
 	if (n->opaque) {
 		*type_r = "application";
 		*sub_r = "octet-stream";
 		return;
 	}
-	ct = g_mime_object_get_content_type(n->obj);
-	if (ct && g_mime_content_type_get_media_type(ct) &&
-	    g_mime_content_type_get_media_subtype(ct)) {
-		*type_r = g_mime_content_type_get_media_type(ct);
-		*sub_r = g_mime_content_type_get_media_subtype(ct);
-		*ctype_r = mime_header_get(n->obj, "Content-Type");
-	}
+	if (n->synthetic || !n->type || !n->subtype)
+		return;
+	*type_r = n->type;
+	*sub_r = n->subtype;
+	*ctype_r = mime_header_get(tree, idx, "Content-Type", false);
 }
 
 static void write_leaf(GString *out, const struct mime_tree *tree,
 		       size_t idx, bool extended)
 {
 	const struct mime_node *n = &tree->nodes[idx];
-	GMimeObject *obj = n->synthetic ? NULL : n->obj;
 	const char *type, *sub;
 	char *ctype, *enc;
 	bool text;
 
-	node_type(n, &type, &sub, &ctype);
+	node_type(tree, idx, &type, &sub, &ctype);
 	text = !g_ascii_strcasecmp(type, "text");
 	g_string_append_c(out, '(');
 	write_lower(out, type);
@@ -218,11 +208,11 @@ static void write_leaf(GString *out, const struct mime_tree *tree,
 		g_string_append(out, "NIL");
 	g_free(ctype);
 	g_string_append_c(out, ' ');
-	write_header(out, obj, "Content-ID");
+	write_header(out, tree, idx, "Content-ID");
 	g_string_append_c(out, ' ');
-	write_header(out, obj, "Content-Description");
+	write_header(out, tree, idx, "Content-Description");
 	g_string_append_c(out, ' ');
-	ctype = mime_header_get(obj, "Content-Transfer-Encoding");
+	ctype = mime_header_get(tree, idx, "Content-Transfer-Encoding", false);
 	enc = mime_first_token(ctype);
 	g_free(ctype);
 	mime_write_cstring(out, enc ? enc : "7bit");
@@ -235,11 +225,10 @@ static void write_leaf(GString *out, const struct mime_tree *tree,
 		mime_write_body(out, tree, idx + 1, extended);
 	}
 	if (text || n->kind == MIME_NODE_RFC822)
-		g_string_append_printf(out, " %zu",
-				       count_lines(tree, n->bs, n->be));
+		g_string_append_printf(out, " %zu", n->lines);
 	if (extended) {
 		g_string_append(out, " NIL");
-		write_extension_tail(out, obj);
+		write_extension_tail(out, tree, idx);
 	}
 	g_string_append_c(out, ')');
 	g_free(enc);
@@ -255,13 +244,13 @@ static void write_multipart(GString *out, const struct mime_tree *tree,
 	g_string_append_c(out, '(');
 	for (size_t c = idx + 1; c < idx + n->size; c += tree->nodes[c].size)
 		mime_write_body(out, tree, c, extended);
-	node_type(n, &type, &sub, &ctype);
+	node_type(tree, idx, &type, &sub, &ctype);
 	g_string_append_c(out, ' ');
 	write_lower(out, sub);
 	if (extended) {
 		g_string_append_c(out, ' ');
 		mime_write_params(out, ctype);
-		write_extension_tail(out, n->obj);
+		write_extension_tail(out, tree, idx);
 	}
 	g_string_append_c(out, ')');
 	g_free(ctype);

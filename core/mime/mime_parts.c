@@ -36,9 +36,8 @@ static int parse_u64(const char **p, char sep, uint64_t *v_r)
 	return 0;
 }
 
-/* Parses the table into a new array of nodes (obj NULL). */
-static int parts_parse(const char *parts, struct mime_node **nodes_r,
-		       size_t *count_r)
+int mime_parts_parse(const char *parts, struct mime_node **nodes_r,
+		     size_t *count_r)
 {
 	size_t n = 0, i = 0;
 	struct mime_node *nodes;
@@ -92,18 +91,45 @@ static void set(struct mime_range *r, uint64_t start, uint64_t end)
 	*r = (struct mime_range){ .start = start, .end = end, .has = 1 };
 }
 
-int mime_section_find(const char *parts, const uint32_t *path, size_t depth,
-		      struct mime_section_ranges *r)
-{
+struct mime_sections {
 	struct mime_node *nodes;
 	size_t count;
-	long cur = 0;
+};
+
+int mime_sections_parse(const char *parts, struct mime_sections **table_r)
+{
+	struct mime_sections *t = calloc(1, sizeof(*t));
 	int ret;
 
-	memset(r, 0, sizeof(*r));
-	ret = parts_parse(parts, &nodes, &count);
-	if (ret < 0)
+	*table_r = NULL;
+	if (!t)
+		return -ENOMEM;
+	ret = mime_parts_parse(parts, &t->nodes, &t->count);
+	if (ret < 0) {
+		free(t);
 		return ret;
+	}
+	*table_r = t;
+	return 0;
+}
+
+void mime_sections_free(struct mime_sections **table)
+{
+	if (!*table)
+		return;
+	free((*table)->nodes);
+	free(*table);
+	*table = NULL;
+}
+
+int mime_sections_find(const struct mime_sections *table,
+		       const uint32_t *path, size_t depth,
+		       struct mime_section_ranges *r)
+{
+	const struct mime_node *nodes = table->nodes;
+	long cur = 0;
+
+	memset(r, 0, sizeof(*r));
 	for (size_t d = 0; d < depth && cur >= 0; d++) {
 		long at = cur;
 
@@ -123,10 +149,8 @@ int mime_section_find(const char *parts, const uint32_t *path, size_t depth,
 		else
 			cur = -1;
 	}
-	if (cur < 0) {
-		free(nodes);
+	if (cur < 0)
 		return -ENOENT;
-	}
 	if (depth == 0) {
 		set(&r->header, nodes[0].hs, nodes[0].bs);
 		set(&r->text, nodes[0].bs, nodes[0].be);
@@ -141,6 +165,20 @@ int mime_section_find(const char *parts, const uint32_t *path, size_t depth,
 			set(&r->text, n[1].bs, n[1].be);
 		}
 	}
-	free(nodes);
 	return 0;
+}
+
+int mime_section_find(const char *parts, const uint32_t *path, size_t depth,
+		      struct mime_section_ranges *r)
+{
+	struct mime_sections *table;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ret = mime_sections_parse(parts, &table);
+	if (ret < 0)
+		return ret;
+	ret = mime_sections_find(table, path, depth, r);
+	mime_sections_free(&table);
+	return ret;
 }

@@ -1,10 +1,13 @@
 /* RFC 5322 / RFC 2045 structured header values, as IMAP wants them: not
  * decoded (encoded-words and RFC 2231 values stay as written; clients
  * decode them), only split into their parts. Lenient: anything malformed
- * still yields a well-formed IMAP list. */
+ * still yields a well-formed IMAP list. SEARCH reads address lists with
+ * the same parser, display names decoded. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gmime/gmime.h>
 
 #include "mime/mime_internal.h"
 
@@ -19,6 +22,9 @@ struct lex {
 	const char *text; /* atom / quoted-string (without quotes) / literal */
 	size_t len;
 	char c;           /* the special */
+	const char *comment; /* the last comment skipped, without its
+				outer parentheses; NULL when none */
+	size_t comment_len;
 };
 
 static bool is_special(unsigned char c, bool mime)
@@ -34,21 +40,32 @@ static void skip_cfws(struct lex *l)
 	int depth = 0;
 
 	while (*l->p) {
-		if (*l->p == '(')
-			depth++;
-		else if (*l->p == ')' && depth > 0)
-			depth--;
-		else if (*l->p == '\\' && depth > 0 && l->p[1])
+		if (*l->p == '(' && depth++ == 0) {
+			l->comment = l->p + 1;
+			l->comment_len = 0;
+		} else if (*l->p == ')' && depth > 0 && --depth == 0) {
+			l->comment_len = (size_t)(l->p - l->comment);
+		} else if (*l->p == '\\' && depth > 0 && l->p[1]) {
 			l->p++;
-		else if (depth == 0 && !isspace((unsigned char)*l->p))
+		} else if (depth == 0 && !isspace((unsigned char)*l->p)) {
 			return;
+		}
 		l->p++;
 	}
+	if (depth > 0) /* unterminated: up to the end */
+		l->comment_len = (size_t)(l->p - l->comment);
 }
 
 static enum tok lex_next(struct lex *l, bool mime)
 {
-	skip_cfws(l);
+	/* Control characters are skipped in a loop, not by recursing: a
+	 * header of a million of them would be a million stack frames. */
+	for (;;) {
+		skip_cfws(l);
+		if (!iscntrl((unsigned char)*l->p) || !*l->p)
+			break;
+		l->p++;
+	}
 	l->text = l->p;
 	l->len = 0;
 	if (!*l->p)
@@ -75,10 +92,6 @@ static enum tok lex_next(struct lex *l, bool mime)
 	       !is_special((unsigned char)*l->p, mime) &&
 	       !iscntrl((unsigned char)*l->p))
 		l->p++;
-	if (l->p == l->text) { /* a control character: skip it */
-		l->p++;
-		return lex_next(l, mime);
-	}
 	l->len = (size_t)(l->p - l->text);
 	return l->type = T_ATOM;
 }
@@ -173,82 +186,186 @@ static void angle_addr(struct lex *l, GString *adl, GString *mailbox,
 		lex_next(l, false);
 }
 
-void mime_write_address_list(GString *out, const char *value)
+/* The text of the comment l skipped last (quoted pairs undone, blanks
+ * at the ends trimmed) into name. */
+static void comment_text(const struct lex *l, GString *name)
 {
+	for (size_t i = 0; i < l->comment_len; i++) {
+		if (l->comment[i] == '\\' && i + 1 < l->comment_len)
+			i++;
+		g_string_append_c(name, l->comment[i]);
+	}
+	g_strstrip(name->str);
+	name->len = strlen(name->str);
+}
+
+/* One element of an address list as the parser hands it on. */
+enum addr_kind { ADDR_MAILBOX, ADDR_GROUP_START, ADDR_GROUP_END };
+
+struct addr_parts {
 	GString *name, *adl, *mailbox, *host;
+};
+
+typedef void addr_emit_fn(void *data, enum addr_kind kind,
+			  const struct addr_parts *a);
+
+/* Splits an address list (RFC 5322 3.4, lenient) into its mailboxes and
+ * groups, in order, for ENVELOPE and for SEARCH alike. A mailbox written
+ * as a bare addr-spec with a comment, "user@domain (Real Name)", has the
+ * comment as its display name, as mature servers show it. Returns how
+ * many elements it handed on. */
+static int address_list_parse(const char *value, addr_emit_fn *emit,
+			      void *data)
+{
+	struct addr_parts a;
 	struct lex l = { .p = value };
-	size_t start = out->len;
 	bool in_group = false;
 	int count = 0;
 
-	if (!value) {
-		g_string_append(out, "NIL");
-		return;
-	}
-	name = g_string_new(NULL);
-	adl = g_string_new(NULL);
-	mailbox = g_string_new(NULL);
-	host = g_string_new(NULL);
-	g_string_append_c(out, '(');
+	a.name = g_string_new(NULL);
+	a.adl = g_string_new(NULL);
+	a.mailbox = g_string_new(NULL);
+	a.host = g_string_new(NULL);
 	lex_next(&l, false);
 	while (l.type != T_END) {
-		g_string_truncate(name, 0);
-		g_string_truncate(adl, 0);
-		g_string_truncate(mailbox, 0);
-		g_string_truncate(host, 0);
-		collect(&l, name, "<:@,;>", false);
+		bool angle = false;
+
+		g_string_truncate(a.name, 0);
+		g_string_truncate(a.adl, 0);
+		g_string_truncate(a.mailbox, 0);
+		g_string_truncate(a.host, 0);
+		l.comment = NULL;
+		collect(&l, a.name, "<:@,;>", false);
 		if (at_special(&l, ':') && !in_group) {
-			/* group start: (NIL NIL "name" NIL) */
-			g_string_append(out, "(NIL NIL ");
-			write_gstr(out, name);
-			g_string_append(out, " NIL)");
+			emit(data, ADDR_GROUP_START, &a);
 			in_group = true;
 			count++;
 			lex_next(&l, false);
 			continue;
 		}
 		if (at_special(&l, '<')) {
-			angle_addr(&l, adl, mailbox, host);
+			angle = true;
+			angle_addr(&l, a.adl, a.mailbox, a.host);
 		} else if (at_special(&l, '@')) {
 			/* addr-spec: what was read is the local part */
 			/* re-glue the local part without the phrase spaces */
-			for (size_t i = 0; i < name->len; i++)
-				if (name->str[i] != ' ')
-					g_string_append_c(mailbox,
-							  name->str[i]);
-			g_string_truncate(name, 0);
+			for (size_t i = 0; i < a.name->len; i++)
+				if (a.name->str[i] != ' ')
+					g_string_append_c(a.mailbox,
+							  a.name->str[i]);
+			g_string_truncate(a.name, 0);
 			lex_next(&l, false);
-			collect(&l, host, ",;<>", true);
-		} else if (name->len) {
+			collect(&l, a.host, ",;<>", true);
+		} else if (a.name->len) {
 			/* a bare word: a mailbox without a domain */
-			g_string_assign(mailbox, name->str);
-			g_string_truncate(name, 0);
+			g_string_assign(a.mailbox, a.name->str);
+			g_string_truncate(a.name, 0);
 		}
-		if (mailbox->len || host->len || adl->len) {
-			write_address(out, name, adl, mailbox, host);
+		if (!angle && a.name->len == 0 && l.comment != NULL)
+			comment_text(&l, a.name);
+		if (a.mailbox->len || a.host->len || a.adl->len) {
+			emit(data, ADDR_MAILBOX, &a);
 			count++;
 		}
 		while (l.type != T_END && !at_special(&l, ',') &&
 		       !at_special(&l, ';'))
 			lex_next(&l, false);
 		if (at_special(&l, ';') && in_group) {
-			g_string_append(out, "(NIL NIL NIL NIL)");
+			emit(data, ADDR_GROUP_END, &a);
 			in_group = false;
 		}
 		if (l.type != T_END)
 			lex_next(&l, false);
 	}
 	if (in_group)
+		emit(data, ADDR_GROUP_END, &a);
+	g_string_free(a.name, TRUE);
+	g_string_free(a.adl, TRUE);
+	g_string_free(a.mailbox, TRUE);
+	g_string_free(a.host, TRUE);
+	return count;
+}
+
+/* ENVELOPE's address structures (RFC 3501 7.4.2). */
+static void emit_envelope(void *data, enum addr_kind kind,
+			  const struct addr_parts *a)
+{
+	GString *out = data;
+
+	switch (kind) {
+	case ADDR_GROUP_START: /* (NIL NIL "name" NIL) */
+		g_string_append(out, "(NIL NIL ");
+		write_gstr(out, a->name);
+		g_string_append(out, " NIL)");
+		break;
+	case ADDR_GROUP_END:
 		g_string_append(out, "(NIL NIL NIL NIL)");
-	g_string_append_c(out, ')');
-	if (count == 0) {
+		break;
+	case ADDR_MAILBOX:
+		write_address(out, a->name, a->adl, a->mailbox, a->host);
+		break;
+	}
+}
+
+void mime_write_address_list(GString *out, const char *value)
+{
+	size_t start = out->len;
+
+	if (!value) {
+		g_string_append(out, "NIL");
+		return;
+	}
+	g_string_append_c(out, '(');
+	if (address_list_parse(value, emit_envelope, out) == 0) {
 		g_string_truncate(out, start);
 		g_string_append(out, "NIL");
+		return;
 	}
-	g_string_free(name, TRUE);
-	g_string_free(adl, TRUE);
-	g_string_free(mailbox, TRUE);
-	g_string_free(host, TRUE);
+	g_string_append_c(out, ')');
+}
+
+/* SEARCH's text of an address list: "Name <local@domain>", groups as
+ * "group: ...;", display names decoded (RFC 2047) to UTF-8. */
+static void emit_search(void *data, enum addr_kind kind,
+			const struct addr_parts *a)
+{
+	GString *out = data;
+	char *name = NULL;
+
+	if (kind != ADDR_GROUP_END && a->name->len > 0)
+		name = g_mime_utils_header_decode_phrase(NULL, a->name->str);
+	if (kind != ADDR_GROUP_END && out->len > 0 &&
+	    out->str[out->len - 1] != ' ')
+		g_string_append(out, ", ");
+	switch (kind) {
+	case ADDR_GROUP_START:
+		g_string_append_printf(out, "%s: ", name ? name : "");
+		break;
+	case ADDR_GROUP_END:
+		g_string_append_c(out, ';');
+		break;
+	case ADDR_MAILBOX:
+		if (name && *name)
+			g_string_append_printf(out, "%s ", name);
+		g_string_append_c(out, '<');
+		if (a->adl->len)
+			g_string_append_printf(out, "%s:", a->adl->str);
+		g_string_append(out, a->mailbox->str);
+		if (a->host->len)
+			g_string_append_printf(out, "@%s", a->host->str);
+		g_string_append_c(out, '>');
+		break;
+	}
+	g_free(name);
+}
+
+void mime_search_address_list(GString *out, const char *value)
+{
+	GString *list = g_string_new(NULL);
+
+	address_list_parse(value, emit_search, list);
+	g_string_append_len(out, list->str, (gssize)list->len);
+	g_string_free(list, TRUE);
 }
 
 char *mime_first_token(const char *value)
@@ -416,27 +533,4 @@ skip:
 		g_string_free(ps[i].value, TRUE);
 	}
 	g_string_append(out, any ? ")" : "NIL");
-}
-
-char *mime_header_get(GMimeObject *obj, const char *name)
-{
-	GMimeHeaderList *list;
-	GMimeHeader *h;
-	const char *raw;
-	GString *s;
-
-	if (!obj)
-		return NULL;
-	list = g_mime_object_get_header_list(obj);
-	h = list ? g_mime_header_list_get_header(list, name) : NULL;
-	raw = h ? g_mime_header_get_raw_value(h) : NULL;
-	if (!raw)
-		return NULL;
-	s = g_string_new(NULL);
-	for (; *raw; raw++)
-		if (*raw != '\r' && *raw != '\n')
-			g_string_append_c(s, *raw);
-	g_strstrip(s->str);
-	s->len = strlen(s->str);
-	return g_string_free(s, FALSE);
 }

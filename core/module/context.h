@@ -21,6 +21,7 @@ struct inbox;
 struct mailbox_node;
 struct auth_cache;
 struct core_node;
+struct mime_sections;
 
 enum core_mode {
 	CORE_MODE_DAEMON = 1, /* postinod: timers fire, writes are async */
@@ -73,6 +74,13 @@ struct core_ctx {
 	unsigned worker;     /* this worker's index; 0 in the CLI */
 	struct core_node *node; /* the workers; NULL in the CLI */
 	struct inbox *inbox; /* calls other workers post to this one */
+	/* The section table of the message whose sections were asked for
+	 * last, parsed (mailbox/mime_summary.c): a FETCH of many sections of one
+	 * message reads and parses it once. */
+	struct mime_section_cache {
+		int64_t blob_id;
+		struct mime_sections *table; /* NULL: none */
+	} mime_sections;
 };
 
 /* The workers of one postinod. Set up before any worker thread starts

@@ -183,6 +183,13 @@ void hooks_complete(postino_hook_call *call, enum postino_verdict verdict)
 	}
 }
 
+void *hooks_call_data(postino_hook_call *call, enum postino_hook_point point)
+{
+	if (call == NULL || call->ev->point != point)
+		return NULL;
+	return call->data;
+}
+
 int hooks_run(struct module_set *set, const struct postino_hook_event *ev,
 	      hook_done_fn *done, void *data)
 {

@@ -23,6 +23,10 @@ int hooks_run_except(struct module_set *set,
 		     const struct postino_mod *skip, hook_done_fn *done,
 		     void *data);
 
+/* The data a run of point was started with (hooks_run's data), for host
+ * entries that take the hook's call; NULL when call runs another point. */
+void *hooks_call_data(postino_hook_call *call, enum postino_hook_point point);
+
 /* Whether mod's hooks see sessions of this listener (name, role; NULL
  * listener: not a session, every module sees it). */
 int module_serves_listener(const struct postino_mod *mod, const char *listener,

@@ -185,6 +185,11 @@ static void module_forget(struct module_set *set, struct postino_mod *mod)
 			set->protocols[kept++] = set->protocols[i];
 	}
 	set->protocol_count = kept;
+	for (size_t i = 0; i < mod->service_count; i++)
+		free(mod->services[i].name);
+	free(mod->services);
+	mod->services = NULL;
+	mod->service_count = 0;
 	module_timers_stop(mod);
 }
 
@@ -251,6 +256,50 @@ static int module_check_requires(struct module_set *set, char *err,
 					"requires module %s, which no "
 					"modules.d file loads", *r);
 		}
+	}
+	return 0;
+}
+
+static int module_requires(const struct postino_mod *mod, const char *name)
+{
+	if (mod->desc == NULL || mod->desc->requires == NULL)
+		return 0;
+	for (const char *const *r = mod->desc->requires; *r != NULL; r++) {
+		if (strcmp(*r, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Puts every module after the modules it requires, keeping file order
+ * otherwise, so that init (and hook order) sees a required module ready
+ * (its services exported) and fini runs the other way round. Nothing
+ * points into set->mods before init, so entries move by value. A cycle
+ * of requires is refused. */
+static int module_order_by_requires(struct module_set *set, char *err,
+				    size_t errlen)
+{
+	for (size_t placed = 0; placed < set->count; placed++) {
+		size_t pick = set->count;
+		for (size_t i = placed; i < set->count && pick == set->count;
+		     i++) {
+			int waiting = 0;
+			for (size_t j = placed; j < set->count && !waiting; j++)
+				waiting = j != i &&
+					  module_requires(&set->mods[i],
+							  set->mods[j].name);
+			if (!waiting)
+				pick = i;
+		}
+		if (pick == set->count)
+			return module_fail(&set->mods[placed], err, errlen,
+				"requires form a cycle (module %s and the "
+				"modules it requires require each other)",
+				set->mods[placed].name);
+		struct postino_mod moved = set->mods[pick];
+		memmove(&set->mods[placed + 1], &set->mods[placed],
+			(pick - placed) * sizeof(*set->mods));
+		set->mods[placed] = moved;
 	}
 	return 0;
 }
@@ -342,6 +391,8 @@ int module_set_load(struct core_ctx *ctx, struct config *config,
 	 * order in modules.d does not matter for them. */
 	if (!failed && module_check_requires(set, err, errlen) != 0)
 		failed = 1;
+	if (!failed && module_order_by_requires(set, err, errlen) != 0)
+		failed = 1;
 	for (size_t i = 0; i < set->count && mode != MODULE_LOAD_CHECK &&
 			   (!failed || mode == MODULE_LOAD_LIST); i++) {
 		struct postino_mod *mod = &set->mods[i];
@@ -382,6 +433,52 @@ struct postino_mod *module_set_find(struct module_set *set, const char *name)
 	for (size_t i = 0; i < set->count; i++) {
 		if (strcmp(set->mods[i].name, name) == 0)
 			return &set->mods[i];
+	}
+	return NULL;
+}
+
+int module_service_export(struct postino_mod *mod, const char *name,
+			  const void *table)
+{
+	if (name == NULL || name[0] == '\0' || table == NULL ||
+	    *(const size_t *)table < sizeof(size_t))
+		return -EINVAL;
+	/* One name per worker: the same module's instances each export
+	 * theirs, every other module's clash. */
+	for (size_t i = 0; i < mod->set->count; i++) {
+		const struct postino_mod *m = &mod->set->mods[i];
+		if (m->worker != mod->worker)
+			continue;
+		for (size_t k = 0; k < m->service_count; k++) {
+			if (strcmp(m->services[k].name, name) == 0)
+				return -EEXIST;
+		}
+	}
+	struct service_entry *grown = realloc(mod->services,
+		(mod->service_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	mod->services = grown;
+	grown[mod->service_count].name = strdup(name);
+	if (grown[mod->service_count].name == NULL)
+		return -ENOMEM;
+	grown[mod->service_count++].table = table;
+	return 0;
+}
+
+const void *module_service_import(struct postino_mod *mod, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < mod->set->count; i++) {
+		const struct postino_mod *m = &mod->set->mods[i];
+		if (m == mod || m->worker != mod->worker ||
+		    m->state != MODULE_READY || !module_requires(mod, m->name))
+			continue;
+		for (size_t k = 0; k < m->service_count; k++) {
+			if (strcmp(m->services[k].name, name) == 0)
+				return m->services[k].table;
+		}
 	}
 	return NULL;
 }

@@ -33,6 +33,12 @@ struct protocol_entry {
 	void *data;
 };
 
+/* A table a module exported under a name (service_export). */
+struct service_entry {
+	char *name;
+	const void *table;
+};
+
 struct postino_timer {
 	uv_timer_t handle; /* first: the handle's close callback frees us */
 	struct postino_mod *mod;
@@ -63,6 +69,8 @@ struct postino_mod {
 	unsigned worker;   /* the worker this instance belongs to */
 	char **listeners;  /* `[module] listeners`, NULL-terminated; NULL:
 			    * its hooks see every listener's sessions */
+	struct service_entry *services; /* what it exported */
+	size_t service_count;
 };
 
 struct module_set {
@@ -106,6 +114,10 @@ void module_set_unref(struct module_set **set);
 void module_set_ref(struct module_set *set);
 
 struct postino_mod *module_set_find(struct module_set *set, const char *name);
+/* service_export / service_import (host table, ABI 1.1). */
+int module_service_export(struct postino_mod *mod, const char *name,
+			  const void *table);
+const void *module_service_import(struct postino_mod *mod, const char *name);
 /* The protocol served under name, or NULL. */
 const struct protocol_entry *module_set_protocol(struct module_set *set,
 						 const char *name);

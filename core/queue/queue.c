@@ -18,6 +18,7 @@
 #include "queue/queue_proto.h"
 #include "smtp_client/smtp_reply.h"
 #include "store/store.h"
+#include "util/srs.h"
 
 struct queue_settings {
 	uint64_t poll_ms;
@@ -409,6 +410,30 @@ static void group_apply(struct qentry *en)
 	}
 }
 
+/* Where the bounce of a queued message goes: its sender, or for an SRS
+ * address of ours (mail we forwarded) the sender it stands for, which is
+ * what a remote bounce to it would reach too. */
+static void bounce_target(const struct queue *q, const char *sender,
+			  char *out, size_t size)
+{
+	const struct config_srs *cfg = &q->ctx->config->srs;
+	const char *at = strrchr(sender, '@');
+
+	snprintf(out, size, "%s", sender);
+	if (!cfg->enabled || at == NULL || strcasecmp(at + 1, cfg->domain) ||
+	    !srs_is_srs(sender))
+		return;
+	struct srs srs = {
+		.secrets = (const char *const *)cfg->secrets,
+		.n_secrets = cfg->secret_count,
+		.max_age = cfg->max_age,
+	};
+	char original[SRS_ADDRESS_MAX + 1];
+	if (srs_reverse(&srs, sender, core_now_ms() / 1000, original,
+			sizeof(original)) == 0 && strlen(original) < size)
+		memcpy(out, original, strlen(original) + 1);
+}
+
 static void entry_finish(struct qentry *en)
 {
 	struct queue *q = en->q;
@@ -448,10 +473,12 @@ static void entry_finish(struct qentry *en)
 			pending++;
 		job_add(j, r);
 	}
+	char bounce_to[sizeof(j->sender)];
+	bounce_target(q, en->e.sender, bounce_to, sizeof(bounce_to));
 	if (nfailed > 0 && en->e.sender[0] != '\0') {
 		struct queue_dsn d = {
 			.hostname = en->set.helo,
-			.sender = en->e.sender,
+			.sender = bounce_to,
 			.message = en->data,
 			.message_len = en->len,
 			.rcpts = failed,
@@ -470,10 +497,9 @@ static void entry_finish(struct qentry *en)
 			entry_free(en);
 			return;
 		}
-		snprintf(j->sender, sizeof j->sender, "%s", en->e.sender);
+		snprintf(j->sender, sizeof j->sender, "%s", bounce_to);
 		qlog(q, LOG_LEVEL_INFO, en->log_id,
-		     "bouncing %zu recipient(s) to <%s>", nfailed,
-		     en->e.sender);
+		     "bouncing %zu recipient(s) to <%s>", nfailed, bounce_to);
 	} else if (nfailed > 0) {
 		qlog(q, LOG_LEVEL_INFO, en->log_id,
 		     "%zu recipient(s) failed; a bounce is not bounced",

@@ -114,11 +114,14 @@ static void add_clean(struct buf *b, const char *s)
 	}
 }
 
-/* The original's header block with CRLF line ends (up to the first empty
- * line, or all of it when there is none). */
+/* The original's header block with CRLF line ends: up to the first empty
+ * line (all of it when there is none), and its whole lines that fit in
+ * QUEUE_DSN_HEADERS_MAX. Bounded like Postfix's bounce_size_limit: a
+ * bounce lands in a mailbox, where a 50 MB "header" would be 50 MB to
+ * store and to parse for every FETCH of its structure. */
 static void add_headers(struct buf *b, const char *m, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, added = 0;
 
 	while (i < len) {
 		size_t end = i;
@@ -127,10 +130,11 @@ static void add_headers(struct buf *b, const char *m, size_t len)
 		size_t n = end - i;
 		if (n > 0 && m[i + n - 1] == '\r')
 			n--;
-		if (n == 0)
+		if (n == 0 || added + n + 2 > QUEUE_DSN_HEADERS_MAX)
 			break;
 		buf_add(b, m + i, n);
 		buf_add(b, "\r\n", 2);
+		added += n + 2;
 		i = end + 1;
 	}
 }

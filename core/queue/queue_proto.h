@@ -33,6 +33,10 @@ struct queue_dsn {
  * 5.4.7 (delivery time expired) for anything else. buf >= 16 bytes. */
 void queue_dsn_status(const char *reply, char *buf, size_t size);
 
+/* The most bytes of the original's header a bounce returns (whole lines
+ * only). */
+#define QUEUE_DSN_HEADERS_MAX (64 * 1024)
+
 /* An RFC 3464 multipart/report bounce with CRLF line ends. Returns 0 and
  * a malloc'ed message, or -ENOMEM / -EINVAL (no recipient). */
 int queue_dsn_build(const struct queue_dsn *dsn, char **out_r,

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DB_FILE "postino.db"
 
 enum store_mode {
@@ -103,8 +103,8 @@ struct store_account_new {
 	const char *lang;          /* NULL: inherit the default */
 };
 /* Creates the account and its INBOX, Sent, Drafts, Trash, Junk (with
- * special-use \Sent \Drafts \Trash \Junk). -ENOENT unknown domain, -EEXIST
- * duplicate address. */
+ * special-use \Sent \Drafts \Trash \Junk), all subscribed. -ENOENT
+ * unknown domain, -EEXIST duplicate address. */
 int store_txn_account_add(struct store_txn *txn,
 			  const struct store_account_new *account,
 			  int64_t *account_id_r);
@@ -160,11 +160,30 @@ int store_txn_mailbox_create(struct store_txn *txn, const char *address,
 			     const char *name, const char *special_use);
 int store_txn_mailbox_delete(struct store_txn *txn, const char *address,
 			     const char *name, int64_t *mailbox_id_r);
+/* What a RENAME changed: INBOX's is a move of its messages into a new
+ * mailbox (inbox_id: INBOX, emptied); any other renames the mailbox and
+ * its children (ids, count: malloc'ed, the caller frees ids), which get a
+ * new UIDVALIDITY above any the account gave (RFC 3501 2.3.1.1: a client
+ * may hold the UIDs of an earlier mailbox of the new name). */
+struct store_rename {
+	int64_t inbox_id;
+	uint32_t uidvalidity;
+	int64_t *ids;
+	size_t count;
+};
 int store_txn_mailbox_rename(struct store_txn *txn, const char *address,
 			     const char *from, const char *to,
-			     int64_t *inbox_id_r);
+			     struct store_rename *result_r);
+/* Adds name to the account's subscription list, or removes it: a list
+ * of names, which need not be mailboxes (RFC 3501 6.3.6), and which
+ * DELETE and RENAME leave alone. Either is done when already so. */
 int store_txn_mailbox_subscribe(struct store_txn *txn, const char *address,
 				const char *name, int subscribed);
+/* Records that the messages below recent_uid have been claimed as
+ * \Recent (it never goes down), if the mailbox (id, uidvalidity) is
+ * still there; 0 when it is not. */
+int store_txn_mailbox_recent(struct store_txn *txn, int64_t mailbox_id,
+			     uint32_t uidvalidity, uint32_t recent_uid);
 /* store_flags.c. mode: 0 replace, 1 add, 2 remove (flags and keywords).
  * The result goes to *flags_r and keywords_r (size keywords_size); both
  * unchanged -> no write. -ENOENT when the message is gone. */
@@ -199,6 +218,11 @@ int store_txn_inbox_id(struct store_txn *txn, const char *account,
 int store_txn_queue_add(struct store_txn *txn, const char *sender,
 			int64_t blob_id, const char *const *rcpts, size_t count,
 			int64_t now_s, int64_t giveup_s, int64_t *queue_id_r);
+/* Marks every recipient of a queue entry failed with reply (their bounce
+ * not yet made): the queue bounces them at its next look, as it does a
+ * remote's 5xx. For local recipients refused at delivery (quota). */
+int store_txn_queue_fail_all(struct store_txn *txn, int64_t queue_id,
+			     const char *reply);
 
 /* ---- per-module state (writes, inside a job) ---------------------------- */
 
@@ -255,6 +279,7 @@ struct store_mailbox {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint32_t messages; /* kept in the mailbox's row: no count is made */
+	uint32_t recent_uid; /* the first UID no session claimed as \Recent */
 	int subscribed;
 };
 int store_mailbox_list(struct store *store, const char *address,
@@ -262,6 +287,11 @@ int store_mailbox_list(struct store *store, const char *address,
 		       void *data);
 int store_mailbox_get(struct store *store, const char *address,
 		      const char *name, struct store_mailbox *mailbox_r);
+/* The account's subscription list, in name (byte) order; stops when cb
+ * returns nonzero. */
+int store_subscription_list(struct store *store, const char *address,
+			    int (*cb)(void *data, const char *name),
+			    void *data);
 
 struct store_message {
 	uint32_t uid;
@@ -289,6 +319,10 @@ struct store_mailbox_status {
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
 };
+/* How many messages of the mailbox have a UID of uid or above: a range
+ * of its index, O(that count). */
+int store_message_count_from(struct store *store, int64_t mailbox_id,
+			     uint32_t uid, uint32_t *count_r);
 /* One row, however large the mailbox: triggers keep the counts in it.
  * Any change to a mailbox's messages raises its highestmodseq. */
 int store_mailbox_status(struct store *store, int64_t mailbox_id,
@@ -334,6 +368,54 @@ int store_state_scan(struct store *store, const char *module,
  * once the copy is complete. */
 int store_backup(const char *state_dir, const char *path, char *err,
 		 size_t errlen);
+
+/* ---- quotas (store_quota.c) --------------------------------------------- */
+
+/* An account's limit: STORE_QUOTA_DEFAULT (its domain's default), 0 (no
+ * limit) or the limit; STORE_QUOTA_KEEP leaves a limit as it is. */
+#define STORE_QUOTA_KEEP (-2)
+#define STORE_QUOTA_DEFAULT (-1)
+
+/* Usage counts every message's octets (RFC822.SIZE, what POP3's LIST
+ * shows) once per copy, whatever blobs they share. */
+struct store_quota {
+	int64_t account_id;
+	uint64_t storage_used;    /* octets */
+	uint64_t messages_used;
+	uint64_t storage_limit;   /* in force; 0: none */
+	uint64_t messages_limit;
+	int64_t account_storage;  /* the account's own setting (see above) */
+	int64_t account_messages;
+	uint64_t domain_storage;  /* the domain's default; 0: none */
+	uint64_t domain_messages;
+	unsigned warned;          /* threshold (percent) last warned of */
+	char lang[8];             /* the account's language, "" unset */
+};
+
+/* -ENOENT when there is no such account. Reads a few rows (one per
+ * mailbox of the account). */
+int store_quota_get(struct store *store, const char *address,
+		    struct store_quota *quota_r);
+/* The same inside a job: sees the transaction's own writes. */
+int store_txn_quota_get(struct store_txn *txn, const char *address,
+			struct store_quota *quota_r);
+/* 1 when adding add_bytes octets in add_messages messages would take the
+ * account over a limit; 0 when it fits or adds nothing (an operation that
+ * does not raise usage is never refused, even over quota). */
+int store_quota_exceeds(const struct store_quota *q, uint64_t add_bytes,
+			uint64_t add_messages);
+/* Sets an account's limits (STORE_QUOTA_* or a positive number). */
+int store_txn_quota_set(struct store_txn *txn, const char *address,
+			int64_t storage, int64_t messages);
+/* Sets a domain's default limits (0 or STORE_QUOTA_DEFAULT: none). */
+int store_txn_domain_quota_set(struct store_txn *txn, const char *domain,
+			       int64_t storage, int64_t messages);
+/* A domain's default limits (0: none); -ENOENT unknown domain. */
+int store_domain_quota_get(struct store *store, const char *domain,
+			   uint64_t *storage_r, uint64_t *messages_r);
+/* Records the threshold of the account's last quota warning. */
+int store_txn_quota_warned(struct store_txn *txn, int64_t account_id,
+			   unsigned percent);
 
 
 /* ---- the outbound queue (store_queue.c) --------------------------------- */

@@ -44,6 +44,23 @@ int store_mailbox_insert(struct store_conn *c, int64_t account,
 	return store_conn_step_done(c, st, "mailbox create");
 }
 
+/* The account's own folders are subscribed: clients that show only the
+ * subscribed ones (most of them) show these. */
+static int subscribe(struct store_conn *c, int64_t account, const char *name)
+{
+	sqlite3_stmt *st;
+
+	st = store_conn_stmt(c, STMT_ACCOUNT_SUBSCRIBE,
+			     "INSERT INTO subscriptions (account, name)"
+			     " VALUES (?1, ?2)");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, account);
+	if (store_bind_text(st, 2, name) != SQLITE_OK)
+		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
+	return store_conn_step_done(c, st, "subscribe");
+}
+
 static int account_check(struct store_conn *c,
 			 const struct store_account_new *a,
 			 const char **domain_r)
@@ -113,6 +130,8 @@ int store_txn_account_add(struct store_txn *txn,
 		ret = store_mailbox_insert(c, id, default_mailboxes[i].name,
 					   default_mailboxes[i].special_use,
 					   now);
+		if (ret == 0)
+			ret = subscribe(c, id, default_mailboxes[i].name);
 		if (ret < 0)
 			return ret;
 	}

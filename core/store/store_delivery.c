@@ -68,3 +68,19 @@ int store_txn_queue_add(struct store_txn *txn, const char *sender,
 		*queue_id_r = queue_id;
 	return 0;
 }
+
+int store_txn_queue_fail_all(struct store_txn *txn, int64_t queue_id,
+			     const char *reply)
+{
+	struct store_conn *c = txn->conn;
+	sqlite3_stmt *st = store_conn_stmt(c, STMT_QUEUE_FAIL_ALL,
+		"UPDATE queue_rcpts SET status = 1, last_reply = ?2"
+		" WHERE queue = ?1");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, queue_id);
+	if (store_bind_text(st, 2, reply) != SQLITE_OK)
+		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
+	return store_conn_step_done(c, st, "queue fail");
+}

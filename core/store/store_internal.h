@@ -41,6 +41,7 @@ enum store_stmt_id {
 	STMT_HISTORY_ADD,
 	STMT_HISTORY_TRIM,
 	STMT_MAILBOX_ADD,
+	STMT_ACCOUNT_SUBSCRIBE,
 	STMT_ALIAS_ADD,
 	STMT_ALIAS_DEL,
 
@@ -52,6 +53,7 @@ enum store_stmt_id {
 	STMT_INBOX_ID,
 	STMT_QUEUE_ADD,
 	STMT_QUEUE_RCPT_ADD,
+	STMT_QUEUE_FAIL_ALL,
 
 	STMT_STATE_PUT,
 	STMT_STATE_DEL,
@@ -68,6 +70,7 @@ enum store_stmt_id {
 	STMT_R_ALIAS_LIST_SOURCE,
 	STMT_R_MAILBOX_LIST,
 	STMT_R_MAILBOX_GET,
+	STMT_R_SUBSCRIPTION_LIST,
 	STMT_R_MESSAGE_READ,
 	STMT_R_BLOB_STATS,
 	STMT_R_STATE_GET,
@@ -91,7 +94,11 @@ enum store_stmt_id {
 	STMT_MAILBOX_DEL,
 	STMT_MAILBOX_HAS_CHILDREN,
 	STMT_MAILBOX_RENAME,
+	STMT_MAILBOX_NEXT_UIDVALIDITY,
+	STMT_MAILBOX_BY_UIDVALIDITY,
+	STMT_MAILBOX_RECENT,
 	STMT_MAILBOX_SUBSCRIBE,
+	STMT_MAILBOX_UNSUBSCRIBE,
 	STMT_MAILBOX_TAKE_MODSEQ,
 	STMT_MESSAGE_FLAGS_GET,
 	STMT_MESSAGE_FLAGS_SET,
@@ -99,6 +106,7 @@ enum store_stmt_id {
 	STMT_MIME_HAS,
 	STMT_MIME_PUT,
 	STMT_R_MAILBOX_STATUS,
+	STMT_R_MESSAGE_COUNT_FROM,
 	STMT_R_MESSAGE_CHANGES,
 	STMT_R_MIME_ENVELOPE,
 	STMT_R_MIME_BODY,
@@ -106,6 +114,14 @@ enum store_stmt_id {
 	STMT_R_MIME_PARTS,
 	STMT_R_BEGIN,
 	STMT_R_END,
+
+	/* Quotas (store_quota.c). */
+	STMT_QUOTA_GET,
+	STMT_QUOTA_SET,
+	STMT_DOMAIN_QUOTA_SET,
+	STMT_QUOTA_WARNED,
+	STMT_R_QUOTA_GET,
+	STMT_R_DOMAIN_QUOTA,
 
 	STMT__COUNT
 };
@@ -227,6 +243,11 @@ int store_mailbox_take_modseq(struct store_conn *c, int64_t mailbox_id,
 			      int64_t *modseq_r);
 
 /* store_read_accounts.c: 0 and the id, -ENOENT (text set) or an error. */
+/* IMAP's INBOX is any case, also as the first level of a name: "inbox"
+ * and "Inbox/x" are INBOX and INBOX/x (RFC 3501 5.1). Returns name, or
+ * buf (STORE_NAME_BUF bytes) holding it with that level "INBOX". */
+#define STORE_NAME_BUF 257
+const char *store_mailbox_name(const char *name, char *buf);
 int store_account_id(struct store_conn *conn, const char *address,
 		     int64_t *id_r);
 

@@ -8,7 +8,8 @@
 
 #define MAILBOX_COLUMNS \
 	"m.id, m.name, m.special_use, m.uidvalidity, m.uidnext," \
-	" m.message_count, m.subscribed"
+	" m.message_count, EXISTS (SELECT 1 FROM subscriptions s" \
+	"  WHERE s.account = m.account AND s.name = m.name), m.recent_uid"
 
 static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 			    struct store_mailbox *m)
@@ -25,6 +26,7 @@ static int mailbox_from_row(struct store_conn *c, sqlite3_stmt *st,
 	m->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
 	m->messages = (uint32_t)sqlite3_column_int64(st, 5);
 	m->subscribed = sqlite3_column_int(st, 6);
+	m->recent_uid = (uint32_t)sqlite3_column_int64(st, 7);
 	return ret;
 }
 
@@ -78,8 +80,8 @@ int store_mailbox_get(struct store *store, const char *address,
 	if (name == NULL || name[0] == '\0')
 		return store_conn_errorf(c, -EINVAL, "invalid mailbox name");
 	/* IMAP: INBOX is case-insensitive, every other name is not. */
-	if (strcasecmp(name, "INBOX") == 0)
-		name = "INBOX";
+	char folded[STORE_NAME_BUF];
+	name = store_mailbox_name(name, folded);
 	ret = store_account_id(c, address, &account);
 	if (ret < 0)
 		return ret;
@@ -100,6 +102,43 @@ int store_mailbox_get(struct store *store, const char *address,
 		ret = store_conn_fail(c, rc, "mailbox get");
 	sqlite3_reset(st);
 	return ret;
+}
+
+struct subscription_ctx {
+	int (*cb)(void *data, const char *name);
+	void *data;
+};
+
+static int subscription_row(struct store_conn *c, sqlite3_stmt *st,
+			    void *arg)
+{
+	struct subscription_ctx *ctx = arg;
+	const char *name = (const char *)sqlite3_column_text(st, 0);
+
+	(void)c;
+	return ctx->cb(ctx->data, name != NULL ? name : "");
+}
+
+int store_subscription_list(struct store *store, const char *address,
+			    int (*cb)(void *data, const char *name),
+			    void *data)
+{
+	struct store_conn *c = store->reader;
+	struct subscription_ctx ctx = { .cb = cb, .data = data };
+	sqlite3_stmt *st;
+	int64_t account;
+	int ret;
+
+	ret = store_account_id(c, address, &account);
+	if (ret < 0)
+		return ret;
+	st = store_conn_stmt(c, STMT_R_SUBSCRIPTION_LIST,
+			     "SELECT name FROM subscriptions WHERE account = ?1"
+			     " ORDER BY name");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, account);
+	return store_each_row(c, st, subscription_row, &ctx);
 }
 
 int store_message_read(struct store *store, int64_t mailbox_id, uint32_t uid,

@@ -67,6 +67,26 @@ int store_message_changes(struct store *store, int64_t mailbox_id,
 	return message_rows(c, st, cb, data);
 }
 
+int store_message_count_from(struct store *store, int64_t mailbox_id,
+			     uint32_t uid, uint32_t *count_r)
+{
+	struct store_conn *c = store->reader;
+	sqlite3_stmt *st = store_conn_stmt(c, STMT_R_MESSAGE_COUNT_FROM,
+		"SELECT count(*) FROM messages WHERE mailbox = ?1"
+		" AND uid >= ?2");
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : store_conn_fail(c, rc, "count from");
+}
+
 int store_mailbox_status(struct store *store, int64_t mailbox_id,
 			 struct store_mailbox_status *status_r)
 {

@@ -199,11 +199,90 @@ static const char schema_v4[] =
 	"    WHERE id = NEW.mailbox;"
 	"END;";
 
+/* v5, quotas (RFC 9208): each mailbox also keeps the octets of its
+ * messages (the RFC822.SIZE IMAP and POP3 report, one per copy: a body
+ * stored once for 50 local recipients counts once in each mailbox), so an
+ * account's usage is a sum over its few mailbox rows, exact in the same
+ * transaction as any change, and right without C code after a mailbox or
+ * account delete (the rows go with what they count). The v4 triggers are
+ * replaced by ones that keep bytes too. Limits: an account's own (NULL:
+ * its domain's default; 0: none) and a domain's default (NULL or 0:
+ * none); quota_warned is the threshold (percent) of the account's last
+ * warning mail, written in the transaction that sent it. */
+static const char schema_v5[] =
+	"ALTER TABLE mailboxes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE mailboxes SET bytes = coalesce((SELECT sum(size) FROM messages"
+	"  WHERE messages.mailbox = mailboxes.id), 0);"
+	"ALTER TABLE accounts ADD COLUMN quota_storage INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN quota_messages INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN"
+	"  quota_warned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE domains ADD COLUMN quota_storage INTEGER;"
+	"ALTER TABLE domains ADD COLUMN quota_messages INTEGER;"
+	"DROP TRIGGER messages_count_insert;"
+	"DROP TRIGGER messages_count_delete;"
+	"DROP TRIGGER messages_count_update;"
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count + 1,"
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0),"
+	"    bytes = bytes + NEW.size"
+	"    WHERE id = NEW.mailbox;"
+	"END;"
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count - 1,"
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0),"
+	"    bytes = bytes - OLD.size"
+	"    WHERE id = OLD.mailbox;"
+	"END;"
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox, flags,"
+	"  size ON messages WHEN NEW.mailbox IS NOT OLD.mailbox"
+	"  OR (NEW.flags & 1) IS NOT (OLD.flags & 1)"
+	"  OR NEW.size IS NOT OLD.size BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count - 1,"
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0),"
+	"    bytes = bytes - OLD.size"
+	"    WHERE id = OLD.mailbox;"
+	"  UPDATE mailboxes SET message_count = message_count + 1,"
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0),"
+	"    bytes = bytes + NEW.size"
+	"    WHERE id = NEW.mailbox;"
+	"END;";
+
+/* v6, IMAP conformance (issue 19):
+ * - a RENAME gives the renamed mailboxes a new UIDVALIDITY, and the
+ *   account's last one must follow it as it follows an insert;
+ * - \Recent (RFC 3501 2.3.2) belongs to the first session told of a
+ *   message, across restarts: each mailbox keeps the first UID no
+ *   session has claimed. Mail already there when this step runs counts
+ *   as seen; a new mailbox starts at 1;
+ * - the subscription list is names, whatever mailboxes exist (RFC 3501
+ *   6.3.6: the server never removes one on its own, a DELETE or RENAME
+ *   included): a table of its own instead of a flag on each mailbox. */
+static const char schema_v6[] =
+	"CREATE TRIGGER mailboxes_last_uidvalidity_update"
+	"  AFTER UPDATE OF uidvalidity ON mailboxes BEGIN"
+	"  UPDATE accounts SET last_uidvalidity ="
+	"    max(last_uidvalidity, NEW.uidvalidity) WHERE id = NEW.account;"
+	"END;"
+	"ALTER TABLE mailboxes ADD COLUMN"
+	"  recent_uid INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE mailboxes SET recent_uid = uidnext;"
+	"CREATE TABLE subscriptions ("
+	"  account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  PRIMARY KEY (account, name)"
+	") WITHOUT ROWID;"
+	"INSERT INTO subscriptions (account, name)"
+	"  SELECT account, name FROM mailboxes WHERE subscribed = 1;"
+	"ALTER TABLE mailboxes DROP COLUMN subscribed;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
+	schema_v5,
+	schema_v6,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

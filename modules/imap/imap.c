@@ -10,6 +10,9 @@
 static const struct postino_config_key imap_keys[] = {
 	{ "max_message_size", POSTINO_CONFIG_SIZE, "50M",
 	  "largest message APPEND accepts" },
+	{ "subscribe_on_create", POSTINO_CONFIG_BOOL, "no",
+	  "CREATE also subscribes the new mailbox (CREATE with a special "
+	  "use always does)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -23,6 +26,8 @@ static int imap_init(postino_mod *mod, const struct postino_host *host,
 	srv->host = host;
 	srv->max_message_size =
 		(uint64_t)host->core->config_number(mod, "max_message_size");
+	srv->subscribe_on_create =
+		host->core->config_number(mod, "subscribe_on_create") != 0;
 	srv->proto = (struct postino_protocol){
 		.size = sizeof(struct postino_protocol),
 		.name = "imap",

@@ -10,6 +10,7 @@
 
 #include "postino/plugin.h"
 #include "imap_buf.h"
+#include "imap_flags.h"
 #include "imap_parser.h"
 
 #define IMAP_MAX_LINE 65536           /* one line of a command */
@@ -28,6 +29,7 @@ struct imap_server {
 	const struct postino_host *host;
 	struct postino_protocol proto;
 	uint64_t max_message_size;
+	bool subscribe_on_create;
 };
 
 enum imap_state {
@@ -99,6 +101,7 @@ struct imap_session {
 	bool dirty;          /* the mailbox changed: sync at the next chance */
 	uint32_t exists;     /* EXISTS the client knows */
 	uint32_t recent;     /* \Recent messages in the view */
+	struct imap_keywords *keywords; /* named in FLAGS */
 
 	/* APPEND in progress. */
 	postino_msg *append_msg;
@@ -150,12 +153,22 @@ void imap_capability_list(struct imap_session *s, struct imap_buf *out);
  * terminated). false with a NO/BAD already sent when invalid. */
 bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
 		      struct imap_buf *out);
-/* Decodes a mUTF-7 name to UTF-8, NUL-terminated; -EINVAL if invalid. */
+/* Decodes a mUTF-7 name to UTF-8, NUL-terminated; -EINVAL if invalid
+ * (a control character, U+0000 included, is). */
 int imap_mutf7_name(const char *str, size_t len, struct imap_buf *out);
+/* The tagged NO text for a failed look-up of a mailbox by name. */
+const char *imap_mailbox_error(int ret);
 void imap_unselect(struct imap_session *s);
 /* Brings the view up to date and reports the changes (EXPUNGE unless
  * the command forbids it, FETCH FLAGS, EXISTS, RECENT). */
 void imap_sync(struct imap_session *s, bool expunges);
+/* "* FLAGS (...)" and, read-write, "* OK [PERMANENTFLAGS (... \*)]": the
+ * system flags and the keywords the session has named (RFC 3501 7.2.6,
+ * 7.1). */
+void imap_flags_announce(struct imap_session *s);
+/* Before a response shows these keywords (space-separated, may be NULL):
+ * names those the session had not named, announcing the new lists. */
+void imap_keywords_seen(struct imap_session *s, const char *keywords);
 /* Sequence number (1-based) -> view index, with bounds. */
 uint32_t imap_count(struct imap_session *s);
 /* Fills info (size set) for view index i. */
@@ -226,6 +239,20 @@ void imap_cmd_idle(struct imap_session *, const struct imap_command *,
 		   const struct imap_arg *, size_t, bool);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 void imap_idle_changed(struct imap_session *s);
+/* imap_cmd_quota.c (RFC 9208). */
+void imap_cmd_getquotaroot(struct imap_session *, const struct imap_command *,
+			   const struct imap_arg *, size_t, bool);
+void imap_cmd_getquota(struct imap_session *, const struct imap_command *,
+		       const struct imap_arg *, size_t, bool);
+void imap_cmd_setquota(struct imap_session *, const struct imap_command *,
+		       const struct imap_arg *, size_t, bool);
+/* The host has quotas (ABI 1.1): QUOTA is advertised. */
+bool imap_quota_supported(const struct imap_session *s);
+/* A message of size octets would not fit the account's quota now (the
+ * answer to an APPEND before its synchronising literal is sent). */
+bool imap_quota_refuses(struct imap_session *s, uint64_t size);
+/* The tagged NO of a write refused with -EDQUOT. */
+#define IMAP_OVERQUOTA "[OVERQUOTA] Quota exceeded"
 /* APPEND: the line announcing the message literal (imap_cmd_append.c). */
 void imap_append_begin(struct imap_session *s, const char *line,
 		       size_t len, uint64_t size, bool nonsync);

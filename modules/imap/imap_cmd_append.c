@@ -121,6 +121,15 @@ void imap_append_begin(struct imap_session *s, const char *line, size_t len,
 		append_reset(s);
 		return;
 	}
+	/* RFC 9208 4.3: over quota, a synchronising literal is refused
+	 * before the client sends it; a LITERAL+ one comes anyway and the
+	 * store's check refuses it after. */
+	if (error == NULL && !nonsync && !s->append_toobig &&
+	    imap_quota_refuses(s, size)) {
+		append_reset(s);
+		imap_tagged(s, "NO", IMAP_OVERQUOTA);
+		return;
+	}
 	if (error != NULL)
 		s->append_toobig = true; /* nonsync: swallow, then BAD */
 	if (!s->append_toobig) {
@@ -164,6 +173,8 @@ static void append_done(void *data, int status, uint32_t uidvalidity,
 	s->append_keywords = NULL;
 	if (status == -ENOENT)
 		imap_tagged(s, "NO", "[TRYCREATE] Mailbox does not exist");
+	else if (status == -EDQUOT)
+		imap_tagged(s, "NO", IMAP_OVERQUOTA);
 	else if (status < 0)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot store the message");
 	else

@@ -55,6 +55,8 @@ struct imap_fetch_run {
 	uint32_t *seen; /* UIDs to mark \Seen after the responses */
 	size_t seen_count;
 	bool set_seen;  /* a non-PEEK body item on a read-write mailbox */
+	bool marked;    /* the current message's UID is in seen */
+	bool flushed;   /* part of the current response is out */
 	bool missing;   /* some message was expunged meanwhile */
 	bool nomem;     /* a response could not be assembled */
 	struct imap_buf line; /* the response being assembled */
@@ -122,6 +124,7 @@ static void literal_start(struct imap_session *s, struct imap_fetch_run *run,
 
 	put_literal_len(run, len);
 	line_flush(s, run);
+	run->flushed = true;
 	run->lit_at = start;
 	run->lit_end = start + len;
 	run->lit_pad = false;
@@ -203,8 +206,34 @@ static void apply_partial(const struct imap_fetch_body *b, uint64_t *start,
 	*end = *start + n;
 }
 
-/* One BODY[...] (or RFC822*) item: label, then the literal. */
-static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
+/* Whether message index was expunged (by another session, not yet
+ * reported): its bytes are gone. */
+static bool message_gone(struct imap_session *s, uint32_t index)
+{
+	char c;
+
+	return s->srv->host->mailbox->mailbox_read(s->mb, index, 0, &c, 1) ==
+	       -ENOENT;
+}
+
+/* The current message turned out expunged before any of its response
+ * went out: none is sent (RFC 2180 4.1.3: the tagged NO says so; made-up
+ * NIL or "" would break RFC 3501 9's grammar), and it is not marked
+ * \Seen. */
+static void fetch_drop(struct imap_fetch_run *run)
+{
+	imap_buf_clear(&run->line);
+	if (run->marked)
+		run->seen_count--;
+	run->marked = false;
+	run->missing = true;
+	run->pos++;
+	run->item = ITEM_START;
+}
+
+/* One BODY[...] (or RFC822*) item: label, then the literal. false when
+ * the message is gone and its response is dropped instead. */
+static bool fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 		       uint32_t index, uint64_t octets,
 		       const struct imap_fetch_body *b, const char *label)
 {
@@ -217,17 +246,25 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 	put_str(run, " ");
 
 	charge(run, FETCH_LOOKUP_COST);
-	if (!body_range(s, index, b, octets, &start, &end)) {
+	bool has = body_range(s, index, b, octets, &start, &end);
+	/* A literal promises its length: make sure the bytes are there
+	 * while the response can still be left out. */
+	if ((!has || b->kind == IMAP_SECTION_WHOLE) && !run->flushed &&
+	    message_gone(s, index)) {
+		fetch_drop(run);
+		return false;
+	}
+	if (!has) {
 		/* A part the message does not have is empty (RFC 3501
 		 * 6.4.5 lets the server choose; clients handle ""). */
 		put_str(run, "\"\"");
-		return;
+		return true;
 	}
 	if (b->kind != IMAP_SECTION_HEADER_FIELDS &&
 	    b->kind != IMAP_SECTION_HEADER_FIELDS_NOT) {
 		apply_partial(b, &start, &end);
 		literal_start(s, run, start, end);
-		return;
+		return true;
 	}
 	size_t len = end - start < FETCH_HEADER_MAX ? (size_t)(end - start)
 						    : FETCH_HEADER_MAX;
@@ -238,6 +275,12 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 							 hdr, len)
 			    : -ENOMEM;
 	charge(run, len);
+	if (n == -ENOENT && !run->flushed) {
+		free(hdr);
+		free(out);
+		fetch_drop(run);
+		return false;
+	}
 	if (n < 0 ||
 	    imap_header_filter(hdr, (size_t)n, b->sorted, b->n_fields,
 			       b->kind == IMAP_SECTION_HEADER_FIELDS_NOT, out,
@@ -252,9 +295,13 @@ static void fetch_body(struct imap_session *s, struct imap_fetch_run *run,
 		put(run, out + from, (size_t)(to - from));
 	free(hdr);
 	free(out);
+	return true;
 }
 
-static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
+/* ENVELOPE, BODY or BODYSTRUCTURE from the stored summary. false when
+ * there is none to write: the message was expunged (its summary goes
+ * with its bytes). */
+static bool fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 		       uint32_t index, enum postino_mime_summary which,
 		       const char *label)
 {
@@ -269,16 +316,16 @@ static void fetch_mime(struct imap_session *s, struct imap_fetch_run *run,
 							     buf, (size_t)n + 1);
 	}
 	charge(run, FETCH_LOOKUP_COST + (n > 0 ? (uint64_t)n : 0));
-	put_str(run, label);
-	if (n < 0) {
-		run->missing = true;
-		put_str(run, " NIL");
-	} else {
+	if (n == -ENOMEM)
+		run->nomem = true;
+	if (n >= 0) {
+		put_str(run, label);
 		put_str(run, " ");
 		put(run, buf, (size_t)n);
 	}
 	if (buf != small)
 		free(buf);
+	return n >= 0;
 }
 
 static void sep(struct imap_fetch_run *run)
@@ -289,7 +336,7 @@ static void sep(struct imap_fetch_run *run)
 }
 
 /* "* n FETCH (" and the items that need no literal. false when the
- * message is gone (nothing written). */
+ * message is gone: nothing written, the run moved on. */
 static bool fetch_start(struct imap_session *s, struct imap_fetch_run *run,
 			uint32_t index)
 {
@@ -297,10 +344,14 @@ static bool fetch_start(struct imap_session *s, struct imap_fetch_run *run,
 	struct postino_message_info *info = &run->info;
 	bool marks_seen = false;
 
-	if (imap_message(s, index, info) < 0)
+	run->marked = run->flushed = false;
+	if (imap_message(s, index, info) < 0) {
+		run->pos++; /* not in the view: no response at all */
+		run->item = ITEM_START;
 		return false;
+	}
 	if (run->set_seen && !(info->flags & POSTINO_FLAG_SEEN)) {
-		marks_seen = true;
+		marks_seen = run->marked = true;
 		info->flags |= POSTINO_FLAG_SEEN;
 		run->seen[run->seen_count++] = info->uid;
 	}
@@ -333,18 +384,25 @@ static bool fetch_start(struct imap_session *s, struct imap_fetch_run *run,
 		put_str(run, "RFC822.SIZE ");
 		put_u64(run, info->octets);
 	}
-	if (att->flags & IMAP_FETCH_ENVELOPE) {
+	static const struct {
+		unsigned flag;
+		enum postino_mime_summary which;
+		const char *label;
+	} summaries[] = {
+		{ IMAP_FETCH_ENVELOPE, POSTINO_MIME_ENVELOPE, "ENVELOPE" },
+		{ IMAP_FETCH_BODY, POSTINO_MIME_BODY, "BODY" },
+		{ IMAP_FETCH_BODYSTRUCTURE, POSTINO_MIME_BODYSTRUCTURE,
+		  "BODYSTRUCTURE" },
+	};
+	for (size_t i = 0; i < sizeof summaries / sizeof summaries[0]; i++) {
+		if (!(att->flags & summaries[i].flag))
+			continue;
 		sep(run);
-		fetch_mime(s, run, index, POSTINO_MIME_ENVELOPE, "ENVELOPE");
-	}
-	if (att->flags & IMAP_FETCH_BODY) {
-		sep(run);
-		fetch_mime(s, run, index, POSTINO_MIME_BODY, "BODY");
-	}
-	if (att->flags & IMAP_FETCH_BODYSTRUCTURE) {
-		sep(run);
-		fetch_mime(s, run, index, POSTINO_MIME_BODYSTRUCTURE,
-			   "BODYSTRUCTURE");
+		if (!fetch_mime(s, run, index, summaries[i].which,
+				summaries[i].label) && !run->nomem) {
+			fetch_drop(run);
+			return false;
+		}
 	}
 	return true;
 }
@@ -376,20 +434,17 @@ static void fetch_item(struct imap_session *s, struct imap_fetch_run *run)
 	size_t item = run->item++;
 
 	if (item == ITEM_START) {
-		if (!fetch_start(s, run, index)) {
-			run->pos++; /* gone: no response at all */
-			run->item = ITEM_START;
-		}
+		(void)fetch_start(s, run, index);
 	} else if (item < ITEM_BODIES) {
 		if (att->flags & fixed[item].flag) {
 			sep(run);
-			fetch_body(s, run, index, run->info.octets,
-				   fixed[item].body, fixed[item].label);
+			(void)fetch_body(s, run, index, run->info.octets,
+					 fixed[item].body, fixed[item].label);
 		}
 	} else if (item - ITEM_BODIES < att->n_bodies) {
 		sep(run);
-		fetch_body(s, run, index, run->info.octets,
-			   &att->bodies[item - ITEM_BODIES], NULL);
+		(void)fetch_body(s, run, index, run->info.octets,
+				 &att->bodies[item - ITEM_BODIES], NULL);
 	} else {
 		put_str(run, ")\r\n");
 		line_flush(s, run);
@@ -398,16 +453,35 @@ static void fetch_item(struct imap_session *s, struct imap_fetch_run *run)
 	}
 }
 
+static void fetch_answer(struct imap_session *s, bool missing)
+{
+	if (missing)
+		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
+				     "expunged meanwhile");
+	else
+		imap_tagged(s, "OK", "Fetch completed");
+}
+
+/* The \Seen store of a FETCH: its session, and whether messages went
+ * missing (the answer waits for the store). */
+struct seen_op {
+	struct imap_session *s;
+	bool missing;
+};
+
 static void seen_done(void *data, int status)
 {
-	struct imap_session *s = data;
+	struct seen_op *op = data;
+	struct imap_session *s = op->s;
+	bool missing = op->missing;
 
+	free(op);
 	if (imap_release(s))
 		return;
 	if (status < 0)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot set \\Seen");
 	else
-		imap_tagged(s, "OK", "Fetch completed");
+		fetch_answer(s, missing);
 }
 
 static void fetch_finish(struct imap_session *s)
@@ -416,23 +490,27 @@ static void fetch_finish(struct imap_session *s)
 	bool missing = run->missing;
 
 	if (run->seen_count > 0) {
-		s->pending++;
-		int ret = s->srv->host->mailbox->mailbox_store(
-			s->mb, run->seen, run->seen_count, POSTINO_STORE_ADD,
-			POSTINO_FLAG_SEEN, NULL, seen_done, s);
-		imap_fetch_run_free(&s->fetch);
-		if (ret < 0) {
-			s->pending--;
-			imap_tagged(s, "NO", "[SERVERBUG] Cannot set \\Seen");
+		struct seen_op *op = malloc(sizeof(*op));
+		int ret = -ENOMEM;
+		if (op != NULL) {
+			*op = (struct seen_op){ s, missing };
+			s->pending++;
+			ret = s->srv->host->mailbox->mailbox_store(
+				s->mb, run->seen, run->seen_count,
+				POSTINO_STORE_ADD, POSTINO_FLAG_SEEN, NULL,
+				seen_done, op);
+			if (ret < 0) {
+				s->pending--;
+				free(op);
+			}
 		}
+		imap_fetch_run_free(&s->fetch);
+		if (ret < 0)
+			imap_tagged(s, "NO", "[SERVERBUG] Cannot set \\Seen");
 		return;
 	}
 	imap_fetch_run_free(&s->fetch);
-	if (missing)
-		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
-				     "expunged meanwhile");
-	else
-		imap_tagged(s, "OK", "Fetch completed");
+	fetch_answer(s, missing);
 }
 
 static void yield_work(void *data)

@@ -1,7 +1,9 @@
 /* LIST and LSUB (RFC 3501 6.3.8-9) with LIST-EXTENDED selection and
- * return options (RFC 5258: SUBSCRIBED, SPECIAL-USE, CHILDREN), CHILDREN
- * attributes (RFC 3348) and special-use attributes (RFC 6154), which are
- * always sent: clients that never ask still find Sent and Trash. */
+ * return options (RFC 5258: SUBSCRIBED, RECURSIVEMATCH with CHILDINFO,
+ * SPECIAL-USE, CHILDREN), CHILDREN attributes (RFC 3348) and special-use
+ * attributes (RFC 6154), which are always sent: clients that never ask
+ * still find Sent and Trash. The subscription list is names, whatever
+ * mailboxes exist: LIST (SUBSCRIBED) shows the others \NonExistent. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,21 +18,26 @@
  * over 10,000 mailboxes of 100 bytes 21 million. */
 #define LIST_MATCH_BUDGET (UINT64_C(1) << 25)
 
-/* One name LIST may show: a mailbox, or a parent implied by one. The
- * name points into a mailbox's own copy (a parent is a prefix of its
- * child's name), so it is not NUL-terminated: use len. */
+/* One name LIST may show: a mailbox, a subscribed name, or a parent
+ * implied by one. The name points into an owned copy (a parent is a
+ * prefix of its child's name), so it is not NUL-terminated: use len. */
 struct list_entry {
 	const char *name;
 	size_t len;
 	const char *special_use;
 	bool subscribed;
-	bool exists;       /* a parent implied by its children may not */
-	bool has_children;
+	bool exists;       /* a mailbox (a subscribed name need not be) */
+	bool has_children; /* a mailbox below it */
+	bool sub_children; /* a subscribed name below it */
+	bool sub_unmatched; /* one that no pattern matches (CHILDINFO) */
+	bool matched;      /* by a pattern */
+	bool matched_percent; /* by a pattern with "%" */
 };
 
-/* What mailbox_list gave, and every parent it implies: collected as they
- * come (duplicates included), then sorted and merged once, so an account
- * with n mailboxes costs O(n log n), not a search per name. */
+/* What mailbox_list and mailbox_subscriptions gave, and every parent
+ * they imply: collected as they come (duplicates included), then sorted
+ * and merged once, so an account with n names costs O(n log n), not a
+ * search per name. */
 struct list_all {
 	struct list_entry *e;
 	size_t count, cap;
@@ -73,39 +80,66 @@ static struct list_entry *list_push(struct list_all *all, const char *name,
 	return e;
 }
 
-static void list_collect(void *data, const struct postino_mailbox_entry *m)
+/* name and every ancestor of it, which has a mailbox (or, subscribed:
+ * a subscribed name) below it. The name's own entry, or NULL. */
+static struct list_entry *list_add(struct list_all *all, const char *str,
+				   bool subscribed)
 {
-	struct list_all *all = data;
+	char *name = list_own(all, str);
 
-	if (all->failed)
-		return;
-	char *name = list_own(all, m->name);
-	const char *use = m->special_use != NULL ?
-		list_own(all, m->special_use) : NULL;
-	if (name == NULL || (m->special_use != NULL && use == NULL)) {
+	if (name == NULL) {
 		all->failed = true;
-		return;
+		return NULL;
 	}
 	size_t len = strlen(name);
-	/* Every ancestor: as a parent with children, existing or not. */
 	for (size_t i = 0; i < len; i++) {
 		if (name[i] != '/')
 			continue;
 		struct list_entry *p = list_push(all, name, i);
 		if (p == NULL) {
 			all->failed = true;
-			return;
+			return NULL;
 		}
-		p->has_children = true;
+		if (subscribed)
+			p->sub_children = true;
+		else
+			p->has_children = true;
 	}
 	struct list_entry *e = list_push(all, name, len);
-	if (e == NULL) {
+	if (e == NULL)
+		all->failed = true;
+	return e;
+}
+
+static void list_collect(void *data, const struct postino_mailbox_entry *m)
+{
+	struct list_all *all = data;
+
+	if (all->failed)
+		return;
+	const char *use = m->special_use != NULL ?
+		list_own(all, m->special_use) : NULL;
+	if (m->special_use != NULL && use == NULL) {
 		all->failed = true;
 		return;
 	}
+	struct list_entry *e = list_add(all, m->name, false);
+	if (e == NULL)
+		return;
 	e->exists = true;
-	e->subscribed = m->subscribed != 0;
 	e->special_use = use;
+}
+
+/* A subscribed name, a mailbox or not (RFC 3501 6.3.6, RFC 5258). */
+static void list_collect_subscribed(void *data, const char *name)
+{
+	struct list_all *all = data;
+
+	if (all->failed)
+		return;
+	struct list_entry *e = list_add(all, name, true);
+	if (e != NULL)
+		e->subscribed = true;
 }
 
 static bool is_inbox(const struct list_entry *e)
@@ -144,9 +178,10 @@ static void list_merge(struct list_all *all)
 			continue;
 		}
 		last->has_children |= e->has_children;
+		last->sub_children |= e->sub_children;
+		last->subscribed |= e->subscribed;
 		if (e->exists) {
 			last->exists = true;
-			last->subscribed = e->subscribed;
 			last->special_use = e->special_use;
 		}
 	}
@@ -169,17 +204,58 @@ struct list_opts {
 	bool ret_subscribed, ret_special, ret_children;
 };
 
+/* The entry of name[0..len), or NULL (binary search: all is merged). */
+static struct list_entry *list_find(struct list_all *all, const char *name,
+				    size_t len)
+{
+	struct list_entry key = { .name = name, .len = len };
+
+	return bsearch(&key, all->e, all->count, sizeof(*all->e), cmp_entry);
+}
+
+/* RECURSIVEMATCH (RFC 5258 3.5): marks the names above each subscribed
+ * name that no pattern matches; they are listed with CHILDINFO when a
+ * pattern matches them. Depth x log n per subscribed name. */
+static void list_mark_unmatched(struct list_all *all)
+{
+	for (size_t i = 0; i < all->count; i++) {
+		const struct list_entry *e = &all->e[i];
+		if (!e->subscribed || e->matched)
+			continue;
+		for (size_t k = e->len; k-- > 0;) {
+			if (e->name[k] != '/')
+				continue;
+			struct list_entry *p = list_find(all, e->name, k);
+			if (p != NULL)
+				p->sub_unmatched = true;
+		}
+	}
+}
+
+/* RFC 3501 6.3.8-9 and RFC 5258: whether and how one matched entry is
+ * listed. */
 static void list_reply(struct imap_session *s, const struct list_opts *o,
 		       const struct list_entry *e)
 {
 	struct imap_buf out;
-	bool sep = false;
+	bool sep = false, noselect = false, childinfo = false;
 
-	if (o->lsub || o->sel_subscribed) {
-		if (!e->subscribed)
+	if (o->lsub) {
+		/* A subscribed name, or the unsubscribed parent of one at
+		 * the level "%" stops at (6.3.9: \Noselect, MUST). */
+		if (!e->subscribed &&
+		    !(e->sub_children && e->matched_percent))
 			return;
-	} else if (!e->exists && !e->has_children) {
-		return;
+		noselect = !e->exists || !e->subscribed;
+	} else if (o->sel_subscribed) {
+		childinfo = o->sel_recursive && e->sub_unmatched;
+		if (!e->subscribed && !childinfo)
+			return;
+	} else {
+		/* A mailbox, or a parent implied by mailboxes under "%". */
+		if (!e->exists && !(e->has_children && e->matched_percent))
+			return;
+		noselect = !e->exists;
 	}
 	if (o->sel_special && e->special_use == NULL)
 		return;
@@ -187,8 +263,10 @@ static void list_reply(struct imap_session *s, const struct list_opts *o,
 	imap_buf_append_str(&out, o->lsub ? "* LSUB (" : "* LIST (");
 #define ATTR(a) do { if (sep) imap_buf_append_char(&out, ' '); \
 		imap_buf_append_str(&out, a); sep = true; } while (0)
-	if (!e->exists)
-		ATTR(o->sel_subscribed ? "\\NonExistent" : "\\Noselect");
+	if (noselect)
+		ATTR("\\Noselect");
+	if (o->sel_subscribed && !e->exists)
+		ATTR("\\NonExistent");
 	if (!o->lsub)
 		ATTR(e->has_children ? "\\HasChildren" : "\\HasNoChildren");
 	if (!o->lsub && e->subscribed &&
@@ -199,6 +277,8 @@ static void list_reply(struct imap_session *s, const struct list_opts *o,
 #undef ATTR
 	imap_buf_append_str(&out, ") \"/\" ");
 	imap_write_mailbox(&out, e->name, e->len);
+	if (childinfo)
+		imap_buf_append_str(&out, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	imap_buf_append_str(&out, "\r\n");
 	imap_write(s, out.data, out.len);
 	imap_buf_free(&out);
@@ -314,6 +394,9 @@ void imap_cmd_list(struct imap_session *s, const struct imap_command *cmd,
 	}
 	int ret = s->srv->host->mailbox->mailbox_list(s->srv->mod, s->account,
 					     list_collect, &all);
+	if (ret == 0)
+		ret = s->srv->host->mailbox->mailbox_subscriptions(
+			s->srv->mod, s->account, list_collect_subscribed, &all);
 	if (ret < 0 || all.failed) {
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot list mailboxes");
 		goto out;
@@ -332,24 +415,27 @@ void imap_cmd_list(struct imap_session *s, const struct imap_command *cmd,
 				     "for this many mailboxes");
 		goto out;
 	}
-	/* Each name once, in order, if any pattern matches it (RFC 5258
-	 * 3: one response per mailbox). */
 	for (size_t e = 0; e < all.count; e++) {
-		const struct list_entry *en = &all.e[e];
+		struct list_entry *en = &all.e[e];
 		if (en->len == 0)
 			continue;
-		for (size_t k = 0; k < npat; k++) {
+		for (size_t k = 0; k < npat && !en->matched_percent; k++) {
 			struct imap_pattern *p = &compiled[k];
-			/* An implied parent shows only under "%" (RFC 3501
-			 * 6.3.8), never as a result of "*". */
 			if (p->pat == NULL ||
-			    (!en->exists && !p->percent && !o.sel_subscribed) ||
+			    (en->matched && !p->percent) ||
 			    !imap_pattern_match(p, en->name, en->len))
 				continue;
-			list_reply(s, &o, en);
-			break;
+			en->matched = true;
+			en->matched_percent = p->percent;
 		}
 	}
+	if (o.sel_recursive)
+		list_mark_unmatched(&all);
+	/* Each name once, in order (RFC 5258 3: one response per
+	 * mailbox, whatever number of patterns match it). */
+	for (size_t e = 0; e < all.count; e++)
+		if (all.e[e].matched)
+			list_reply(s, &o, &all.e[e]);
 	imap_tagged(s, "OK", "%s completed", cmd->name);
 out:
 	for (size_t k = 0; k < npat; k++)

@@ -48,9 +48,7 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 		if (s->mb != NULL)
 			host->mailbox->mailbox_close(&s->mb);
 		imap_buf_free(&name);
-		imap_tagged(s, "NO", ret == -ENOENT
-				? "[NONEXISTENT] Mailbox does not exist"
-				: "[SERVERBUG] Cannot open the mailbox");
+		imap_tagged(s, "NO", "%s", imap_mailbox_error(ret));
 		return;
 	}
 	s->mailbox_name = strdup(name.data);
@@ -59,6 +57,9 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 	s->readonly = examine;
 	s->exists = imap_count(s);
 	s->recent = 0;
+	/* The keywords in use go in FLAGS (RFC 3501 6.3.1, 7.2.6); without
+	 * memory for the set, FLAGS lists the system flags only. */
+	s->keywords = imap_keywords_new();
 	for (uint32_t i = 0; i < s->exists; i++) {
 		struct postino_message_info info;
 		if (imap_message(s, i, &info) < 0)
@@ -67,15 +68,13 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 			s->recent++;
 		if (unseen == 0 && !(info.flags & POSTINO_FLAG_SEEN))
 			unseen = i + 1;
+		if (s->keywords != NULL)
+			imap_keywords_add(s->keywords, info.keywords);
 	}
 	host->mailbox->mailbox_watch(s->mb, mailbox_changed, s);
-	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-		       "\\Draft)\r\n"
-		       "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n"
-		       "* %u EXISTS\r\n* %u RECENT\r\n",
-		    examine ? "" : "\\Answered \\Flagged \\Deleted \\Seen "
-				   "\\Draft \\*",
-		    s->exists, s->recent);
+	imap_flags_announce(s);
+	imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists,
+		    s->recent);
 	if (unseen > 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
@@ -131,6 +130,35 @@ static void mbox_started(struct imap_session *s, int ret)
 	}
 }
 
+/* A CREATE that subscribes the new mailbox too: a second job once the
+ * first is done (RFC 3501 6.3.3 leaves subscribing to the client; the
+ * special-use folders are subscribed as the account's own are, the rest
+ * only with [imap] subscribe_on_create). */
+struct create_op {
+	struct imap_session *s;
+	char *name;
+};
+
+static void create_done(void *data, int status)
+{
+	struct create_op *op = data;
+	struct imap_session *s = op->s;
+
+	if (status == 0 && !s->closed) {
+		int ret = s->srv->host->mailbox->mailbox_subscribe(
+			s->srv->mod, s->account, op->name, 1, mbox_done, s);
+		if (ret == 0) {
+			free(op->name);
+			free(op);
+			return;
+		}
+		status = ret;
+	}
+	free(op->name);
+	free(op);
+	mbox_done(s, status);
+}
+
 /* CREATE name [(USE (\Sent))] (RFC 6154). */
 void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd,
 		     const struct imap_arg *args, size_t n_args, bool uid)
@@ -169,11 +197,30 @@ void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "NO", "[ALREADYEXISTS] INBOX always exists");
 		return;
 	}
+	struct create_op *op = NULL;
+	if (use != NULL || s->srv->subscribe_on_create) {
+		op = calloc(1, sizeof(*op));
+		if (op == NULL || (op->name = strdup(name.data)) == NULL) {
+			free(op);
+			imap_buf_free(&name);
+			imap_tagged(s, "NO", "Out of memory");
+			return;
+		}
+		op->s = s;
+	}
 	s->pending++;
 	imap_busy(s);
 	int ret = s->srv->host->mailbox->mailbox_create(s->srv->mod, s->account,
-					       name.data, use, mbox_done, s);
+					       name.data, use,
+					       op != NULL ? create_done
+							  : mbox_done,
+					       op != NULL ? (void *)op
+							  : (void *)s);
 	imap_buf_free(&name);
+	if (ret < 0 && op != NULL) {
+		free(op->name);
+		free(op);
+	}
 	if (ret == -EINVAL && use != NULL) {
 		s->pending--;
 		imap_tagged(s, "NO", "[USEATTR] Unsupported special-use "
@@ -298,9 +345,7 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd,
 					   &st);
 	if (ret < 0) {
 		imap_buf_free(&name);
-		imap_tagged(s, "NO", ret == -ENOENT
-				? "[NONEXISTENT] Mailbox does not exist"
-				: "[SERVERBUG] Internal error");
+		imap_tagged(s, "NO", "%s", imap_mailbox_error(ret));
 		return;
 	}
 	imap_buf_init(&out, 0);

@@ -4,7 +4,10 @@
  * sizes, dates; the header, or the whole message, only when a key reads
  * them) and a worker thread evaluates the batch, so a body search over a
  * big mailbox never holds the loop, and each turn of it does a bounded
- * amount of reading. */
+ * amount of reading. Text keys match the message's text, not its
+ * encoding: the worker has the host decode each message (mime_search_
+ * text: encoded words, transfer encodings, charsets to UTF-8, addresses
+ * as ENVELOPE parses them), folds its case and matches that. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +17,11 @@
 #include "imap_date.h"
 #include "imap_search.h"
 
-/* Bodies are searched in memory: bounded per message. */
+/* Bodies are searched in memory: bounded per message, and so is their
+ * decoded text (what is longer is not searched). */
 #define SEARCH_BODY_MAX (16 * 1024 * 1024)
 #define SEARCH_HEADER_MAX (1024 * 1024)
+#define SEARCH_TEXT_MAX (16 * 1024 * 1024)
 /* One batch: this many messages, or about this many bytes of them (at
  * least one message, whatever its size). */
 #define SEARCH_BATCH_MESSAGES 4096
@@ -39,6 +44,7 @@ struct search_item {
 
 struct search_run {
 	struct imap_session *s;
+	const struct postino_host *host; /* for the worker */
 	struct imap_search_program *prog;
 	unsigned needs;
 	bool uid;
@@ -207,11 +213,48 @@ static bool header_values(const char *h, size_t len, const char *field,
 	return false;
 }
 
+/* One message as the evaluator reads it: its decoded text when the host
+ * could make it, else its bytes as stored. */
+struct search_text {
+	const struct search_item *it;
+	char *text;          /* "Name: value\n"..., "\n", the body's text;
+				case folded; NULL: use it->data */
+	size_t len, header_len;
+};
+
+/* The message's text as SEARCH matches it (worker thread). */
+static void text_decode(const struct search_run *run,
+			const struct search_item *it, struct search_text *st)
+{
+	bool body = (run->needs & IMAP_SEARCH_NEED_BODY) != 0;
+	size_t cap = it->data_len < SEARCH_TEXT_MAX / 2 - 4096
+			     ? it->data_len * 2 + 4096 : SEARCH_TEXT_MAX;
+
+	if (run->needs == 0 || it->data == NULL)
+		return;
+	st->text = malloc(cap);
+	if (st->text == NULL)
+		return; /* the stored bytes, then */
+	int64_t n = run->host->mailbox->mime_search_text(
+		it->data, it->data_len, body, st->text, cap, &st->header_len);
+	if (n < 0) {
+		free(st->text);
+		st->text = NULL;
+		return;
+	}
+	st->len = (size_t)n;
+	imap_fold_utf8(st->text, st->len);
+}
+
 static int header_contains(void *ctx, const char *field, size_t field_len,
 			   const struct imap_needle *needle)
 {
-	const struct search_item *it = ctx;
+	const struct search_text *st = ctx;
+	const struct search_item *it = st->it;
 
+	if (st->text != NULL)
+		return header_values(st->text, st->header_len, field,
+				     field_len, needle) ? 1 : 0;
 	return header_values(it->data + it->header_start,
 			     it->header_end - it->header_start, field,
 			     field_len, needle) ? 1 : 0;
@@ -220,8 +263,15 @@ static int header_contains(void *ctx, const char *field, size_t field_len,
 static int body_contains(void *ctx, bool text,
 			 const struct imap_needle *needle)
 {
-	const struct search_item *it = ctx;
+	const struct search_text *st = ctx;
+	const struct search_item *it = st->it;
 
+	if (st->text != NULL && text)
+		return imap_needle_find(needle, st->text, st->len);
+	if (st->text != NULL)
+		return st->len > st->header_len &&
+		       imap_needle_find(needle, st->text + st->header_len + 1,
+					st->len - st->header_len - 1);
 	if (text)
 		return imap_needle_find(needle, it->data, it->data_len);
 	return imap_needle_find(needle, it->data + it->text_start,
@@ -284,7 +334,7 @@ static int parse_rfc5322_date(const char *v, size_t len, int64_t *t_r,
 
 static int sent_date(void *ctx, int64_t *t_r, int *tz_min_r)
 {
-	const struct search_item *it = ctx;
+	const struct search_item *it = ((const struct search_text *)ctx)->it;
 	const char *h = it->data + it->header_start;
 	size_t len = it->header_end - it->header_start, pos = 0;
 
@@ -306,6 +356,7 @@ static void search_work(void *data)
 
 	for (size_t i = 0; i < run->count; i++) {
 		struct search_item *it = &run->batch[i];
+		struct search_text st = { .it = it };
 		struct imap_search_msg m = {
 			.seq = it->seq,
 			.uid = it->uid,
@@ -313,12 +364,19 @@ static void search_work(void *data)
 			.flags = it->flags,
 			.keywords = it->keywords,
 			.internaldate = it->internaldate,
-			.ctx = it,
+			.ctx = &st,
 			.header_contains = header_contains,
 			.body_contains = body_contains,
 			.sent_date = sent_date,
 		};
-		it->result = it->gone ? 0 : imap_search_eval(run->prog, &m);
+		if (it->gone) {
+			it->result = 0;
+			continue;
+		}
+		/* One message's text at a time: decoded, matched, freed. */
+		text_decode(run, it, &st);
+		it->result = imap_search_eval(run->prog, &m);
+		free(st.text);
 	}
 }
 
@@ -400,6 +458,7 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd,
 		return;
 	}
 	run->s = s;
+	run->host = s->srv->host;
 	run->uid = uid;
 	imap_buf_init(&run->out, 0);
 	ret = imap_search_parse(args, n_args, 0, &run->prog, &error);

@@ -27,6 +27,13 @@ static void store_done(void *data, int status)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags");
 		goto out;
 	}
+	/* A new keyword changes the mailbox's flags: FLAGS first, also
+	 * for .SILENT (RFC 3501 7.2.6). */
+	for (size_t i = 0; i < op->count; i++) {
+		struct postino_message_info info;
+		if (imap_message(s, op->indices[i], &info) == 0)
+			imap_keywords_seen(s, info.keywords);
+	}
 	for (size_t i = 0; !op->silent && i < op->count; i++) {
 		struct postino_message_info info;
 		struct imap_buf out;
@@ -144,6 +151,10 @@ static void copy_done(void *data, int status, uint32_t uidvalidity,
 		imap_tagged(s, "NO", "[TRYCREATE] Mailbox does not exist");
 		return;
 	}
+	if (status == -EDQUOT) {
+		imap_tagged(s, "NO", IMAP_OVERQUOTA);
+		return;
+	}
 	if (status < 0) {
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot %s messages",
 			    move ? "move" : "copy");
@@ -244,10 +255,21 @@ static void expunge_done(void *data, int status)
 	imap_tagged(s, "OK", "Expunge completed");
 }
 
-/* Expunges the \Deleted messages (of set, when not NULL). */
+/* Expunges the \Deleted messages (of set, when not NULL): those that
+ * have the flag now, so the view first takes in what other sessions
+ * changed since it last looked (a \Deleted another session took off
+ * must keep its message). EXPUNGE reports what the sync finds; CLOSE
+ * sends no untagged EXPUNGE (RFC 3501 6.4.2), its view goes anyway. */
 static void expunge_deleted(struct imap_session *s,
 			    const struct imap_seqset *set)
 {
+	if (strcmp(s->running->name, "CLOSE") == 0) {
+		if (s->srv->host->mailbox->mailbox_sync(s->mb, 1, NULL, NULL,
+							NULL) == 0)
+			s->exists = imap_count(s);
+	} else {
+		imap_sync(s, true);
+	}
 	uint32_t *uids = malloc((s->exists + 1) * sizeof(*uids));
 	size_t n = 0;
 

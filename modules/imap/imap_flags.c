@@ -1,5 +1,7 @@
 /* Flags; see imap_flags.h. */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -121,4 +123,89 @@ int imap_flags_format(unsigned flags, const char *keywords,
 	if (ret < 0)
 		imap_buf_truncate(out, start);
 	return ret;
+}
+
+/* Open addressing, twice the keywords it may hold; 0 is a free slot. */
+#define KEYWORD_SLOTS (2 * IMAP_KEYWORDS_MAX)
+
+struct imap_keywords {
+	char text[IMAP_KEYWORDS_BYTES + 1]; /* "kw1 kw2" */
+	size_t len;
+	unsigned count;
+	struct {
+		uint32_t hash;
+		uint16_t at, len; /* in text */
+	} slot[KEYWORD_SLOTS];
+};
+
+struct imap_keywords *imap_keywords_new(void)
+{
+	return calloc(1, sizeof(struct imap_keywords));
+}
+
+void imap_keywords_free(struct imap_keywords **kw)
+{
+	free(*kw);
+	*kw = NULL;
+}
+
+/* FNV-1a of the keyword folded to lower case, never 0. */
+static uint32_t keyword_hash(const char *k, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)k[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+	}
+	return h != 0 ? h : 1;
+}
+
+/* Adds k unless the set has it or is full: 1 when added. */
+static unsigned keyword_add(struct imap_keywords *kw, const char *k,
+			    size_t len)
+{
+	uint32_t h = keyword_hash(k, len);
+	size_t i = h % KEYWORD_SLOTS;
+
+	while (kw->slot[i].hash != 0) {
+		if (kw->slot[i].hash == h && kw->slot[i].len == len &&
+		    strncasecmp(kw->text + kw->slot[i].at, k, len) == 0)
+			return 0;
+		i = (i + 1) % KEYWORD_SLOTS;
+	}
+	size_t need = len + (kw->len > 0);
+	if (kw->count == IMAP_KEYWORDS_MAX ||
+	    need > IMAP_KEYWORDS_BYTES - kw->len)
+		return 0;
+	if (kw->len > 0)
+		kw->text[kw->len++] = ' ';
+	kw->slot[i].hash = h;
+	kw->slot[i].at = (uint16_t)kw->len;
+	kw->slot[i].len = (uint16_t)len;
+	memcpy(kw->text + kw->len, k, len);
+	kw->len += len;
+	kw->text[kw->len] = '\0';
+	kw->count++;
+	return 1;
+}
+
+unsigned imap_keywords_add(struct imap_keywords *kw, const char *list)
+{
+	unsigned added = 0;
+
+	while (list != NULL && *list != '\0') {
+		const char *sp = strchr(list, ' ');
+		size_t n = sp != NULL ? (size_t)(sp - list) : strlen(list);
+
+		if (n > 0)
+			added += keyword_add(kw, list, n);
+		list += n + (sp != NULL);
+	}
+	return added;
+}
+
+const char *imap_keywords_text(const struct imap_keywords *kw)
+{
+	return kw->text;
 }

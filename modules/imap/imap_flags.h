@@ -37,4 +37,22 @@ bool imap_keywords_has(const char *list, size_t list_len, const char *kw,
 int imap_flags_format(unsigned flags, const char *keywords,
 		      struct imap_buf *out);
 
+/* The keywords a session has named in its FLAGS response (RFC 3501
+ * 7.2.6: the flags the mailbox has): a set looked up by hash, so adding
+ * every message's keywords costs their length, whatever their number.
+ * Bounded: past IMAP_KEYWORDS_MAX keywords or IMAP_KEYWORDS_BYTES of
+ * them new ones are not kept (PERMANENTFLAGS' \* still says any may be
+ * made). */
+#define IMAP_KEYWORDS_MAX 256
+#define IMAP_KEYWORDS_BYTES 8192
+struct imap_keywords;
+struct imap_keywords *imap_keywords_new(void);
+void imap_keywords_free(struct imap_keywords **kw);
+/* Adds the keywords of a space-separated list (NULL: none) that the set
+ * lacks (case-insensitive); how many it added. */
+unsigned imap_keywords_add(struct imap_keywords *kw, const char *list);
+/* The set as "kw1 kw2", in first-seen spelling and order; "" if empty.
+ * Valid until the next add. */
+const char *imap_keywords_text(const struct imap_keywords *kw);
+
 #endif

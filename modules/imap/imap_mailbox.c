@@ -11,18 +11,48 @@
 #include "imap_flags.h"
 #include "imap_seqset.h"
 
+/* Whether UTF-8 name[0..len) has a control character (C0, DEL or C1),
+ * which modified UTF-7 can encode but no mailbox name may hold. */
+static bool has_control(const char *name, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		     p[i + 1] <= 0x9f))
+			return true;
+	}
+	return false;
+}
+
 int imap_mutf7_name(const char *str, size_t len, struct imap_buf *out)
 {
+	size_t start = out->len;
 	int ret;
 
 	if (len == 0 || memchr(str, '\0', len) != NULL)
 		return -EINVAL;
 	ret = imap_mutf7_to_utf8(str, len, out);
+	if (ret == 0 && has_control(out->data + start, out->len - start))
+		ret = -EINVAL;
 	if (ret == 0)
 		ret = imap_buf_append(out, "", 0);
 	if (ret == 0 && out->data == NULL)
 		ret = -EINVAL;
 	return ret;
+}
+
+const char *imap_mailbox_error(int ret)
+{
+	switch (ret) {
+	case -ENOENT:
+		return "[NONEXISTENT] Mailbox does not exist";
+	case -EINVAL:
+		return "[CANNOT] Invalid mailbox name";
+	default:
+		return "[SERVERBUG] Cannot open the mailbox";
+	}
 }
 
 bool imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
@@ -60,6 +90,7 @@ void imap_unselect(struct imap_session *s)
 {
 	if (s->mb != NULL)
 		s->srv->host->mailbox->mailbox_close(&s->mb);
+	imap_keywords_free(&s->keywords);
 	free(s->mailbox_name);
 	s->mailbox_name = NULL;
 	s->exists = 0;
@@ -68,6 +99,31 @@ void imap_unselect(struct imap_session *s)
 	s->readonly = false;
 	if (s->state == IMAP_SELECTED)
 		s->state = IMAP_AUTH;
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+void imap_flags_announce(struct imap_session *s)
+{
+	const char *kw = s->keywords != NULL ?
+		imap_keywords_text(s->keywords) : "";
+	const char *sep = kw[0] != '\0' ? " " : "";
+
+	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+		       "\\Draft%s%s)\r\n", sep, kw);
+	if (s->readonly)
+		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only\r\n");
+	else
+		imap_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+			       "\\Deleted \\Seen \\Draft%s%s \\*)] Flags "
+			       "permitted\r\n", sep, kw);
+}
+
+void imap_keywords_seen(struct imap_session *s, const char *keywords)
+{
+	if (s->keywords != NULL && keywords != NULL && keywords[0] != '\0' &&
+	    imap_keywords_add(s->keywords, keywords) > 0)
+		imap_flags_announce(s);
 }
 
 /* ---- sync ---------------------------------------------------------------- */
@@ -93,6 +149,7 @@ static void sync_flags(void *data, uint32_t index)
 
 	if (index >= s->exists || imap_message(s, index, &info) < 0)
 		return; /* new: the client learns it with EXISTS */
+	imap_keywords_seen(s, info.keywords);
 	imap_buf_init(&out, 0);
 	if (imap_flags_format(info.flags, info.keywords, &out) == 0) {
 		if (s->tag_uid)
@@ -130,12 +187,19 @@ void imap_sync(struct imap_session *s, bool expunges)
 	before = s->exists;
 	uint32_t count = imap_count(s);
 	if (count > before) {
+		unsigned added = 0;
 		for (uint32_t i = before; i < count; i++) {
 			struct postino_message_info info;
-			if (imap_message(s, i, &info) == 0 &&
-			    (info.flags & POSTINO_FLAG_RECENT))
+			if (imap_message(s, i, &info) < 0)
+				continue;
+			if (info.flags & POSTINO_FLAG_RECENT)
 				s->recent++;
+			if (s->keywords != NULL)
+				added += imap_keywords_add(s->keywords,
+							   info.keywords);
 		}
+		if (added > 0)
+			imap_flags_announce(s);
 		s->exists = count;
 		imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists,
 			    s->recent);

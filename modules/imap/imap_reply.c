@@ -73,6 +73,9 @@ void imap_capability_list(struct imap_session *s, struct imap_buf *out)
 				 "IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
 				 "MOVE SPECIAL-USE CREATE-SPECIAL-USE "
 				 "LIST-EXTENDED");
+	if (imap_quota_supported(s))
+		imap_buf_append_str(out, " QUOTA QUOTA=RES-STORAGE "
+					 "QUOTA=RES-MESSAGE");
 	if (s->state == IMAP_NOT_AUTH) {
 		if (tls)
 			imap_auth_capabilities(s, out);

@@ -459,6 +459,52 @@ static char fold(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
+/* Simple lower case of a code point of two UTF-8 bytes (U+0080..U+07FF)
+ * whose lower case is two bytes too: Latin-1, Latin Extended-A, Greek,
+ * Cyrillic. Others stay. */
+static uint32_t fold_cp(uint32_t cp)
+{
+	if ((cp >= 0xc0 && cp <= 0xde && cp != 0xd7) ||
+	    (cp >= 0x391 && cp <= 0x3a9 && cp != 0x3a2) ||
+	    (cp >= 0x410 && cp <= 0x42f))
+		return cp + 0x20;
+	if (cp >= 0x400 && cp <= 0x40f)
+		return cp + 0x50;
+	if (cp == 0x178)
+		return 0xff;
+	if (cp == 0x3c2) /* final sigma */
+		return 0x3c3;
+	if (((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) ||
+	     (cp >= 0x14a && cp <= 0x177)) && cp % 2 == 0)
+		return cp + 1;
+	if (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) &&
+	    cp % 2 == 1)
+		return cp + 1;
+	return cp;
+}
+
+void imap_fold_utf8(char *s, size_t len)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] >= 'A' && p[i] <= 'Z') {
+			p[i] += 32;
+			continue;
+		}
+		if ((p[i] & 0xe0) != 0xc0 || i + 1 == len ||
+		    (p[i + 1] & 0xc0) != 0x80)
+			continue;
+		uint32_t cp = ((uint32_t)(p[i] & 0x1f) << 6) | (p[i + 1] & 0x3f);
+		uint32_t low = fold_cp(cp);
+		if (low != cp) {
+			p[i] = (unsigned char)(0xc0 | (low >> 6));
+			p[i + 1] = (unsigned char)(0x80 | (low & 0x3f));
+		}
+		i++;
+	}
+}
+
 int imap_needle_init(struct imap_needle *n, const char *str, size_t len)
 {
 	memset(n, 0, sizeof(*n));
@@ -474,8 +520,8 @@ int imap_needle_init(struct imap_needle *n, const char *str, size_t len)
 		imap_needle_free(n);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < len; i++)
-		n->folded[i] = fold(str[i]);
+	memcpy(n->folded, str, len);
+	imap_fold_utf8(n->folded, len);
 	/* next[i]: the longest proper prefix of folded[0..i] that is also
 	 * its suffix; where a mismatch after it resumes. */
 	n->next[0] = 0;

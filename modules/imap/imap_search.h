@@ -24,12 +24,19 @@
 #define IMAP_SEARCH_NEED_HEADER (1u << 0) /* header_contains, sent_date */
 #define IMAP_SEARCH_NEED_BODY   (1u << 1) /* body_contains */
 
+/* Folds UTF-8 text in place to lower case, keeping its length: ASCII,
+ * and the letters of Latin-1, Latin Extended-A, Greek and Cyrillic
+ * (Unicode simple case folding where it keeps two bytes two bytes).
+ * Other bytes, malformed ones included, stay. */
+void imap_fold_utf8(char *s, size_t len);
+
 /* A search string compiled once for case-insensitive substring search in
- * O(haystack + needle) time: Knuth-Morris-Pratt over bytes folded to
- * ASCII lower case (the naive scan was O(haystack x needle): a 16 MB body
- * against a 256 KB string). ASCII letters compare case-insensitively,
- * every other byte (UTF-8 included) exactly; the empty needle is found
- * everywhere. */
+ * O(haystack + needle) time: Knuth-Morris-Pratt over bytes (the naive
+ * scan was O(haystack x needle): a 16 MB body against a 256 KB string).
+ * The needle is folded with imap_fold_utf8; the haystack's ASCII letters
+ * are folded as it is read, so text folded beforehand with
+ * imap_fold_utf8 matches without regard to case in those scripts too;
+ * the empty needle is found everywhere. */
 struct imap_needle {
 	const char *str;  /* as sent; borrowed (from the key), not NUL-
 			     terminated */

@@ -48,6 +48,9 @@ static const struct imap_command_def commands[] = {
 	{ "COPY", S_SE, imap_cmd_copy, false },
 	{ "MOVE", S_SE, imap_cmd_copy, false },
 	{ "IDLE", S_AU | S_SE, imap_cmd_idle, false },
+	{ "GETQUOTAROOT", S_AU | S_SE, imap_cmd_getquotaroot, false },
+	{ "GETQUOTA", S_AU | S_SE, imap_cmd_getquota, false },
+	{ "SETQUOTA", S_AU | S_SE, imap_cmd_setquota, false },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -73,6 +76,7 @@ static void session_free(struct imap_session *s)
 		host->core->timer_stop(&s->idle_timer);
 	if (s->mb != NULL)
 		host->mailbox->mailbox_close(&s->mb);
+	imap_keywords_free(&s->keywords);
 	if (s->append_msg != NULL)
 		host->mail->msg_discard(&s->append_msg);
 	free(s->mailbox_name);

@@ -78,10 +78,17 @@ struct smtp_session {
 	int in_mail;
 	struct smtp_mail_args mail;
 	struct smtp_strv local;    /* accounts */
+	struct smtp_strv local_rcpt; /* per account: the RCPT that reached
+				      * it (the DELIVERY hooks' rcpt_to) */
 	struct smtp_strv remote;   /* addresses for the outbound queue */
+	struct smtp_strv remote_via; /* per address: the local address
+				      * (alias) it was reached by, or "" for
+				      * a relay */
 	unsigned rcpt_count;       /* accepted RCPT commands */
 	struct smtp_rcpt_args rcpt; /* the RCPT being decided */
 	struct smtp_strv rcpt_local, rcpt_remote; /* its targets */
+	char rcpt_given[SMTP_ADDRESS_MAX + 1]; /* the local address expanded
+					     * for them, or "" */
 
 	/* DATA */
 	postino_msg *msg;
@@ -148,8 +155,15 @@ int smtp_check_data(struct smtp_session *s, const char *arg, size_t len);
 void smtp_run_data(struct smtp_session *s, const char *arg, size_t len);
 void smtp_data_bytes(struct smtp_session *s, const char *bytes, size_t len);
 
+/* smtp_quota.c: 1 when the RCPT being decided reaches only local
+ * accounts, each without room for the message (SIZE= or one octet). */
+int smtp_rcpt_full(struct smtp_session *s);
+
 /* smtp_strv */
+/* Adds s unless there: 1 added, 0 already there, -ENOMEM. */
 int smtp_strv_add_unique(struct smtp_strv *sv, const char *s, int nocase);
+/* Appends s (copied) even when there: 0 or -ENOMEM. */
+int smtp_strv_push(struct smtp_strv *sv, const char *s);
 void smtp_strv_clear(struct smtp_strv *sv);
 
 #endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -129,6 +130,11 @@ static void deliver_done(void *data, int status)
 				  " nrcpt=%u", queue_id, s->mail.path.address,
 				  s->data.size, s->rcpt_count);
 		smtp_reply(s, R_QUEUED, queue_id);
+	} else if (status == -EDQUOT) {
+		/* Every recipient is over quota: nothing was stored. */
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_INFO, s->session_id,
+				  "refused: every recipient's mailbox is full");
+		smtp_reply(s, R_ALL_FULL);
 	} else {
 		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 				  "delivery failed: %s", strerror(-status));
@@ -149,6 +155,11 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 		smtp_resume(s);
 		return;
 	}
+	/* "" in remote_via: a relay, which the host wants as NULL. */
+	const char **via = calloc(s->remote.n + 1, sizeof(*via));
+	for (size_t i = 0; via != NULL && i < s->remote_via.n; i++)
+		via[i] = s->remote_via.v[i][0] != '\0' ? s->remote_via.v[i]
+							: NULL;
 	struct postino_delivery d = {
 		.size = sizeof(d),
 		.mail_from = s->mail.path.address,
@@ -156,12 +167,19 @@ static void data_end_then(struct smtp_session *s, enum postino_verdict verdict,
 		.local_count = s->local.n,
 		.remote = (const char *const *)s->remote.v,
 		.remote_count = s->remote.n,
+		.local_rcpt = (const char *const *)s->local_rcpt.v,
+		.remote_via = via,
 	};
 	postino_msg *msg = s->msg;
 
 	s->msg = NULL; /* msg_deliver consumes it */
 	host->proto->conn_pause(s->conn); /* already paused by the hooks */
-	int ret = host->mail->msg_deliver(msg, &d, deliver_done, s);
+	int ret = via != NULL ? host->mail->msg_deliver(msg, &d, deliver_done,
+							 s)
+			      : -ENOMEM;
+	if (via == NULL)
+		host->mail->msg_discard(&msg);
+	free(via);
 	if (ret < 0) {
 		host->core->log(s->srv->mod, POSTINO_LOG_ERROR, s->session_id,
 			  "msg_deliver failed: %s", strerror(-ret));

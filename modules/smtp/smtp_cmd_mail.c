@@ -157,11 +157,20 @@ static void rcpt_then(struct smtp_session *s, enum postino_verdict verdict,
 		smtp_reply_verdict(s, verdict, code, text);
 		goto done;
 	}
-	for (size_t i = 0; i < s->rcpt_local.n && !failed; i++)
+	/* Each target once, with the first address that reached it. */
+	for (size_t i = 0; i < s->rcpt_local.n && failed >= 0; i++) {
 		failed = smtp_strv_add_unique(&s->local, s->rcpt_local.v[i], 1);
-	for (size_t i = 0; i < s->rcpt_remote.n && !failed; i++)
+		if (failed > 0)
+			failed = smtp_strv_push(&s->local_rcpt,
+						s->rcpt_given);
+	}
+	for (size_t i = 0; i < s->rcpt_remote.n && failed >= 0; i++) {
 		failed = smtp_strv_add_unique(&s->remote, s->rcpt_remote.v[i],
 					      0);
+		if (failed > 0)
+			failed = smtp_strv_push(&s->remote_via,
+						s->rcpt_given);
+	}
 	if (failed < 0) {
 		smtp_reply_error(s, R_INTERNAL);
 		goto done;
@@ -181,6 +190,8 @@ static int route_local(struct smtp_session *s, const char *address,
 {
 	int n = expand_local(s, address);
 
+	/* Remote targets of a local address are forwarded copies. */
+	snprintf(s->rcpt_given, sizeof(s->rcpt_given), "%s", address);
 	if (n < 0) {
 		smtp_strv_clear(&s->rcpt_local);
 		smtp_strv_clear(&s->rcpt_remote);
@@ -191,6 +202,12 @@ static int route_local(struct smtp_session *s, const char *address,
 	}
 	if (n == 0 || s->rcpt_local.n + s->rcpt_remote.n == 0) {
 		smtp_reply_error(s, R_USER_UNKNOWN, shown);
+		return -1;
+	}
+	if (smtp_rcpt_full(s)) {
+		smtp_strv_clear(&s->rcpt_local);
+		smtp_strv_clear(&s->rcpt_remote);
+		smtp_reply(s, R_MAILBOX_FULL, shown);
 		return -1;
 	}
 	return 0;
@@ -236,6 +253,7 @@ void smtp_run_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	(void)len;
 	smtp_strv_clear(&s->rcpt_local);
 	smtp_strv_clear(&s->rcpt_remote);
+	s->rcpt_given[0] = '\0';
 	if (path->domain_off == path->len) {
 		run_postmaster(s);
 		return;

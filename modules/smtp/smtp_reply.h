@@ -71,6 +71,10 @@
 			   "no postmaster address configured ([smtp] " \
 			   "postmaster)"
 #define R_RELAY_DENIED     "550 5.7.1 <%s>: Relaying denied"
+/* RFC 3463 X.2.2; permanent, as Dovecot's LMTP and most providers say
+ * it (doc/operator-guide.md, "Quotas"). */
+#define R_MAILBOX_FULL     "552 5.2.2 <%s>: Mailbox full"
+#define R_ALL_FULL         "552 5.2.2 Mailbox full"
 #define R_TOO_MANY_RCPTS   "452 4.5.3 Error: too many recipients"
 #define R_NO_RCPTS         "554 5.5.1 Error: no valid recipients"
 #define R_BARE_LF          "550 5.5.2 Error: bare <LF> or <CR> received; " \

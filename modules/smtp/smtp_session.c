@@ -18,6 +18,11 @@ int smtp_strv_add_unique(struct smtp_strv *sv, const char *str, int nocase)
 			    : strcmp(sv->v[i], str)) == 0)
 			return 0;
 	}
+	return smtp_strv_push(sv, str) < 0 ? -ENOMEM : 1;
+}
+
+int smtp_strv_push(struct smtp_strv *sv, const char *str)
+{
 	if (sv->n == sv->cap) {
 		size_t cap = sv->cap == 0 ? 4 : sv->cap * 2;
 		char **v = realloc(sv->v, cap * sizeof(*v));
@@ -69,7 +74,9 @@ void smtp_transaction_reset(struct smtp_session *s)
 	memset(&s->mail, 0, sizeof(s->mail));
 	memset(&s->rcpt, 0, sizeof(s->rcpt));
 	smtp_strv_clear(&s->local);
+	smtp_strv_clear(&s->local_rcpt);
 	smtp_strv_clear(&s->remote);
+	smtp_strv_clear(&s->remote_via);
 	smtp_strv_clear(&s->rcpt_local);
 	smtp_strv_clear(&s->rcpt_remote);
 	s->rcpt_count = 0;

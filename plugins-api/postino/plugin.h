@@ -1,4 +1,4 @@
-/* Postino plugin ABI 1.0 (final).
+/* Postino plugin ABI 1.1 (1.0 final, and the entries marked 1.1).
  *
  * The only server header a module includes. doc/plugin-guide.md explains
  * how to write a module; doc/abi.md lists every entry with the minor that
@@ -55,7 +55,7 @@ extern "C" {
 #endif
 
 #define POSTINO_ABI_MAJOR 1
-#define POSTINO_ABI_MINOR 0
+#define POSTINO_ABI_MINOR 1
 
 /* The one symbol a module exports. */
 #define POSTINO_MODULE_SYMBOL "postino_module_v1"
@@ -128,6 +128,21 @@ enum postino_hook_point {
 	 * news that one was set. */
 	POSTINO_HOOK_PASSWORD_VALIDATE = 10,
 	POSTINO_HOOK_PASSWORD_CHANGED = 11,
+	/* (1.1) Final delivery to one local account: for every msg_deliver
+	 * (SMTP, and mail the server makes: bounces are not delivered
+	 * through it; nor is IMAP APPEND), once per local recipient, after
+	 * the SMTP hooks and before the store commit. The event has account,
+	 * rcpt_to (the address as the sender gave it: an alias, user+detail),
+	 * mail_from and msg (read it with msg_read; add no header: the stored
+	 * bytes are shared by every recipient). The hook decides what becomes
+	 * of the account's copy with host->mail's delivery_* entries, called
+	 * before its hook_complete (or before it returns); when the chain ends
+	 * with none called, the copy goes to INBOX (the implicit keep).
+	 * CONTINUE lets the next module's hook add its own; ACCEPT ends the
+	 * chain. DEFER and REJECT are logged and end it like ACCEPT: a policy
+	 * refuses a copy with delivery_reject (delivery never fails for a
+	 * verdict once the message is accepted). Not run in the admin CLI. */
+	POSTINO_HOOK_DELIVERY = 12,
 };
 
 /* What a hook decides. CONTINUE lets the next module's hook run; ACCEPT ends
@@ -317,6 +332,17 @@ struct postino_delivery {
 	const void *state_value;
 	size_t state_len;
 	int64_t state_expires_at;         /* unix seconds, 0 = never */
+	/* (1.1) Optional, NULL for none. local_rcpt[i]: the address the
+	 * sender gave that reached local[i] (an alias, user+detail@...), which
+	 * the DELIVERY hooks see as rcpt_to; a NULL entry means local[i]
+	 * itself. remote_via[i]: the local address (an alias) through which
+	 * remote[i] was reached, so the copy is forwarded: it gets a
+	 * "Delivered-To: <via>" header (a copy that already carries one is a
+	 * forwarding loop: bounced, not sent), and when [srs] is configured
+	 * and mail_from is neither null nor in a hosted domain, an SRS
+	 * envelope sender. A NULL entry is a relay (sent as it is). */
+	const char *const *local_rcpt;
+	const char *const *remote_via;
 };
 
 /* What is known about one account (see account_get). The module sets size
@@ -330,6 +356,21 @@ struct postino_account {
 	int disabled;
 	int64_t password_changed; /* unix seconds */
 	int64_t created;          /* unix seconds */
+};
+
+/* An account's quota and usage (account_quota, ABI 1.1). The module sets
+ * size = sizeof(struct postino_quota); the host fills what it covers.
+ * Usage is the octets of every stored message (RFC822.SIZE, what POP3's
+ * LIST shows), each copy counted, and their number. A limit of 0 means
+ * none. A write that would take usage over a limit fails with -EDQUOT
+ * (msg_deliver when no recipient can take the message, mailbox_append,
+ * mailbox_copy); one that does not raise usage never does. */
+struct postino_quota {
+	size_t size;
+	uint64_t storage_used;   /* octets */
+	uint64_t storage_limit;  /* octets; 0: none */
+	uint64_t messages_used;
+	uint64_t messages_limit; /* 0: none */
 };
 
 /* ---- mailboxes ----------------------------------------------------------- */
@@ -455,6 +496,21 @@ struct postino_host_core {
 	 * number of workers (1 in the CLI). Instant. */
 	unsigned (*worker_index)(postino_mod *mod);
 	unsigned (*worker_count)(postino_mod *mod);
+
+	/* (1.1) Services between modules, as Redis modules share APIs. A
+	 * module exports a table under a name (init is the place): the
+	 * table starts with `size_t size` and stays valid until the
+	 * exporter's fini. A module may import only from a module its
+	 * descriptor lists in `requires`, which the host initialises first;
+	 * the table returned is the exporter's instance on the importer's
+	 * own worker, so calls into it stay on one thread. The importer
+	 * reads only entries POSTINO_HAS_FIELD says are there.
+	 * service_export: 0, -EEXIST (the name is taken), -EINVAL.
+	 * service_import: the table, or NULL (no such service, or its module
+	 * is not in requires). Instant. */
+	int (*service_export)(postino_mod *mod, const char *name,
+			      const void *table);
+	const void *(*service_import)(postino_mod *mod, const char *name);
 };
 
 /* What policy modules use: hooks, durable state, admin commands. */
@@ -660,11 +716,55 @@ struct postino_host_mail {
 	 * remote recipients in the outbound queue, in one durable commit;
 	 * then done(data, 0 or -errno) on the loop, unless the message's conn
 	 * closed meanwhile (the message is delivered all the same). Consumes
-	 * msg. */
+	 * msg. Quotas (1.1): a local account over its quota does not get the
+	 * message; the sender gets a bounce for it (none for the null
+	 * sender), and when nobody at all could take it, nothing is stored
+	 * and done gets -EDQUOT. Mail without a conn (the server's own) is
+	 * never refused for a quota. */
 	int (*msg_deliver)(postino_msg *msg, const struct postino_delivery *d,
 			   void (*done)(void *data, int status), void *data);
 	/* Drops a message that will not be delivered; sets *msg to NULL. */
 	void (*msg_discard)(postino_msg **msg);
+
+	/* (1.1) Copies up to len bytes of the message as it will be stored
+	 * (the headers policies added, then the bytes received; without
+	 * Return-Path) from offset; returns the count (0 at the end) or a
+	 * negative errno. Any thread, while a DELIVERY hook holds msg (the
+	 * message is complete and does not change then). */
+	int64_t (*msg_read)(const postino_msg *msg, uint64_t offset,
+			    void *buf, size_t len);
+	/* (1.1) A DELIVERY hook's decisions for its account's copy; call
+	 * them with the hook's call before hook_complete (or before the hook
+	 * returns). Strings are copied. Each returns 0, -EINVAL (a bad
+	 * argument: nothing recorded), -E2BIG (too many actions or
+	 * redirects for one message: nothing recorded) or -ENOMEM.
+	 * delivery_fileinto: store a copy in mailbox (UTF-8, "/" between
+	 * levels; NULL or "INBOX": the INBOX, which is keep) with flags
+	 * (POSTINO_FLAG_*, not RECENT) and keywords (space-separated IMAP
+	 * atoms, or NULL). create = 1 creates a missing mailbox (and
+	 * subscribes it); a missing one without create, or a name the store
+	 * refuses, gets the copy in INBOX and a log line. Two copies for one
+	 * mailbox are one, with the flags of both. */
+	int (*delivery_fileinto)(postino_hook_call *call, const char *mailbox,
+				 uint32_t flags, const char *keywords,
+				 int create);
+	/* Forward a copy to address (local@domain). The host resolves it
+	 * as a recipient: a local one runs its own DELIVERY hooks (a
+	 * redirect back to an account the copy already passed is a loop:
+	 * one bounce to the sender, nothing forwarded); a remote one is
+	 * queued with "Delivered-To: <account>" and, under [srs], an SRS
+	 * envelope sender. The message's sender is kept for that. */
+	int (*delivery_redirect)(postino_hook_call *call, const char *address);
+	/* Refuse the copy: a bounce (RFC 3464) with reason goes to the
+	 * sender (none for the null sender), nothing is stored. reason: one
+	 * line of UTF-8. */
+	int (*delivery_reject)(postino_hook_call *call, const char *reason);
+	/* Nothing is stored: cancels the implicit keep alone. */
+	int (*delivery_discard)(postino_hook_call *call);
+	/* The subaddress separators of [server] recipient_delimiter, each
+	 * character one (user+detail@domain reaches user@domain), or "" for
+	 * none. Valid until fini. Instant. */
+	const char *(*address_separators)(postino_mod *mod);
 };
 
 /* What mail-access modules (IMAP, POP3) use: mailbox views and, for IMAP,
@@ -731,7 +831,8 @@ struct postino_host_mailbox {
 				 void *data);
 	/* Stores msg (from msg_new/msg_append; consumed) in the mailbox with
 	 * flags, keywords (space-separated or NULL) and internaldate (unix
-	 * seconds; 0 = now), then done with the new UID. */
+	 * seconds; 0 = now), then done with the new UID; -EDQUOT (1.1) when
+	 * it would take the account over its quota. */
 	int (*mailbox_append)(postino_mod *mod, const char *account,
 			      const char *name, postino_msg *msg,
 			      uint32_t flags, const char *keywords,
@@ -749,7 +850,9 @@ struct postino_host_mailbox {
 	/* Copies (move = 1: moves) the messages with these UIDs into the
 	 * account's mailbox dest in one commit; done gets the pairs of
 	 * source and new UIDs (valid during the call). A move removes the
-	 * sources; the view reports them at its next sync. */
+	 * sources; the view reports them at its next sync. A copy that would
+	 * take the account over its quota copies nothing: -EDQUOT (1.1); a
+	 * move does not change usage and is never refused for it. */
 	int (*mailbox_copy)(postino_mailbox *mailbox, const uint32_t *uids,
 			    size_t count, const char *dest, int move,
 			    void (*done)(void *data, int status,
@@ -785,6 +888,28 @@ struct postino_host_mailbox {
 	int (*mailbox_section)(postino_mailbox *mailbox, uint32_t index,
 			       const uint32_t *path, size_t depth,
 			       struct postino_section *section_r);
+
+	/* ---- 1.1 ---- */
+	/* Calls name(data, name) for each name of account's subscription
+	 * list, in byte order: names, which need not be mailboxes (RFC 3501
+	 * 6.3.6: mailbox_delete and mailbox_rename leave them; mailbox_list
+	 * says which existing mailboxes are subscribed). Indexed read. */
+	int (*mailbox_subscriptions)(postino_mod *mod, const char *account,
+				     void (*name)(void *data,
+						  const char *name),
+				     void *data);
+	/* Any thread. What SEARCH matches in a message (RFC 3501 6.4.4),
+	 * as UTF-8 text written to buf (at most buflen bytes: the rest is
+	 * cut): its header fields one a line, "Name: value\n", unfolded,
+	 * encoded words decoded, address fields as ENVELOPE parses them
+	 * ("Real Name <local@domain>, ..."), *header_len_r their length;
+	 * with body set, then "\n" and the text of its text parts, transfer
+	 * encodings undone and charsets converted, each ending in "\n".
+	 * msg is the message as stored (mailbox_read), or its header
+	 * alone. Linear in len. The length, or a negative errno. */
+	int64_t (*mime_search_text)(const void *msg, size_t len, int body,
+				    char *buf, size_t buflen,
+				    size_t *header_len_r);
 };
 
 /* What account-managing modules (password policy, panels) use. */
@@ -840,6 +965,12 @@ struct postino_host_account {
 				 const char *hash,
 				 void (*done)(void *data, int status),
 				 void *data);
+
+	/* ABI 1.1. Reads account's quota and usage now (set quota_r->size
+	 * first): 0, -ENOENT when there is no such account, -EINVAL. Reads
+	 * one row per mailbox of the account: fine once per command. */
+	int (*account_quota)(postino_mod *mod, const char *account,
+			     struct postino_quota *quota_r);
 };
 
 /* The table init receives. Valid until fini. */

@@ -10,6 +10,7 @@
  *   -DSAMPLE_SYMBOL=not_a_module    no entry symbol at all
  *   -DSAMPLE_INIT_FAILS             init returns an error after registering
  *   -DSAMPLE_REQUIRES='"name"'      requires another module
+ *   -DSAMPLE_NAME='"name"'          calls itself name (build NAME.so)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +26,10 @@
 #endif
 #ifndef SAMPLE_CLAIM_MAJOR
 #define SAMPLE_CLAIM_MAJOR POSTINO_ABI_MAJOR
+#endif
+
+#ifndef SAMPLE_NAME
+#define SAMPLE_NAME "sample"
 #endif
 
 #ifdef SAMPLE_REQUIRES
@@ -337,7 +342,7 @@ POSTINO_EXPORT const struct postino_module SAMPLE_SYMBOL = {
 	.abi_major = SAMPLE_CLAIM_MAJOR,
 	.abi_minor = POSTINO_ABI_MINOR,
 	.config_key_size = sizeof(struct postino_config_key),
-	.name = "sample",
+	.name = SAMPLE_NAME,
 	.version = "1.0.0",
 	.description = "test module exercising the plugin ABI",
 	.config_keys = sample_keys,

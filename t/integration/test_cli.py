@@ -573,7 +573,7 @@ class Modules(CliTest):
     def test_list_ready(self):
         r = self.env.cli_ok("module", "list")
         rows = module_rows(r.out)
-        self.assertEqual(rows, [self.HEADER, "sample 1.0.0 1.0 ready"])
+        self.assertEqual(rows, [self.HEADER, "sample 1.0.0 1.1 ready"])
 
     def test_list_names_the_workers(self):
         """With more than one worker postinod runs an instance of each
@@ -600,7 +600,7 @@ class Modules(CliTest):
         env = self.env
         os.unlink(env.db_path)
         r = env.cli_ok("module", "list")
-        self.assertIn("sample 1.0.0 1.0 ready",
+        self.assertIn("sample 1.0.0 1.1 ready",
                       module_rows(r.out))
         self.assertFalse(os.path.exists(env.db_path))
 
@@ -610,7 +610,7 @@ class Modules(CliTest):
         r = env.cli("module", "list")
         self.assertEqual(r.code, EX_CONFIG, repr(r))
         rows = module_rows(r.out)
-        self.assertEqual(rows, [self.HEADER, "sample 1.0.0 1.0 failed: "
+        self.assertEqual(rows, [self.HEADER, "sample 1.0.0 1.1 failed: "
                                 "init failed: Operation not permitted"])
         self.assertIn("error sample: init fails on purpose", r.err)
 

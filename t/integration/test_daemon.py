@@ -106,7 +106,7 @@ class Lifecycle(harness.TestCase):
 
     def test_version_and_usage(self):
         code, out, err = self.env.run([POSTINOD, "-V"])
-        self.assertEqual((code, out), (0, "postinod %s (plugin ABI 1.0)\n"
+        self.assertEqual((code, out), (0, "postinod %s (plugin ABI 1.1)\n"
                                        % VERSION), err)
         code, out, err = self.env.run([POSTINOD, "-c", "x", "extra"])
         self.assertEqual(code, EX_USAGE, out + err)
@@ -621,6 +621,9 @@ class DevSetup(harness.TestCase):
             with open(dev_conf) as f:
                 text = f.read()
         os.symlink(SAMPLE_DIR, env.path("mods"))
+        # The dev config's other relative paths (the quota warning
+        # templates) point into the source tree's etc/.
+        os.symlink(os.path.join(SOURCE_ROOT, "etc"), env.path("etc"))
         conf_text = adapt_dev_conf(text, {
             "state_dir": "var",
             "modules_dir": "mods",

@@ -409,6 +409,17 @@ class Mailboxes(ImapTestCase):
                                 f"UIDVALIDITY {v})".encode()])
         self.stop()
 
+    def test_subscribe_on_create_setting(self):
+        """[imap] subscribe_on_create = yes: CREATE subscribes the new
+        mailbox (not the parents it makes); the default, no, is in the
+        conformance scenarios (rfc3501/6.3.6-subscribe.scr)."""
+        self.serve(imap_settings={"subscribe_on_create": "yes"})
+        c = self.raw()
+        c.ok("CREATE Work/2026")
+        untagged, _ = c.ok('LSUB "" Work*')
+        self.assertEqual(untagged, ['* LSUB () "/" Work/2026'])
+        self.stop()
+
     def test_rename_inbox_moves_its_messages(self):
         self.serve()
         self.deliver([message("one"), message("two")])
@@ -467,7 +478,7 @@ class Messages(ImapTestCase):
         self.assertEqual(lits[3][1], b"Subject: with attachment\r\n\r\n")
         # A non-PEEK fetch sets \Seen and says so.
         typ, data = m.fetch("1", "(BODY[TEXT])")
-        self.assertIn(b"FLAGS (\\Seen)", data[0][0])
+        self.assertIn(b"FLAGS (\\Seen \\Recent)", data[0][0])
         self.assertEqual(data[0][1], b"Hello.\r\n")
         self.assertEqual(self.env.query(
             "SELECT flags FROM messages m JOIN mailboxes x ON x.id = m.mailbox"
@@ -542,7 +553,8 @@ class Messages(ImapTestCase):
         self.assertIn("* 1 EXISTS", untagged)
         untagged, _ = desktop.ok("FETCH 1 (FLAGS INTERNALDATE BODY.PEEK[])")
         self.assertTrue(untagged[0].startswith(
-            '* 1 FETCH (FLAGS (\\Seen) INTERNALDATE "21-Sep-2026 '), untagged)
+            '* 1 FETCH (FLAGS (\\Seen \\Recent) INTERNALDATE "21-Sep-2026 '),
+            untagged)
         # a third client of another kind
         self.assertEqual(self.curl_imaps("Sent;UID=1"), sent)
         # APPEND to a missing mailbox asks the client to create it.
@@ -583,12 +595,12 @@ class Messages(ImapTestCase):
         m = self.imaps()
         m.select("INBOX")
         typ, data = m.store("1:2", "+FLAGS", "(\\Flagged $Important)")
-        self.assertEqual(data, [b"1 (FLAGS (\\Flagged $Important))",
-                                b"2 (FLAGS (\\Flagged $Important))"])
+        self.assertEqual(data, [b"1 (FLAGS (\\Flagged \\Recent $Important))",
+                                b"2 (FLAGS (\\Flagged \\Recent $Important))"])
         typ, data = m.store("2", "-FLAGS.SILENT", "($Important)")
         self.assertEqual((typ, data), ("OK", [None]))
         typ, data = m.fetch("2", "(FLAGS)")
-        self.assertEqual(data, [b"2 (FLAGS (\\Flagged))"])
+        self.assertEqual(data, [b"2 (FLAGS (\\Flagged \\Recent))"])
         with self.assertRaisesRegex(imaplib.IMAP4.error, "BAD"):
             m.store("1", "FLAGS", "(\\Bogus)")
         # COPY answers COPYUID
@@ -717,7 +729,8 @@ class Concurrency(ImapTestCase):
         self.assertEqual(c.readline(), "+ idling")
         self.deliver([message("two")])
         self.assertEqual(c.readline(), "* 2 EXISTS")
-        self.assertEqual(c.readline(), "* 1 RECENT")
+        # "one" became \Recent here at SELECT, "two" now (RFC 3501 2.3.2)
+        self.assertEqual(c.readline(), "* 2 RECENT")
         # POP3 deletes after QUIT: the IDLE session learns at once.
         where = self.where["pop3s"]
         p = poplib.POP3_SSL(where[0], where[1], timeout=IO_TIMEOUT,

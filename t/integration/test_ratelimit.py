@@ -377,7 +377,7 @@ class SendLimit(RateLimitCase):
             r = self.env.cli("module", "list")
             self.assertEqual(r.code, harness.EX_CONFIG, repr(r))
             self.assertIn(why, r.err)
-            self.assertIn("ratelimit 1.0.0 1.0 failed: init failed: Invalid "
+            self.assertIn("ratelimit 1.0.0 1.1 failed: init failed: Invalid "
                           "argument", [normalize_row(line)
                                        for line in r.out.splitlines()], r.out)
 
@@ -632,7 +632,7 @@ class OutOfTree(harness.TestCase):
         self.env.write_module("ratelimit", {"limit": "7"})
         r = self.env.cli_ok("module", "list")
         rows = module_rows(r.out)
-        self.assertIn("ratelimit 1.0.0 1.0 ready", rows, r.out)
+        self.assertIn("ratelimit 1.0.0 1.1 ready", rows, r.out)
         self.env.init()
         r = self.env.cli_ok("ratelimit", "show", ALICE)
         self.assertIn("limit: 7 (config)\n", r.out)

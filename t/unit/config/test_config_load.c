@@ -292,6 +292,56 @@ START_TEST(tls_handshake_timeout)
 }
 END_TEST
 
+/* [quota]: warning thresholds, and their templates read at load so a
+ * missing one is an error naming it, not a lost warning. */
+START_TEST(quota_section)
+{
+	struct config *config;
+	char text[1024];
+
+	ck_assert_int_eq(load_main("", &config), 0);
+	ck_assert_uint_eq(config->quota.warn_count, 0);
+	ck_assert_ptr_null(config->quota.subject[CONFIG_LANG_EN]);
+	config_free(&config);
+
+	put_file("en/warning.txt", "Subject: Full at {{threshold}}%\n\n"
+		 "Dear {{address}}\n");
+	put_file("it/warning.txt", "Subject: Piena al {{threshold}}%\n\n"
+		 "Caro {{address}}\n");
+	snprintf(text, sizeof(text), "[quota]\nwarn = 95  80 95\n"
+		 "templates = %s\n", test_dir);
+	ck_assert_int_eq(load_main(text, &config), 0);
+	ck_assert_uint_eq(config->quota.warn_count, 2);
+	ck_assert_uint_eq(config->quota.warn[0], 80);
+	ck_assert_uint_eq(config->quota.warn[1], 95);
+	ck_assert_str_eq(config->quota.subject[CONFIG_LANG_EN],
+			 "Full at {{threshold}}%");
+	ck_assert_str_eq(config->quota.body[CONFIG_LANG_IT],
+			 "Caro {{address}}\n");
+	config_free(&config);
+
+	ck_assert_int_eq(load_main("[quota]\nwarn = none\n"
+				   "templates = /nonexistent\n", &config), 0);
+	ck_assert_uint_eq(config->quota.warn_count, 0);
+	config_free(&config);
+	assert_load_fails("[quota]\nwarn = 80\ntemplates = /nonexistent\n",
+			  "postino.conf:1: [quota] cannot read the warning "
+			  "template /nonexistent/en/warning.txt: No such file");
+	assert_load_fails("[quota]\nwarn = 0\n",
+			  "postino.conf:2: [quota] warn: '0' is not none or a "
+			  "list of at most 8 percentages from 1 to 100");
+	assert_load_fails("[quota]\nwarn = 101\n", "warn: '101' is not");
+	assert_load_fails("[quota]\nwarn = 80%\n", "warn: '80%' is not");
+	assert_load_fails("[quota]\nwarn = 1 2 3 4 5 6 7 8 9\n",
+			  "warn: '1 2 3 4 5 6 7 8 9' is not");
+	put_file("en/warning.txt", "no subject line\n");
+	snprintf(text, sizeof(text), "[quota]\nwarn = 90\ntemplates = %s\n",
+		 test_dir);
+	assert_load_fails(text, "en/warning.txt: must be at most",
+			  "start with a \"Subject: \" line");
+}
+END_TEST
+
 /* [queue]: the outbound queue's settings (core/queue). */
 START_TEST(queue_section)
 {
@@ -328,6 +378,63 @@ START_TEST(queue_section)
 			  "a duration of at least 1s");
 	assert_load_fails("[queue]\nfrobnicate = 1\n",
 			  "postino.conf:2: [queue] unknown key 'frobnicate'");
+}
+END_TEST
+
+/* [srs] and [server] recipient_delimiter: secrets inline or from a file
+ * (the first signs), a domain, and every mistake named with its line. */
+START_TEST(srs_section)
+{
+	struct config *config;
+
+	ck_assert_int_eq(load_main("", &config), 0);
+	ck_assert_int_eq(config->srs.enabled, 0);
+	ck_assert_str_eq(config->server.recipient_delimiter, "+");
+	config_free(&config);
+	ck_assert_int_eq(load_main("[server]\nrecipient_delimiter = +-\n"
+				   "[srs]\nsecret = 0123456789abcdef "
+				   "fedcba9876543210\ndomain = Fwd.Example.TEST\n"
+				   "max_age = 7\n", &config), 0);
+	ck_assert_int_eq(config->srs.enabled, 1);
+	ck_assert_uint_eq(config->srs.secret_count, 2);
+	ck_assert_str_eq(config->srs.secrets[0], "0123456789abcdef");
+	ck_assert_str_eq(config->srs.secrets[1], "fedcba9876543210");
+	ck_assert_str_eq(config->srs.domain, "fwd.example.test");
+	ck_assert_uint_eq(config->srs.max_age, 7);
+	ck_assert_str_eq(config->server.recipient_delimiter, "+-");
+	config_free(&config);
+
+	put_file("srs.secrets", "# new first\n\nnew-secret-0123456789\n"
+		 "old-secret-0123456789\n");
+	char text[512];
+	snprintf(text, sizeof(text), "[srs]\nsecret_file = %s\n"
+		 "domain = example.test\n", scratch_path("srs.secrets"));
+	ck_assert_int_eq(load_main(text, &config), 0);
+	ck_assert_uint_eq(config->srs.secret_count, 2);
+	ck_assert_str_eq(config->srs.secrets[0], "new-secret-0123456789");
+	ck_assert_uint_eq(config->srs.max_age, 21);
+	config_free(&config);
+
+	put_file("srs.secrets", "short\n");
+	assert_load_fails(text, "srs.secrets:1: not a secret of 16 to 256 "
+			  "characters");
+	put_file("srs.secrets", "# nothing\n");
+	assert_load_fails(text, "srs.secrets: holds no secret");
+	snprintf(text, sizeof(text), "[srs]\nsecret_file = %s\n"
+		 "domain = example.test\n", scratch_path("none"));
+	assert_load_fails(text, "postino.conf:2: [srs] secret_file: cannot "
+			  "read ");
+	assert_load_fails("[srs]\ndomain = example.test\n",
+			  "postino.conf:1: [srs] needs exactly one of secret "
+			  "and secret_file");
+	assert_load_fails("[srs]\nsecret = too-short\ndomain = e.test\n",
+			  "postino.conf:2: [srs] secret: 'too-short' is not a "
+			  "list of secrets");
+	assert_load_fails("[srs]\nsecret = 0123456789abcdef\n",
+			  "[srs] missing required key 'domain'");
+	assert_load_fails("[server]\nrecipient_delimiter = a\n",
+			  "postino.conf:2: [server] recipient_delimiter: 'a' "
+			  "is not 1 to 8 separator characters");
 }
 END_TEST
 
@@ -534,12 +641,14 @@ Suite *config_load_suite(void)
 	tcase_add_test(tc, tls_handshake_timeout);
 	tcase_add_test(tc, queue_section);
 	tcase_add_test(tc, queue_relayhost_tls);
+	tcase_add_test(tc, srs_section);
 	tcase_add_test(tc, section_names);
 	tcase_add_test(tc, bad_section_headers);
 	tcase_add_test(tc, unknown_section);
 	tcase_add_test(tc, inih_syntax_error);
 	tcase_add_test(tc, long_and_binary_lines);
 	tcase_add_test(tc, err_buffer_small_or_null);
+	tcase_add_test(tc, quota_section);
 	suite_add_tcase(s, tc);
 	return s;
 }

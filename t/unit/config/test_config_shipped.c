@@ -50,6 +50,7 @@ START_TEST(production_conf_loads)
 	ck_assert_str_eq(config->server.modules_dir, EXPECTED_MODULES_DIR);
 	ck_assert_int_eq(config->server.log_level, LOG_LEVEL_INFO);
 	ck_assert_int_eq(config->server.log_target, LOG_TARGET_STDERR);
+	ck_assert_uint_eq(config->quota.warn_count, 0);
 	/* etc/modules.d ships the production listeners. */
 	ck_assert(has_module(config, "smtp"));
 	check_listener(config, "mx", "0.0.0.0", "25", "smtp", "starttls");
@@ -88,6 +89,10 @@ START_TEST(dev_conf_loads)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(config_section_value(s, "cert"), "var/tls/cert.pem");
 	ck_assert_str_eq(config_section_value(s, "key"), "var/tls/key.pem");
+	/* Quota warnings at 80 and 95 %, from the source tree's templates. */
+	ck_assert_uint_eq(config->quota.warn_count, 2);
+	ck_assert_ptr_nonnull(strstr(config->quota.subject[CONFIG_LANG_IT],
+				     "{{threshold}}"));
 	/* `make run` needs no root and exposes nothing: every listener is on
 	 * 127.0.0.1 at the standard port + 10000. */
 	ck_assert(has_module(config, "smtp"));

@@ -492,7 +492,7 @@ START_TEST(views_follow_each_other)
 	ck_assert_int_eq(changed, 1);
 	/* a sees its own change at once and is not told again. */
 	ck_assert_int_eq(host_mailbox_message(a, 1, &info), 0);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_FLAGGED);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_FLAGGED);
 	ck_assert_str_eq(info.keywords, "kw");
 	ck_assert_int_eq(host_mailbox_sync(a, 1, sync_expunged, sync_flags,
 					   &log), 0);
@@ -519,7 +519,7 @@ START_TEST(views_follow_each_other)
 	ck_assert_uint_eq(host_mailbox_count(b), 2);
 	ck_assert_int_eq(host_mailbox_message(b, 0, &info), 0);
 	ck_assert_uint_eq(info.uid, 2);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_FLAGGED);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_FLAGGED);
 
 	/* New mail: appended at the next sync, \Recent for b only (the
 	 * first to look), never for a. */
@@ -577,9 +577,9 @@ START_TEST(views_share_one_table)
 	/* a shows its change before it moves; nobody else does. */
 	ck_assert_ptr_eq(a->table, first);
 	ck_assert_int_eq(host_mailbox_message(a, 0, &info), 0);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_SEEN);
 	ck_assert_int_eq(host_mailbox_message(c, 0, &info), 0);
-	ck_assert_uint_eq(info.flags, 0);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, 0);
 
 	ck_assert_int_eq(host_mailbox_sync(a, 1, sync_expunged, sync_flags,
 					   &log), 0);
@@ -597,7 +597,7 @@ START_TEST(views_share_one_table)
 	ck_assert_ptr_eq(c->table, second);
 	ck_assert_uint_eq(second->refs, 4);
 	ck_assert_int_eq(host_mailbox_message(c, 0, &info), 0);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_SEEN);
 
 	host_mailbox_close(&a);
 	host_mailbox_close(&b);
@@ -618,7 +618,7 @@ START_TEST(views_share_one_table)
 	ck_assert_int_eq(host_mailbox_message(a, 3, &info), 0);
 	ck_assert_uint_eq(info.uid, 4);
 	ck_assert_int_eq(host_mailbox_message(a, 0, &info), 0);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_SEEN);
 	/* Over the cache's budget, the table goes with the last view. */
 	fx.ctx.mailbox_cache.budget = 3;
 	host_mailbox_close(&a);
@@ -669,7 +669,7 @@ START_TEST(a_view_behind_the_log_compares_tables)
 	ck_assert_str_eq(log.text, "f1 f3 ");
 	ck_assert_uint_eq(host_mailbox_count(b), 5);
 	ck_assert_int_eq(host_mailbox_message(b, 1, &info), 0);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_FLAGGED);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_FLAGGED);
 	ck_assert_str_eq(info.keywords, "kw");
 	char buf[8];
 	ck_assert_int_eq(host_mailbox_read(b, 2, 0, buf, sizeof(buf)),
@@ -684,7 +684,7 @@ START_TEST(a_view_behind_the_log_compares_tables)
 	ck_assert_ptr_eq(b->table, a->table);
 	ck_assert_int_eq(host_mailbox_message(b, 2, &info), 0);
 	ck_assert_uint_eq(info.uid, 4);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_ANSWERED);
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_ANSWERED);
 	host_mailbox_close(&a);
 	host_mailbox_close(&b);
 }
@@ -748,7 +748,7 @@ START_TEST(shown_flags_merge_in_any_order)
 		if (i == 2 || i == 4 || i == 6)
 			want |= POSTINO_FLAG_ANSWERED;
 		ck_assert_int_eq(host_mailbox_message(a, i, &info), 0);
-		ck_assert_uint_eq(info.flags, want);
+		ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, want);
 		ck_assert_str_eq(info.keywords, i % 2 == 0 ? "odd" : "");
 	}
 	/* b, holding its numbers (during a FETCH): the changes of the log,
@@ -761,7 +761,7 @@ START_TEST(shown_flags_merge_in_any_order)
 			 "f39 ");
 	shown_is_sorted(b);
 	ck_assert_int_eq(host_mailbox_message(b, 4, &info), 0);
-	ck_assert_uint_eq(info.flags, POSTINO_FLAG_SEEN | POSTINO_FLAG_FLAGGED |
+	ck_assert_uint_eq(info.flags & ~POSTINO_FLAG_RECENT, POSTINO_FLAG_SEEN | POSTINO_FLAG_FLAGGED |
 			  POSTINO_FLAG_ANSWERED);
 	log.text[0] = '\0';
 	ck_assert_int_eq(host_mailbox_sync(b, 0, sync_expunged, sync_flags,
@@ -851,6 +851,77 @@ START_TEST(status_counts_follow_changes)
 }
 END_TEST
 
+static uint32_t status_recent(void)
+{
+	struct postino_mailbox_status st = { .size = sizeof(st) };
+
+	ck_assert_int_eq(host_mailbox_status(&fx.mod, "alice@example.test",
+					     "INBOX", &st), 0);
+	return st.recent;
+}
+
+static int is_recent(postino_mailbox *mb, uint32_t index)
+{
+	struct postino_message_info info = { .size = sizeof(info) };
+
+	ck_assert_int_eq(host_mailbox_message(mb, index, &info), 0);
+	return (info.flags & POSTINO_FLAG_RECENT) != 0;
+}
+
+/* RFC 3501 2.3.2: a message is \Recent in the first read-write view told
+ * of it and in no later one; a view that claims nothing (EXAMINE) shows
+ * what nobody claimed and leaves it; the store learns the boundary, so a
+ * registry started afresh (a restart) knows it. */
+START_TEST(recent_belongs_to_the_first_read_write_view)
+{
+	const char *local[] = { "alice@example.test" };
+	postino_mailbox *a = NULL, *b = NULL, *c = NULL;
+	struct store_mailbox m;
+
+	for (int i = 0; i < 2; i++) {
+		postino_msg *msg = host_msg_new(&fx.mod, NULL);
+		host_msg_append(msg, "Subject: s\r\n\r\nbody\r\n", 20);
+		ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	}
+	ck_assert_uint_eq(status_recent(), 2);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", 0, &c), 0);
+	ck_assert(is_recent(c, 0) && is_recent(c, 1));
+	ck_assert_uint_eq(status_recent(), 2);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", POSTINO_MAILBOX_RECENT, &a), 0);
+	ck_assert(is_recent(a, 0) && is_recent(a, 1));
+	ck_assert_uint_eq(status_recent(), 0);
+	ck_assert_int_eq(host_mailbox_open(&fx.mod, "alice@example.test",
+					   "INBOX", POSTINO_MAILBOX_RECENT, &b), 0);
+	ck_assert(!is_recent(b, 0) && !is_recent(b, 1));
+
+	/* New mail: c sees it first and leaves it, a takes it, b is late. */
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+	host_msg_append(msg, "Subject: new\r\n\r\n", 16);
+	ck_assert_int_eq(deliver(msg, "s@far.test", local, 1, NULL, 0), 0);
+	ck_assert_uint_eq(status_recent(), 1);
+	ck_assert_int_eq(host_mailbox_sync(c, 1, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(host_mailbox_sync(a, 1, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(host_mailbox_sync(b, 1, NULL, NULL, NULL), 0);
+	ck_assert(is_recent(c, 2));
+	ck_assert(is_recent(a, 2));
+	ck_assert(!is_recent(b, 2));
+	ck_assert_uint_eq(status_recent(), 0);
+
+	/* The boundary reaches the store once its job commits. */
+	struct mailbox_entry *e = a->entry;
+	while (e->recent_saving)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	ck_assert_int_eq(store_mailbox_get(fx.ctx.store, "alice@example.test",
+					   "INBOX", &m), 0);
+	ck_assert_uint_eq(m.recent_uid, 4);
+	host_mailbox_close(&a);
+	host_mailbox_close(&b);
+	host_mailbox_close(&c);
+}
+END_TEST
+
 struct appended {
 	int status;
 	uint32_t uidvalidity;
@@ -914,6 +985,12 @@ START_TEST(appenduid_names_the_mailbox_it_went_to)
 	ck_assert_int_eq(host_mailbox_append(&fx.mod, "alice@example.test",
 					     "Work", msg, 0, NULL, 1790000000,
 					     append_done, &a), 0);
+	/* The APPEND's MIME summary is made on the threadpool first: the
+	 * one event the loop can wait for here, whose callback queues the
+	 * APPEND behind the held writer. */
+	ck_assert_int_eq(a.status, 1);
+	uv_run(&fx.loop, UV_RUN_ONCE);
+	ck_assert_int_eq(a.status, 1);
 	ck_assert_int_eq(host_mailbox_delete(&fx.mod, "alice@example.test",
 					     "Work", delivered, &deleted), 0);
 	ck_assert_int_eq(host_mailbox_create(&fx.mod, "alice@example.test",
@@ -954,6 +1031,7 @@ int main(void)
 	tcase_add_test(tc, a_view_behind_the_log_compares_tables);
 	tcase_add_test(tc, shown_flags_merge_in_any_order);
 	tcase_add_test(tc, status_counts_follow_changes);
+	tcase_add_test(tc, recent_belongs_to_the_first_read_write_view);
 	tcase_add_test(tc, appenduid_names_the_mailbox_it_went_to);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

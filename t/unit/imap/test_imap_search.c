@@ -196,7 +196,8 @@ static const char *const truth[][2] = {
 	{ "HEADER subject notes", "100" }, { "HEADER {7}\r\nSUBJECT re", "010" },
 	{ "BODY world", "100" }, { "BODY alice", "000" },
 	{ "TEXT alice", "100" }, { "TEXT \"\"", "111" },
-	{ "BODY {5}\r\nCAF\xc3\xa9", "010" }, { "BODY {5}\r\ncaf\xc3\x89", "000" },
+	/* The needle folds É to é; "CAF" folds as it is read. */
+	{ "BODY {5}\r\nCAF\xc3\xa9", "010" }, { "BODY {5}\r\ncaf\xc3\x89", "010" },
 	{ "1:2", "110" }, { "2,*", "011" }, { "4:*", "001" }, { "5", "000" },
 	{ "UID 20:*", "011" }, { "UID 25", "000" }, { "uid 1:15", "100" },
 	{ "UID *", "001" },
@@ -390,10 +391,13 @@ START_TEST(substring_matching)
 	ck_assert(!contains("Hell", 4, "Hello", 5));
 	ck_assert(contains("aaab", 4, "AAB", 3));
 	ck_assert(!contains("abc", 3, "abd", 3));
-	/* Only ASCII folds: "@" and "`" are not letters. */
+	/* Letters fold, nothing else: "@" and "`" are not letters. The
+	 * needle folds fully, the haystack's ASCII as it is read (SEARCH
+	 * folds a message's text with imap_fold_utf8 first). */
 	ck_assert(!contains("@", 1, "`", 1));
 	ck_assert(contains("\xc3\xa9", 2, "\xc3\xa9", 2));
-	ck_assert(!contains("\xc3\xa9", 2, "\xc3\x89", 2));
+	ck_assert(contains("\xc3\xa9", 2, "\xc3\x89", 2));
+	ck_assert(!contains("\xc3\x89", 2, "\xc3\xa9", 2));
 	ck_assert(contains("a\0b", 3, "\0B", 2));
 }
 END_TEST
@@ -423,6 +427,38 @@ END_TEST
 
 /* What the naive scan took hay x needle steps for: a 256 KB needle of
  * "a" then "b" against 16 MB of "a". Linear now: one pass. */
+/* Case folding keeps the length: ASCII, Latin-1, Latin Extended-A,
+ * Greek and Cyrillic letters; others, and malformed UTF-8, stay. */
+START_TEST(fold_utf8_simple_case)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "CITT\xc3\x80 \xc3\x88", "citt\xc3\xa0 \xc3\xa8" }, /* CITTÀ È */
+		{ "\xc3\x97\xc3\x9f", "\xc3\x97\xc3\x9f" },     /* × ß stay */
+		{ "\xc5\x81\xc5\xb9\xc5\xb8", "\xc5\x82\xc5\xba\xc3\xbf" }, /* ŁŹŸ */
+		{ "\xc4\xb0", "\xc4\xb0" },                      /* İ stays */
+		{ "\xce\xa3\xcf\x82", "\xcf\x83\xcf\x83" },     /* Σς -> σσ */
+		{ "\xd0\x9c\xd0\x81\xd0\xaf", "\xd0\xbc\xd1\x91\xd1\x8f" }, /* МЁЯ */
+		{ "\xc3", "\xc3" },                              /* cut */
+		{ "\xc3\x41", "\xc3\x61" },                      /* malformed */
+		{ "\xe2\x82\xac A", "\xe2\x82\xac a" },            /* € stays */
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[32];
+		size_t len = strlen(cases[i].in);
+		memcpy(buf, cases[i].in, len + 1);
+		imap_fold_utf8(buf, len);
+		ck_assert_str_eq(buf, cases[i].out);
+	}
+	/* A needle in any case finds folded text. */
+	char hay[] = "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82";
+	imap_fold_utf8(hay, strlen(hay));
+	ck_assert(contains(hay, strlen(hay), "\xd0\x9f\xd0\xa0\xd0\x98", 6));
+}
+END_TEST
+
 START_TEST(needle_pathological)
 {
 	size_t hlen = 16 * 1024 * 1024, slen = 256 * 1024;
@@ -530,6 +566,7 @@ Suite *imap_search_suite(void)
 	tcase_add_test(tc, depth_limits);
 	tcase_add_test(tc, eval_errors_and_prepare);
 	tcase_add_test(tc, substring_matching);
+	tcase_add_test(tc, fold_utf8_simple_case);
 	tcase_add_test(tc, random_programs);
 	tcase_add_test(tc, needle_against_naive);
 	tcase_add_test(tc, needle_pathological);

@@ -1,5 +1,6 @@
 /* Output buffer, astring / string / nstring / mailbox writers, flags. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "imap_flags.h"
@@ -231,6 +232,46 @@ START_TEST(keyword_lookup_and_format)
 }
 END_TEST
 
+/* The keywords a session named in FLAGS: each once, whatever its case,
+ * in first-seen spelling; a full set keeps what it has. */
+START_TEST(keyword_set)
+{
+	struct imap_keywords *kw = imap_keywords_new();
+	char name[16];
+
+	ck_assert_ptr_nonnull(kw);
+	ck_assert_str_eq(imap_keywords_text(kw), "");
+	ck_assert_uint_eq(imap_keywords_add(kw, NULL), 0);
+	ck_assert_uint_eq(imap_keywords_add(kw, "Work $Forwarded"), 2);
+	ck_assert_uint_eq(imap_keywords_add(kw, "work  $forwarded"), 0);
+	ck_assert_uint_eq(imap_keywords_add(kw, "todo work"), 1);
+	ck_assert_str_eq(imap_keywords_text(kw), "Work $Forwarded todo");
+	for (int i = 0; i < IMAP_KEYWORDS_MAX + 10; i++) {
+		snprintf(name, sizeof(name), "k%d", i);
+		imap_keywords_add(kw, name);
+	}
+	ck_assert_uint_eq(imap_keywords_add(kw, "onemore"), 0);
+	ck_assert_ptr_null(strstr(imap_keywords_text(kw), "onemore"));
+	ck_assert_uint_eq(imap_keywords_add(kw, "TODO"), 0);
+	imap_keywords_free(&kw);
+	ck_assert_ptr_null(kw);
+
+	/* The text is bounded too: long keywords fill it first. */
+	kw = imap_keywords_new();
+	char longkw[1001];
+	memset(longkw, 'x', 1000);
+	longkw[1000] = '\0';
+	unsigned added = 0;
+	for (int i = 0; i < 20; i++) {
+		longkw[0] = (char)('a' + i);
+		added += imap_keywords_add(kw, longkw);
+	}
+	ck_assert_uint_eq(added, IMAP_KEYWORDS_BYTES / 1001);
+	ck_assert_uint_le(strlen(imap_keywords_text(kw)), IMAP_KEYWORDS_BYTES);
+	imap_keywords_free(&kw);
+}
+END_TEST
+
 Suite *imap_write_suite(void)
 {
 	Suite *s = suite_create("imap_write");
@@ -243,6 +284,7 @@ Suite *imap_write_suite(void)
 	tcase_add_test(tc, mailboxes);
 	tcase_add_test(tc, flag_parsing);
 	tcase_add_test(tc, keyword_lookup_and_format);
+	tcase_add_test(tc, keyword_set);
 	suite_add_tcase(s, tc);
 	return s;
 }

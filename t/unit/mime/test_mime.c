@@ -142,7 +142,9 @@ static const struct expect {
 	{ "groups.eml",
 	  "(NIL \"groups\" ((\"Team\" NIL \"team\" \"example.org\")) "
 	  "((NIL NIL \"nodomain\" \"MISSING_DOMAIN\")) "
-	  "((NIL NIL \"plain\" \"example.org\")) "
+	  /* "(comment) plain@example.org (Plain Name)": the comment
+	   * after a bare addr-spec is its display name */
+	  "((\"Plain Name\" NIL \"plain\" \"example.org\")) "
 	  "((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
 	  "((NIL NIL \"Friends\" NIL)(\"Ann B\" NIL \"ann\" \"example.org\")"
 	  "(NIL NIL \"bob\" \"example.org\")(NIL NIL NIL NIL)"
@@ -423,6 +425,307 @@ START_TEST(hostile_shapes_give_a_sane_structure)
 }
 END_TEST
 
+/* Bytes of section path (depth numbers) of sum, or NULL when absent. */
+static char *section_body(const struct mime_summary *sum, const char *msg,
+			  const uint32_t *path, size_t depth)
+{
+	struct mime_section_ranges r;
+
+	if (mime_section_find(sum->parts, path, depth, &r) < 0 || !r.body.has)
+		return NULL;
+	return g_strndup(msg + r.body.start, r.body.end - r.body.start);
+}
+
+/* Records in the section table: the parts the summary holds. */
+static size_t table_nodes(const char *parts)
+{
+	size_t n = 0;
+
+	for (const char *p = parts; *p; p++)
+		n += *p == ';';
+	return n - 1; /* the "v1;" prefix */
+}
+
+/* A multipart/mixed of n empty parts, "--w\r\n\r\nx\r\n" each: the shape
+ * of the part bomb (issue 17: two million of them took 2.7 GB). */
+static GString *flat(long n)
+{
+	GString *s = g_string_sized_new(64 + (size_t)n * 10);
+
+	g_string_append(s, "Subject: flat\r\nContent-Type: multipart/mixed; "
+			   "boundary=\"w\"\r\n\r\n");
+	for (long i = 0; i < n; i++)
+		g_string_append(s, "--w\r\n\r\nx\r\n");
+	g_string_append(s, "--w--\r\n");
+	return s;
+}
+
+/* Occurrences of needle (memmem: strstr would take the haystack's
+ * length at every step under ASan). */
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0, nlen = strlen(needle);
+	const char *p = hay, *end = hay + strlen(hay);
+
+	while ((p = memmem(p, (size_t)(end - p), needle, nlen)) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* The message, its multipart and MIME_MAX_PARTS - 2 parts fill the cap:
+ * every part is itself. One part more and that part is the opaque rest,
+ * its raw bytes (header and all) in one application/octet-stream part. */
+START_TEST(part_cap_at_limit_and_one_over)
+{
+	long fit = MIME_MAX_PARTS - 2;
+	GString *s = flat(fit);
+	struct mime_summary sum;
+	uint32_t last = (uint32_t)fit;
+	char *body;
+
+	ck_assert_int_eq(mime_check_one(s->str, s->len), 0);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_uint_eq(table_nodes(sum.parts), MIME_MAX_PARTS);
+	ck_assert_ptr_null(strstr(sum.bodystructure, "octet-stream"));
+	ck_assert_uint_eq(count_of(sum.body, "(\"text\" \"plain\""), (size_t)fit);
+	body = section_body(&sum, s->str, &last, 1);
+	ck_assert_str_eq(body, "x");
+	g_free(body);
+	last++;
+	ck_assert_ptr_null(section_body(&sum, s->str, &last, 1));
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+
+	s = flat(fit + 1);
+	ck_assert_int_eq(mime_check_one(s->str, s->len), 0);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_uint_eq(table_nodes(sum.parts), MIME_MAX_PARTS + 1);
+	ck_assert_uint_eq(count_of(sum.body, "(\"text\" \"plain\""), (size_t)fit);
+	ck_assert_uint_eq(count_of(sum.body, "(\"application\" "
+					     "\"octet-stream\" NIL NIL NIL "
+					     "\"7bit\" 3)"), 1);
+	body = section_body(&sum, s->str, &last, 1);
+	ck_assert_str_eq(body, "\r\nx");
+	g_free(body);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
+/* Two million parts: the bound holds, the rest is one part holding every
+ * byte past the cap, and the message itself is whole. */
+START_TEST(part_bomb_keeps_its_bytes_in_one_rest_part)
+{
+	GString *s = flat(2000000);
+	struct mime_summary sum;
+	struct mime_section_ranges r;
+	size_t fit = MIME_MAX_PARTS - 2; /* parts before the rest */
+	uint32_t rest = (uint32_t)fit + 1;
+	const char *tail = "--w\r\n\r\nx\r\n--w--\r\n";
+
+	ck_assert_int_eq(mime_check_one(s->str, s->len), 0);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_uint_eq(table_nodes(sum.parts), MIME_MAX_PARTS + 1);
+	ck_assert_int_eq(mime_section_find(sum.parts, &rest, 1, &r), 0);
+	/* from the rest's first header line to the last part's "x" */
+	ck_assert_uint_eq(r.body.end, s->len - strlen("\r\n--w--\r\n"));
+	/* past the rest's "--w\r\n", up to the close delimiter's "\r\n" */
+	ck_assert_uint_eq(r.body.end - r.body.start,
+			  (2000000 - fit) * 10 - strlen("--w\r\n") - 2);
+	ck_assert_int_eq(memcmp(s->str + r.body.end - 8, tail, 8), 0);
+	ck_assert_int_eq(mime_section_find(sum.parts, NULL, 0, &r), 0);
+	ck_assert_uint_eq(r.body.end, s->len);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
+/* One parse, every lookup: the same ranges as mime_section_find, for
+ * every part of a message at the cap (FETCH of thousands of sections of
+ * one message keeps the table parsed). */
+START_TEST(parsed_table_answers_like_the_text)
+{
+	GString *s = flat(MIME_MAX_PARTS - 1);
+	struct mime_summary sum;
+	struct mime_sections *table;
+	struct mime_section_ranges a, b;
+	uint32_t path[2] = { 0, 1 };
+
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_int_eq(mime_sections_parse(sum.parts, &table), 0);
+	ck_assert_int_eq(mime_sections_find(table, NULL, 0, &a), 0);
+	ck_assert_int_eq(mime_section_find(sum.parts, NULL, 0, &b), 0);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	for (path[0] = 1; path[0] <= MIME_MAX_PARTS; path[0]++) {
+		int ra = mime_sections_find(table, path, 1, &a);
+
+		ck_assert_int_eq(ra, mime_section_find(sum.parts, path, 1, &b));
+		ck_assert_int_eq(ra, path[0] < MIME_MAX_PARTS ? 0 : -ENOENT);
+		ck_assert_mem_eq(&a, &b, sizeof(a));
+		/* a leaf has no part 1 inside */
+		ck_assert_int_eq(mime_sections_find(table, path, 2, &a),
+				 -ENOENT);
+	}
+	mime_sections_free(&table);
+	ck_assert_ptr_null(table);
+	mime_sections_free(&table);
+	ck_assert_int_eq(mime_sections_parse("v1;x", &table), -EINVAL);
+	ck_assert_ptr_null(table);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
+/* A chain of message/rfc822 parts, n deep. */
+static GString *forwarded(int n)
+{
+	GString *s = g_string_new(NULL);
+
+	for (int i = 0; i < n; i++)
+		g_string_append(s, "Content-Type: message/rfc822\r\n\r\n");
+	g_string_append(s, "Subject: core\r\n\r\nx\r\n");
+	return s;
+}
+
+/* MIME_MAX_DEPTH nested multiparts (or message/rfc822 parts) are all
+ * opened; one more level and the deepest container is opaque. */
+START_TEST(depth_cap_at_limit_and_one_over)
+{
+	GString *s = nested(MIME_MAX_DEPTH);
+	struct mime_summary sum;
+	uint32_t path[MIME_MAX_DEPTH + 1];
+	char *body;
+
+	for (size_t i = 0; i < MIME_MAX_DEPTH + 1; i++)
+		path[i] = 1;
+	ck_assert_int_eq(mime_check_one(s->str, s->len), 0);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_ptr_null(strstr(sum.bodystructure, "octet-stream"));
+	body = section_body(&sum, s->str, path, MIME_MAX_DEPTH);
+	ck_assert_str_eq(body, "deepest");
+	g_free(body);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+
+	s = nested(MIME_MAX_DEPTH + 1);
+	ck_assert_int_eq(mime_check_one(s->str, s->len), 0);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_uint_eq(count_of(sum.bodystructure, "octet-stream"), 1);
+	body = section_body(&sum, s->str, path, MIME_MAX_DEPTH);
+	ck_assert_ptr_nonnull(strstr(body, "--b64\r\n"));
+	ck_assert_ptr_nonnull(strstr(body, "deepest"));
+	g_free(body);
+	ck_assert_ptr_null(section_body(&sum, s->str, path,
+					MIME_MAX_DEPTH + 1));
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+
+	s = forwarded(MIME_MAX_DEPTH);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_ptr_null(strstr(sum.bodystructure, "octet-stream"));
+	ck_assert_uint_eq(count_of(sum.bodystructure, "\"core\""), 1);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+	s = forwarded(MIME_MAX_DEPTH + 1);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_uint_eq(count_of(sum.bodystructure, "octet-stream"), 1);
+	ck_assert_ptr_null(strstr(sum.bodystructure, "\"core\""));
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
+/* Rules of the walk that GMime's parser has and the old range scan did
+ * not all have. */
+START_TEST(walk_follows_the_mime_rules)
+{
+	static const char prefix[] =
+		"Content-Type: multipart/mixed; boundary=b6\r\n\r\n"
+		"--b6\r\n\r\none\r\n--b64\r\nstill one\r\n--b6 \t\r\n\r\n"
+		"two\r\n--b6--\r\n";
+	static const char digest[] =
+		"Content-Type: multipart/digest; boundary=d\r\n\r\n"
+		"--d\r\n\r\nSubject: in\r\n\r\nbody\r\n--d--\r\n";
+	static const char encoded[] =
+		"Content-Type: message/rfc822\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA==\r\n";
+	static const char garbage_first[] =
+		"not a header\r\nSubject: kept\r\n\r\nbody\r\n";
+	GString *s = g_string_new("Content-Type: multipart/mixed");
+	struct mime_summary sum;
+	uint32_t one = 1;
+	char *body;
+
+	/* only blanks may follow a delimiter: "--b64" is text of part 1 */
+	ck_assert_int_eq(mime_summary_build(prefix, strlen(prefix), &sum), 0);
+	ck_assert_uint_eq(count_of(sum.body, "(\"text\" \"plain\""), 2);
+	body = section_body(&sum, prefix, &one, 1);
+	ck_assert_str_eq(body, "one\r\n--b64\r\nstill one");
+	g_free(body);
+	mime_summary_free(&sum);
+	/* a digest's parts are messages by default */
+	ck_assert_int_eq(mime_summary_build(digest, strlen(digest), &sum), 0);
+	ck_assert_ptr_nonnull(strstr(sum.body, "((\"message\" \"rfc822\" NIL "
+					       "NIL NIL \"7bit\" 19 (NIL \"in\""));
+	mime_summary_free(&sum);
+	/* an encoded message is not parsed, and not shown as one */
+	ck_assert_int_eq(mime_summary_build(encoded, strlen(encoded), &sum),
+			 0);
+	ck_assert_str_eq(sum.body, "(\"application\" \"octet-stream\" NIL NIL "
+				   "NIL \"base64\" 18)");
+	mime_summary_free(&sum);
+	/* a line that is no field does not hide the fields after it */
+	ck_assert_int_eq(mime_summary_build(garbage_first,
+					    strlen(garbage_first), &sum), 0);
+	ck_assert_ptr_nonnull(strstr(sum.envelope, "\"kept\""));
+	mime_summary_free(&sum);
+	/* the boundary after a hundred thousand other parameters (GMime is
+	 * given only the type and the boundary) */
+	for (int i = 0; i < 100000; i++)
+		g_string_append_printf(s, "; p%d=\"v;(\"", i);
+	g_string_append(s, "; boundary*0=\"z\"; boundary*1=z\r\n\r\n"
+			   "--zz\r\n\r\nA\r\n--zz\r\n\r\nB\r\n--zz--\r\n");
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_uint_eq(count_of(sum.body, "(\"text\" \"plain\""), 2);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
+/* Header values that once recursed per byte or split into one string a
+ * token: each must come out, in bounded stack and memory. */
+START_TEST(hostile_headers_are_linear)
+{
+	GString *s = g_string_new("From: ");
+	struct mime_summary sum;
+
+	/* a million control characters: one stack frame each, before */
+	for (int i = 0; i < 1000000; i++)
+		g_string_append_c(s, '\x01');
+	g_string_append(s, "a@b\r\nTo: ");
+	for (int i = 0; i < 100000; i++)
+		g_string_append(s, "x@y, ");
+	g_string_append(s, "\r\nContent-Language: ");
+	for (int i = 0; i < 100000; i++)
+		g_string_append(s, "en, ");
+	g_string_append(s, "\r\nSubject: folded");
+	for (int i = 0; i < 100000; i++)
+		g_string_append(s, "\r\n more");
+	g_string_append(s, "\r\n\r\nbody\r\n");
+	ck_assert_int_eq(mime_check_one(s->str, s->len), 0);
+	ck_assert_int_eq(mime_summary_build(s->str, s->len, &sum), 0);
+	ck_assert_ptr_nonnull(strstr(sum.envelope,
+				     "((NIL NIL \"a\" \"b\")) "));
+	ck_assert_uint_eq(count_of(sum.envelope, "(NIL NIL \"x\" \"y\")"),
+			  100000);
+	ck_assert_uint_eq(count_of(sum.bodystructure, "\"en\""), 100000);
+	mime_summary_free(&sum);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
 static uint64_t rng_next(uint64_t *x)
 {
 	*x ^= *x << 13;
@@ -515,6 +818,94 @@ static void *build_all(void *arg)
 	return NULL;
 }
 
+static char *search_text(const char *msg, int body, size_t cap,
+			 size_t *header_len_r, int64_t *n_r)
+{
+	char *buf = malloc(cap + 1);
+
+	ck_assert_ptr_nonnull(buf);
+	*n_r = mime_search_text(msg, strlen(msg), body, buf, cap,
+				header_len_r);
+	ck_assert_int_ge(*n_r, 0);
+	buf[*n_r] = '\0';
+	return buf;
+}
+
+/* SEARCH's text: header fields decoded one a line (encoded words, 8-bit
+ * charsets to UTF-8, addresses as ENVELOPE parses them), then the text
+ * parts decoded (base64, quoted-printable, charsets); attachments and
+ * encodings themselves not there; cut at the buffer. */
+START_TEST(search_text_is_decoded)
+{
+	static const char msg[] =
+		"From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.org>\r\n"
+		"To: <u (c)@ (c) example.org>, user@example.org (Real Name),\r\n"
+		" group: a@b.org, c@d.org;\r\n"
+		"Subject: =?UTF-8?B?Q2l0dMOg?= di mare\r\n"
+		"X-Ctl: a\tb\r\n"
+		"MIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=b\r\n"
+		"\r\n"
+		"--b\r\n"
+		"Content-Type: text/plain; charset=iso-8859-1\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n"
+		"\r\n"
+		"La citt=E0 sul mare, mor=\r\n"
+		"bido.\r\n"
+		"--b\r\n"
+		"Content-Type: text/html; charset=utf-8\r\n"
+		"Content-Transfer-Encoding: base64\r\n"
+		"\r\n"
+		"R3LDvMOfZSBhdXMgS8O2bG4=\r\n"
+		"--b\r\n"
+		"Content-Type: application/octet-stream\r\n"
+		"Content-Transfer-Encoding: base64\r\n"
+		"\r\n"
+		"U0VDUkVU\r\n"
+		"--b\r\n"
+		"Content-Type: message/rfc822\r\n"
+		"\r\n"
+		"Subject: =?UTF-8?Q?inn=C3=A8r?=\r\n"
+		"\r\n"
+		"inner body\r\n"
+		"--b--\r\n";
+	size_t hlen;
+	int64_t n;
+	char *t = search_text(msg, 1, 4096, &hlen, &n);
+
+	ck_assert_ptr_nonnull(strstr(t, "From: Andr\xc3\xa9 <andre@example.org>\n"));
+	ck_assert_ptr_nonnull(strstr(t, "To: <u@example.org>, Real Name "
+					"<user@example.org>, group: <a@b.org>, "
+					"<c@d.org>;\n"));
+	ck_assert_ptr_nonnull(strstr(t, "Subject: Citt\xc3\xa0 di mare\n"));
+	ck_assert_ptr_nonnull(strstr(t, "X-Ctl: a b\n"));
+	ck_assert_ptr_null(strstr(t, "=?"));
+	ck_assert_uint_eq(t[hlen], '\n');
+	ck_assert_ptr_null(memchr(t, 'L', hlen)); /* the body is after */
+	ck_assert_ptr_nonnull(strstr(t + hlen, "La citt\xc3\xa0 sul mare, "
+					       "morbido."));
+	ck_assert_ptr_nonnull(strstr(t + hlen, "Gr\xc3\xbc\xc3\x9f" "e aus "
+					       "K\xc3\xb6ln"));
+	ck_assert_ptr_nonnull(strstr(t + hlen, "Subject: inn\xc3\xa8r\n"));
+	ck_assert_ptr_nonnull(strstr(t + hlen, "inner body"));
+	ck_assert_ptr_null(strstr(t, "SECRET"));
+	ck_assert_ptr_null(strstr(t, "U0VDUkVU"));
+	free(t);
+
+	/* The header alone; and any text cut at the buffer's end. */
+	t = search_text(msg, 0, 4096, &hlen, &n);
+	ck_assert_uint_eq((uint64_t)n, hlen);
+	free(t);
+	t = search_text(msg, 1, 10, &hlen, &n);
+	ck_assert_int_eq(n, 10);
+	ck_assert_str_eq(t, "From: Andr");
+	free(t);
+	t = search_text("", 1, 16, &hlen, &n);
+	ck_assert_int_eq(hlen, 0);
+	free(t);
+}
+END_TEST
+
 START_TEST(builds_run_concurrently)
 {
 	struct msg ms[NCORPUS];
@@ -554,8 +945,15 @@ int main(void)
 	tcase_add_loop_test(tc, ranges_agree_with_gmime, 0, NCORPUS);
 	tcase_add_test(tc, deep_nesting_is_bounded);
 	tcase_add_test(tc, hostile_shapes_give_a_sane_structure);
+	tcase_add_test(tc, part_cap_at_limit_and_one_over);
+	tcase_add_test(tc, part_bomb_keeps_its_bytes_in_one_rest_part);
+	tcase_add_test(tc, parsed_table_answers_like_the_text);
+	tcase_add_test(tc, depth_cap_at_limit_and_one_over);
+	tcase_add_test(tc, walk_follows_the_mime_rules);
+	tcase_add_test(tc, hostile_headers_are_linear);
 	tcase_add_test(tc, random_mutations_never_break_the_invariants);
 	tcase_add_test(tc, builds_run_concurrently);
+	tcase_add_test(tc, search_text_is_decoded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

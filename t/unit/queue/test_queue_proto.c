@@ -207,6 +207,39 @@ START_TEST(dsn_build)
 }
 END_TEST
 
+/* A "header" of a million lines (no empty line: the whole message) comes
+ * back as its whole lines that fit in QUEUE_DSN_HEADERS_MAX. */
+START_TEST(dsn_returns_a_bounded_header)
+{
+	static const char line[] = "X-Filler: 0123456789abcdef\r\n";
+	const struct queue_dsn_rcpt rcpt = { "b@y.test", "550 no" };
+	size_t n = 1000000, ll = sizeof line - 1;
+	char *msg = malloc(n * ll), *out, *part, *end;
+	struct queue_dsn d = {
+		.hostname = "mail.x.test", .sender = "a@x.test",
+		.message = msg, .message_len = n * ll,
+		.rcpts = &rcpt, .rcpt_count = 1, .unique = 1,
+	};
+	size_t len;
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(msg + i * ll, line, ll);
+	ck_assert_int_eq(queue_dsn_build(&d, &out, &len), 0);
+	part = strstr(out, "Content-Type: text/rfc822-headers\r\n\r\n");
+	ck_assert_ptr_nonnull(part);
+	part += strlen("Content-Type: text/rfc822-headers\r\n\r\n");
+	end = strstr(part, "\r\n\r\n--");
+	ck_assert_ptr_nonnull(end);
+	end += 2;
+	ck_assert_uint_eq((size_t)(end - part),
+			  QUEUE_DSN_HEADERS_MAX / ll * ll);
+	ck_assert_int_eq(memcmp(end - ll, line, ll), 0);
+	ck_assert_uint_lt(len, QUEUE_DSN_HEADERS_MAX + 4096);
+	free(out);
+	free(msg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("queue_proto");
@@ -216,6 +249,7 @@ int main(void)
 
 	tcase_add_test(tc, reply_multiline_bytewise);
 	tcase_add_test(tc, reply_whole_buffer_and_bare_lf);
+	tcase_add_test(tc, dsn_returns_a_bounded_header);
 	tcase_add_test(tc, reply_malformed_and_long);
 	tcase_add_test(tc, dot_stuffing);
 	tcase_add_test(tc, backoff);

@@ -254,9 +254,17 @@ START_TEST(test_default_mailboxes)
 				     " JOIN accounts a ON a.id = m.account"
 				     " WHERE a.address = 'bob@example.test'"
 				     " AND m.special_use = '\\Sent'"
-				     " AND m.name = 'Sent'"
-				     " AND m.subscribed = 1"),
+				     " AND m.name = 'Sent'"),
 			 1);
+	/* All five subscribed, in the subscription list of names. */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM subscriptions s"
+				     " JOIN accounts a ON a.id = s.account"
+				     " WHERE a.address = 'bob@example.test'"
+				     " AND s.name IN ('INBOX', 'Sent', 'Drafts',"
+				     " 'Trash', 'Junk')"),
+			 5);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(mb.m[i].subscribed, 1);
 	ck_assert_int_eq(store_mailbox_list(fx.store, "amy@example.test",
 					    collect_mailbox, &mb2),
 			 0);

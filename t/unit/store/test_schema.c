@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 static const char *const tables[] = {
 	"domains", "accounts", "password_history", "aliases", "mailboxes",
 	"blobs", "messages", "queue", "queue_rcpts", "module_state",
+	"subscriptions",
 };
 
 static void assert_schema_v1(const char *db)
@@ -30,7 +32,7 @@ static void assert_schema_v1(const char *db)
 	}
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE type = 'trigger'"),
-			 10);
+			 11);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM pragma_table_list"
 				     " WHERE name = 'module_state'"
 				     " AND wr = 1"),
@@ -95,8 +97,56 @@ static void open_with_work(struct fixture *fx, char *db, size_t db_size)
 	"SELECT last_uidvalidity FROM accounts" \
 	" WHERE address = 'bob@example.test'"
 
+/* What schema step 6 added, undone: a database as v5 left it. */
+#define DOWN_TO_V5 \
+	"DROP TRIGGER mailboxes_last_uidvalidity_update;" \
+	"ALTER TABLE mailboxes DROP COLUMN recent_uid;" \
+	"ALTER TABLE mailboxes ADD COLUMN" \
+	"  subscribed INTEGER NOT NULL DEFAULT 1;" \
+	"UPDATE mailboxes SET subscribed = EXISTS (SELECT 1 FROM" \
+	"  subscriptions s WHERE s.account = mailboxes.account" \
+	"  AND s.name = mailboxes.name);" \
+	"DROP TABLE subscriptions;" \
+	"PRAGMA user_version = 5;"
+
+/* What schema step 5 added, undone: a database as v4 left it (its
+ * triggers as v4 made them). */
+#define DOWN_TO_V4 \
+	DOWN_TO_V5 \
+	"DROP TRIGGER messages_count_insert;" \
+	"DROP TRIGGER messages_count_delete;" \
+	"DROP TRIGGER messages_count_update;" \
+	"ALTER TABLE mailboxes DROP COLUMN bytes;" \
+	"ALTER TABLE accounts DROP COLUMN quota_storage;" \
+	"ALTER TABLE accounts DROP COLUMN quota_messages;" \
+	"ALTER TABLE accounts DROP COLUMN quota_warned;" \
+	"ALTER TABLE domains DROP COLUMN quota_storage;" \
+	"ALTER TABLE domains DROP COLUMN quota_messages;" \
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count + 1," \
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0)" \
+	"    WHERE id = NEW.mailbox;" \
+	"END;" \
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count - 1," \
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0)" \
+	"    WHERE id = OLD.mailbox;" \
+	"END;" \
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox, flags" \
+	"  ON messages WHEN NEW.mailbox IS NOT OLD.mailbox" \
+	"  OR (NEW.flags & 1) IS NOT (OLD.flags & 1) BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count - 1," \
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0)" \
+	"    WHERE id = OLD.mailbox;" \
+	"  UPDATE mailboxes SET message_count = message_count + 1," \
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0)" \
+	"    WHERE id = NEW.mailbox;" \
+	"END;" \
+	"PRAGMA user_version = 4;"
+
 /* What schema step 4 added, undone: a database as v3 left it. */
 #define DOWN_TO_V3 \
+	DOWN_TO_V4 \
 	"DROP TRIGGER messages_count_insert;" \
 	"DROP TRIGGER messages_count_delete;" \
 	"DROP TRIGGER messages_count_update;" \
@@ -182,6 +232,164 @@ START_TEST(test_migrate_v3_counts_messages)
 			 0);
 	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
 	ck_assert_int_eq(sql_int(db, WORK_COUNTS), 6004);
+	fx_close(&fx);
+}
+END_TEST
+
+#define USAGE \
+	"SELECT sum(bytes) * 1000 + sum(message_count) FROM mailboxes" \
+	" WHERE account = (SELECT id FROM accounts" \
+	" WHERE address = 'bob@example.test')"
+
+/* A v4 database gets each mailbox's bytes from its messages (usage for
+ * quotas), and the new triggers keep them from then on. */
+START_TEST(test_migrate_v4_fills_usage)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+	const int64_t size = 20; /* job_deliver_work's message */
+
+	open_with_work(&fx, db, sizeof db);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V4);
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(sql_int(db, USAGE), 3 * size * 1000 + 3);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM accounts"
+				     " WHERE quota_storage IS NULL"
+				     " AND quota_messages IS NULL"
+				     " AND quota_warned = 0"), 1);
+	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	ck_assert_int_eq(sql_int(db, USAGE), 4 * size * 1000 + 4);
+	ck_assert_int_eq(sql_int(db, WORK_COUNTS), 4004);
+	fx_close(&fx);
+}
+END_TEST
+
+static int job_work_rename(struct store_txn *txn, void *data)
+{
+	struct store_rename r;
+	int ret;
+
+	(void)data;
+	ret = store_txn_mailbox_rename(txn, "bob@example.test", "Work",
+				       "Play", &r);
+	if (ret == 0 && (r.count != 1 || r.inbox_id != 0))
+		ret = -EPROTO;
+	free(r.ids);
+	return ret;
+}
+
+#define PLAY_UIDVALIDITY \
+	"SELECT uidvalidity FROM mailboxes WHERE name = 'Play'"
+
+/* From v6 a RENAME gives a new UIDVALIDITY, and the account's last one
+ * follows it: Work created again after Work -> Play gets a greater one
+ * than Play's (RFC 3501 2.3.1.1). */
+START_TEST(test_migrate_v5_rename_uidvalidity)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+
+	open_with_work(&fx, db, sizeof db);
+	int64_t first = sql_int(db, WORK_UIDVALIDITY);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V5);
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(fx_run(&fx, job_work_rename, NULL), 0);
+	int64_t renamed = sql_int(db, PLAY_UIDVALIDITY);
+	ck_assert_int_gt(renamed, first);
+	ck_assert_int_eq(sql_int(db, LAST_UIDVALIDITY), renamed);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	ck_assert_int_gt(sql_int(db, WORK_UIDVALIDITY), renamed);
+	fx_close(&fx);
+}
+END_TEST
+
+/* v6 keeps each mailbox's \Recent boundary: the mail a v5 database
+ * has counts as seen, a mailbox made afterwards starts at UID 1. */
+START_TEST(test_migrate_v5_recent_boundary)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+
+	open_with_work(&fx, db, sizeof db);
+	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V5);
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "SELECT recent_uid FROM mailboxes"
+				     " WHERE name = 'Work'"),
+			 3);
+	ck_assert_int_eq(fx_run(&fx, job_work_rename, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_create, NULL), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT recent_uid FROM mailboxes"
+				     " WHERE name = 'Work'"),
+			 1);
+	struct store_mailbox m;
+	ck_assert_int_eq(store_mailbox_get(fx.store, "bob@example.test",
+					   "Play", &m), 0);
+	ck_assert_int_eq(m.recent_uid, 3);
+	uint32_t n = 99;
+	ck_assert_int_eq(store_message_count_from(fx.store, m.id, 2, &n), 0);
+	ck_assert_int_eq(n, 1);
+	fx_close(&fx);
+}
+END_TEST
+
+static int job_unsubscribe_work(struct store_txn *txn, void *data)
+{
+	(void)data;
+	return store_txn_mailbox_subscribe(txn, "bob@example.test", "Work", 0);
+}
+
+static int count_name(void *data, const char *name)
+{
+	(void)name;
+	++*(int *)data;
+	return 0;
+}
+
+/* v6 moves the subscriptions into a list of names: what v5 marked
+ * subscribed stays subscribed, the rest not; a name then outlives its
+ * mailbox (RFC 3501 6.3.6). */
+START_TEST(test_migrate_v5_subscriptions)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+	int n = 0;
+
+	open_with_work(&fx, db, sizeof db);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V5
+		     "UPDATE mailboxes SET subscribed ="
+		     " name NOT IN ('Junk', 'Trash');");
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(store_subscription_list(fx.store, "bob@example.test",
+						 count_name, &n), 0);
+	ck_assert_int_eq(n, 4); /* INBOX Sent Drafts Work */
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM subscriptions"
+				     " WHERE name IN ('Junk', 'Trash')"),
+			 0);
+	ck_assert_int_eq(fx_run(&fx, job_work_delete, NULL), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM subscriptions"
+				     " WHERE name = 'Work'"),
+			 1);
+	ck_assert_int_eq(fx_run(&fx, job_unsubscribe_work, NULL), 0);
+	ck_assert_int_eq(fx_run(&fx, job_unsubscribe_work, NULL), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM subscriptions"
+				     " WHERE name = 'Work'"),
+			 0);
 	fx_close(&fx);
 }
 END_TEST
@@ -276,6 +484,10 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, test_migrate_from_empty);
 	tcase_add_test(tc, test_migrate_v2_uidvalidity_never_repeats);
 	tcase_add_test(tc, test_migrate_v3_counts_messages);
+	tcase_add_test(tc, test_migrate_v4_fills_usage);
+	tcase_add_test(tc, test_migrate_v5_rename_uidvalidity);
+	tcase_add_test(tc, test_migrate_v5_recent_boundary);
+	tcase_add_test(tc, test_migrate_v5_subscriptions);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);

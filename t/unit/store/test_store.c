@@ -14,6 +14,7 @@ int main(void)
 	srunner_add_suite(sr, suite_state());
 	srunner_add_suite(sr, suite_writer());
 	srunner_add_suite(sr, suite_backup());
+	srunner_add_suite(sr, suite_quota());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -81,6 +81,7 @@ Suite *suite_messages(void);
 Suite *suite_state(void);
 Suite *suite_writer(void);
 Suite *suite_backup(void);
+Suite *suite_quota(void);
 
 /* Looks like a yescrypt hash to the store, which only checks the form. */
 #define FAKE_HASH "$y$j9T$fakefakefakefakefake$fakefakefakefakefakefakefake"
