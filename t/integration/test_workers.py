@@ -247,6 +247,35 @@ class Mailboxes(WorkersCase):
         c.ok("LOGOUT")
         self.stop()
 
+    def test_recent_goes_to_one_session_of_the_node(self):
+        """Two read-write sessions of one mailbox on two workers: a new
+        message is \\Recent in exactly one of them (RFC 3501 2.3.2)."""
+        self.serve()
+        a, b = self.imap(), self.imap()
+        self.assert_spread(local_port(a.sock), local_port(b.sock))
+        for c in (a, b):
+            c.ok("SELECT INBOX")
+            c.send("idle IDLE\r\n")
+            self.assertEqual(c.readline(), "+ idling")
+        s = self.submission()
+        s.sendmail(ALICE, [BOB], message("recent"))
+        s.quit()
+        recent = 0
+        for c in (a, b):
+            lines = self.news(c, r"^\* 1 EXISTS$")
+            c.send("DONE\r\n")
+            while True:
+                line = c.readline()
+                if line.startswith("idle "):
+                    break
+                lines.append(line)
+            untagged = c.ok("FETCH 1 (FLAGS)")
+            recent += len([l for l in untagged if "\\Recent" in l])
+        self.assertEqual(recent, 1)
+        for c in (a, b):
+            c.ok("LOGOUT")
+        self.stop()
+
     def test_pop3_lock_holds_across_workers(self):
         self.serve()
         first = self.pop3()
