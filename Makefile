@@ -14,6 +14,7 @@ CONF       ?= etc/postino.dev.conf
 # recommends, and --no-install-recommends leaves out).
 DEPS = gcc make pkg-config binutils python3 meson ninja-build curl swaks \
        libnet-ssleay-perl openssl fetchmail isync getmail6 sieve-connect \
+       neomutt \
        libuv1-dev libgnutls28-dev libssl-dev libsqlite3-dev libcrypt-dev \
        libinih-dev check libsubunit-dev gnutls-bin libgmime-3.0-dev \
        libspf2-dev \

@@ -368,6 +368,9 @@ static const struct postino_host_mailbox host_mailbox = {
 	.mailbox_section = host_mailbox_section,
 	.mailbox_subscriptions = host_mailbox_subscriptions,
 	.mime_search_text = mime_search_text,
+	.mailbox_highestmodseq = host_mailbox_highestmodseq,
+	.mailbox_vanished = host_mailbox_vanished,
+	.mailbox_store_unchangedsince = host_mailbox_store_unchangedsince,
 };
 
 static const struct postino_host_account host_account = {

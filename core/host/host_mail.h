@@ -58,6 +58,17 @@ int host_mailbox_store(postino_mailbox *mailbox, const uint32_t *uids,
 		       size_t count, enum postino_store_mode mode,
 		       uint32_t flags, const char *keywords,
 		       void (*done)(void *data, int status), void *data);
+int host_mailbox_store_unchangedsince(
+	postino_mailbox *mailbox, const uint32_t *uids, size_t count,
+	enum postino_store_mode mode, uint32_t flags, const char *keywords,
+	uint64_t unchangedsince,
+	void (*done)(void *data, int status, const uint32_t *modified,
+		     size_t n_modified),
+	void *data);
+uint64_t host_mailbox_highestmodseq(postino_mailbox *mailbox);
+int host_mailbox_vanished(postino_mailbox *mailbox, uint64_t since,
+			  void (*range)(void *data, uint32_t lo, uint32_t hi),
+			  void *data);
 int host_mailbox_copy(postino_mailbox *mailbox, const uint32_t *uids,
 		      size_t count, const char *dest, int move,
 		      void (*done)(void *data, int status,

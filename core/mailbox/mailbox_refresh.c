@@ -134,6 +134,7 @@ static int refresh_read(struct store *store, struct mailbox_entry *e,
 			return ret;
 		}
 		r.t->modseq = r.modseq;
+		r.t->uidnext = status_r->uidnext;
 		e->table = r.t;
 		e->log_start = e->log_len = 0;
 		e->log_floor = r.modseq;
@@ -153,6 +154,7 @@ static int refresh_read(struct store *store, struct mailbox_entry *e,
 		return ret;
 	}
 	r.t->modseq = r.modseq;
+	r.t->uidnext = status_r->uidnext;
 	return 0;
 }
 

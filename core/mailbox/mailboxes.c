@@ -97,6 +97,11 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 	status_r->uidnext = st.uidnext;
 	status_r->uidvalidity = st.uidvalidity;
 	status_r->highestmodseq = st.highestmodseq;
+	if (POSTINO_HAS_FIELD(status_r, struct postino_mailbox_status,
+			      deleted_storage)) {
+		status_r->deleted = st.deleted;
+		status_r->deleted_storage = st.deleted_bytes;
+	}
 	/* \Recent: the messages from the first UID no read-write view has
 	 * claimed (the node's, on any worker, newer than the store's while
 	 * its job is in flight), counted in this worker's table when it is

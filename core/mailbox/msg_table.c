@@ -74,6 +74,7 @@ int msg_table_own(struct msg_table **tp)
 	}
 	t->count = old->count;
 	t->modseq = old->modseq;
+	t->uidnext = old->uidnext;
 	msg_table_unref(tp);
 	*tp = t;
 	return 0;

@@ -22,6 +22,7 @@ struct msg_rec {
 struct msg_table {
 	unsigned refs;
 	uint64_t modseq; /* the mailbox's highestmodseq it reflects */
+	uint32_t uidnext; /* and its UIDNEXT then */
 	uint32_t count;
 	uint32_t cap;
 	struct msg_rec *recs; /* in UID order */

@@ -184,10 +184,89 @@ int host_mailbox_message(postino_mailbox *mb, uint32_t index,
 	info_r->flags = flags;
 	info_r->internaldate = m->internaldate;
 	if (POSTINO_HAS_FIELD(info_r, struct postino_message_info, modseq))
-		info_r->modseq = m->modseq;
+		info_r->modseq = own != NULL && own->modseq > m->modseq
+					 ? own->modseq : m->modseq;
 	if (POSTINO_HAS_FIELD(info_r, struct postino_message_info, keywords))
 		info_r->keywords = keywords != NULL ? keywords : "";
 	return 0;
+}
+
+uint64_t host_mailbox_highestmodseq(postino_mailbox *mb)
+{
+	return mb->table->modseq;
+}
+
+/* UIDs reported as ranges: consecutive ones are one call. */
+struct vanished_ctx {
+	void (*range)(void *data, uint32_t lo, uint32_t hi);
+	void *data;
+	uint32_t lo, hi; /* the run so far; lo 0: none */
+};
+
+static void vanished_flush(struct vanished_ctx *v)
+{
+	if (v->lo != 0)
+		v->range(v->data, v->lo, v->hi);
+	v->lo = v->hi = 0;
+}
+
+static void vanished_add(struct vanished_ctx *v, uint32_t lo, uint32_t hi)
+{
+	if (v->lo != 0 && lo == v->hi + 1) {
+		v->hi = hi;
+		return;
+	}
+	vanished_flush(v);
+	v->lo = lo;
+	v->hi = hi;
+}
+
+static int vanished_one(void *data, uint32_t uid)
+{
+	vanished_add(data, uid, uid);
+	return 0;
+}
+
+int host_mailbox_vanished(postino_mailbox *mb, uint64_t since,
+			  void (*range)(void *data, uint32_t lo, uint32_t hi),
+			  void *data)
+{
+	struct store *store = mb->ctx->store;
+	struct store_mailbox_status st;
+	struct vanished_ctx v = { .range = range, .data = data };
+	const struct msg_table *t = mb->table;
+
+	if (range == NULL)
+		return -EINVAL;
+	if (since >= t->modseq)
+		return 0;
+	int ret = store_read_begin(store);
+	if (ret < 0)
+		return ret;
+	ret = store_mailbox_status(store, mb->mailbox_id, &st);
+	if (ret == 0 && st.uidvalidity != mb->uidvalidity)
+		ret = -ENOENT;
+	if (ret == 0 && since >= st.vanished_floor)
+		ret = store_vanished(store, mb->mailbox_id, since, t->modseq,
+				     vanished_one, &v);
+	store_read_end(store);
+	if (ret < 0)
+		return ret;
+	if (since >= st.vanished_floor) {
+		vanished_flush(&v);
+		return 0;
+	}
+	/* Pruned that far back: every UID below the view's UIDNEXT that
+	 * it does not have, a superset of what went (RFC 7162 3.2.5.2). */
+	uint32_t next = 1;
+	for (uint32_t i = 0; i <= t->count; i++) {
+		uint32_t uid = i < t->count ? t->recs[i].uid : t->uidnext;
+		if (uid > next)
+			vanished_add(&v, next, uid - 1);
+		next = uid + 1;
+	}
+	vanished_flush(&v);
+	return 1;
 }
 
 int host_view_blob(postino_mailbox *mb, uint32_t index, int64_t *blob_id_r,
@@ -256,7 +335,7 @@ int host_view_show_many(postino_mailbox *mb, const struct view_flags *add,
 		if (i < mb->shown_count && mb->shown[i].uid == add[j].uid)
 			free(mb->shown[i++].keywords);
 		merged[out++] = (struct view_flags){ add[j].uid, add[j].flags,
-						     kw[j] };
+						     kw[j], add[j].modseq };
 		j++;
 	}
 	free(kw);
@@ -295,7 +374,9 @@ static int mailbox_expunge_run(struct store_txn *txn, void *data)
 		if (ret < 0 && ret != -ENOENT)
 			return ret;
 	}
-	return 0;
+	return job->count > 0 ? store_txn_vanished_prune(txn, job->mailbox_id,
+							 STORE_VANISHED_KEEP)
+			      : 0;
 }
 
 static void mailbox_expunge_done(void *data, int status)

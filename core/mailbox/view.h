@@ -18,6 +18,7 @@ struct view_flags {
 	uint32_t uid;
 	uint32_t flags;
 	char *keywords; /* NULL when none */
+	uint64_t modseq; /* of that change (CONDSTORE's MODSEQ) */
 };
 
 struct uid_list {

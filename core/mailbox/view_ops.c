@@ -13,6 +13,8 @@ struct store_result {
 	uint32_t uid;
 	uint32_t flags;
 	int present;
+	int modified;    /* changed since unchangedsince: left alone */
+	uint64_t modseq;
 	char keywords[STORE_KEYWORDS_MAX];
 };
 
@@ -22,9 +24,12 @@ struct flags_job {
 	int mode;
 	uint32_t flags;
 	char *keywords;
+	uint64_t unchangedsince; /* UINT64_MAX: unconditional */
 	struct store_result *results;
 	size_t count;
 	void (*done)(void *data, int status);
+	void (*done_if)(void *data, int status, const uint32_t *modified,
+			size_t n_modified);
 	void *data;
 };
 
@@ -34,16 +39,16 @@ static int flags_run(struct store_txn *txn, void *data)
 
 	for (size_t i = 0; i < job->count; i++) {
 		struct store_result *r = &job->results[i];
-		int ret = store_txn_message_flags(txn, job->mailbox_id, r->uid,
-						  job->mode, job->flags,
-						  job->keywords, &r->flags,
-						  r->keywords,
-						  sizeof(r->keywords));
+		int ret = store_txn_message_flags_if(
+			txn, job->mailbox_id, r->uid, job->mode, job->flags,
+			job->keywords, job->unchangedsince, &r->flags,
+			r->keywords, sizeof(r->keywords), &r->modseq);
 		if (ret == -ENOENT)
 			continue; /* expunged meanwhile: nothing to change */
 		if (ret < 0)
 			return ret;
 		r->present = 1;
+		r->modified = ret == 1;
 	}
 	return 0;
 }
@@ -69,9 +74,12 @@ static void flags_show(struct flags_job *job)
 		return; /* unrecorded: the next sync reports them, no harm */
 	for (size_t i = 0; i < job->count; i++) {
 		const struct store_result *r = &job->results[i];
-		if (r->present && msg_table_find(mb->table, r->uid) >= 0)
+		/* One that someone else changed is theirs to report. */
+		if (r->present && !r->modified &&
+		    msg_table_find(mb->table, r->uid) >= 0)
 			add[n++] = (struct view_flags){ r->uid, r->flags,
-							(char *)r->keywords };
+							(char *)r->keywords,
+							r->modseq };
 	}
 	/* IMAP sends UIDs in order: sort only when they are not. */
 	for (uint32_t k = 1; k < n; k++) {
@@ -99,19 +107,40 @@ static void flags_done(void *data, int status)
 		flags_show(job);
 	if (status == 0)
 		mailbox_registry_changed(mb->ctx, job->mailbox_id);
-	job->done(job->data, status);
+	if (job->done_if != NULL) {
+		/* The UIDs that failed the test, in the job's order (the
+		 * results' own array serves: uid is its first field). */
+		uint32_t *modified = malloc((job->count + 1) *
+					    sizeof(*modified));
+		size_t n = 0;
+		for (size_t i = 0; modified != NULL && i < job->count; i++)
+			if (job->results[i].modified)
+				modified[n++] = job->results[i].uid;
+		job->done_if(job->data, status == 0 && modified == NULL
+						? -ENOMEM : status,
+			     modified, n);
+		free(modified);
+	} else {
+		job->done(job->data, status);
+	}
 	host_view_unref(mb);
 	free(job->keywords);
 	free(job->results);
 	free(job);
 }
 
-int host_mailbox_store(postino_mailbox *mb, const uint32_t *uids,
-		       size_t count, enum postino_store_mode mode,
-		       uint32_t flags, const char *keywords,
-		       void (*done)(void *data, int status), void *data)
+static int store_submit_flags(postino_mailbox *mb, const uint32_t *uids,
+			      size_t count, enum postino_store_mode mode,
+			      uint32_t flags, const char *keywords,
+			      uint64_t unchangedsince,
+			      void (*done)(void *data, int status),
+			      void (*done_if)(void *data, int status,
+					      const uint32_t *modified,
+					      size_t n_modified),
+			      void *data)
 {
-	if (done == NULL || (int)mode < 0 || mode > POSTINO_STORE_REMOVE ||
+	if ((done == NULL && done_if == NULL) || (int)mode < 0 ||
+	    mode > POSTINO_STORE_REMOVE ||
 	    (flags & ~(uint32_t)0x1f) != 0 ||
 	    (keywords != NULL && strlen(keywords) >= STORE_KEYWORDS_MAX))
 		return -EINVAL;
@@ -133,7 +162,9 @@ int host_mailbox_store(postino_mailbox *mb, const uint32_t *uids,
 	job->mailbox_id = mb->mailbox_id;
 	job->mode = (int)mode;
 	job->flags = flags;
+	job->unchangedsince = unchangedsince;
 	job->done = done;
+	job->done_if = done_if;
 	job->data = data;
 	host_view_ref(mb);
 	int ret = store_submit(mb->ctx->store, flags_run, flags_done, job);
@@ -144,6 +175,31 @@ int host_mailbox_store(postino_mailbox *mb, const uint32_t *uids,
 		free(job);
 	}
 	return ret;
+}
+
+int host_mailbox_store(postino_mailbox *mb, const uint32_t *uids,
+		       size_t count, enum postino_store_mode mode,
+		       uint32_t flags, const char *keywords,
+		       void (*done)(void *data, int status), void *data)
+{
+	if (done == NULL)
+		return -EINVAL;
+	return store_submit_flags(mb, uids, count, mode, flags, keywords,
+				  UINT64_MAX, done, NULL, data);
+}
+
+int host_mailbox_store_unchangedsince(
+	postino_mailbox *mb, const uint32_t *uids, size_t count,
+	enum postino_store_mode mode, uint32_t flags, const char *keywords,
+	uint64_t unchangedsince,
+	void (*done)(void *data, int status, const uint32_t *modified,
+		     size_t n_modified),
+	void *data)
+{
+	if (done == NULL)
+		return -EINVAL;
+	return store_submit_flags(mb, uids, count, mode, flags, keywords,
+				  unchangedsince, NULL, done, data);
 }
 
 struct copy_job {
@@ -189,6 +245,12 @@ static int copy_run(struct store_txn *txn, void *data)
 			return ret;
 		job->src[job->copied] = uid;
 		job->dst[job->copied++] = new_uid;
+	}
+	if (job->move && job->copied > 0) {
+		ret = store_txn_vanished_prune(txn, job->from,
+					       STORE_VANISHED_KEEP);
+		if (ret < 0)
+			return ret;
 	}
 	/* A COPY that takes the account over its quota is undone whole
 	 * (IMAP's NO [OVERQUOTA]); a MOVE within the account never changes

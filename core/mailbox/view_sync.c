@@ -83,8 +83,10 @@ static int diff_full(const struct msg_table *t1, const struct msg_table *t2,
 }
 
 /* Whether t2's record of a message differs from what the view shows
- * (its own record, or what it has been shown since); sets *i_r to the
- * message's index in the view's table, *j_r in t2. */
+ * (its own record, or what it has been shown since): flags, keywords,
+ * or only its modseq (changed and changed back: a CONDSTORE client
+ * learns the new MODSEQ, and FETCH (CHANGEDSINCE) finds it); sets *i_r
+ * to the message's index in the view's table, *j_r in t2. */
 static int shows_other(const postino_mailbox *mb, const struct msg_table *t2,
 		       uint32_t uid, uint32_t *i_r, uint32_t *j_r)
 {
@@ -98,9 +100,11 @@ static int shows_other(const postino_mailbox *mb, const struct msg_table *t2,
 	const struct view_flags *shown = host_view_shown(mb, uid);
 	uint32_t flags = shown != NULL ? shown->flags : had->flags;
 	const char *kw = shown != NULL ? shown->keywords : had->keywords;
+	uint64_t modseq = shown != NULL && shown->modseq > had->modseq
+				  ? shown->modseq : had->modseq;
 	*i_r = (uint32_t)i;
 	*j_r = (uint32_t)j;
-	return flags != now->flags ||
+	return flags != now->flags || modseq < now->modseq ||
 	       strcmp(kw != NULL ? kw : "",
 		      now->keywords != NULL ? now->keywords : "") != 0;
 }
@@ -129,7 +133,8 @@ static int sync_hold(postino_mailbox *mb, const struct msg_table *t2,
 		if (!shows_other(mb, t2, uid, &i, &j))
 			continue;
 		show[n] = (struct view_flags){ uid, t2->recs[j].flags,
-					       t2->recs[j].keywords };
+					       t2->recs[j].keywords,
+					       t2->recs[j].modseq };
 		report[n++] = i;
 	}
 	int ret = host_view_show_many(mb, show, n);

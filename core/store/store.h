@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_DB_FILE "postino.db"
 
 enum store_mode {
@@ -192,6 +192,16 @@ int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
 			    uint32_t uid, int mode, uint32_t flags,
 			    const char *keywords, uint32_t *flags_r,
 			    char *keywords_r, size_t keywords_size);
+/* store_txn_message_flags, only if the message's modseq is at most
+ * unchangedsince (UINT64_MAX: always): else nothing changes, *flags_r
+ * and keywords_r are what the message has and the return is 1 (RFC 7162
+ * UNCHANGEDSINCE). *modseq_r (may be NULL) is the message's modseq
+ * after the call. */
+int store_txn_message_flags_if(struct store_txn *txn, int64_t mailbox_id,
+			       uint32_t uid, int mode, uint32_t flags,
+			       const char *keywords, uint64_t unchangedsince,
+			       uint32_t *flags_r, char *keywords_r,
+			       size_t keywords_size, uint64_t *modseq_r);
 /* Copies a message (blob, flags, keywords, date) to the end of another
  * mailbox. */
 int store_txn_message_copy(struct store_txn *txn, int64_t from_mailbox,
@@ -206,8 +216,17 @@ int store_txn_mime_put(struct store_txn *txn, int64_t blob_id,
 		       const char *envelope, const char *body,
 		       const char *bodystructure, const char *parts);
 
+/* Removes a message; the schema gives the expunge a modseq of its own
+ * and leaves a tombstone (store_vanished). */
 int store_txn_message_expunge(struct store_txn *txn, int64_t mailbox_id,
 			      uint32_t uid);
+/* Tombstones kept per mailbox: once there are twice as many, the oldest
+ * go down to this many and the mailbox's vanished floor rises. 64 K of
+ * them is about 2 MB, and a client whose last sync is older than the
+ * last 64 K expunges of a folder gets the superset instead. */
+#define STORE_VANISHED_KEEP 65536
+int store_txn_vanished_prune(struct store_txn *txn, int64_t mailbox_id,
+			     uint32_t keep);
 
 /* ---- delivery (writes, inside a job) ------------------------------------ */
 
@@ -318,7 +337,16 @@ struct store_mailbox_status {
 	uint32_t uidnext;
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
+	uint32_t deleted;          /* messages with \Deleted */
+	uint64_t deleted_bytes;    /* and their octets */
+	uint64_t vanished_floor;   /* tombstones at or below may be gone */
 };
+/* Calls cb(data, uid) in UID order for the tombstones of the mailbox
+ * with a modseq in (since, upto]; stops when cb returns nonzero. An
+ * indexed range: O(tombstones reported). */
+int store_vanished(struct store *store, int64_t mailbox_id, uint64_t since,
+		   uint64_t upto, int (*cb)(void *data, uint32_t uid),
+		   void *data);
 /* How many messages of the mailbox have a UID of uid or above: a range
  * of its index, O(that count). */
 int store_message_count_from(struct store *store, int64_t mailbox_id,

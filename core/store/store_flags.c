@@ -1,6 +1,7 @@
 /* Message flags, keywords and copies (writes). Every real change takes a
  * new modseq, which is how other views of the mailbox find it. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -94,14 +95,16 @@ int store_mailbox_take_modseq(struct store_conn *c, int64_t mailbox_id,
 	return store_conn_fail(c, rc, "take modseq");
 }
 
-int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
-			    uint32_t uid, int mode, uint32_t flags,
-			    const char *keywords, uint32_t *flags_r,
-			    char *keywords_r, size_t keywords_size)
+int store_txn_message_flags_if(struct store_txn *txn, int64_t mailbox_id,
+			       uint32_t uid, int mode, uint32_t flags,
+			       const char *keywords, uint64_t unchangedsince,
+			       uint32_t *flags_r, char *keywords_r,
+			       size_t keywords_size, uint64_t *modseq_r)
 {
 	struct store_conn *c = txn->conn;
 	char old_keywords[STORE_KEYWORDS_MAX];
-	uint32_t old_flags, new_flags;
+	uint32_t old_flags = 0, new_flags;
+	uint64_t old_modseq = 0;
 	sqlite3_stmt *st;
 	int64_t modseq;
 	int rc, ret;
@@ -109,7 +112,7 @@ int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
 	if (keywords == NULL)
 		keywords = "";
 	st = store_conn_stmt(c, STMT_MESSAGE_FLAGS_GET,
-			     "SELECT flags, keywords FROM messages"
+			     "SELECT flags, keywords, modseq FROM messages"
 			     " WHERE mailbox = ?1 AND uid = ?2");
 	if (st == NULL)
 		return -EIO;
@@ -121,6 +124,7 @@ int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
 		old_flags = (uint32_t)sqlite3_column_int64(st, 0);
 		ret = store_column_copy(c, st, 1, old_keywords,
 					sizeof old_keywords);
+		old_modseq = (uint64_t)sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -129,6 +133,15 @@ int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
 		return store_conn_fail(c, rc, "flags get");
 	if (ret < 0)
 		return ret;
+	if (modseq_r != NULL)
+		*modseq_r = old_modseq;
+	/* Changed since the caller looked (RFC 7162 3.1.3): left as it is;
+	 * the caller learns what it is now. */
+	if (old_modseq > unchangedsince) {
+		*flags_r = old_flags;
+		snprintf(keywords_r, keywords_size, "%s", old_keywords);
+		return 1;
+	}
 
 	new_flags = mode == 0 ? flags : mode == 1 ? old_flags | flags
 						  : old_flags & ~flags;
@@ -142,6 +155,8 @@ int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
 	ret = store_mailbox_take_modseq(c, mailbox_id, &modseq);
 	if (ret < 0)
 		return ret;
+	if (modseq_r != NULL)
+		*modseq_r = (uint64_t)modseq;
 	st = store_conn_stmt(c, STMT_MESSAGE_FLAGS_SET,
 			     "UPDATE messages SET flags = ?3, keywords = ?4,"
 			     " modseq = ?5 WHERE mailbox = ?1 AND uid = ?2");
@@ -154,6 +169,16 @@ int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
 	if (store_bind_text(st, 4, keywords_r) != SQLITE_OK)
 		return store_conn_fail(c, sqlite3_errcode(c->db), "bind");
 	return store_conn_step_done(c, st, "flags set");
+}
+
+int store_txn_message_flags(struct store_txn *txn, int64_t mailbox_id,
+			    uint32_t uid, int mode, uint32_t flags,
+			    const char *keywords, uint32_t *flags_r,
+			    char *keywords_r, size_t keywords_size)
+{
+	return store_txn_message_flags_if(txn, mailbox_id, uid, mode, flags,
+					  keywords, UINT64_MAX, flags_r,
+					  keywords_r, keywords_size, NULL);
 }
 
 int store_txn_message_keywords(struct store_txn *txn, int64_t mailbox_id,

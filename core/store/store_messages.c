@@ -156,7 +156,67 @@ int store_txn_message_expunge(struct store_txn *txn, int64_t mailbox_id,
 		return ret;
 	if (sqlite3_changes(c->db) == 0)
 		return store_conn_errorf(c, -ENOENT, "no message %u", uid);
-	/* An expunge is a change CONDSTORE/QRESYNC clients must see. */
-	int64_t modseq;
-	return store_mailbox_take_modseq(c, mailbox_id, &modseq);
+	/* The schema's trigger took the expunge's modseq and left the
+	 * tombstone QRESYNC reads. */
+	return 0;
+}
+
+int store_txn_vanished_prune(struct store_txn *txn, int64_t mailbox_id,
+			     uint32_t keep)
+{
+	struct store_conn *c = txn->conn;
+	sqlite3_stmt *st;
+	int64_t count = 0, floor = 0;
+	int rc, ret;
+
+	st = store_conn_stmt(c, STMT_VANISHED_COUNT,
+			     "SELECT vanished_count FROM mailboxes"
+			     " WHERE id = ?1");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		count = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_conn_fail(c, rc, "vanished count");
+	/* Down to keep once there are twice as many: a prune's cost is
+	 * spread over the expunges that made it necessary. */
+	if (count <= 2 * (int64_t)keep)
+		return 0;
+	st = store_conn_stmt(c, STMT_VANISHED_CUT,
+			     "SELECT modseq FROM expunged WHERE mailbox = ?1"
+			     " ORDER BY modseq LIMIT 1 OFFSET ?2");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, count - keep - 1);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		floor = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_conn_fail(c, rc, "vanished cut");
+	st = store_conn_stmt(c, STMT_VANISHED_PRUNE,
+			     "DELETE FROM expunged WHERE mailbox = ?1"
+			     " AND modseq <= ?2");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, floor);
+	ret = store_conn_step_done(c, st, "vanished prune");
+	if (ret < 0)
+		return ret;
+	int pruned = sqlite3_changes(c->db);
+	st = store_conn_stmt(c, STMT_VANISHED_FLOOR,
+			     "UPDATE mailboxes SET vanished_floor ="
+			     " max(vanished_floor, ?2), vanished_count ="
+			     " vanished_count - ?3 WHERE id = ?1");
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, floor);
+	sqlite3_bind_int64(st, 3, pruned);
+	return store_conn_step_done(c, st, "vanished floor");
 }

@@ -67,6 +67,32 @@ int store_message_changes(struct store *store, int64_t mailbox_id,
 	return message_rows(c, st, cb, data);
 }
 
+int store_vanished(struct store *store, int64_t mailbox_id, uint64_t since,
+		   uint64_t upto, int (*cb)(void *data, uint32_t uid),
+		   void *data)
+{
+	struct store_conn *c = store->reader;
+	sqlite3_stmt *st = store_conn_stmt(c, STMT_R_VANISHED,
+		"SELECT uid FROM expunged WHERE mailbox = ?1"
+		" AND modseq > ?2 AND modseq <= ?3 ORDER BY uid");
+	int rc, ret = 0;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, (int64_t)since);
+	sqlite3_bind_int64(st, 3, (int64_t)upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb(data, (uint32_t)sqlite3_column_int64(st, 0));
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = store_conn_fail(c, rc, "vanished");
+	sqlite3_reset(st);
+	return ret;
+}
+
 int store_message_count_from(struct store *store, int64_t mailbox_id,
 			     uint32_t uid, uint32_t *count_r)
 {
@@ -93,7 +119,8 @@ int store_mailbox_status(struct store *store, int64_t mailbox_id,
 	struct store_conn *c = store->reader;
 	sqlite3_stmt *st = store_conn_stmt(c, STMT_R_MAILBOX_STATUS,
 		"SELECT uidnext, uidvalidity, highestmodseq, message_count,"
-		" unseen_count FROM mailboxes WHERE id = ?1");
+		" unseen_count, deleted_count, deleted_bytes, vanished_floor"
+		" FROM mailboxes WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)
@@ -106,6 +133,10 @@ int store_mailbox_status(struct store *store, int64_t mailbox_id,
 		status_r->highestmodseq = (uint64_t)sqlite3_column_int64(st, 2);
 		status_r->messages = (uint32_t)sqlite3_column_int64(st, 3);
 		status_r->unseen = (uint32_t)sqlite3_column_int64(st, 4);
+		status_r->deleted = (uint32_t)sqlite3_column_int64(st, 5);
+		status_r->deleted_bytes = (uint64_t)sqlite3_column_int64(st, 6);
+		status_r->vanished_floor =
+			(uint64_t)sqlite3_column_int64(st, 7);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)

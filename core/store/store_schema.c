@@ -276,6 +276,95 @@ static const char schema_v6[] =
 	"  SELECT account, name FROM mailboxes WHERE subscribed = 1;"
 	"ALTER TABLE mailboxes DROP COLUMN subscribed;";
 
+/* v7, CONDSTORE/QRESYNC and STATUS DELETED (issue 19):
+ * - QRESYNC (RFC 7162 3.2.5) tells a client which of the UIDs it knows
+ *   were expunged since a modseq: an expunge leaves a tombstone (mailbox,
+ *   UID, the modseq of the expunge), written by a trigger so that every
+ *   path (EXPUNGE, MOVE, emptying INBOX on RENAME) leaves one, and the
+ *   trigger takes the modseq itself (one per expunged message). A
+ *   mailbox's tombstones go with it (a cascade must not leave the ones
+ *   its own messages' deletes wrote). The oldest are pruned past a bound
+ *   (store_txn_vanished_prune); vanished_floor is the modseq up to which
+ *   they may be missing, so a client further behind gets every UID it
+ *   may know that is not there any more (a superset the RFC allows).
+ *   Existing mailboxes start with their floor at their highestmodseq:
+ *   their past expunges left no tombstone;
+ * - RFC 9208's STATUS DELETED and DELETED-STORAGE: each mailbox counts
+ *   its \Deleted messages and their octets, kept by the count triggers
+ *   (replaced) like the unseen count. */
+static const char schema_v7[] =
+	"CREATE TABLE expunged ("
+	"  mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  uid INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox, uid)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox, modseq);"
+	"ALTER TABLE mailboxes ADD COLUMN"
+	"  vanished_floor INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN"
+	"  vanished_count INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE mailboxes SET vanished_floor = highestmodseq;"
+	"CREATE TRIGGER messages_tombstone AFTER DELETE ON messages BEGIN"
+	"  UPDATE mailboxes SET highestmodseq = highestmodseq + 1,"
+	"    vanished_count = vanished_count + 1 WHERE id = OLD.mailbox;"
+	"  INSERT OR REPLACE INTO expunged (mailbox, uid, modseq)"
+	"    SELECT OLD.mailbox, OLD.uid, highestmodseq FROM mailboxes"
+	"    WHERE id = OLD.mailbox;"
+	"END;"
+	/* A cascade deletes the messages while the mailbox row can still be
+	 * read: their tombstones go after it. */
+	"CREATE TRIGGER mailboxes_tombstones AFTER DELETE ON mailboxes BEGIN"
+	"  DELETE FROM expunged WHERE mailbox = OLD.id;"
+	"END;"
+	"ALTER TABLE mailboxes ADD COLUMN"
+	"  deleted_count INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN"
+	"  deleted_bytes INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE mailboxes SET"
+	"  deleted_count = (SELECT count(*) FROM messages"
+	"                   WHERE messages.mailbox = mailboxes.id"
+	"                   AND (flags & 8) != 0),"
+	"  deleted_bytes = coalesce((SELECT sum(size) FROM messages"
+	"                   WHERE messages.mailbox = mailboxes.id"
+	"                   AND (flags & 8) != 0), 0);"
+	"DROP TRIGGER messages_count_insert;"
+	"DROP TRIGGER messages_count_delete;"
+	"DROP TRIGGER messages_count_update;"
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count + 1,"
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0),"
+	"    bytes = bytes + NEW.size,"
+	"    deleted_count = deleted_count + ((NEW.flags & 8) != 0),"
+	"    deleted_bytes = deleted_bytes + ((NEW.flags & 8) != 0) * NEW.size"
+	"    WHERE id = NEW.mailbox;"
+	"END;"
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count - 1,"
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0),"
+	"    bytes = bytes - OLD.size,"
+	"    deleted_count = deleted_count - ((OLD.flags & 8) != 0),"
+	"    deleted_bytes = deleted_bytes - ((OLD.flags & 8) != 0) * OLD.size"
+	"    WHERE id = OLD.mailbox;"
+	"END;"
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox, flags,"
+	"  size ON messages WHEN NEW.mailbox IS NOT OLD.mailbox"
+	"  OR (NEW.flags & 9) IS NOT (OLD.flags & 9)"
+	"  OR NEW.size IS NOT OLD.size BEGIN"
+	"  UPDATE mailboxes SET message_count = message_count - 1,"
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0),"
+	"    bytes = bytes - OLD.size,"
+	"    deleted_count = deleted_count - ((OLD.flags & 8) != 0),"
+	"    deleted_bytes = deleted_bytes - ((OLD.flags & 8) != 0) * OLD.size"
+	"    WHERE id = OLD.mailbox;"
+	"  UPDATE mailboxes SET message_count = message_count + 1,"
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0),"
+	"    bytes = bytes + NEW.size,"
+	"    deleted_count = deleted_count + ((NEW.flags & 8) != 0),"
+	"    deleted_bytes = deleted_bytes + ((NEW.flags & 8) != 0) * NEW.size"
+	"    WHERE id = NEW.mailbox;"
+	"END;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
@@ -283,6 +372,7 @@ static const char *const migrations[] = {
 	schema_v4,
 	schema_v5,
 	schema_v6,
+	schema_v7,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

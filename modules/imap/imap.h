@@ -12,6 +12,7 @@
 #include "imap_buf.h"
 #include "imap_flags.h"
 #include "imap_parser.h"
+#include "imap_seqset.h"
 
 #define IMAP_MAX_LINE 65536           /* one line of a command */
 #define IMAP_MAX_COMMAND (256 * 1024) /* a command with its literals,
@@ -102,6 +103,17 @@ struct imap_session {
 	uint32_t exists;     /* EXISTS the client knows */
 	uint32_t recent;     /* \Recent messages in the view */
 	struct imap_keywords *keywords; /* named in FLAGS */
+	/* RFC 5182 SEARCHRES: the result SEARCH RETURN (SAVE) kept, as
+	 * UIDs in ascending order ("$"); goes with the selected mailbox. */
+	uint32_t *saved;
+	size_t saved_count;
+
+	/* RFC 7162, once enabled (ENABLE, or a CONDSTORE enabling
+	 * command), for the rest of the connection: CONDSTORE puts UID and
+	 * MODSEQ in every FETCH response about flags, QRESYNC (which
+	 * enables CONDSTORE too) reports expunges as VANISHED. */
+	bool condstore;
+	bool qresync;
 
 	/* APPEND in progress. */
 	postino_msg *append_msg;
@@ -137,6 +149,12 @@ void imap_command_done(struct imap_session *s);
  * (its connection is gone). */
 bool imap_release(struct imap_session *s);
 const struct imap_command_def *imap_command_find(const char *name);
+/* At debug level, a command as the client sent it (what a client really
+ * uses: RFC 7162's parameters, ESEARCH...): its first 200 bytes, control
+ * characters as '.'; LOGIN and AUTHENTICATE by tag and name only, never
+ * credentials. */
+void imap_log_command(struct imap_session *s, const char *tag,
+		      const char *name, const char *cmd, size_t len);
 
 /* imap_reply.c: output. */
 void imap_printf(struct imap_session *s, const char *fmt, ...)
@@ -169,13 +187,28 @@ void imap_flags_announce(struct imap_session *s);
 /* Before a response shows these keywords (space-separated, may be NULL):
  * names those the session had not named, announcing the new lists. */
 void imap_keywords_seen(struct imap_session *s, const char *keywords);
+/* A CONDSTORE enabling command (RFC 7162 3.1) ran: from now on FETCH
+ * responses carry MODSEQ; the first one in the selected state also
+ * says the mailbox's HIGHESTMODSEQ. */
+void imap_condstore_enable(struct imap_session *s);
+/* A mod-sequence value (RFC 7162 7: 1 to 2^63-1; zero_ok for
+ * mod-sequence-valzer). */
+bool imap_arg_modseq(const struct imap_arg *a, bool zero_ok, uint64_t *v_r);
+/* "* n FETCH (UID u FLAGS (...) MODSEQ (m))" for view index i: UID and
+ * MODSEQ when the session has CONDSTORE (or uid), FLAGS when flags. */
+void imap_fetch_flags_response(struct imap_session *s, uint32_t index,
+			       bool flags, bool uid);
+/* Forgets the SEARCHRES result (RFC 5182 2.1: with the mailbox, and
+ * when a SEARCH that would save fails). */
+void imap_saved_reset(struct imap_session *s);
 /* Sequence number (1-based) -> view index, with bounds. */
 uint32_t imap_count(struct imap_session *s);
 /* Fills info (size set) for view index i. */
 int imap_message(struct imap_session *s, uint32_t index,
 		 struct postino_message_info *info);
 /* Resolves a sequence set or UID set argument to view indices (a
- * sorted array, malloc'ed). false with BAD/NO sent when invalid. */
+ * sorted array, malloc'ed); "$" is the saved search result (RFC 5182).
+ * false with BAD/NO sent when invalid. */
 bool imap_set_indices(struct imap_session *s, const struct imap_arg *arg,
 		      bool uid, uint32_t **indices_r, size_t *count_r);
 
@@ -235,6 +268,23 @@ void imap_fetch_pump(struct imap_session *s);
 void imap_fetch_run_free(struct imap_fetch_run **run);
 void imap_cmd_search(struct imap_session *, const struct imap_command *,
 		     const struct imap_arg *, size_t, bool);
+/* imap_qresync.c (RFC 7162 3.2). */
+struct imap_qresync;
+/* SELECT's parameter list (args: what follows the mailbox name): sets
+ * *condstore for CONDSTORE and *qr_r (malloc'ed, NULL when none) for
+ * QRESYNC. false with the BAD sent. */
+bool imap_select_params(struct imap_session *s, const struct imap_arg *args,
+			size_t n_args, bool *condstore,
+			struct imap_qresync **qr_r);
+/* After SELECT's responses: VANISHED (EARLIER) and FETCH for what
+ * changed since the client's modseq, when its UIDVALIDITY still holds.
+ * Frees *qr. */
+void imap_qresync_report(struct imap_session *s, struct imap_qresync **qr);
+void imap_qresync_free(struct imap_qresync **qr);
+/* "* VANISHED (EARLIER) ..." for the UIDs of `within` (NULL: any)
+ * expunged after since. */
+void imap_vanished_earlier(struct imap_session *s, uint64_t since,
+			   const struct imap_seqset *within);
 void imap_cmd_idle(struct imap_session *, const struct imap_command *,
 		   const struct imap_arg *, size_t, bool);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);

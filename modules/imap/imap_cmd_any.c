@@ -88,11 +88,14 @@ void imap_cmd_id(struct imap_session *s, const struct imap_command *cmd,
 	imap_tagged(s, "OK", "ID completed");
 }
 
-/* RFC 5161. No extension that needs enabling is offered (yet), so every
- * name is accepted and none is enabled. */
+/* RFC 5161: CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3; QRESYNC
+ * enables CONDSTORE too) can be enabled; other names are accepted and
+ * ignored. ENABLED names what this command turned on. */
 void imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd,
 		     const struct imap_arg *args, size_t n_args, bool uid)
 {
+	struct imap_buf out;
+
 	UNUSED_ARGS;
 	if (n_args == 0) {
 		imap_tagged(s, "BAD", "ENABLE needs capability names");
@@ -104,7 +107,32 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd,
 			return;
 		}
 	}
-	imap_printf(s, "* ENABLED\r\n");
+	bool had_condstore = s->condstore, had_qresync = s->qresync;
+	bool said_condstore = false, said_qresync = false;
+	for (size_t i = 0; i < n_args; i++) {
+		if (imap_arg_atom_is(&args[i], "QRESYNC"))
+			s->qresync = true;
+		if (imap_arg_atom_is(&args[i], "QRESYNC") ||
+		    imap_arg_atom_is(&args[i], "CONDSTORE"))
+			imap_condstore_enable(s);
+	}
+	imap_buf_init(&out, 0);
+	imap_buf_append_str(&out, "* ENABLED");
+	for (size_t i = 0; i < n_args; i++) {
+		if (imap_arg_atom_is(&args[i], "QRESYNC") && !had_qresync &&
+		    !said_qresync) {
+			said_qresync = true;
+			imap_buf_append_str(&out, " QRESYNC");
+		} else if (imap_arg_atom_is(&args[i], "CONDSTORE") &&
+			   !had_condstore && !said_condstore) {
+			said_condstore = true;
+			imap_buf_append_str(&out, " CONDSTORE");
+		}
+	}
+	imap_buf_append_str(&out, "\r\n");
+	if (out.data != NULL)
+		imap_write(s, out.data, out.len);
+	imap_buf_free(&out);
 	imap_tagged(s, "OK", "Enabled");
 }
 

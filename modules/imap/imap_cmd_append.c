@@ -93,6 +93,7 @@ void imap_append_begin(struct imap_session *s, const char *line, size_t len,
 	while (len > 0 && line[len - 1] == ' ')
 		len--; /* the space before the "{n}" */
 	snprintf(s->tag, sizeof(s->tag), "%.*s", (int)(t < 64 ? t : 0), line);
+	imap_log_command(s, s->tag, "APPEND", line, len);
 	s->tag_uid = false;
 	s->running = imap_command_find("APPEND");
 	append_reset(s);

@@ -53,6 +53,7 @@ struct imap_fetch_run {
 	uint64_t budget; /* bytes this round may still read */
 	bool yielding;  /* a yield is in flight: the pump waits for it */
 	uint32_t *seen; /* UIDs to mark \Seen after the responses */
+	uint32_t *seen_index; /* and their view indices */
 	size_t seen_count;
 	bool set_seen;  /* a non-PEEK body item on a read-write mailbox */
 	bool marked;    /* the current message's UID is in seen */
@@ -73,6 +74,7 @@ void imap_fetch_run_free(struct imap_fetch_run **runp)
 	imap_buf_free(&run->line);
 	free(run->indices);
 	free(run->seen);
+	free(run->seen_index);
 	free(run->chunk);
 	free(run);
 }
@@ -353,13 +355,16 @@ static bool fetch_start(struct imap_session *s, struct imap_fetch_run *run,
 	if (run->set_seen && !(info->flags & POSTINO_FLAG_SEEN)) {
 		marks_seen = run->marked = true;
 		info->flags |= POSTINO_FLAG_SEEN;
+		run->seen_index[run->seen_count] = index;
 		run->seen[run->seen_count++] = info->uid;
 	}
 	run->first = true;
 	put_str(run, "* ");
 	put_u64(run, index + 1);
 	put_str(run, " FETCH (");
-	if (att->flags & IMAP_FETCH_UID) {
+	/* RFC 7162 3.1: a FETCH that sets \Seen says the UID under
+	 * CONDSTORE (the MODSEQ follows once the store is done). */
+	if ((att->flags & IMAP_FETCH_UID) || (marks_seen && s->condstore)) {
 		sep(run);
 		put_str(run, "UID ");
 		put_u64(run, info->uid);
@@ -370,6 +375,12 @@ static bool fetch_start(struct imap_session *s, struct imap_fetch_run *run,
 		if (imap_flags_format(info->flags, info->keywords,
 				      &run->line) < 0)
 			run->nomem = true;
+	}
+	if (att->flags & IMAP_FETCH_MODSEQ) {
+		sep(run);
+		put_str(run, "MODSEQ (");
+		put_u64(run, info->modseq);
+		put_str(run, ")");
 	}
 	if (att->flags & IMAP_FETCH_INTERNALDATE) {
 		char date[IMAP_INTERNALDATE_SIZE];
@@ -467,6 +478,8 @@ static void fetch_answer(struct imap_session *s, bool missing)
 struct seen_op {
 	struct imap_session *s;
 	bool missing;
+	uint32_t *indices; /* of the messages marked */
+	size_t count;
 };
 
 static void seen_done(void *data, int status)
@@ -475,13 +488,19 @@ static void seen_done(void *data, int status)
 	struct imap_session *s = op->s;
 	bool missing = op->missing;
 
-	free(op);
 	if (imap_release(s))
-		return;
+		goto out;
+	/* Under CONDSTORE, the new modseq of each message marked: the
+	 * FETCH response went out before the store. */
+	for (size_t i = 0; status == 0 && s->condstore && i < op->count; i++)
+		imap_fetch_flags_response(s, op->indices[i], false, true);
 	if (status < 0)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot set \\Seen");
 	else
 		fetch_answer(s, missing);
+out:
+	free(op->indices);
+	free(op);
 }
 
 static void fetch_finish(struct imap_session *s)
@@ -493,7 +512,9 @@ static void fetch_finish(struct imap_session *s)
 		struct seen_op *op = malloc(sizeof(*op));
 		int ret = -ENOMEM;
 		if (op != NULL) {
-			*op = (struct seen_op){ s, missing };
+			*op = (struct seen_op){ s, missing, run->seen_index,
+						run->seen_count };
+			run->seen_index = NULL;
 			s->pending++;
 			ret = s->srv->host->mailbox->mailbox_store(
 				s->mb, run->seen, run->seen_count,
@@ -501,6 +522,7 @@ static void fetch_finish(struct imap_session *s)
 				seen_done, op);
 			if (ret < 0) {
 				s->pending--;
+				free(op->indices);
 				free(op);
 			}
 		}
@@ -582,6 +604,57 @@ static bool wants_seen(const struct imap_fetch *att)
 	return false;
 }
 
+/* Keeps the messages whose modseq is above since. */
+static void changed_only(struct imap_session *s, struct imap_fetch_run *run,
+			 uint64_t since)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < run->count; i++) {
+		struct postino_message_info info;
+		if (imap_message(s, run->indices[i], &info) == 0 &&
+		    info.modseq > since)
+			run->indices[kept++] = run->indices[i];
+	}
+	run->count = kept;
+}
+
+/* UID FETCH's VANISHED modifier: the UIDs of the command's set expunged
+ * since the modseq, before the FETCH responses. false with BAD sent. */
+static bool fetch_vanished(struct imap_session *s, const struct imap_arg *a,
+			   uint64_t since)
+{
+	struct imap_seqset *raw = NULL, *set = NULL;
+	int ret;
+
+	if (a->type == IMAP_ARG_ATOM && a->len == 1 && a->str[0] == '$') {
+		ret = s->saved_count > 0
+			? imap_seqset_from_uids(s->saved, s->saved_count, &set)
+			: 0;
+		if (ret == 0 && set == NULL)
+			return true; /* nothing saved: nothing vanished */
+	} else {
+		/* "*" is the last UID the client may know of. */
+		struct postino_message_info info;
+		uint32_t max = 0;
+		if (s->exists > 0 && imap_message(s, s->exists - 1, &info) == 0)
+			max = info.uid;
+		ret = imap_seqset_parse(a->str, a->len, &raw);
+		if (ret == 0)
+			ret = imap_seqset_resolve(raw, max, IMAP_SEQSET_UID,
+						  &set);
+		imap_seqset_free(&raw);
+	}
+	if (ret < 0) {
+		imap_tagged(s, ret == -ENOMEM ? "NO" : "BAD",
+			    "Invalid UID set");
+		return false;
+	}
+	imap_vanished_earlier(s, since, set);
+	imap_seqset_free(&set);
+	return true;
+}
+
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd,
 		    const struct imap_arg *args, size_t n_args, bool uid)
 {
@@ -589,10 +662,40 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd,
 	const char *error = NULL;
 
 	(void)cmd;
-	if (n_args != 2) {
+	uint64_t changedsince = 0;
+	bool changed = false, vanished = false;
+	if (n_args == 3 && args[2].type == IMAP_ARG_LIST) {
+		/* RFC 7162 3.1.4.1, 3.2.6: (CHANGEDSINCE n [VANISHED]) */
+		const struct imap_arg *m = args[2].list;
+		for (size_t i = 0; i < args[2].count; i++) {
+			if (imap_arg_atom_is(&m[i], "CHANGEDSINCE") &&
+			    i + 1 < args[2].count && !changed &&
+			    imap_arg_modseq(&m[i + 1], true, &changedsince)) {
+				changed = true;
+				i++;
+			} else if (imap_arg_atom_is(&m[i], "VANISHED") &&
+				   !vanished) {
+				vanished = true;
+			} else {
+				imap_tagged(s, "BAD", "Invalid FETCH modifier");
+				return;
+			}
+		}
+		if (vanished && (!uid || !changed || !s->qresync)) {
+			imap_tagged(s, "BAD", "VANISHED needs UID FETCH, "
+					      "CHANGEDSINCE and QRESYNC");
+			return;
+		}
+	} else if (n_args != 2) {
 		imap_tagged(s, "BAD", "FETCH needs a set and items");
 		return;
 	}
+	/* CHANGEDSINCE is about the mailbox now: the view first takes in
+	 * what others changed since its last sync (reporting it; UID FETCH
+	 * may report expunges, so its VANISHED (EARLIER) below is as of
+	 * now too). */
+	if (changed)
+		imap_sync(s, uid);
 	run = calloc(1, sizeof(*run));
 	if (run == NULL || (run->chunk = malloc(FETCH_CHUNK)) == NULL) {
 		free(run);
@@ -614,10 +717,24 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd,
 	}
 	if (uid)
 		run->att->flags |= IMAP_FETCH_UID;
+	/* CHANGEDSINCE and MODSEQ are CONDSTORE enabling (RFC 7162 3.1);
+	 * CHANGEDSINCE shows MODSEQ, of the messages changed since only. */
+	if (changed)
+		run->att->flags |= IMAP_FETCH_MODSEQ;
+	if (run->att->flags & IMAP_FETCH_MODSEQ)
+		imap_condstore_enable(s);
+	if (changed)
+		changed_only(s, run, changedsince);
+	if (vanished && !fetch_vanished(s, &args[0], changedsince)) {
+		imap_fetch_run_free(&run);
+		return;
+	}
 	run->set_seen = !s->readonly && wants_seen(run->att);
 	if (run->set_seen) {
 		run->seen = malloc((run->count + 1) * sizeof(*run->seen));
-		if (run->seen == NULL) {
+		run->seen_index = malloc((run->count + 1) *
+					 sizeof(*run->seen_index));
+		if (run->seen == NULL || run->seen_index == NULL) {
 			imap_fetch_run_free(&run);
 			imap_tagged(s, "NO", "Out of memory");
 			return;

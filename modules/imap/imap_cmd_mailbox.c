@@ -28,17 +28,28 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 	int ret;
 
 	(void)uid;
-	if (n_args != 1) {
+	if (n_args < 1) {
 		imap_tagged(s, "BAD", "%s needs a mailbox name", cmd->name);
 		return;
 	}
+	bool condstore;
+	struct imap_qresync *qr;
+	if (!imap_select_params(s, &args[1], n_args - 1, &condstore, &qr))
+		return;
 	imap_buf_init(&name, 1024);
 	if (!imap_mailbox_arg(s, &args[0], &name)) {
 		imap_buf_free(&name);
+		imap_qresync_free(&qr);
 		return;
 	}
-	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
+	/* RFC 7162 3.2.11: the responses that follow are the new
+	 * mailbox's. RFC 3501 6.3.1: a failed SELECT leaves no mailbox
+	 * selected. */
+	if (s->state == IMAP_SELECTED)
+		imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	imap_unselect(s);
+	if (condstore)
+		imap_condstore_enable(s);
 	ret = host->mailbox->mailbox_open(s->srv->mod, s->account, name.data,
 				 examine ? 0 : POSTINO_MAILBOX_RECENT, &s->mb);
 	if (ret == 0)
@@ -48,6 +59,7 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 		if (s->mb != NULL)
 			host->mailbox->mailbox_close(&s->mb);
 		imap_buf_free(&name);
+		imap_qresync_free(&qr);
 		imap_tagged(s, "NO", "%s", imap_mailbox_error(ret));
 		return;
 	}
@@ -77,9 +89,15 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd,
 		    s->recent);
 	if (unseen > 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
+	/* Every mailbox keeps modseqs: HIGHESTMODSEQ always (RFC 7162
+	 * 3.1.2.1), the view's, which the QRESYNC report below is as of. */
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
-		       "* OK [UIDNEXT %u] Predicted next UID\r\n",
-		    host->mailbox->mailbox_uidvalidity(s->mb), st.uidnext);
+		       "* OK [UIDNEXT %u] Predicted next UID\r\n"
+		       "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    host->mailbox->mailbox_uidvalidity(s->mb), st.uidnext,
+		    (unsigned long long)host->mailbox->mailbox_highestmodseq(
+			    s->mb));
+	imap_qresync_report(s, &qr);
 	imap_tagged(s, "OK", "[%s] %s completed",
 		    examine ? "READ-ONLY" : "READ-WRITE",
 		    examine ? "Examine" : "Select");
@@ -325,13 +343,18 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "BAD", "STATUS needs a mailbox and items");
 		return;
 	}
+	bool modseq = false;
 	for (size_t i = 0; i < args[1].count; i++) {
 		const struct imap_arg *a = &args[1].list[i];
-		if (!imap_arg_atom_is(a, "MESSAGES") &&
-		    !imap_arg_atom_is(a, "RECENT") &&
-		    !imap_arg_atom_is(a, "UIDNEXT") &&
-		    !imap_arg_atom_is(a, "UIDVALIDITY") &&
-		    !imap_arg_atom_is(a, "UNSEEN")) {
+		if (imap_arg_atom_is(a, "HIGHESTMODSEQ"))
+			modseq = true;
+		else if (!imap_arg_atom_is(a, "MESSAGES") &&
+			 !imap_arg_atom_is(a, "RECENT") &&
+			 !imap_arg_atom_is(a, "UIDNEXT") &&
+			 !imap_arg_atom_is(a, "UIDVALIDITY") &&
+			 !imap_arg_atom_is(a, "UNSEEN") &&
+			 !imap_arg_atom_is(a, "DELETED") &&
+			 !imap_arg_atom_is(a, "DELETED-STORAGE")) {
 			imap_tagged(s, "BAD", "Unknown STATUS item");
 			return;
 		}
@@ -354,11 +377,18 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd,
 	imap_buf_append_str(&out, " (");
 	for (size_t i = 0; i < args[1].count; i++) {
 		const struct imap_arg *a = &args[1].list[i];
-		uint32_t v = imap_arg_atom_is(a, "MESSAGES") ? st.messages
+		/* DELETED-STORAGE in octets: RFC 9208's unit for it
+		 * (STORAGE in GETQUOTA is in KiB). */
+		uint64_t v = imap_arg_atom_is(a, "MESSAGES") ? st.messages
 			   : imap_arg_atom_is(a, "RECENT")   ? st.recent
 			   : imap_arg_atom_is(a, "UIDNEXT")  ? st.uidnext
 			   : imap_arg_atom_is(a, "UIDVALIDITY") ? st.uidvalidity
-								: st.unseen;
+			   : imap_arg_atom_is(a, "HIGHESTMODSEQ")
+							? st.highestmodseq
+			   : imap_arg_atom_is(a, "DELETED") ? st.deleted
+			   : imap_arg_atom_is(a, "DELETED-STORAGE")
+							? st.deleted_storage
+							: st.unseen;
 		if (i > 0)
 			imap_buf_append_char(&out, ' ');
 		for (size_t k = 0; k < a->len; k++)
@@ -367,6 +397,10 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd,
 		imap_buf_append_u64(&out, v);
 	}
 	imap_buf_append_str(&out, ")\r\n");
+	/* STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command (RFC
+	 * 7162 3.1). */
+	if (modseq)
+		imap_condstore_enable(s);
 	imap_write(s, out.data, out.len);
 	imap_buf_free(&out);
 	imap_buf_free(&name);

@@ -16,6 +16,7 @@
 #include "imap.h"
 #include "imap_date.h"
 #include "imap_search.h"
+#include "imap_seqset.h"
 
 /* Bodies are searched in memory: bounded per message, and so is their
  * decoded text (what is longer is not searched). */
@@ -32,6 +33,7 @@
 struct search_item {
 	uint32_t seq, uid;
 	uint64_t size;
+	uint64_t modseq;
 	unsigned flags;
 	int64_t internaldate;
 	char *keywords;
@@ -42,16 +44,32 @@ struct search_item {
 	int result;               /* from the worker */
 };
 
+/* RETURN options (RFC 4731, RFC 5182 SAVE). */
+#define RETURN_MIN   (1u << 0)
+#define RETURN_MAX   (1u << 1)
+#define RETURN_ALL   (1u << 2)
+#define RETURN_COUNT (1u << 3)
+#define RETURN_SAVE  (1u << 4)
+
+/* One message that matched. */
+struct search_hit {
+	uint32_t seq, uid;
+	uint64_t modseq;
+};
+
 struct search_run {
 	struct imap_session *s;
 	const struct postino_host *host; /* for the worker */
 	struct imap_search_program *prog;
 	unsigned needs;
 	bool uid;
+	bool esearch;             /* RETURN given: ESEARCH, not SEARCH */
+	unsigned options;         /* RETURN_* */
 	uint32_t next;            /* view index of the next message to load */
 	struct search_item *batch;
 	size_t count;
-	struct imap_buf out;      /* "* SEARCH ..." so far */
+	struct search_hit *hits;  /* in sequence order */
+	size_t n_hits, cap_hits;
 };
 
 static void batch_clear(struct search_run *run)
@@ -68,7 +86,7 @@ static void run_free(struct search_run *run)
 	batch_clear(run);
 	free(run->batch);
 	imap_search_free(&run->prog);
-	imap_buf_free(&run->out);
+	free(run->hits);
 	free(run);
 }
 
@@ -156,6 +174,7 @@ static int batch_load(struct search_run *run)
 		it->size = info.octets;
 		it->flags = info.flags;
 		it->internaldate = info.internaldate;
+		it->modseq = info.modseq;
 		if (info.keywords != NULL && info.keywords[0] != '\0' &&
 		    (it->keywords = strdup(info.keywords)) == NULL)
 			return -ENOMEM;
@@ -364,6 +383,7 @@ static void search_work(void *data)
 			.flags = it->flags,
 			.keywords = it->keywords,
 			.internaldate = it->internaldate,
+			.modseq = it->modseq,
 			.ctx = &st,
 			.header_contains = header_contains,
 			.body_contains = body_contains,
@@ -382,17 +402,143 @@ static void search_work(void *data)
 
 /* ---- the command: loop thread ------------------------------------------- */
 
+static void put_number(struct imap_buf *out, const char *name, uint64_t v)
+{
+	imap_buf_append_char(out, ' ');
+	imap_buf_append_str(out, name);
+	imap_buf_append_char(out, ' ');
+	imap_buf_append_u64(out, v);
+}
+
+/* The highest modseq of hits [from, to) and of extra (may be NULL). */
+static uint64_t hits_modseq(const struct search_run *run, size_t from,
+			    size_t to, const struct search_hit *extra)
+{
+	uint64_t m = extra != NULL ? extra->modseq : 0;
+
+	for (size_t i = from; i < to; i++)
+		if (run->hits[i].modseq > m)
+			m = run->hits[i].modseq;
+	return m;
+}
+
+/* "* SEARCH 2 5 (MODSEQ 9)" (RFC 3501, RFC 7162 3.1.6). */
+static int format_search(const struct search_run *run, struct imap_buf *out)
+{
+	imap_buf_append_str(out, "* SEARCH");
+	for (size_t i = 0; i < run->n_hits; i++) {
+		imap_buf_append_char(out, ' ');
+		imap_buf_append_u64(out, run->uid ? run->hits[i].uid
+						  : run->hits[i].seq);
+	}
+	if (run->prog->uses_modseq && run->n_hits > 0) {
+		imap_buf_append_str(out, " (MODSEQ ");
+		imap_buf_append_u64(out, hits_modseq(run, 0, run->n_hits,
+						     NULL));
+		imap_buf_append_char(out, ')');
+	}
+	return imap_buf_append_str(out, "\r\n");
+}
+
+/* "* ESEARCH (TAG "a1") UID MIN 2 MAX 9 COUNT 4 ALL 2:3,9 MODSEQ 12"
+ * (RFC 4731 3.1; MIN, MAX, ALL only when something matched). */
+static int format_esearch(const struct search_run *run, struct imap_buf *out)
+{
+	const struct search_hit *first = run->n_hits ? &run->hits[0] : NULL;
+	const struct search_hit *last =
+		run->n_hits ? &run->hits[run->n_hits - 1] : NULL;
+	unsigned o = run->options;
+
+	imap_buf_append_str(out, "* ESEARCH (TAG \"");
+	imap_buf_append_str(out, run->s->tag);
+	imap_buf_append_str(out, "\")");
+	if (run->uid)
+		imap_buf_append_str(out, " UID");
+	if ((o & RETURN_MIN) && first != NULL)
+		put_number(out, "MIN", run->uid ? first->uid : first->seq);
+	if ((o & RETURN_MAX) && last != NULL)
+		put_number(out, "MAX", run->uid ? last->uid : last->seq);
+	if (o & RETURN_COUNT)
+		put_number(out, "COUNT", run->n_hits);
+	if ((o & RETURN_ALL) && run->n_hits > 0) {
+		uint32_t *nums = malloc(run->n_hits * sizeof(*nums));
+		struct imap_seqset *set = NULL;
+		if (nums == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < run->n_hits; i++)
+			nums[i] = run->uid ? run->hits[i].uid
+					   : run->hits[i].seq;
+		int ret = imap_seqset_from_uids(nums, run->n_hits, &set);
+		free(nums);
+		if (ret < 0)
+			return ret;
+		imap_buf_append_str(out, " ALL ");
+		imap_seqset_format(set, out);
+		imap_seqset_free(&set);
+	}
+	/* RFC 7162 3.1.5: the highest modseq of what is returned. */
+	if (run->prog->uses_modseq && first != NULL)
+		put_number(out, "MODSEQ",
+			   (o & (RETURN_ALL | RETURN_COUNT))
+				   ? hits_modseq(run, 0, run->n_hits, NULL)
+				   : hits_modseq(run, 0, 0,
+						 (o & RETURN_MAX) &&
+							 last->modseq >
+								 first->modseq
+							 ? last : first));
+	return imap_buf_append_str(out, "\r\n");
+}
+
+/* RFC 5182 2.4: what SAVE keeps; with MIN and/or MAX alone, only those
+ * messages. UIDs, ascending. */
+static int save_result(struct search_run *run)
+{
+	struct imap_session *s = run->s;
+	unsigned o = run->options;
+	bool ends = (o & (RETURN_MIN | RETURN_MAX)) &&
+		    !(o & (RETURN_ALL | RETURN_COUNT));
+	uint32_t *uids = malloc((run->n_hits + 1) * sizeof(*uids));
+	size_t n = 0;
+
+	if (uids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < run->n_hits; i++) {
+		bool want = !ends || (i == 0 && (o & RETURN_MIN)) ||
+			    (i + 1 == run->n_hits && (o & RETURN_MAX));
+		if (want && (n == 0 || uids[n - 1] != run->hits[i].uid))
+			uids[n++] = run->hits[i].uid;
+	}
+	imap_saved_reset(s);
+	s->saved = uids;
+	s->saved_count = n;
+	return 0;
+}
+
 static void search_finish(struct search_run *run, int error)
 {
 	struct imap_session *s = run->s;
+	struct imap_buf out;
 
+	imap_buf_init(&out, 0);
+	if (error == 0 && run->esearch) {
+		if (run->options & RETURN_SAVE)
+			error = save_result(run);
+		if (error == 0 && (run->options & ~RETURN_SAVE))
+			error = format_esearch(run, &out);
+	} else if (error == 0) {
+		error = format_search(run, &out);
+	}
 	if (error < 0) {
+		if (run->options & RETURN_SAVE)
+			imap_saved_reset(s); /* RFC 5182 2.1 */
+		imap_buf_free(&out);
 		run_free(run);
 		imap_tagged(s, "NO", "[SERVERBUG] Search failed");
 		return;
 	}
-	imap_buf_append_str(&run->out, "\r\n");
-	imap_write(s, run->out.data, run->out.len);
+	if (out.data != NULL)
+		imap_write(s, out.data, out.len);
+	imap_buf_free(&out);
 	run_free(run);
 	imap_tagged(s, "OK", "Search completed");
 }
@@ -433,14 +579,64 @@ static void search_done(void *data, int status)
 			error = it->result;
 		if (it->result <= 0)
 			continue;
-		imap_buf_append_char(&run->out, ' ');
-		imap_buf_append_u64(&run->out, run->uid ? it->uid : it->seq);
+		if (run->n_hits == run->cap_hits) {
+			size_t cap = run->cap_hits ? run->cap_hits * 2 : 256;
+			struct search_hit *g = realloc(run->hits,
+						       cap * sizeof(*g));
+			if (g == NULL) {
+				error = -ENOMEM;
+				break;
+			}
+			run->hits = g;
+			run->cap_hits = cap;
+		}
+		run->hits[run->n_hits++] = (struct search_hit){
+			it->seq, it->uid, it->modseq };
 	}
 	batch_clear(run);
 	if (error < 0 || run->next >= run->s->exists)
 		search_finish(run, error);
 	else
 		search_step(run);
+}
+
+/* RETURN (options) before the keys (RFC 4731 3.1); an empty list is
+ * ALL. 0, or -EINVAL. */
+static int parse_return(const struct imap_arg *list, unsigned *options_r)
+{
+	static const struct { const char *name; unsigned bit; } names[] = {
+		{ "MIN", RETURN_MIN }, { "MAX", RETURN_MAX },
+		{ "ALL", RETURN_ALL }, { "COUNT", RETURN_COUNT },
+		{ "SAVE", RETURN_SAVE },
+	};
+
+	if (list->type != IMAP_ARG_LIST)
+		return -EINVAL;
+	*options_r = list->count == 0 ? RETURN_ALL : 0;
+	for (size_t i = 0; i < list->count; i++) {
+		unsigned bit = 0;
+		for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+			if (imap_arg_atom_is(&list->list[i], names[k].name))
+				bit = names[k].bit;
+		if (bit == 0)
+			return -EINVAL;
+		*options_r |= bit;
+	}
+	return 0;
+}
+
+/* Whether the command asks to SAVE, however malformed the rest: a SEARCH
+ * that would have saved and fails empties the saved result (RFC 5182
+ * 2.1). */
+static bool asks_save(const struct imap_arg *args, size_t n)
+{
+	if (n < 2 || !imap_arg_atom_is(&args[0], "RETURN") ||
+	    args[1].type != IMAP_ARG_LIST)
+		return false;
+	for (size_t i = 0; i < args[1].count; i++)
+		if (imap_arg_atom_is(&args[1].list[i], "SAVE"))
+			return true;
+	return false;
 }
 
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd,
@@ -452,18 +648,34 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd,
 	int ret;
 
 	(void)cmd;
+	bool save = asks_save(args, n_args);
 	run = calloc(1, sizeof(*run));
 	if (run == NULL) {
+		if (save)
+			imap_saved_reset(s);
 		imap_tagged(s, "NO", "Out of memory");
 		return;
 	}
 	run->s = s;
 	run->host = s->srv->host;
 	run->uid = uid;
-	imap_buf_init(&run->out, 0);
+	if (n_args > 0 && imap_arg_atom_is(&args[0], "RETURN")) {
+		if (n_args < 2 || parse_return(&args[1], &run->options) < 0) {
+			run_free(run);
+			if (save)
+				imap_saved_reset(s);
+			imap_tagged(s, "BAD", "Invalid RETURN options");
+			return;
+		}
+		run->esearch = true;
+		args += 2;
+		n_args -= 2;
+	}
 	ret = imap_search_parse(args, n_args, 0, &run->prog, &error);
 	if (ret < 0) {
 		run_free(run);
+		if (save)
+			imap_saved_reset(s);
 		if (ret == IMAP_SEARCH_BADCHARSET)
 			imap_tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] "
 					     "Unsupported charset");
@@ -475,6 +687,9 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd,
 				    error != NULL ? error : "Invalid search");
 		return;
 	}
+	/* MODSEQ is a CONDSTORE enabling command (RFC 7162 3.1). */
+	if (run->prog->uses_modseq)
+		imap_condstore_enable(s);
 	run->needs = imap_search_needs(run->prog);
 	if (s->exists > 0) {
 		struct postino_message_info last;
@@ -486,8 +701,10 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd,
 	run->batch = calloc(batch > 0 ? batch : 1, sizeof(*run->batch));
 	if (run->batch == NULL ||
 	    imap_search_prepare(run->prog, s->exists, max_uid) < 0 ||
-	    imap_buf_append_str(&run->out, "* SEARCH") < 0) {
+	    imap_search_set_saved(run->prog, s->saved, s->saved_count) < 0) {
 		run_free(run);
+		if (save)
+			imap_saved_reset(s);
 		imap_tagged(s, "NO", "Out of memory");
 		return;
 	}

@@ -12,20 +12,74 @@
 struct store_op {
 	struct imap_session *s;
 	uint32_t *indices;
+	uint32_t *uids;  /* of indices[], in step */
 	size_t count;
 	bool silent;
 };
 
-static void store_done(void *data, int status)
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The tagged OK: with [MODIFIED set] (RFC 7162 3.1.3) of the messages
+ * the UNCHANGEDSINCE test kept as they were, as sequence numbers, or
+ * UIDs for UID STORE. */
+static void store_answer(struct store_op *op, const uint32_t *modified,
+			 size_t n_modified)
+{
+	struct imap_session *s = op->s;
+	struct imap_seqset *set = NULL;
+	struct imap_buf out;
+
+	if (n_modified == 0) {
+		imap_tagged(s, "OK", "Store completed");
+		return;
+	}
+	uint32_t *nums = malloc(n_modified * sizeof(*nums));
+	size_t n = 0;
+	for (size_t i = 0; nums != NULL && i < op->count; i++) {
+		if (bsearch(&op->uids[i], modified, n_modified,
+			    sizeof(*modified), cmp_u32) != NULL)
+			nums[n++] = s->tag_uid ? op->uids[i]
+					       : op->indices[i] + 1;
+	}
+	imap_buf_init(&out, 0);
+	if (nums == NULL || n == 0 ||
+	    imap_seqset_from_uids(nums, n, &set) < 0 ||
+	    imap_seqset_format(set, &out) < 0 || out.data == NULL)
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags");
+	else
+		imap_tagged(s, "OK", "[MODIFIED %s] Conditional STORE failed",
+			    out.data);
+	imap_buf_free(&out);
+	imap_seqset_free(&set);
+	free(nums);
+}
+
+static void store_done_if(void *data, int status, const uint32_t *modified,
+			  size_t n_modified)
 {
 	struct store_op *op = data;
 	struct imap_session *s = op->s;
+	uint32_t *sorted = NULL;
 
 	if (imap_release(s))
 		goto out;
 	if (status < 0) {
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags");
 		goto out;
+	}
+	if (n_modified > 0) {
+		sorted = malloc(n_modified * sizeof(*sorted));
+		if (sorted == NULL) {
+			imap_tagged(s, "NO", "Out of memory");
+			goto out;
+		}
+		memcpy(sorted, modified, n_modified * sizeof(*sorted));
+		qsort(sorted, n_modified, sizeof(*sorted), cmp_u32);
 	}
 	/* A new keyword changes the mailbox's flags: FLAGS first, also
 	 * for .SILENT (RFC 3501 7.2.6). */
@@ -34,25 +88,29 @@ static void store_done(void *data, int status)
 		if (imap_message(s, op->indices[i], &info) == 0)
 			imap_keywords_seen(s, info.keywords);
 	}
-	for (size_t i = 0; !op->silent && i < op->count; i++) {
-		struct postino_message_info info;
-		struct imap_buf out;
-		if (imap_message(s, op->indices[i], &info) < 0)
+	/* The messages stored (not those the test kept): their flags, and
+	 * under CONDSTORE their new MODSEQ even for .SILENT (RFC 7162
+	 * 3.1.3, example 3). */
+	for (size_t i = 0; i < op->count; i++) {
+		if (sorted != NULL &&
+		    bsearch(&op->uids[i], sorted, n_modified, sizeof(*sorted),
+			    cmp_u32) != NULL)
 			continue;
-		imap_buf_init(&out, 0);
-		imap_flags_format(info.flags, info.keywords, &out);
-		if (s->tag_uid)
-			imap_printf(s, "* %u FETCH (UID %u FLAGS %s)\r\n",
-				    op->indices[i] + 1, info.uid, out.data);
-		else
-			imap_printf(s, "* %u FETCH (FLAGS %s)\r\n",
-				    op->indices[i] + 1, out.data);
-		imap_buf_free(&out);
+		if (!op->silent || s->condstore)
+			imap_fetch_flags_response(s, op->indices[i],
+						  !op->silent, s->tag_uid);
 	}
-	imap_tagged(s, "OK", "Store completed");
+	store_answer(op, sorted, n_modified);
 out:
+	free(sorted);
 	free(op->indices);
+	free(op->uids);
 	free(op);
+}
+
+static void store_done(void *data, int status)
+{
+	store_done_if(data, status, NULL, 0);
 }
 
 void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd,
@@ -60,17 +118,29 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd,
 {
 	enum postino_store_mode mode;
 	const struct imap_arg *flags;
-	size_t n_flags;
+	size_t n_flags, a = 1;
 	unsigned bits;
 	struct imap_buf kw;
 	const char *item, *error = NULL;
+	uint64_t unchangedsince = UINT64_MAX;
 
 	(void)cmd;
-	if (n_args < 3 || args[1].type != IMAP_ARG_ATOM) {
+	/* RFC 7162 3.1.3: STORE set (UNCHANGEDSINCE n) item flags */
+	if (n_args >= 2 && args[1].type == IMAP_ARG_LIST) {
+		if (args[1].count != 2 ||
+		    !imap_arg_atom_is(&args[1].list[0], "UNCHANGEDSINCE") ||
+		    !imap_arg_modseq(&args[1].list[1], true,
+				     &unchangedsince)) {
+			imap_tagged(s, "BAD", "Invalid STORE modifier");
+			return;
+		}
+		a = 2;
+	}
+	if (n_args < a + 2 || args[a].type != IMAP_ARG_ATOM) {
 		imap_tagged(s, "BAD", "STORE needs a set, an item and flags");
 		return;
 	}
-	item = args[1].str;
+	item = args[a].str;
 	mode = item[0] == '+' ? POSTINO_STORE_ADD
 	     : item[0] == '-' ? POSTINO_STORE_REMOVE : POSTINO_STORE_REPLACE;
 	if (mode != POSTINO_STORE_REPLACE)
@@ -80,8 +150,8 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "BAD", "Unknown STORE item");
 		return;
 	}
-	flags = &args[2];
-	n_flags = n_args - 2;
+	flags = &args[a + 1];
+	n_flags = n_args - a - 1;
 	imap_buf_init(&kw, 1000);
 	if (imap_flags_parse(flags, n_flags, &bits, &kw, &error) < 0 ||
 	    imap_buf_append(&kw, "", 0) < 0 || kw.data == NULL) {
@@ -104,34 +174,45 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd,
 		free(op);
 		return;
 	}
+	/* UNCHANGEDSINCE is a CONDSTORE enabling command (RFC 7162 3.1). */
+	if (unchangedsince != UINT64_MAX)
+		imap_condstore_enable(s);
 	op->s = s;
 	op->silent = silent;
-	uint32_t *uids = malloc((op->count + 1) * sizeof(*uids));
-	for (size_t i = 0; uids != NULL && i < op->count; i++) {
+	op->uids = malloc((op->count + 1) * sizeof(*op->uids));
+	for (size_t i = 0; op->uids != NULL && i < op->count; i++) {
 		struct postino_message_info info;
 		imap_message(s, op->indices[i], &info);
-		uids[i] = info.uid;
+		op->uids[i] = info.uid;
 	}
-	if (uids == NULL || op->count == 0) {
-		free(uids);
+	if (op->uids == NULL || op->count == 0) {
+		bool nomem = op->uids == NULL;
 		imap_buf_free(&kw);
 		free(op->indices);
+		free(op->uids);
 		free(op);
-		if (uids == NULL)
+		if (nomem)
 			imap_tagged(s, "NO", "Out of memory");
 		else
 			imap_tagged(s, "OK", "Store completed");
 		return;
 	}
+	const struct postino_host_mailbox *mbx = s->srv->host->mailbox;
+	int ret;
 	s->pending++;
 	imap_busy(s);
-	int ret = s->srv->host->mailbox->mailbox_store(s->mb, uids, op->count, mode,
-					      bits, kw.data, store_done, op);
-	free(uids);
+	if (unchangedsince != UINT64_MAX)
+		ret = mbx->mailbox_store_unchangedsince(
+			s->mb, op->uids, op->count, mode, bits, kw.data,
+			unchangedsince, store_done_if, op);
+	else
+		ret = mbx->mailbox_store(s->mb, op->uids, op->count, mode,
+					 bits, kw.data, store_done, op);
 	imap_buf_free(&kw);
 	if (ret < 0) {
 		s->pending--;
 		free(op->indices);
+		free(op->uids);
 		free(op);
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags");
 	}
@@ -252,6 +333,15 @@ static void expunge_done(void *data, int status)
 		return;
 	}
 	s->dirty = true;
+	/* Under CONDSTORE the tagged OK says the HIGHESTMODSEQ after the
+	 * expunges (RFC 7162 3.2.7, 3.2.9): sync first, then read it. */
+	if (s->condstore) {
+		imap_sync(s, true);
+		imap_tagged(s, "OK", "[HIGHESTMODSEQ %llu] Expunge completed",
+			    (unsigned long long)s->srv->host->mailbox->
+				    mailbox_highestmodseq(s->mb));
+		return;
+	}
 	imap_tagged(s, "OK", "Expunge completed");
 }
 
@@ -310,7 +400,15 @@ void imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd,
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	if (uid) {
+	if (uid && args[0].type == IMAP_ARG_ATOM && args[0].len == 1 &&
+	    args[0].str[0] == '$') {
+		/* RFC 5182: the saved result (empty: nothing goes). */
+		if (imap_seqset_from_uids(s->saved, s->saved_count,
+					  &set) < 0) {
+			imap_tagged(s, "NO", "Out of memory");
+			return;
+		}
+	} else if (uid) {
 		uint32_t max = 0;
 		struct postino_message_info info;
 		if (s->exists > 0 && imap_message(s, s->exists - 1, &info) == 0)

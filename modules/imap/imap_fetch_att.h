@@ -20,6 +20,7 @@
 #define IMAP_FETCH_RFC822        (1u << 7)
 #define IMAP_FETCH_RFC822_HEADER (1u << 8)
 #define IMAP_FETCH_RFC822_TEXT   (1u << 9)
+#define IMAP_FETCH_MODSEQ        (1u << 10) /* RFC 7162 3.1.4.2 */
 
 enum imap_section_kind {
 	IMAP_SECTION_WHOLE,   /* BODY[] or BODY[1.2]: the whole (part) */

@@ -91,6 +91,7 @@ void imap_unselect(struct imap_session *s)
 	if (s->mb != NULL)
 		s->srv->host->mailbox->mailbox_close(&s->mb);
 	imap_keywords_free(&s->keywords);
+	imap_saved_reset(s);
 	free(s->mailbox_name);
 	s->mailbox_name = NULL;
 	s->exists = 0;
@@ -126,51 +127,172 @@ void imap_keywords_seen(struct imap_session *s, const char *keywords)
 		imap_flags_announce(s);
 }
 
+/* ---- CONDSTORE ------------------------------------------------------------ */
+
+void imap_condstore_enable(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	if (s->state == IMAP_SELECTED && s->mb != NULL)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+			    (unsigned long long)s->srv->host->mailbox->
+				    mailbox_highestmodseq(s->mb));
+}
+
+bool imap_arg_modseq(const struct imap_arg *a, bool zero_ok, uint64_t *v_r)
+{
+	uint64_t v = 0;
+
+	if (a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > 19)
+		return false;
+	for (size_t i = 0; i < a->len; i++) {
+		if (a->str[i] < '0' || a->str[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(a->str[i] - '0');
+	}
+	if (v > INT64_MAX || (v == 0 && !zero_ok))
+		return false;
+	*v_r = v;
+	return true;
+}
+
+void imap_fetch_flags_response(struct imap_session *s, uint32_t index,
+			       bool flags, bool uid)
+{
+	struct postino_message_info info;
+	struct imap_buf out;
+
+	if (imap_message(s, index, &info) < 0)
+		return;
+	imap_buf_init(&out, 0);
+	imap_buf_append_str(&out, "* ");
+	imap_buf_append_u64(&out, index + 1);
+	imap_buf_append_str(&out, " FETCH (");
+	if (uid || s->condstore) {
+		imap_buf_append_str(&out, "UID ");
+		imap_buf_append_u64(&out, info.uid);
+	}
+	if (flags) {
+		if (uid || s->condstore)
+			imap_buf_append_char(&out, ' ');
+		imap_buf_append_str(&out, "FLAGS ");
+		imap_flags_format(info.flags, info.keywords, &out);
+	}
+	if (s->condstore) {
+		imap_buf_append_str(&out, " MODSEQ (");
+		imap_buf_append_u64(&out, info.modseq);
+		imap_buf_append_char(&out, ')');
+	}
+	imap_buf_append_str(&out, ")\r\n");
+	if (out.data != NULL)
+		imap_write(s, out.data, out.len);
+	imap_buf_free(&out);
+}
+
+void imap_saved_reset(struct imap_session *s)
+{
+	free(s->saved);
+	s->saved = NULL;
+	s->saved_count = 0;
+}
+
 /* ---- sync ---------------------------------------------------------------- */
+
+/* One sync's report: with QRESYNC the expunged UIDs go out as one
+ * VANISHED (RFC 7162 3.2.10) once the sync is over. */
+struct sync_report {
+	struct imap_session *s;
+	uint32_t *vanished;
+	size_t n, cap;
+	bool nomem, said_bye;
+};
 
 static void sync_expunged(void *data, uint32_t index)
 {
-	struct imap_session *s = data;
+	struct sync_report *r = data;
+	struct imap_session *s = r->s;
 	struct postino_message_info info;
+	int ret = imap_message(s, index, &info);
 
-	if (imap_message(s, index, &info) == 0 &&
-	    (info.flags & POSTINO_FLAG_RECENT) && s->recent > 0)
+	if (ret == 0 && (info.flags & POSTINO_FLAG_RECENT) && s->recent > 0)
 		s->recent--;
-	imap_printf(s, "* %u EXPUNGE\r\n", index + 1);
+	if (s->qresync && ret == 0) {
+		if (r->n == r->cap) {
+			size_t cap = r->cap > 0 ? r->cap * 2 : 64;
+			uint32_t *g = realloc(r->vanished, cap * sizeof(*g));
+			if (g == NULL)
+				r->nomem = true;
+			else {
+				r->vanished = g;
+				r->cap = cap;
+			}
+		}
+		if (r->n < r->cap)
+			r->vanished[r->n++] = info.uid;
+	} else {
+		imap_printf(s, "* %u EXPUNGE\r\n", index + 1);
+	}
 	if (s->exists > 0)
 		s->exists--;
 }
 
+static void sync_vanished(struct sync_report *r);
+
 static void sync_flags(void *data, uint32_t index)
 {
-	struct imap_session *s = data;
+	struct sync_report *r = data;
+	struct imap_session *s = r->s;
 	struct postino_message_info info;
-	struct imap_buf out;
 
+	/* Flag changes come in the numbering after the expunges: the
+	 * client must have heard of those first. */
+	sync_vanished(r);
 	if (index >= s->exists || imap_message(s, index, &info) < 0)
 		return; /* new: the client learns it with EXISTS */
 	imap_keywords_seen(s, info.keywords);
-	imap_buf_init(&out, 0);
-	if (imap_flags_format(info.flags, info.keywords, &out) == 0) {
-		if (s->tag_uid)
-			imap_printf(s, "* %u FETCH (UID %u FLAGS %s)\r\n",
-				    index + 1, info.uid, out.data);
-		else
-			imap_printf(s, "* %u FETCH (FLAGS %s)\r\n", index + 1,
-				    out.data);
+	imap_fetch_flags_response(s, index, true, s->tag_uid);
+}
+
+static void sync_vanished(struct sync_report *r)
+{
+	struct imap_seqset *set = NULL;
+	struct imap_buf out;
+
+	if (r->nomem && !r->said_bye) {
+		r->said_bye = true;
+		/* The client cannot be told what went: it must start over. */
+		imap_printf(r->s, "* BYE Out of memory\r\n");
+		if (r->s->conn != NULL)
+			r->s->srv->host->proto->conn_close(r->s->conn,
+							   "out of memory");
+		return;
 	}
+	if (r->n == 0 || imap_seqset_from_uids(r->vanished, r->n, &set) < 0)
+		return;
+	r->n = 0; /* said */
+	imap_buf_init(&out, 0);
+	imap_buf_append_str(&out, "* VANISHED ");
+	imap_seqset_format(set, &out);
+	imap_buf_append_str(&out, "\r\n");
+	if (out.data != NULL)
+		imap_write(r->s, out.data, out.len);
 	imap_buf_free(&out);
+	imap_seqset_free(&set);
 }
 
 void imap_sync(struct imap_session *s, bool expunges)
 {
 	const struct postino_host *host = s->srv->host;
+	struct sync_report report = { .s = s };
 	uint32_t before;
 
 	if (s->mb == NULL || !s->dirty)
 		return;
 	int ret = host->mailbox->mailbox_sync(s->mb, expunges, sync_expunged,
-				     sync_flags, s);
+				     sync_flags, &report);
+	sync_vanished(&report);
+	free(report.vanished);
 	if (ret < 0) {
 		host->core->log(s->srv->mod, POSTINO_LOG_WARNING, s->session_id,
 			  "cannot sync mailbox %s: %s", s->mailbox_name,
@@ -224,6 +346,32 @@ static uint32_t index_of_uid(struct imap_session *s, uint32_t uid)
 	return lo;
 }
 
+/* "$": the saved UIDs still in the view, by one merge of two ascending
+ * lists (RFC 5182 2.1: expunged ones simply drop out). */
+static bool saved_indices(struct imap_session *s, uint32_t **indices_r,
+			  size_t *count_r)
+{
+	uint32_t *idx = malloc((s->saved_count + 1) * sizeof(*idx));
+	size_t n = 0, k = 0;
+
+	if (idx == NULL) {
+		imap_tagged(s, "NO", "Out of memory");
+		return false;
+	}
+	for (uint32_t i = 0; i < s->exists && k < s->saved_count; i++) {
+		struct postino_message_info info;
+		if (imap_message(s, i, &info) < 0)
+			continue;
+		while (k < s->saved_count && s->saved[k] < info.uid)
+			k++;
+		if (k < s->saved_count && s->saved[k] == info.uid)
+			idx[n++] = i;
+	}
+	*indices_r = idx;
+	*count_r = n;
+	return true;
+}
+
 bool imap_set_indices(struct imap_session *s, const struct imap_arg *arg,
 		      bool uid, uint32_t **indices_r, size_t *count_r)
 {
@@ -235,6 +383,8 @@ bool imap_set_indices(struct imap_session *s, const struct imap_arg *arg,
 
 	*indices_r = NULL;
 	*count_r = 0;
+	if (arg->type == IMAP_ARG_ATOM && arg->len == 1 && arg->str[0] == '$')
+		return saved_indices(s, indices_r, count_r);
 	if (arg->type != IMAP_ARG_ATOM ||
 	    imap_seqset_parse(arg->str, arg->len, &raw) < 0) {
 		imap_tagged(s, "BAD", "Invalid sequence set");

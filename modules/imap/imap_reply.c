@@ -72,7 +72,8 @@ void imap_capability_list(struct imap_session *s, struct imap_buf *out)
 	imap_buf_append_str(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE "
 				 "IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
 				 "MOVE SPECIAL-USE CREATE-SPECIAL-USE "
-				 "LIST-EXTENDED");
+				 "LIST-EXTENDED CONDSTORE QRESYNC ESEARCH "
+				 "SEARCHRES");
 	if (imap_quota_supported(s))
 		imap_buf_append_str(out, " QUOTA QUOTA=RES-STORAGE "
 					 "QUOTA=RES-MESSAGE");

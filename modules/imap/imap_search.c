@@ -10,7 +10,7 @@
 
 enum arg_kind {
 	ARG_NONE, ARG_ASTRING, ARG_DATE, ARG_NUMBER, ARG_SEQSET,
-	ARG_KEYWORD, ARG_HEADER, ARG_KEY, ARG_KEY2,
+	ARG_KEYWORD, ARG_HEADER, ARG_KEY, ARG_KEY2, ARG_MODSEQ,
 };
 
 static const struct search_word {
@@ -61,6 +61,7 @@ static const struct search_word {
 	{ "LARGER", IMAP_SK_LARGER, ARG_NUMBER, 0, 0, NULL },
 	{ "SMALLER", IMAP_SK_SMALLER, ARG_NUMBER, 0, 0, NULL },
 	{ "UID", IMAP_SK_UID, ARG_SEQSET, 0, 0, NULL },
+	{ "MODSEQ", IMAP_SK_MODSEQ, ARG_MODSEQ, 0, 0, NULL },
 	{ "NOT", IMAP_SK_NOT, ARG_KEY, 0, 0, NULL },
 	{ "OR", IMAP_SK_OR, ARG_KEY2, 0, 0, NULL },
 };
@@ -137,6 +138,12 @@ static int parse_set(struct search_parser *p, struct imap_search_key *k,
 
 	if (a->type != IMAP_ARG_ATOM)
 		return fail(p, "Invalid sequence set");
+	/* RFC 5182: "$" (alone) is the saved result, "UID $" too. */
+	if (a->len == 1 && a->str[0] == '$') {
+		k->type = IMAP_SK_SAVED;
+		p->prog->uses_saved = true;
+		return 0;
+	}
 	ret = imap_seqset_parse(a->str, a->len, &k->raw);
 	if (ret == -EINVAL)
 		return fail(p, "Invalid sequence set");
@@ -159,6 +166,31 @@ static int parse_number(struct search_parser *p, struct imap_search_key *k,
 	}
 	k->size = v;
 	return 0;
+}
+
+/* RFC 7162 3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer.
+ * Flags have one modseq each here: the entry is read and ignored. */
+static int parse_modseq(struct search_parser *p, struct imap_search_key *k,
+			const struct imap_arg *args, size_t n, size_t *i)
+{
+	const struct imap_arg *a = &args[*i - 1];
+
+	if (a->type == IMAP_ARG_QUOTED || a->type == IMAP_ARG_LITERAL) {
+		if (*i + 2 > n)
+			return fail(p, "Missing search argument");
+		if (args[*i].type != IMAP_ARG_ATOM ||
+		    (!word_is(&args[*i], "priv") &&
+		     !word_is(&args[*i], "shared") &&
+		     !word_is(&args[*i], "all")))
+			return fail(p, "Invalid MODSEQ entry");
+		a = &args[*i + 1];
+		*i += 2;
+	}
+	int ret = parse_number(p, k, a);
+	if (ret == 0 && k->size > INT64_MAX)
+		return fail(p, "Invalid mod-sequence");
+	p->prog->uses_modseq = true;
+	return ret;
 }
 
 /* Copies the key's field (unless it is one of ours) and string, so that
@@ -247,6 +279,8 @@ static int parse_arg(struct search_parser *p, const struct search_word *w,
 		return parse_number(p, k, a);
 	case ARG_SEQSET:
 		return parse_set(p, k, a);
+	case ARG_MODSEQ:
+		return parse_modseq(p, k, args, n, i);
 	default: /* ARG_KEYWORD */
 		if (a->type != IMAP_ARG_ATOM)
 			return fail(p, "Invalid keyword");
@@ -277,7 +311,8 @@ static int parse_key(struct search_parser *p, const struct imap_arg *args,
 	}
 	if (a->type != IMAP_ARG_ATOM)
 		return fail(p, "Invalid search key");
-	if ((a->str[0] >= '0' && a->str[0] <= '9') || a->str[0] == '*') {
+	if ((a->str[0] >= '0' && a->str[0] <= '9') || a->str[0] == '*' ||
+	    a->str[0] == '$') {
 		k = *key_r = new_key(p, IMAP_SK_SEQSET);
 		return parse_set(p, k, a);
 	}
@@ -382,6 +417,21 @@ int imap_search_prepare(struct imap_search_program *prog, uint32_t max_seq,
 	return 0;
 }
 
+int imap_search_set_saved(struct imap_search_program *prog,
+			  const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < prog->n_keys; i++) {
+		struct imap_search_key *k = &prog->keys[i];
+
+		if (k->type != IMAP_SK_SAVED)
+			continue;
+		imap_seqset_free(&k->set);
+		if (n > 0 && imap_seqset_from_uids(uids, n, &k->set) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int eval_key(const struct imap_search_key *k,
 		    const struct imap_search_msg *m)
 {
@@ -438,6 +488,10 @@ static int eval_key(const struct imap_search_key *k,
 		return m->size > k->size;
 	case IMAP_SK_SMALLER:
 		return m->size < k->size;
+	case IMAP_SK_MODSEQ:
+		return m->modseq >= k->size;
+	case IMAP_SK_SAVED:
+		return k->set != NULL && imap_seqset_contains(k->set, m->uid);
 	case IMAP_SK_SEQSET:
 	case IMAP_SK_UID:
 		if (k->set == NULL)

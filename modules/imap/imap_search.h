@@ -73,6 +73,10 @@ enum imap_search_type {
 	IMAP_SK_SMALLER,
 	IMAP_SK_SEQSET,     /* raw, set */
 	IMAP_SK_UID,
+	IMAP_SK_MODSEQ,     /* size: the message's modseq is at least it
+			       (RFC 7162 3.1.5) */
+	IMAP_SK_SAVED,      /* "$" (RFC 5182): set, UIDs, from
+			       imap_search_set_saved; NULL matches none */
 };
 
 struct imap_search_key {
@@ -103,6 +107,9 @@ struct imap_search_program {
 	unsigned needs;
 	size_t n_keys;
 	size_t n_text_keys;            /* HEADER, BODY, TEXT and the like */
+	bool uses_modseq;              /* a MODSEQ key: the response says
+					  the highest modseq found */
+	bool uses_saved;               /* a "$" key */
 	struct imap_search_key keys[];
 };
 
@@ -126,6 +133,11 @@ unsigned imap_search_needs(const struct imap_search_program *prog);
 int imap_search_prepare(struct imap_search_program *prog, uint32_t max_seq,
 			uint32_t max_uid);
 
+/* Gives the "$" keys the saved result: n UIDs (any order). 0 or
+ * -ENOMEM. */
+int imap_search_set_saved(struct imap_search_program *prog,
+			  const uint32_t *uids, size_t n);
+
 /* One message as the evaluator sees it. The callbacks are only called
  * when imap_search_needs() says so; each returns 1 (yes), 0 (no) or a
  * negative errno that aborts the evaluation. Evaluation touches nothing
@@ -137,6 +149,7 @@ struct imap_search_msg {
 	unsigned flags;                /* IMAP_FLAG_*, \Recent included */
 	const char *keywords;          /* space-separated, may be NULL */
 	int64_t internaldate;          /* unix time */
+	uint64_t modseq;               /* RFC 7162 */
 	void *ctx;
 	/* Whether a header field (name case-insensitive) contains the
 	 * needle (imap_needle_find on the field's value); an empty needle

@@ -77,6 +77,7 @@ static void session_free(struct imap_session *s)
 	if (s->mb != NULL)
 		host->mailbox->mailbox_close(&s->mb);
 	imap_keywords_free(&s->keywords);
+	imap_saved_reset(s);
 	if (s->append_msg != NULL)
 		host->mail->msg_discard(&s->append_msg);
 	free(s->mailbox_name);
@@ -148,6 +149,28 @@ void imap_command_done(struct imap_session *s)
 	}
 }
 
+void imap_log_command(struct imap_session *s, const char *tag,
+		      const char *name, const char *cmd, size_t len)
+{
+	char text[201];
+	size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
+
+	if (strcasecmp(name, "LOGIN") == 0 ||
+	    strcasecmp(name, "AUTHENTICATE") == 0) {
+		s->srv->host->core->log(s->srv->mod, POSTINO_LOG_DEBUG,
+					s->session_id, "command: %s %s", tag,
+					name);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)cmd[i];
+		text[i] = c < 0x20 || c == 0x7f ? '.' : (char)c;
+	}
+	text[n] = '\0';
+	s->srv->host->core->log(s->srv->mod, POSTINO_LOG_DEBUG, s->session_id,
+				"command: %s%s", text, len > n ? "..." : "");
+}
+
 /* Runs one complete command held in s->cmd. */
 static void dispatch(struct imap_session *s)
 {
@@ -168,6 +191,7 @@ static void dispatch(struct imap_session *s)
 		command_reset(s);
 		return;
 	}
+	imap_log_command(s, cmd->tag, cmd->name, s->cmd.data, s->cmd.len);
 	snprintf(s->tag, sizeof(s->tag), "%s", cmd->tag);
 	if (strlen(cmd->tag) >= sizeof(s->tag)) {
 		imap_printf(s, "* BAD Tag too long\r\n");

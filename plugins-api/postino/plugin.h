@@ -418,6 +418,10 @@ struct postino_mailbox_status {
 	uint32_t uidnext;
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
+	/* ABI 1.1: the messages with \Deleted and their octets (RFC 9208
+	 * STATUS DELETED, DELETED-STORAGE). */
+	uint32_t deleted;
+	uint64_t deleted_storage;
 };
 
 enum postino_store_mode {
@@ -910,6 +914,35 @@ struct postino_host_mailbox {
 	int64_t (*mime_search_text)(const void *msg, size_t len, int body,
 				    char *buf, size_t buflen,
 				    size_t *header_len_r);
+	/* ---- 1.1: CONDSTORE and QRESYNC (RFC 7162) ---- */
+	/* The mailbox's HIGHESTMODSEQ as of the view's last sync (or open):
+	 * every change the view has been told of has a modseq at most this;
+	 * a message's own is postino_message_info.modseq. Every change to
+	 * a message (flags, keywords) and every expunge takes a new one. */
+	uint64_t (*mailbox_highestmodseq)(postino_mailbox *mailbox);
+	/* Calls range(data, lo, hi), ascending and disjoint, for the UIDs
+	 * of the messages expunged after modseq `since` and by the view's
+	 * highestmodseq. Returns 0; or 1 when the mailbox no longer
+	 * remembers expunges that far back (the oldest are forgotten past
+	 * 64 K per mailbox) and range got instead every UID below the
+	 * view's UIDNEXT that the view does not have (a superset, as RFC
+	 * 7162 3.2.5.2 allows); or a negative errno. Indexed read,
+	 * O(UIDs reported). */
+	int (*mailbox_vanished)(postino_mailbox *mailbox, uint64_t since,
+				void (*range)(void *data, uint32_t lo,
+					      uint32_t hi),
+				void *data);
+	/* mailbox_store, only for the messages whose modseq is still at
+	 * most unchangedsince when the store commits (RFC 7162 3.1.3
+	 * UNCHANGEDSINCE; checked atomically); the others are left as
+	 * they are and done gets their UIDs (valid during the call). */
+	int (*mailbox_store_unchangedsince)(
+		postino_mailbox *mailbox, const uint32_t *uids, size_t count,
+		enum postino_store_mode mode, uint32_t flags,
+		const char *keywords, uint64_t unchangedsince,
+		void (*done)(void *data, int status, const uint32_t *modified,
+			     size_t n_modified),
+		void *data);
 };
 
 /* What account-managing modules (password policy, panels) use. */

@@ -129,7 +129,7 @@ AT(postino_mailbox_entry, name, 8);
 AT(postino_mailbox_entry, special_use, 16);
 AT(postino_mailbox_entry, subscribed, 24);
 
-SIZE(postino_mailbox_status, 40);
+SIZE(postino_mailbox_status, 56);
 AT(postino_mailbox_status, size, 0);
 AT(postino_mailbox_status, messages, 8);
 AT(postino_mailbox_status, recent, 12);
@@ -137,6 +137,8 @@ AT(postino_mailbox_status, unseen, 16);
 AT(postino_mailbox_status, uidnext, 20);
 AT(postino_mailbox_status, uidvalidity, 24);
 AT(postino_mailbox_status, highestmodseq, 32);
+AT(postino_mailbox_status, deleted, 40);
+AT(postino_mailbox_status, deleted_storage, 48);
 
 SIZE(postino_section, 104);
 AT(postino_section, size, 0);
@@ -219,7 +221,7 @@ AT(postino_host_mail, delivery_reject, 104);
 AT(postino_host_mail, delivery_discard, 112);
 AT(postino_host_mail, address_separators, 120);
 
-SIZE(postino_host_mailbox, 184);
+SIZE(postino_host_mailbox, 208);
 AT(postino_host_mailbox, size, 0);
 AT(postino_host_mailbox, mailbox_open, 8);
 AT(postino_host_mailbox, mailbox_count, 16);
@@ -243,6 +245,9 @@ AT(postino_host_mailbox, mailbox_mime, 152);
 AT(postino_host_mailbox, mailbox_section, 160);
 AT(postino_host_mailbox, mailbox_subscriptions, 168);
 AT(postino_host_mailbox, mime_search_text, 176);
+AT(postino_host_mailbox, mailbox_highestmodseq, 184);
+AT(postino_host_mailbox, mailbox_vanished, 192);
+AT(postino_host_mailbox, mailbox_store_unchangedsince, 200);
 
 SIZE(postino_host_account, 64);
 AT(postino_host_account, size, 0);

@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import unittest
+from contextlib import closing
 
 import harness
 from harness import (IO_TIMEOUT, MODULES_DIR, LineClient, make_cert,
@@ -817,6 +818,57 @@ class Durability(ImapTestCase):
         self.assertEqual(m.untagged_responses["UIDNEXT"][0], n1)
         typ, data = m.fetch("1", "(UID)")
         self.assertEqual(data, [b"1 (UID 2)"])
+        self.stop()
+
+
+class QresyncForgotten(ImapTestCase):
+    """RFC 7162 3.2.5.2: once a mailbox's tombstones are pruned past a
+    client's modseq (or were never kept: a mailbox from before schema v7),
+    SELECT (QRESYNC ...) reports every UID it may know that is gone, a
+    superset; the client's sequence match data narrows it down."""
+
+    def select_qresync(self, c, params):
+        c.ok("ENABLE QRESYNC")
+        untagged, _ = c.ok(f"SELECT INBOX (QRESYNC ({params}))")
+        return [line for line in untagged if "VANISHED" in line]
+
+    def test_pruned_tombstones_give_a_superset(self):
+        self.serve()
+        self.deliver([message(f"m{i}") for i in range(1, 7)])
+        # UID 1 goes before the client's last sync, UID 5 after it.
+        a = self.raw()
+        a.ok("SELECT INBOX")
+        a.ok("UID STORE 1 +FLAGS.SILENT (\\Deleted)")
+        a.ok("EXPUNGE")
+        untagged, _ = a.ok("SELECT INBOX")
+        uv = next(re.search(r"UIDVALIDITY (\d+)", x).group(1)
+                  for x in untagged if "UIDVALIDITY" in x)
+        h = next(re.search(r"HIGHESTMODSEQ (\d+)", x).group(1)
+                 for x in untagged if "HIGHESTMODSEQ" in x)
+        a.ok("UID STORE 5 +FLAGS.SILENT (\\Deleted)")
+        a.ok("EXPUNGE")
+        # With the tombstones: exactly what went since.
+        self.assertEqual(self.select_qresync(self.raw(), f"{uv} {h} 1:6"),
+                         ["* VANISHED (EARLIER) 5"])
+        # Pruned as store_txn_vanished_prune does: the floor rises.
+        with closing(self.env.db()) as db:
+            db.execute("UPDATE mailboxes SET vanished_floor = highestmodseq"
+                       " WHERE name = 'INBOX' AND account ="
+                       " (SELECT id FROM accounts WHERE address = ?)",
+                       (BOB,))
+            db.execute("DELETE FROM expunged")
+            db.commit()
+        self.assertEqual(self.select_qresync(self.raw(), f"{uv} {h} 1:6"),
+                         ["* VANISHED (EARLIER) 1,5"])
+        # The client's message 2 is UID 3 and its 3 is UID 4, as now:
+        # nothing at or below UID 4 went since.
+        self.assertEqual(
+            self.select_qresync(self.raw(), f"{uv} {h} 1:6 (2:3 3:4)"),
+            ["* VANISHED (EARLIER) 5"])
+        # A match that no longer holds narrows nothing.
+        self.assertEqual(
+            self.select_qresync(self.raw(), f"{uv} {h} 1:6 (4 5)"),
+            ["* VANISHED (EARLIER) 1,5"])
         self.stop()
 
 

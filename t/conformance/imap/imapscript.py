@@ -351,6 +351,9 @@ def _match_seq(ps, as_, vs):
             return False
         return _match_plain(ps[3:], as_[3:], vs)
     if len(ps) >= 2 and isinstance(ps[1], Atom) and \
+            ps[1].upper() == "ESEARCH":
+        return _match_esearch(ps, as_, vs)
+    if len(ps) >= 2 and isinstance(ps[1], Atom) and \
             ps[1].upper() == "SEARCH":
         if len(as_) < 2 or not _match_token(ps[0], as_[0], vs) or \
                 not _match_token(ps[1], as_[1], vs):
@@ -409,6 +412,49 @@ def _match_set(p, a, vs):
         else:
             return False
     return extra_ok or not left
+
+
+def _match_esearch(ps, as_, vs):
+    """* ESEARCH [(TAG "t")] [UID] name value ... (RFC 4731): the
+    correlator and UID in place, the return data as pairs in any order,
+    exactly those named unless the pattern has "..."."""
+    if len(as_) < 2 or not _match_token(ps[0], as_[0], vs) or \
+            not _match_token(ps[1], as_[1], vs):
+        return False
+    ps, as_ = list(ps[2:]), list(as_[2:])
+    for head in (lambda x: isinstance(x, Group),
+                 lambda x: isinstance(x, Atom) and x.upper() == "UID"):
+        p_has = bool(ps) and head(ps[0])
+        a_has = bool(as_) and head(as_[0])
+        if p_has != a_has:
+            return False
+        if p_has:
+            if not _match_token(ps[0], as_[0], vs):
+                return False
+            ps, as_ = ps[1:], as_[1:]
+    extra_ok = any(_is_ellipsis(x) for x in ps)
+    ps = [x for x in ps if not _is_ellipsis(x)]
+    if len(as_) % 2:
+        return False
+    amap = {}
+    for k in range(0, len(as_), 2):
+        if str(as_[k]).upper() in amap:
+            return False  # a return item twice
+        amap[str(as_[k]).upper()] = as_[k + 1]
+    k = 0
+    while k < len(ps):
+        name = str(ps[k]).upper()
+        if name.startswith("!") and len(name) > 1:
+            if name[1:] in amap:
+                return False
+            k += 1
+            continue
+        if k + 1 == len(ps) or name not in amap or \
+                not _match_token(ps[k + 1], amap[name], vs):
+            return False
+        del amap[name]
+        k += 2
+    return extra_ok or not amap
 
 
 def _fetch_items(g):

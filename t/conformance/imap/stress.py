@@ -15,6 +15,18 @@ no EXPUNGE during FETCH, STORE, SEARCH; FLAGS before a keyword is used;
 SEARCH, FETCH and STORE answers as the mailbox stands). The run prints its
 figures and fails on any violation.
 
+CONDSTORE and QRESYNC (RFC 7162): of every three sessions one stays
+plain, one enables CONDSTORE, one QRESYNC (its expunges come as
+VANISHED, never EXPUNGE). The model keeps a clock of real changes (a
+flag change, an append, an expunge); a HIGHESTMODSEQ learned where the
+session is the mailbox (SELECT, STATUS, EXPUNGE's OK) is a snapshot of
+it. Checked: modseqs only grow (per message, and HIGHESTMODSEQ is above
+every MODSEQ the session saw); FETCH (CHANGEDSINCE H), with what the
+command's closing sync reports, answers exactly the messages changed
+since the snapshot; STORE (UNCHANGEDSINCE H) keeps and names in
+[MODIFIED] exactly those; UID FETCH (CHANGEDSINCE H VANISHED) tells
+every UID of the view expunged since, and no other.
+
     python3 t/conformance/imap/stress.py [--seconds N] [--sessions N]
                                          [--seed N] [-v]
 
@@ -52,10 +64,12 @@ def norm(flags):
 
 
 class Message:
-    def __init__(self, uid, flags, subject):
+    def __init__(self, uid, flags, subject, clock=0):
         self.uid = uid
         self.flags = norm(flags)
         self.subject = subject
+        self.changed_at = clock  # the model clock of its last change
+        self.gone_at = None      # and of its expunge
 
 
 class Mailbox:
@@ -67,6 +81,11 @@ class Mailbox:
         self.uidnext = 1
         self.uidvalidity = None
         self.recent_owner = {}  # uid -> session that saw it \Recent
+        self.clock = 0          # real changes so far (RFC 7162 model)
+
+    def tick(self):
+        self.clock += 1
+        return self.clock
 
     def present(self):
         return sorted(self.msgs)
@@ -79,6 +98,14 @@ class Session:
         self.view = []           # uid per sequence number - 1
         self.told = {}           # uid -> flags last reported
         self.named = set()       # keywords in its FLAGS, lower case
+        self.mode = "plain"      # or "condstore", "qresync"
+        self.mods = {}           # uid -> highest MODSEQ it was told
+        self.hms = 0             # highest MODSEQ it was told of any
+        self.snap = None         # (HIGHESTMODSEQ, model clock then)
+        self.fetched = set()     # UIDs FETCH responses named (a command)
+        self.vanished = set()    # UIDs VANISHED (EARLIER too) named
+        self.earlier = set()     # UIDs VANISHED (EARLIER) named
+        self.changedsince = False  # a FETCH (CHANGEDSINCE) is running
 
 
 class Stress:
@@ -96,12 +123,18 @@ class Stress:
         self.counts = {}
         self.doomed = []         # an EXPUNGE's messages, until its commit
         for i in range(n_sessions):
-            self.sessions.append(self.open(f"s{i + 1}"))
+            self.sessions.append(self.open(
+                f"s{i + 1}", ["plain", "condstore", "qresync"][i % 3]))
 
     # ---- protocol -------------------------------------------------------
 
-    def open(self, name):
+    def open(self, name, mode):
         s = Session(name, run.Session(self.server.where, self.user))
+        s.mode = mode
+        if mode != "plain":
+            _, tagged = self.send(s, f"ENABLE {mode.upper()}",
+                                  kind="ENABLE")
+            self.tagged_ok(s, tagged, "ENABLE")
         untagged, tagged = self.send(s, "SELECT INBOX", kind="SELECT")
         self.check(tagged.text.split()[1] == "OK", s, "SELECT failed")
         return s
@@ -126,6 +159,8 @@ class Stress:
                 return untagged, r
             untagged.append(r)
             self.on_untagged(s, r, word)
+            if word == "STATUS":
+                self.on_status(s, r)
 
     def check(self, ok, s, why):
         if not ok:
@@ -134,9 +169,52 @@ class Stress:
 
     # ---- untagged responses against the model ---------------------------
 
+    def learn_highest(self, s, value):
+        """A HIGHESTMODSEQ where the session's view is the mailbox: a
+        snapshot of the model clock."""
+        h = int(value)
+        self.check(h >= s.hms, s, f"HIGHESTMODSEQ {h} below the MODSEQ "
+                   f"{s.hms} the session was told")
+        self.check(s.snap is None or h >= s.snap[0], s,
+                   f"HIGHESTMODSEQ {h} went down from {s.snap}")
+        s.hms = h
+        s.snap = (h, self.box.clock)
+
+    def on_vanished(self, s, t, word):
+        earlier = isinstance(t[2], Group)
+        uids = set()
+        for part in str(t[3] if earlier else t[2]).split(","):
+            lo, _, hi = part.partition(":")
+            uids.update(range(int(lo), int(hi or lo) + 1))
+        self.check(s.mode == "qresync", s, "VANISHED without QRESYNC")
+        for uid in sorted(uids):
+            if uid in self.doomed:
+                self.commit_expunge()
+            self.check(uid not in self.box.msgs, s,
+                       f"VANISHED UID {uid}, which is there")
+        s.vanished |= uids
+        if earlier:
+            s.earlier |= uids
+            return
+        self.check(word not in ("FETCH", "STORE", "SEARCH"), s,
+                   f"VANISHED during {word} (RFC 7162 3.2.10)")
+        for uid in uids:
+            self.check(uid in s.view, s, f"VANISHED UID {uid}, not in "
+                       f"the view")
+            s.view.remove(uid)
+            s.told.pop(uid, None)
+
     def on_untagged(self, s, r, word):
         t = r.tree
-        if len(t) >= 3 and str(t[2]).upper() == "EXPUNGE":
+        if len(t) >= 3 and str(t[1]).upper() == "VANISHED":
+            self.on_vanished(s, t, word)
+        elif len(t) >= 3 and str(t[1]).upper() == "OK" and \
+                isinstance(t[2], Group) and len(t[2]) == 2 and \
+                str(t[2][0]).upper() == "HIGHESTMODSEQ":
+            if word == "SELECT":
+                self.learn_highest(s, t[2][1])
+        elif len(t) >= 3 and str(t[2]).upper() == "EXPUNGE":
+            self.check(s.mode != "qresync", s, "EXPUNGE under QRESYNC")
             self.check(word not in ("FETCH", "STORE", "SEARCH"), s,
                        f"EXPUNGE during {word} (RFC 3501 7.4.1)")
             n = int(t[1])
@@ -165,9 +243,9 @@ class Stress:
                 if not str(f).startswith("\\"):
                     s.named.add(str(f).lower())
         elif len(t) >= 4 and str(t[2]).upper() == "FETCH":
-            self.on_fetch(s, int(t[1]), t[3])
+            self.on_fetch(s, int(t[1]), t[3], word)
 
-    def on_fetch(self, s, n, items):
+    def on_fetch(self, s, n, items, word):
         self.check(1 <= n <= len(s.view), s, f"FETCH {n} of {len(s.view)}")
         uid = s.view[n - 1]
         kv = {}
@@ -177,6 +255,24 @@ class Stress:
         if "UID" in kv:
             self.check(int(kv["UID"]) == uid, s,
                        f"FETCH {n} says UID {kv['UID']}, the view {uid}")
+        s.fetched.add(uid)
+        # (A FETCH gets what it asks for: CHANGEDSINCE implies MODSEQ;
+        # the rule is for the FETCH responses nobody asked for.)
+        fetching = word in ("FETCH", "UID FETCH")
+        if "FLAGS" in kv and s.mode != "plain" and not fetching:
+            self.check("UID" in kv and "MODSEQ" in kv, s,
+                       "a FETCH of flags without UID and MODSEQ under "
+                       "CONDSTORE (RFC 7162 3.1)")
+        if fetching and s.changedsince:
+            self.check("MODSEQ" in kv, s, "FETCH (CHANGEDSINCE) without "
+                       "MODSEQ (RFC 7162 3.1.4.1)")
+        if "MODSEQ" in kv:
+            self.check(s.mode != "plain", s, "MODSEQ without CONDSTORE")
+            mod = int(kv["MODSEQ"][0])
+            self.check(mod >= s.mods.get(uid, 0), s, f"MODSEQ of UID "
+                       f"{uid} went down: {mod} < {s.mods.get(uid)}")
+            s.mods[uid] = mod
+            s.hms = max(s.hms, mod)
         if "FLAGS" in kv:
             flags = [str(f) for f in kv["FLAGS"]]
             got = norm(flags)
@@ -250,7 +346,8 @@ class Stress:
         body = (f"From: stress@example.test\r\nSubject: {subject}\r\n\r\n"
                 f"{'x' * self.rng.randint(0, 300)}\r\n").encode()
         # The model learns it as it commits, before any response.
-        self.box.msgs[uid_expected] = Message(uid_expected, flags, subject)
+        self.box.msgs[uid_expected] = Message(uid_expected, flags, subject,
+                                              self.box.tick())
         self.box.uidnext += 1
         _, tagged = self.send(s, f"APPEND INBOX ({' '.join(flags)})",
                               literal=body, kind="APPEND")
@@ -273,8 +370,11 @@ class Stress:
             m = self.box.msgs.get(u)
             if m is None:
                 continue
-            m.flags = m.flags | fl if op == "+" else \
+            new = m.flags | fl if op == "+" else \
                 m.flags - fl if op == "-" else fl
+            if new != m.flags:
+                m.changed_at = self.box.tick()
+            m.flags = new
             s.told[u] = m.flags
 
     def do_store(self, s, uid):
@@ -387,11 +487,105 @@ class Stress:
         self.commit_expunge()
         self.tagged_ok(s, tagged, cmd)
         self.after_sync(s)
+        code = tagged.tree[2] if len(tagged.tree) > 2 else None
+        has = isinstance(code, Group) and len(code) == 2 and \
+            str(code[0]).upper() == "HIGHESTMODSEQ"
+        self.check(has == (s.mode != "plain"), s, "HIGHESTMODSEQ in "
+                   "EXPUNGE's OK only and always under CONDSTORE")
+        if has:
+            self.learn_highest(s, code[1])
 
     def commit_expunge(self):
         for u in self.doomed:
             self.box.gone[u] = self.box.msgs.pop(u)
+            self.box.gone[u].gone_at = self.box.tick()
         self.doomed = []
+
+    # ---- CONDSTORE / QRESYNC ---------------------------------------------
+
+    def do_status_modseq(self, s):
+        _, tagged = self.send(s, "STATUS INBOX (HIGHESTMODSEQ)",
+                              kind="STATUS")
+        self.tagged_ok(s, tagged, "STATUS")
+        self.after_sync(s)
+
+    def on_status(self, s, r):
+        t = r.tree
+        if len(t) >= 4 and str(t[1]).upper() == "STATUS" and \
+                isinstance(t[3], Group):
+            self.learn_highest(s, t[3][1])
+
+    def changed_since(self, t):
+        return {u for u, m in self.box.msgs.items() if m.changed_at > t}
+
+    def do_changedsince(self, s, uid):
+        """FETCH 1:* (FLAGS) (CHANGEDSINCE H): with the reports of the
+        closing sync, exactly what changed since the snapshot."""
+        h, t = s.snap
+        vanished = uid and s.mode == "qresync" and \
+            self.rng.random() < 0.5
+        view = list(s.view)
+        s.fetched, s.vanished, s.earlier = set(), set(), set()
+        cmd = f"{'UID ' if uid else ''}FETCH 1:* (FLAGS) (CHANGEDSINCE " \
+              f"{h}{' VANISHED' if vanished else ''})"
+        s.changedsince = True
+        _, tagged = self.send(s, cmd, kind="UID FETCH" if uid else "FETCH")
+        s.changedsince = False
+        self.tagged_ok(s, tagged, cmd)
+        # The view syncs first (new mail comes in, unless expunges are
+        # held): 1:* is the view as the command ends.
+        scope = set(view) | set(s.view)
+        want = self.changed_since(t) & scope
+        self.check(want <= s.fetched, s, f"{cmd}: no FETCH for UIDs "
+                   f"{sorted(want - s.fetched)} changed since (model "
+                   f"clock {t}; they changed at " + ", ".join(
+                       f"{self.box.msgs[u].changed_at}, MODSEQ "
+                       f"{s.mods.get(u)}" for u in want - s.fetched) + ")")
+        extra = {u for u in s.fetched - want if u in self.box.msgs}
+        self.check(not extra, s, f"{cmd}: FETCH for UIDs {sorted(extra)},"
+                   " unchanged since")
+        if vanished:
+            gone = {u for u in view if u in self.box.gone and
+                    self.box.gone[u].gone_at > t}
+            self.check(gone <= s.vanished, s, f"{cmd}: UIDs "
+                       f"{sorted(gone - s.vanished)} not VANISHED")
+            for u in s.earlier:
+                g = self.box.gone.get(u)
+                self.check(g is not None and g.gone_at > t, s,
+                           f"{cmd}: VANISHED (EARLIER) {u}, not expunged "
+                           f"since")
+        if uid:
+            self.after_sync(s)
+
+    def do_unchangedsince(self, s, uid):
+        """STORE (UNCHANGEDSINCE H): what changed since stays as it is
+        and [MODIFIED] names exactly it."""
+        h, t = s.snap
+        text, uids = self.pick_uids(s) if uid else self.pick_seqs(s)
+        if text is None:
+            return
+        view = list(s.view)
+        changed = self.changed_since(t)
+        modified = [u for u in uids if u in changed]
+        flags = self.flag_args()
+        op = self.rng.choice(["+", "-"])
+        self.apply_store(s, [u for u in uids if u not in changed], op,
+                         flags)
+        cmd = f"{'UID ' if uid else ''}STORE {text} (UNCHANGEDSINCE {h})" \
+              f" {op}FLAGS ({' '.join(flags)})"
+        _, tagged = self.send(s, cmd, kind="UID STORE" if uid else "STORE")
+        self.tagged_ok(s, tagged, cmd)
+        code = tagged.tree[2] if len(tagged.tree) > 2 else None
+        got = set()
+        if isinstance(code, Group) and str(code[0]).upper() == "MODIFIED":
+            for part in str(code[1]).split(","):
+                lo, _, hi = part.partition(":")
+                for n in range(int(lo), int(hi or lo) + 1):
+                    got.add(n if uid else view[n - 1])
+        self.check(got == set(modified), s, f"{cmd}: MODIFIED "
+                   f"{sorted(got)}, the model {sorted(modified)}")
+        if uid:
+            self.after_sync(s)
 
     def do_noop(self, s):
         _, tagged = self.send(s, "NOOP")
@@ -411,6 +605,10 @@ class Stress:
             self.do_fetch(s, uid)
         elif r < 0.70:
             self.do_search(s, uid)
+        elif r < 0.76 and s.mode != "plain" and s.snap is not None:
+            self.rng.choice([self.do_changedsince, self.do_unchangedsince,
+                             lambda s, uid: self.do_status_modseq(s)])(
+                                 s, uid)
         elif r < 0.80 or size >= 80:
             if size >= 80:
                 # Trim: the oldest twenty the session has.

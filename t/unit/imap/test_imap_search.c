@@ -280,6 +280,38 @@ END_TEST
 	ck_assert_str_eq(err, text); \
 } while (0)
 
+/* RFC 7162 MODSEQ (with and without an entry) and RFC 5182 "$": the
+ * keys, what the program says it uses, and the saved set. */
+START_TEST(modseq_and_saved)
+{
+	static const uint32_t saved[] = { 30, 10 };
+
+	msgs[0].modseq = 5;
+	msgs[1].modseq = 9;
+	msgs[2].modseq = 7;
+	ck_assert_str_eq(matches("MODSEQ 7"), "011");
+	ck_assert(prog->uses_modseq && !prog->uses_saved);
+	ck_assert_str_eq(matches("MODSEQ \"/flags/\\\\Seen\" all 9"), "010");
+	ck_assert_str_eq(matches("MODSEQ \"/flags/x\" priv 0"), "111");
+	ck_assert_str_eq(matches("NOT MODSEQ 6"), "100");
+	/* "$" before anything is saved: no message. */
+	ck_assert_str_eq(matches("$"), "000");
+	ck_assert(prog->uses_saved && !prog->uses_modseq);
+	ck_assert_int_eq(parse("OR $ UID $"), 0);
+	ck_assert_int_eq(imap_search_prepare(prog, 3, 30), 0);
+	ck_assert_int_eq(imap_search_set_saved(prog, saved, 2), 0);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[0]), 1);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[1]), 0);
+	ck_assert_int_eq(imap_search_eval(prog, &msgs[2]), 1);
+	ck_search_bad("MODSEQ", "Missing search argument");
+	ck_search_bad("MODSEQ x", "Invalid number");
+	ck_search_bad("MODSEQ \"/flags/x\" bogus 5", "Invalid MODSEQ entry");
+	ck_search_bad("MODSEQ \"/flags/x\" all", "Missing search argument");
+	ck_search_bad("MODSEQ 9223372036854775808", "Invalid mod-sequence");
+	ck_search_bad("1,$", "Invalid sequence set");
+}
+END_TEST
+
 START_TEST(errors)
 {
 	ck_search_bad("FOO", "Unknown search key");
@@ -571,6 +603,7 @@ Suite *imap_search_suite(void)
 	tcase_add_test(tc, needle_against_naive);
 	tcase_add_test(tc, needle_pathological);
 	tcase_add_test(tc, text_key_limit);
+	tcase_add_test(tc, modseq_and_saved);
 	suite_add_tcase(s, tc);
 	return s;
 }

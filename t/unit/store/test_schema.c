@@ -13,6 +13,7 @@ static const char *const tables[] = {
 	"domains", "accounts", "password_history", "aliases", "mailboxes",
 	"blobs", "messages", "queue", "queue_rcpts", "module_state",
 	"subscriptions",
+	"expunged",
 };
 
 static void assert_schema_v1(const char *db)
@@ -32,7 +33,7 @@ static void assert_schema_v1(const char *db)
 	}
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE type = 'trigger'"),
-			 11);
+			 13);
 	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM pragma_table_list"
 				     " WHERE name = 'module_state'"
 				     " AND wr = 1"),
@@ -97,8 +98,45 @@ static void open_with_work(struct fixture *fx, char *db, size_t db_size)
 	"SELECT last_uidvalidity FROM accounts" \
 	" WHERE address = 'bob@example.test'"
 
+/* What schema step 7 added, undone: a database as v6 left it (its
+ * count triggers as v5 made them). */
+#define DOWN_TO_V6 \
+	"DROP TRIGGER messages_tombstone;" \
+	"DROP TRIGGER mailboxes_tombstones;" \
+	"DROP TABLE expunged;" \
+	"DROP TRIGGER messages_count_insert;" \
+	"DROP TRIGGER messages_count_delete;" \
+	"DROP TRIGGER messages_count_update;" \
+	"ALTER TABLE mailboxes DROP COLUMN vanished_floor;" \
+	"ALTER TABLE mailboxes DROP COLUMN vanished_count;" \
+	"ALTER TABLE mailboxes DROP COLUMN deleted_count;" \
+	"ALTER TABLE mailboxes DROP COLUMN deleted_bytes;" \
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count + 1," \
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0)," \
+	"    bytes = bytes + NEW.size WHERE id = NEW.mailbox;" \
+	"END;" \
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count - 1," \
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0)," \
+	"    bytes = bytes - OLD.size WHERE id = OLD.mailbox;" \
+	"END;" \
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox, flags," \
+	"  size ON messages WHEN NEW.mailbox IS NOT OLD.mailbox" \
+	"  OR (NEW.flags & 1) IS NOT (OLD.flags & 1)" \
+	"  OR NEW.size IS NOT OLD.size BEGIN" \
+	"  UPDATE mailboxes SET message_count = message_count - 1," \
+	"    unseen_count = unseen_count - ((OLD.flags & 1) = 0)," \
+	"    bytes = bytes - OLD.size WHERE id = OLD.mailbox;" \
+	"  UPDATE mailboxes SET message_count = message_count + 1," \
+	"    unseen_count = unseen_count + ((NEW.flags & 1) = 0)," \
+	"    bytes = bytes + NEW.size WHERE id = NEW.mailbox;" \
+	"END;" \
+	"PRAGMA user_version = 6;"
+
 /* What schema step 6 added, undone: a database as v5 left it. */
 #define DOWN_TO_V5 \
+	DOWN_TO_V6 \
 	"DROP TRIGGER mailboxes_last_uidvalidity_update;" \
 	"ALTER TABLE mailboxes DROP COLUMN recent_uid;" \
 	"ALTER TABLE mailboxes ADD COLUMN" \
@@ -394,6 +432,140 @@ START_TEST(test_migrate_v5_subscriptions)
 }
 END_TEST
 
+static int job_expunge_work_1(struct store_txn *txn, void *data)
+{
+	int64_t mailbox;
+	int ret = store_txn_mailbox_id(txn, "bob@example.test", "Work",
+				       &mailbox);
+
+	(void)data;
+	return ret < 0 ? ret : store_txn_message_expunge(txn, mailbox, 1);
+}
+
+static int job_delete_work_2(struct store_txn *txn, void *data)
+{
+	int64_t mailbox;
+	uint32_t flags;
+	char kw[64];
+	int ret = store_txn_mailbox_id(txn, "bob@example.test", "Work",
+				       &mailbox);
+
+	(void)data;
+	return ret < 0 ? ret : store_txn_message_flags(txn, mailbox, 2, 1, 8,
+						       NULL, &flags, kw,
+						       sizeof kw);
+}
+
+static int collect_uid(void *data, uint32_t uid)
+{
+	uint32_t *u = data;
+
+	u[++u[0]] = uid;
+	return 0;
+}
+
+#define WORK_ROW(col) "SELECT " col " FROM mailboxes WHERE name = 'Work'"
+
+/* v7: a v6 database had no tombstones, so the expunges it saw are
+ * unknown: every mailbox's vanished floor starts at its highestmodseq.
+ * From then on an expunge takes a modseq of its own and leaves a
+ * tombstone; \Deleted messages and their octets are counted (from the
+ * messages the migration finds, then by the triggers); a mailbox's
+ * tombstones go with it. */
+START_TEST(test_migrate_v6_tombstones)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+	struct store_mailbox m;
+
+	open_with_work(&fx, db, sizeof db);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	fx_store_close(&fx);
+	sql_exec(db, DOWN_TO_V6 "UPDATE messages SET flags = 8 WHERE uid = 3;");
+	int64_t before = sql_int(db, WORK_ROW("highestmodseq"));
+
+	fx_store_reopen(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(sql_int(db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("vanished_floor")), before);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("deleted_count")), 1);
+	int64_t size = sql_int(db, "SELECT size FROM messages WHERE uid = 3");
+	ck_assert_int_eq(sql_int(db, WORK_ROW("deleted_bytes")), size);
+
+	ck_assert_int_eq(fx_run(&fx, job_delete_work_2, NULL), 0);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("deleted_count")), 2);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("deleted_bytes")), 2 * size);
+	int64_t flagged = sql_int(db, WORK_ROW("highestmodseq"));
+	ck_assert_int_eq(fx_run(&fx, job_expunge_work_1, NULL), 0);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("highestmodseq")), flagged + 1);
+	ck_assert_int_eq(sql_int(db, "SELECT modseq FROM expunged"
+				     " WHERE uid = 1"),
+			 flagged + 1);
+	ck_assert_int_eq(store_mailbox_get(fx.store, "bob@example.test",
+					   "Work", &m), 0);
+	uint32_t got[8] = { 0 };
+	ck_assert_int_eq(store_vanished(fx.store, m.id, (uint64_t)flagged,
+					(uint64_t)flagged + 1, collect_uid,
+					got), 0);
+	ck_assert_int_eq(got[0], 1);
+	ck_assert_int_eq(got[1], 1);
+	got[0] = 0;
+	ck_assert_int_eq(store_vanished(fx.store, m.id, (uint64_t)flagged + 1,
+					UINT64_MAX >> 1, collect_uid, got),
+			 0);
+	ck_assert_int_eq(got[0], 0);
+
+	ck_assert_int_eq(fx_run(&fx, job_work_delete, NULL), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM expunged"), 0);
+	fx_close(&fx);
+}
+END_TEST
+
+struct prune_job {
+	int64_t mailbox;
+	uint32_t first, last, keep;
+};
+
+static int job_expunge_range(struct store_txn *txn, void *data)
+{
+	struct prune_job *p = data;
+	int ret = 0;
+
+	for (uint32_t uid = p->first; ret == 0 && uid <= p->last; uid++)
+		ret = store_txn_message_expunge(txn, p->mailbox, uid);
+	return ret == 0 ? store_txn_vanished_prune(txn, p->mailbox, p->keep)
+			: ret;
+}
+
+/* Tombstones are pruned only past twice the bound, down to the bound,
+ * oldest first, and the floor says up to which modseq they are gone. */
+START_TEST(test_vanished_prune)
+{
+	struct fixture fx;
+	char db[PATH_MAX];
+	struct store_mailbox m;
+
+	open_with_work(&fx, db, sizeof db);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(fx_run(&fx, job_deliver_work, NULL), 0);
+	ck_assert_int_eq(store_mailbox_get(fx.store, "bob@example.test",
+					   "Work", &m), 0);
+	struct prune_job p = { m.id, 1, 6, 3 };
+	ck_assert_int_eq(fx_run(&fx, job_expunge_range, &p), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM expunged"), 6);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("vanished_floor")), 0);
+	p = (struct prune_job){ m.id, 7, 7, 3 };
+	ck_assert_int_eq(fx_run(&fx, job_expunge_range, &p), 0);
+	ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM expunged"), 3);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("vanished_count")), 3);
+	ck_assert_int_eq(sql_int(db, "SELECT min(uid) FROM expunged"), 5);
+	ck_assert_int_eq(sql_int(db, WORK_ROW("vanished_floor")),
+			 sql_int(db, "SELECT min(modseq) - 1 FROM expunged"));
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(test_migrate_zero_byte_file)
 {
 	struct fixture fx;
@@ -488,6 +660,8 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, test_migrate_v5_rename_uidvalidity);
 	tcase_add_test(tc, test_migrate_v5_recent_boundary);
 	tcase_add_test(tc, test_migrate_v5_subscriptions);
+	tcase_add_test(tc, test_migrate_v6_tombstones);
+	tcase_add_test(tc, test_vanished_prune);
 	tcase_add_test(tc, test_migrate_zero_byte_file);
 	tcase_add_test(tc, test_missing_database);
 	tcase_add_test(tc, test_newer_schema_refused);
