@@ -1,15 +1,20 @@
 /* Asynchronous login check: account lookup on the loop thread (an indexed
- * read), yescrypt on the libuv threadpool, answer back on the loop. */
+ * read), then the answer of the authentication cache (auth_cache.h) or
+ * yescrypt on the libuv threadpool, answer back on the loop. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth_cache.h"
 #include "auth/password.h"
 #include "store/store_internal.h"
 
 struct auth_work {
 	uv_work_t req;
+	uv_timer_t answer; /* a cached answer, given on the next loop turn */
 	struct store *store;
+	struct auth_cache *cache; /* NULL: none */
 	auth_verify_cb *cb;
 	void *data;
 	int known;    /* the account exists */
@@ -17,6 +22,9 @@ struct auth_work {
 	int lookup_failed;
 	int match;
 	int ran; /* yescrypt actually evaluated the hash */
+	int cached; /* the cache answered: match is its */
+	uint8_t digest[AUTH_CACHE_DIGEST_SIZE]; /* valid when cache set */
+	char account[sizeof(((struct store_account *)0)->address)];
 	char hash[sizeof(((struct store_account *)0)->password_hash)];
 	size_t password_len;
 	char *password; /* wiped before it is freed */
@@ -48,7 +56,7 @@ static void on_work(uv_work_t *req)
 
 static enum auth_result auth_outcome(const struct auth_work *w, int status)
 {
-	if (status != 0 || w->lookup_failed || !w->ran)
+	if (status != 0 || w->lookup_failed || (!w->ran && !w->cached))
 		return AUTH_ERROR;
 	if (!w->known || !w->match)
 		return AUTH_FAILED;
@@ -61,18 +69,63 @@ static void on_work_done(uv_work_t *req, int status)
 	struct store *store = w->store;
 	enum auth_result result = auth_outcome(w, status);
 
-	if (w->ran)
+	if (w->ran) {
 		store_auth_hash_counted(store);
-	w->cb(w->data, result);
+		if (w->cache != NULL)
+			auth_cache_store(w->cache, w->account, w->digest,
+					 w->known && w->match);
+	}
+	w->cb(w->data, result, 0);
 	auth_work_free(&w);
 	/* Last: the callback may have closed the store, which stays
 	 * allocated until this reference goes. */
 	store_unref(store);
 }
 
+static void on_answer_closed(uv_handle_t *handle)
+{
+	struct auth_work *w = handle->data;
+	struct store *store = w->store;
+
+	auth_work_free(&w);
+	store_unref(store);
+}
+
+static void on_answer(uv_timer_t *timer)
+{
+	struct auth_work *w = timer->data;
+
+	w->cb(w->data, auth_outcome(w, 0), 1);
+	uv_close((uv_handle_t *)&w->answer, on_answer_closed);
+}
+
+/* The cache's answer for this login, if it has one: given from a timer
+ * of 0 ms, never inside the call, and not behind yescrypt work queued on
+ * the threadpool. */
+static int auth_cached(uv_loop_t *loop, struct auth_work *w,
+		       const char *password)
+{
+	int match = 0;
+
+	if (w->cache == NULL || w->lookup_failed ||
+	    auth_cache_digest(w->cache, w->account, password, w->hash,
+			      w->digest) < 0) {
+		w->cache = NULL;
+		return 0;
+	}
+	if (!auth_cache_lookup(w->cache, w->digest, &match))
+		return 0;
+	w->cached = 1;
+	w->match = match;
+	uv_timer_init(loop, &w->answer);
+	w->answer.data = w;
+	uv_timer_start(&w->answer, on_answer, 0, 0);
+	return 1;
+}
+
 int auth_verify_async(uv_loop_t *loop, struct store *store,
-		      const char *address, const char *password,
-		      auth_verify_cb *cb, void *data)
+		      struct auth_cache *cache, const char *address,
+		      const char *password, auth_verify_cb *cb, void *data)
 {
 	struct store_account account;
 	struct auth_work *w;
@@ -94,8 +147,10 @@ int auth_verify_async(uv_loop_t *loop, struct store *store,
 	}
 	memcpy(w->password, password, w->password_len);
 	w->store = store;
+	w->cache = cache;
 	w->cb = cb;
 	w->data = data;
+	snprintf(w->account, sizeof w->account, "%s", address);
 
 	ret = store_account_get(store, address, &account);
 	if (ret == 0) {
@@ -107,6 +162,11 @@ int auth_verify_async(uv_loop_t *loop, struct store *store,
 		strcpy(w->hash, password_dummy_hash());
 	} else {
 		w->lookup_failed = 1;
+	}
+	if (auth_cached(loop, w, password)) {
+		explicit_bzero(w->password, w->password_len);
+		store_ref(store);
+		return 0;
 	}
 	/* The threadpool still answers for a failed lookup, so cb always
 	 * runs later, never inside this call. */
@@ -121,5 +181,6 @@ int auth_verify_async(uv_loop_t *loop, struct store *store,
 
 void auth_verify_stats(const struct store *store, uint64_t *hashes_r)
 {
-	*hashes_r = store->auth_hashes;
+	*hashes_r = __atomic_load_n(&store->writer->auth_hashes,
+				    __ATOMIC_RELAXED);
 }

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 struct store;
+struct auth_cache;
 
 /* Old hashes kept per account in password_history: enough for any
  * reasonable "not one of the last N" rule (pwpolicy's history setting). */
@@ -33,17 +34,19 @@ enum auth_result {
 	AUTH_ERROR = 3,    /* store failure */
 };
 
-typedef void auth_verify_cb(void *data, enum auth_result result);
+/* cached: the authentication cache answered (no yescrypt ran). */
+typedef void auth_verify_cb(void *data, enum auth_result result, int cached);
 
-/* Looks the account up (loop thread, indexed read), then verifies on the
- * libuv threadpool and calls cb on the loop thread. An unknown account is
- * verified against a fixed dummy hash so the answer takes the same time.
+/* Looks the account up (loop thread, indexed read), then asks cache (may
+ * be NULL; auth_cache.h) or verifies on the libuv threadpool, and calls
+ * cb on the loop thread. An unknown account is verified against a fixed
+ * dummy hash so the answer takes the same time (and is cached alike).
  * The strings are copied. Returns 0 or a negative error (cb not called).
  * cb never runs inside this call. store_close may be called while checks
  * are pending: the store stays allocated until their callbacks ran. */
 int auth_verify_async(uv_loop_t *loop, struct store *store,
-		      const char *address, const char *password,
-		      auth_verify_cb *cb, void *data);
+		      struct auth_cache *cache, const char *address,
+		      const char *password, auth_verify_cb *cb, void *data);
 /* yescrypt evaluations auth_verify_async has completed for this store
  * (loop thread; for tests and metrics). */
 void auth_verify_stats(const struct store *store, uint64_t *hashes_r);

@@ -52,6 +52,12 @@ int cli_module(struct cli *cli, int argc, char **argv)
 			mod->state == MODULE_FAILED ? ": " : "",
 			mod->state == MODULE_FAILED ? mod->error : "");
 	}
+	/* The CLI has one instance; the daemon one per worker, each with its
+	 * own init (plugin.h's threading rule). */
+	unsigned workers = config_workers(cli->ctx.config);
+	if (workers > 1 && set->count > 0)
+		fprintf(cli->out, "\npostinod runs %u workers, each with its "
+			"own instance of every module above.\n", workers);
 	return failed ? EX_CONFIG : 0;
 }
 

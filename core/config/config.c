@@ -83,6 +83,8 @@ int config_load(const char *main_file, struct config **config_r, char *err,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	config = calloc(1, sizeof(*config));
+	if (config != NULL)
+		config->refs = 1;
 	if (config == NULL || (config->main_file = strdup(main_file)) == NULL) {
 		free(config);
 		config_fail(err, errlen, main_file, 0, "out of memory");
@@ -123,11 +125,17 @@ static void free_sections(struct config_section *section)
 	}
 }
 
+void config_ref(struct config *config)
+{
+	__atomic_add_fetch(&config->refs, 1, __ATOMIC_RELAXED);
+}
+
 void config_free(struct config **config)
 {
 	struct config *c = *config;
 
-	if (c == NULL)
+	*config = NULL;
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free_sections(c->sections);
 	for (size_t i = 0; i < c->file_count; i++)

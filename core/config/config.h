@@ -40,6 +40,11 @@ struct config_module_ref {
 	int line;         /* line of the load key */
 };
 
+/* [server] workers: more loop threads than this would only cost memory
+ * (each holds an instance of every module and a store connection). */
+#define CONFIG_WORKERS_MAX 256
+#define CONFIG_WORKERS_MAX_TEXT "256"
+
 struct config_server {
 	char *hostname;     /* default: gethostname() */
 	char *state_dir;    /* default: /var/lib/postino */
@@ -49,6 +54,11 @@ struct config_server {
 	enum log_level log_level;   /* default: info */
 	enum log_target log_target; /* default: stderr */
 	unsigned max_connections;   /* 0: from the open files limit */
+	unsigned workers;           /* loop threads; 0: one per online CPU */
+	/* auth/auth_cache.h; -1: unset (the defaults there) */
+	int64_t auth_cache_size;         /* entries; 0: no cache */
+	int64_t auth_cache_ttl;          /* seconds */
+	int64_t auth_cache_negative_ttl; /* seconds; 0: failures not kept */
 	char *recipient_delimiter;  /* subaddress separators; default "+" */
 };
 
@@ -79,6 +89,7 @@ struct config_quota {
 };
 
 struct config {
+	unsigned refs;     /* __atomic: config_ref, config_free */
 	char *main_file;
 	char **files;      /* every file read, for entry->file pointers */
 	size_t file_count;
@@ -101,7 +112,13 @@ struct config {
  * "FILE:LINE: what is wrong" (or "FILE: ...") into err. */
 int config_load(const char *main_file, struct config **config_r,
 		char *err, size_t errlen);
-/* Frees everything; sets *config to NULL. */
+/* [server] workers, or the number of online CPUs when unset. */
+unsigned config_workers(const struct config *config);
+
+/* Another holder (each worker's module set keeps the configuration it was
+ * loaded with). */
+void config_ref(struct config *config);
+/* Drops a reference; the last frees everything. Sets *config to NULL. */
 void config_free(struct config **config);
 
 /* Validates every [NAME] section of module NAME against keys (terminated by

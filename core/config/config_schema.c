@@ -30,6 +30,9 @@ enum key_kind {
 	KIND_NAMES,      /* names separated by blanks */
 	KIND_CA_FILE,    /* a readable PEM file of CA certificates */
 	KIND_TLS_PINS,   /* SHA-256 public-key pins (util/tls_pin.h) */
+	KIND_WORKERS,    /* 1 to CONFIG_WORKERS_MAX */
+	KIND_COUNT0,     /* integer >= 0 */
+	KIND_DURATION0,  /* duration >= 0 (0: off) */
 	KIND_PERCENTS,   /* "none", or percentages 1-100 separated by blanks */
 	KIND_DELIMITER,  /* subaddress separators: atext, no letter or digit */
 	KIND_SECRET,     /* SRS secrets: words of at least 16 characters */
@@ -60,6 +63,12 @@ static const struct core_key server_keys[] = {
 	{ "log_target", KIND_LOG_TARGET, false },
 	/* default: the open files limit less a reserve (core/net) */
 	{ "max_connections", KIND_COUNT, false },
+	/* default: one per online CPU (daemon/workers.c) */
+	{ "workers", KIND_WORKERS, false },
+	/* defaults in auth/auth_cache.h */
+	{ "auth_cache_size", KIND_COUNT0, false },
+	{ "auth_cache_ttl", KIND_TIMEOUT, false },
+	{ "auth_cache_negative_ttl", KIND_DURATION0, false },
 	/* default "+": user+detail@domain reaches user@domain */
 	{ "recipient_delimiter", KIND_DELIMITER, false },
 	{ NULL, 0, false },
@@ -68,6 +77,11 @@ static const struct core_key server_keys[] = {
 static const struct core_key tls_keys[] = {
 	{ "cert", KIND_TEXT, false },
 	{ "key", KIND_TEXT, false },
+	/* A second certificate for the same names, of the other key type
+	 * (RSA and ECDSA, while clients migrate): GnuTLS serves the one the
+	 * client's signature algorithms allow. */
+	{ "alt_cert", KIND_TEXT, false },
+	{ "alt_key", KIND_TEXT, false },
 	{ "priority", KIND_TEXT, false },
 	{ "handshake_timeout", KIND_TIMEOUT, false }, /* default 30s */
 	{ NULL, 0, false },
@@ -79,6 +93,8 @@ static const struct core_key tls_keys[] = {
 static const struct core_key tls_sni_keys[] = {
 	{ "cert", KIND_TEXT, true },
 	{ "key", KIND_TEXT, true },
+	{ "alt_cert", KIND_TEXT, false },
+	{ "alt_key", KIND_TEXT, false },
 	{ NULL, 0, false },
 };
 
@@ -148,11 +164,21 @@ static int check_tls_pair(const struct config_section *section,
 {
 	bool cert = config_section_value(section, "cert") != NULL;
 	bool key = config_section_value(section, "key") != NULL;
+	bool alt_cert = config_section_value(section, "alt_cert") != NULL;
+	bool alt_key = config_section_value(section, "alt_key") != NULL;
 
 	if (cert != key)
 		return config_fail(err, errlen, section->file, section->line,
 				   "%s %s is set but %s is not", label,
 				   cert ? "cert" : "key", cert ? "key" : "cert");
+	if (alt_cert != alt_key)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s %s is set but %s is not", label,
+				   alt_cert ? "alt_cert" : "alt_key",
+				   alt_cert ? "alt_key" : "alt_cert");
+	if (alt_cert && !cert)
+		return config_fail(err, errlen, section->file, section->line,
+				   "%s alt_cert is set but cert is not", label);
 	return 0;
 }
 
@@ -222,7 +248,7 @@ static int check_srs(const struct config_section *section, const char *label,
 static const struct core_section core_sections[] = {
 	{ "server", false, CONFIG_FILE_MAIN, server_keys, NULL },
 	{ "tls", false, CONFIG_FILE_MAIN, tls_keys, check_tls_pair },
-	{ "tls", true, CONFIG_FILE_MAIN, tls_sni_keys, NULL },
+	{ "tls", true, CONFIG_FILE_MAIN, tls_sni_keys, check_tls_pair },
 	{ "listener", true, CONFIG_FILE_MODULES_D, listener_keys, NULL },
 	{ "module", false, CONFIG_FILE_MODULES_D, module_keys, NULL },
 	{ "queue", false, CONFIG_FILE_MAIN, queue_keys, check_queue },
@@ -444,6 +470,20 @@ static const char *value_problem(enum key_kind kind, const char *value,
 		return is_int_in(value, 1, INT32_MAX) ?
 			       NULL :
 			       "is not a whole number from 1 to 2147483647";
+	case KIND_COUNT0:
+		return is_int_in(value, 0, INT32_MAX) ?
+			       NULL :
+			       "is not a whole number from 0 to 2147483647";
+	case KIND_DURATION0:
+		return config_parse_value(POSTINO_CONFIG_DURATION, value,
+					  &number) == 0 && number >= 0 ?
+			       NULL :
+			       "is not a duration (e.g. 0, 30s, 10m, 1h, 1d)";
+	case KIND_WORKERS:
+		return is_int_in(value, 1, CONFIG_WORKERS_MAX) ?
+			       NULL :
+			       "is not a whole number from 1 to "
+			       CONFIG_WORKERS_MAX_TEXT;
 	case KIND_TIMEOUT:
 		return config_parse_value(POSTINO_CONFIG_DURATION, value,
 					  &number) == 0 && number >= 1 ?

@@ -109,5 +109,36 @@ int config_apply_server(struct config *config, char *err, size_t errlen)
 	if (value != NULL &&
 	    config_parse_value(POSTINO_CONFIG_INT, value, &number) == 0)
 		out->max_connections = (unsigned)number;
+	value = server_value(server, "workers");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_INT, value, &number) == 0)
+		out->workers = (unsigned)number;
+	out->auth_cache_size = -1;
+	value = server_value(server, "auth_cache_size");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_INT, value, &number) == 0)
+		out->auth_cache_size = number;
+	out->auth_cache_ttl = -1;
+	value = server_value(server, "auth_cache_ttl");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_DURATION, value, &number) == 0)
+		out->auth_cache_ttl = number;
+	out->auth_cache_negative_ttl = -1;
+	value = server_value(server, "auth_cache_negative_ttl");
+	if (value != NULL &&
+	    config_parse_value(POSTINO_CONFIG_DURATION, value, &number) == 0)
+		out->auth_cache_negative_ttl = number;
 	return 0;
+}
+
+unsigned config_workers(const struct config *config)
+{
+	long cpus;
+
+	if (config->server.workers > 0)
+		return config->server.workers;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		return 1;
+	return cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (unsigned)cpus;
 }

@@ -1,8 +1,9 @@
 /* The daemon's life: load and check the configuration, open the store, load
- * modules, then serve until SIGTERM. SIGHUP reloads configuration and
- * modules as a whole; a new configuration that does not load is refused and
- * the running one stays. When it will drop root, postinod first forks a
- * privileged parent that opens certificate files for it (privsep.h). */
+ * modules, then serve until SIGTERM, on [server] workers loop threads
+ * (workers.h). SIGHUP reloads configuration and modules as a whole, on
+ * every worker at once; a new configuration that does not load is refused
+ * and the running one stays. When it will drop root, postinod first forks
+ * a privileged parent that opens certificate files for it (privsep.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,19 +18,24 @@
 #include "daemon/fdlimit.h"
 #include "daemon/privileges.h"
 #include "daemon/privsep.h"
+#include "daemon/workers.h"
+#include "auth/auth_cache.h"
 #include "mime/mime.h"
 #include "host/host_mail.h"
 #include "host/host_state.h"
+#include "mailbox/mailbox_node.h"
 #include "mailbox/mailbox_registry.h"
 #include "module/module.h"
 #include "net/net.h"
 #include "net/tls_creds.h"
 #include "queue/queue.h"
 #include "store/store.h"
+#include "util/inbox.h"
 
 struct daemon {
-	struct core_ctx ctx;
+	struct core_ctx ctx; /* worker 0's */
 	uv_loop_t loop;
+	struct workers *workers;
 	const struct daemon_options *options;
 	/* SIGHUP, SIGTERM and SIGINT, blocked in every thread and read
 	 * here (daemon_signals says why not uv_signal_t). */
@@ -62,7 +68,6 @@ static void daemon_log_modules(struct daemon *d, const char *what)
 static void daemon_reload(struct daemon *d)
 {
 	struct config *config = NULL;
-	struct module_set *set = NULL;
 	char err[1024];
 
 	if (d->stopping) {
@@ -83,12 +88,28 @@ static void daemon_reload(struct daemon *d)
 		core_log(&d->ctx, LOG_LEVEL_WARNING,
 			 "state_dir changed to %s; it takes effect at restart",
 			 config->server.state_dir);
-	if (module_set_load(&d->ctx, config, MODULE_LOAD_INIT, &set, err,
-			    sizeof(err)) < 0) {
+	if (workers_wanted(config) != d->ctx.node->workers)
+		core_log(&d->ctx, LOG_LEVEL_WARNING,
+			 "workers changed to %u; it takes effect at restart",
+			 workers_wanted(config));
+	struct module_set **sets = calloc(d->ctx.node->workers, sizeof(*sets));
+	if (sets == NULL) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "reload refused: out of "
+			 "memory");
+		config_free(&config);
+		return;
+	}
+	/* Every worker at once: held in a callback of its inbox while its
+	 * modules, certificates and limits change (workers.h). */
+	workers_park(d->workers);
+	if (workers_load_modules(d->workers, config, MODULE_LOAD_INIT, sets,
+				 err, sizeof(err)) < 0) {
+		workers_resume(d->workers);
 		core_log(&d->ctx, LOG_LEVEL_ERROR,
 			 "reload refused, keeping the running configuration: %s",
 			 err);
 		config_free(&config);
+		free(sets);
 		return;
 	}
 	/* Certificates last: a new set that cannot serve TLS is dropped and
@@ -101,26 +122,44 @@ static void daemon_reload(struct daemon *d)
 	    net_reload(d->ctx.net, config,
 		       d->privsep != NULL ? &opener : NULL, err,
 		       sizeof(err)) < 0) {
+		for (unsigned i = 0; i < d->ctx.node->workers; i++)
+			module_set_unref(&sets[i]);
+		workers_resume(d->workers);
 		core_log(&d->ctx, LOG_LEVEL_ERROR,
 			 "reload refused, keeping the running configuration: %s",
 			 err);
-		module_set_unref(&set);
+		config_free(&config);
+		free(sets);
 		return;
 	}
-	/* The new set owns the new config; the old set (and its config) goes
-	 * when the last hook run or write that began under it is done. */
-	module_set_unref(&d->ctx.modules);
-	d->ctx.modules = set;
-	d->ctx.config = set->config;
+	/* Each new set holds the new config; an old set (and its config)
+	 * goes when the last hook run or write that began under it is
+	 * done. */
 	log_deinit(&d->ctx.log);
-	log_init(&d->ctx.log, d->ctx.config->server.log_level,
-		 d->ctx.config->server.log_target);
+	log_init(&d->ctx.log, config->server.log_level,
+		 config->server.log_target);
+	workers_install(d->workers, sets);
+	auth_cache_configure(d->ctx.auth_cache, config);
+	workers_resume(d->workers);
+	config_free(&config);
+	free(sets);
 	queue_reload(d->ctx.queue);
 	daemon_log_modules(d, "reloaded");
 }
 
 static void daemon_close_cb(uv_handle_t *handle)
 {
+}
+
+/* Every other worker has ended: what worker 0 holds for the node goes
+ * last, since their jobs and deliveries needed it. */
+static void daemon_workers_gone(void *data)
+{
+	struct daemon *d = data;
+
+	queue_stop(&d->ctx.queue);
+	store_close(&d->ctx.store);
+	inbox_close(d->ctx.inbox);
 }
 
 static void daemon_stop(struct daemon *d, int signum)
@@ -144,10 +183,11 @@ static void daemon_stop(struct daemon *d, int signum)
 	net_stop(d->ctx.net);
 	/* Modules go first so nothing new is queued; the store then drains
 	 * what is in flight, and those completions drop the last references
-	 * that keep the modules' code loaded. */
+	 * that keep the modules' code loaded. The other workers do the same
+	 * on their threads; the queue and the store writer stay until they
+	 * have ended. */
 	module_set_unref(&d->ctx.modules);
-	queue_stop(&d->ctx.queue);
-	store_close(&d->ctx.store);
+	workers_stop(d->workers, daemon_workers_gone, d);
 }
 
 static int daemon_prune_job(struct store_txn *txn, void *data)
@@ -281,43 +321,55 @@ static int daemon_check(struct daemon *d, struct config *config)
 	return 0;
 }
 
+/* What startup made, undone when it fails part-way. */
+static int daemon_unwind(struct daemon *d, struct config **config, int code)
+{
+	net_stop(d->ctx.net);
+	module_set_unref(&d->ctx.modules);
+	workers_free(&d->workers);
+	store_close(&d->ctx.store);
+	if (d->ctx.inbox != NULL)
+		inbox_close(d->ctx.inbox);
+	if (*config != NULL)
+		d->ctx.config = NULL; /* the reference freed here */
+	config_free(config);
+	return code;
+}
+
 static int daemon_start(struct daemon *d, struct config *config)
 {
+	unsigned count = workers_wanted(config);
 	char err[1024];
 
 	d->ctx.config = config;
 	fdlimit_raise(&d->ctx);
+	if (workers_new(&d->ctx, count, &d->workers, err, sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
+		return daemon_unwind(d, &config, EX_OSERR);
+	}
 	/* Ports below 1024 need root: bind before dropping it. */
 	int ret = net_open(&d->ctx, &d->ctx.net, err, sizeof(err));
 	if (ret < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
-		net_stop(d->ctx.net);
-		config_free(&config);
-		return ret == UV_EADDRINUSE || ret == UV_EACCES ||
-				       ret == UV_EADDRNOTAVAIL
-			       ? EX_UNAVAILABLE : EX_CONFIG;
+		return daemon_unwind(d, &config,
+				     ret == UV_EADDRINUSE || ret == UV_EACCES ||
+					     ret == UV_EADDRNOTAVAIL
+				     ? EX_UNAVAILABLE : EX_CONFIG);
 	}
 	if (daemon_state_dir(d) < 0 ||
 	    privileges_drop(&d->ctx, config->server.user,
-			    config->server.state_dir) < 0) {
-		net_stop(d->ctx.net);
-		config_free(&config);
-		return EX_CANTCREAT;
-	}
+			    config->server.state_dir) < 0)
+		return daemon_unwind(d, &config, EX_CANTCREAT);
 	if (d->privsep != NULL && privsep_watch_parent(d->privsep) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: the "
 			 "privileged parent process is gone");
-		net_stop(d->ctx.net);
-		config_free(&config);
-		return EX_OSERR;
+		return daemon_unwind(d, &config, EX_OSERR);
 	}
 	if (store_open(config->server.state_dir, STORE_MODE_DAEMON, 1,
 		       &d->loop, &d->ctx.store, err, sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "cannot open the store: %s",
 			 err);
-		net_stop(d->ctx.net);
-		config_free(&config);
-		return EX_CANTCREAT;
+		return daemon_unwind(d, &config, EX_CANTCREAT);
 	}
 	if (config->srs.enabled &&
 	    store_domain_exists(d->ctx.store, config->srs.domain) != 1)
@@ -328,35 +380,48 @@ static int daemon_start(struct daemon *d, struct config *config)
 	if (d->options->init_only) {
 		core_log(&d->ctx, LOG_LEVEL_INFO, "state initialised in %s",
 			 config->server.state_dir);
-		net_stop(d->ctx.net);
-		store_close(&d->ctx.store);
-		config_free(&config);
-		return 0;
+		return daemon_unwind(d, &config, 0);
 	}
-	if (module_set_load(&d->ctx, config, MODULE_LOAD_INIT, &d->ctx.modules,
-			    err, sizeof(err)) < 0) {
+	if (workers_open_stores(d->workers, err, sizeof(err)) < 0 ||
+	    workers_open_nets(d->workers, err, sizeof(err)) < 0) {
 		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
-		net_stop(d->ctx.net);
-		store_close(&d->ctx.store);
-		config_free(&config);
-		return EX_CONFIG;
+		return daemon_unwind(d, &config, EX_OSERR);
 	}
-	if (net_start(d->ctx.net, err, sizeof(err)) < 0) {
-		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
-		net_stop(d->ctx.net);
-		module_set_unref(&d->ctx.modules);
-		store_close(&d->ctx.store);
-		return EX_CONFIG;
+	struct module_set **sets = calloc(count, sizeof(*sets));
+	if (sets == NULL ||
+	    workers_load_modules(d->workers, config, MODULE_LOAD_INIT, sets,
+				 err, sizeof(err)) < 0) {
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s",
+			 sets == NULL ? "out of memory" : err);
+		free(sets);
+		return daemon_unwind(d, &config, EX_CONFIG);
 	}
-	if (daemon_signals(d) < 0) {
-		net_stop(d->ctx.net);
-		module_set_unref(&d->ctx.modules);
-		store_close(&d->ctx.store);
-		return EX_OSERR;
+	workers_install(d->workers, sets);
+	free(sets);
+	config = NULL; /* worker 0's reference: install swapped it */
+	for (unsigned i = 0; i < count; i++) {
+		struct core_ctx *ctx = d->ctx.node->ctx[i];
+		if (net_start(ctx->net, err, sizeof(err)) < 0) {
+			core_log(&d->ctx, LOG_LEVEL_ERROR,
+				 "startup refused: %s", err);
+			return daemon_unwind(d, &config, EX_CONFIG);
+		}
 	}
+	if (daemon_signals(d) < 0)
+		return daemon_unwind(d, &config, EX_OSERR);
 	/* A queue that cannot start leaves mail queued, never lost; it says
 	 * why in its own log line. */
 	queue_start(&d->ctx, &d->ctx.queue);
+	workers_share(d->workers);
+	if (workers_start(d->workers, err, sizeof(err)) < 0) {
+		/* The threads that did start are stopped with the rest. */
+		core_log(&d->ctx, LOG_LEVEL_ERROR, "startup refused: %s", err);
+		daemon_stop(d, SIGTERM);
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+		uv_close((uv_handle_t *)&d->signals, daemon_close_cb);
+		close(d->sigfd);
+		return EX_OSERR;
+	}
 	daemon_log_modules(d, "postinod ready");
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	/* The signals stay blocked: one that comes now is never acted on. */
@@ -364,6 +429,23 @@ static int daemon_start(struct daemon *d, struct config *config)
 	close(d->sigfd);
 	core_log(&d->ctx, LOG_LEVEL_INFO, "stopped");
 	return 0;
+}
+
+/* libuv's thread pool runs the yescrypt verifications (CPU) and the
+ * blocking lookups of the queue and SPF (network waits), and is made at
+ * the first job with UV_THREADPOOL_SIZE threads (default 4): one per
+ * online CPU for the work that computes, and four more that a slow DNS
+ * server may hold without stalling logins. Sized before anything is
+ * queued; an operator's UV_THREADPOOL_SIZE wins. */
+static void daemon_size_pool(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char size[24];
+
+	if (getenv("UV_THREADPOOL_SIZE") != NULL)
+		return;
+	snprintf(size, sizeof(size), "%ld", (cpus > 0 ? cpus : 1) + 4);
+	setenv("UV_THREADPOOL_SIZE", size, 1);
 }
 
 int daemon_run(const struct daemon_options *options)
@@ -387,6 +469,7 @@ int daemon_run(const struct daemon_options *options)
 		 * (see daemon_signals). */
 		sigset_t set;
 
+		daemon_size_pool();
 		daemon_signal_set(&set);
 		sigprocmask(SIG_BLOCK, &set, NULL);
 	}
@@ -409,7 +492,9 @@ int daemon_run(const struct daemon_options *options)
 	 * user's: a module it owns must not load on the next SIGHUP. */
 	d.ctx.invoking_uid = getuid();
 	d.ctx.loop = &d.loop;
-	if (state_overlay_new(&d.ctx.state_overlay) < 0) {
+	if (state_overlay_new(&d.ctx.state_overlay) < 0 ||
+	    mailbox_node_new(&d.ctx.mailbox_node) < 0 ||
+	    auth_cache_new(config, &d.ctx.auth_cache) < 0) {
 		fprintf(stderr, "postinod: out of memory\n");
 		config_free(&config);
 		return EX_OSERR;
@@ -422,9 +507,15 @@ int daemon_run(const struct daemon_options *options)
 
 	/* Let close callbacks of everything above run. */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
+	/* Every worker has ended; worker 0's net goes last (net.h). */
+	workers_free(&d.workers);
 	net_free(&d.ctx.net);
+	inbox_free(&d.ctx.inbox);
 	privsep_free(&d.privsep);
 	mailbox_registry_free(&d.ctx);
+	mailbox_node_free(&d.ctx.mailbox_node);
+	auth_cache_free(&d.ctx.auth_cache);
+	config_free(&d.ctx.config);
 	/* Every state write has completed by now: the store is closed. */
 	state_overlay_free(&d.ctx.state_overlay);
 	host_mime_cache_free(&d.ctx);

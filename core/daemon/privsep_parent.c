@@ -55,7 +55,8 @@ static void paths_free(struct parent *p)
 /* Replaces the allowed paths with config's [tls] certs and keys. */
 static int paths_set(struct parent *p, const struct config *config)
 {
-	static const char *const keys[] = { "cert", "key" };
+	static const char *const keys[] = { "cert", "key", "alt_cert",
+					    "alt_key" };
 	size_t max = 0, count = 0;
 	char **paths;
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth/password.h"
+#include "auth/auth_cache.h"
 #include "host/host_account.h"
 #include "module/hooks.h"
 #include "store/store.h"
@@ -327,6 +328,9 @@ static void pw_set_committed(void *data, int status)
 		pw_set_hooks_done(s, POSTINO_CONTINUE, 0, "");
 		return;
 	}
+	/* The old entries could no longer answer (the hash they name is
+	 * gone); dropping them frees their room at once. */
+	auth_cache_forget(s->mod->ctx->auth_cache, s->account);
 	s->ev = (struct postino_hook_event){
 		.size = sizeof(s->ev),
 		.point = POSTINO_HOOK_PASSWORD_CHANGED,

@@ -141,7 +141,8 @@ static void host_auth_result_done(void *data, enum postino_verdict verdict,
 	host_auth_finish(data);
 }
 
-static void host_auth_verified(void *data, enum auth_result result)
+static void host_auth_verified(void *data, enum auth_result result,
+			       int cached)
 {
 	struct host_auth *a = data;
 
@@ -160,10 +161,11 @@ static void host_auth_verified(void *data, enum auth_result result)
 		break;
 	}
 	log_write(&a->ctx->log, LOG_LEVEL_INFO, "auth", a->ev.session_id,
-		  "%s login account=%s client=%s result=%s", a->protocol,
+		  "%s login account=%s client=%s result=%s%s", a->protocol,
 		  a->account, a->ev.client_ip,
 		  a->result == POSTINO_AUTH_OK ? "ok"
-		  : a->result == POSTINO_AUTH_TEMPFAIL ? "tempfail" : "failed");
+		  : a->result == POSTINO_AUTH_TEMPFAIL ? "tempfail" : "failed",
+		  cached ? " cached=yes" : "");
 	/* Throttling policies count failures here. */
 	a->ev.point = POSTINO_HOOK_AUTH_RESULT;
 	a->ev.auth_success = a->result == POSTINO_AUTH_OK;
@@ -185,7 +187,8 @@ static void host_auth_allowed(void *data, enum postino_verdict verdict,
 		host_auth_finish(a);
 		return;
 	}
-	int ret = auth_verify_async(a->ctx->loop, a->ctx->store, a->account,
+	int ret = auth_verify_async(a->ctx->loop, a->ctx->store,
+				    a->ctx->auth_cache, a->account,
 				    a->password, host_auth_verified, a);
 	explicit_bzero(a->password, strlen(a->password));
 	if (ret < 0) {

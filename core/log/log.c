@@ -24,6 +24,7 @@ void log_init(struct log *log, enum log_level level, enum log_target target)
 	log->level = level;
 	log->target = target;
 	log->fd = STDERR_FILENO;
+	log->worker = -1;
 	/* LOG_NDELAY connects now, before a chroot or privilege drop could
 	 * hide /dev/log. */
 	if (target == LOG_TARGET_SYSLOG)
@@ -118,19 +119,25 @@ static void write_all(int fd, const char *buf, size_t len)
 /* Formats "LEVEL COMPONENT[ sid=ID]: MESSAGE" into buf; returns its length
  * (at most size - 1). */
 static size_t format_event(char *buf, size_t size, enum log_level level,
-			   const char *component, const char *session_id,
-			   const char *fmt, va_list args)
-	__attribute__((format(printf, 6, 0)));
+			   const char *component, int worker,
+			   const char *session_id, const char *fmt,
+			   va_list args)
+	__attribute__((format(printf, 7, 0)));
 
 static size_t format_event(char *buf, size_t size, enum log_level level,
-			   const char *component, const char *session_id,
-			   const char *fmt, va_list args)
+			   const char *component, int worker,
+			   const char *session_id, const char *fmt,
+			   va_list args)
 {
 	size_t len = 0;
 	int n;
 
 	append(buf, size, &len, "%s %s", log_level_name(level),
 	       component != NULL ? component : "-");
+	/* Worker 0 logs the node's events (startup, reloads, the queue):
+	 * only its sessions name it. */
+	if (worker > 0 || (worker == 0 && session_id != NULL))
+		append(buf, size, &len, " w=%d", worker);
 	if (session_id != NULL)
 		append(buf, size, &len, " sid=%s", session_id);
 	append(buf, size, &len, ": ");
@@ -166,8 +173,8 @@ void log_writev(const struct log *log, enum log_level level,
 
 	if (log->target == LOG_TARGET_SYSLOG) {
 		/* syslog stamps the time itself. */
-		format_event(line, sizeof(line), level, component, session_id,
-			     fmt, args);
+		format_event(line, sizeof(line), level, component,
+			     log->worker, session_id, fmt, args);
 		syslog(syslog_priority(level), "%s", line);
 		return;
 	}
@@ -178,7 +185,7 @@ void log_writev(const struct log *log, enum log_level level,
 	append(line, sizeof(line), &len, ".%03ldZ ", now.tv_nsec / 1000000);
 	/* Room for the newline is kept back. */
 	len += format_event(line + len, sizeof(line) - len - 1, level,
-			    component, session_id, fmt, args);
+			    component, log->worker, session_id, fmt, args);
 	line[len++] = '\n';
 	write_all(log->fd, line, len);
 }

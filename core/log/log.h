@@ -1,7 +1,8 @@
 /* Logging: one line per event, "key=value" fields, stderr or syslog.
  *
- * Line format on stderr (UTC, milliseconds; " sid=..." only with a session):
- *   2026-11-23T06:21:34.123Z info core sid=4f2a: message key=value
+ * Line format on stderr (UTC, milliseconds; " w=N" only when the server
+ * runs several workers, " sid=..." only with a session):
+ *   2026-11-23T06:21:34.123Z info core w=1 sid=4f2a: message key=value
  * syslog gets the same line without the timestamp, at the matching priority
  * (facility mail). A line is at most 4096 bytes with its newline; a longer
  * message is cut and ends in "...".
@@ -30,6 +31,7 @@ struct log {
 	enum log_level level;
 	enum log_target target;
 	int fd; /* where stderr lines go; 2 unless a test redirects it */
+	int worker; /* named as w=N (see above) when >= 0; -1: never */
 };
 
 /* Sets level/target; opens syslog (ident "postinod") for LOG_TARGET_SYSLOG. */

@@ -1,9 +1,14 @@
-/* What the daemon knows about each mailbox someone has open: its views
- * (to tell them about changes), its POP3 lock, its \Recent boundary, and
- * while views are open the shared table of its messages with a log of
- * the recent changes, so each view catches up by reading only what
- * changed. Entries live in the core context from the first open until
+/* What a worker knows about each mailbox someone has open: its views
+ * (to tell them about changes), its POP3 lock and \Recent boundary (in
+ * the node's record every worker shares, mailbox_node.h), and while
+ * views are open the shared table of its messages with a log of the
+ * recent changes, so each view catches up by reading only what changed.
+ * Entries live in the worker's core context from the first open until
  * shutdown (a few dozen bytes); the table and log go with the last view.
+ * Each worker has its own entries and tables, read through its own store
+ * connection: a change committed on one worker reaches the others'
+ * views as a call in their inboxes (mailbox_registry_changed, _gone,
+ * _renamed).
  *
  * An entry is one mailbox, not one name or one row id: the store reuses
  * the id of a deleted mailbox, so an entry is the pair (id, UIDVALIDITY),
@@ -17,6 +22,7 @@
 #include <stdint.h>
 
 #include "module/context.h"
+#include "mailbox/mailbox_node.h"
 #include "mailbox/msg_table.h"
 #include "store/store.h"
 
@@ -40,12 +46,14 @@ struct mailbox_entry {
 	uint32_t uidvalidity;
 	int gone;            /* deleted: out of the registry, freed with its
 			      * last view; refreshes fail with -ENOENT */
-	int locked;          /* an exclusive view is open */
-	/* \Recent (RFC 3501 2.3.2): the first UID no read-write view has
-	 * claimed; what the store has of it (stored or being stored), and
-	 * whether a store job is in flight (claims in the meantime go in
-	 * the next one). */
-	uint32_t recent_uid;
+	/* The node's record: the POP3 lock and the \Recent boundary (the
+	 * first UID no read-write view has claimed, RFC 3501 2.3.2), every
+	 * worker's; own in the CLI, which has no node. */
+	struct mailbox_shared *shared;
+	struct mailbox_shared own;
+	/* What this worker has stored of the boundary (stored or being
+	 * stored), and whether its store job is in flight (claims in the
+	 * meantime go in the next one). */
 	uint32_t recent_saved;
 	int recent_saving;
 	struct mailbox_view_link *views;
@@ -72,23 +80,43 @@ struct mailbox_entry *mailbox_registry_get(struct core_ctx *ctx, int64_t id,
 					   uint32_t uidvalidity,
 					   uint32_t recent_uid);
 /* A read-write view is told of the messages below uidnext: they are no
- * longer \Recent for anyone else. The boundary goes to the store in the
- * background (one job at a time per mailbox), so it holds across
- * restarts; a crash before that commits makes them \Recent once more,
- * as RFC 3501 2.3.2 prefers to losing them. */
-void mailbox_registry_claim_recent(struct core_ctx *ctx,
-				   struct mailbox_entry *e, uint32_t uidnext);
+ * longer \Recent for anyone else, on any worker. Returns the boundary
+ * before the claim: the view's \Recent messages are those from it up to
+ * uidnext (none when another view got there first). The boundary goes to
+ * the store in the background (one job at a time per mailbox and
+ * worker; the store keeps the highest), so it holds across restarts; a
+ * crash before that commits makes them \Recent once more, as RFC 3501
+ * 2.3.2 prefers to losing them. */
+uint32_t mailbox_registry_claim_recent(struct core_ctx *ctx,
+				       struct mailbox_entry *e,
+				       uint32_t uidnext);
+/* The \Recent boundary of e as the node has it now. */
+uint32_t mailbox_entry_recent(const struct mailbox_entry *e);
+/* The \Recent boundary of mailbox (id, uidvalidity) as the node has it,
+ * or stored (the store's, for a mailbox no view has opened). */
+uint32_t mailbox_registry_recent(struct core_ctx *ctx, int64_t id,
+				 uint32_t uidvalidity, uint32_t stored);
 /* The entry of mailbox id or NULL, without creating it. */
 struct mailbox_entry *mailbox_registry_find(struct core_ctx *ctx, int64_t id);
 /* The mailbox of e is gone: e leaves the registry with its cached table,
  * and its views are told (their next sync fails with -ENOENT); e is freed
  * now if no view has it open, else when the last one closes. */
 void mailbox_registry_forget(struct core_ctx *ctx, struct mailbox_entry *e);
+/* Mailbox (id, uidvalidity) was deleted: ctx's entry is forgotten, and
+ * the other workers' through their inboxes. */
+void mailbox_registry_gone(struct core_ctx *ctx, int64_t id,
+			   uint32_t uidvalidity);
+/* Mailbox id was renamed and now has uidvalidity: the entries of every
+ * worker (and the node's record) follow, so their views go on. */
+void mailbox_registry_renamed(struct core_ctx *ctx, int64_t id,
+			      uint32_t uidvalidity);
 /* A view of e closed; frees e if it was the last view of a gone mailbox,
  * else lets its table idle (mailbox_registry_idle). */
 void mailbox_registry_view_closed(struct core_ctx *ctx,
 				  struct mailbox_entry *e);
-/* Tells every watching view of mailbox id that it changed. */
+/* Tells every watching view of mailbox id that it changed: ctx's at
+ * once, the other workers' through their inboxes (only when some worker
+ * has a view of it open). */
 void mailbox_registry_changed(struct core_ctx *ctx, int64_t id);
 void mailbox_registry_free(struct core_ctx *ctx);
 /* The last view of e closed: its table stays for the next open, within

@@ -103,18 +103,17 @@ int host_mailbox_status(struct postino_mod *mod, const char *account,
 		status_r->deleted_storage = st.deleted_bytes;
 	}
 	/* \Recent: the messages from the first UID no read-write view has
-	 * claimed (the registry's, newer than the store's while its job is
-	 * in flight), counted in the table when it is current. */
+	 * claimed (the node's, on any worker, newer than the store's while
+	 * its job is in flight), counted in this worker's table when it is
+	 * current. */
 	struct mailbox_entry *e = mailbox_registry_find(ctx, info.id);
-	uint32_t from = info.recent_uid;
-	if (e != NULL && e->uidvalidity == st.uidvalidity) {
-		from = e->recent_uid;
-		if (e->table != NULL &&
-		    e->table->modseq == st.highestmodseq) {
-			status_r->recent = e->table->count -
-				msg_table_after(e->table, from - 1);
-			return 0;
-		}
+	uint32_t from = mailbox_registry_recent(ctx, info.id, st.uidvalidity,
+						info.recent_uid);
+	if (e != NULL && e->uidvalidity == st.uidvalidity &&
+	    e->table != NULL && e->table->modseq == st.highestmodseq) {
+		status_r->recent = e->table->count -
+				   msg_table_after(e->table, from - 1);
+		return 0;
 	}
 	return store_message_count_from(ctx->store, info.id, from,
 					&status_r->recent);
@@ -173,27 +172,21 @@ static void mbox_job_free(struct mbox_job *job)
 	free(job);
 }
 
-/* Entries follow their mailboxes: a deleted one leaves the registry
- * (views of it are told, its cached table goes), renamed ones carry
- * their new UIDVALIDITY (their views go on: a view is a mailbox, not a
- * name), INBOX emptied by its rename tells its views. */
+/* Entries follow their mailboxes, on every worker: a deleted one leaves
+ * the registry (views of it are told, its cached table goes), renamed
+ * ones carry their new UIDVALIDITY (their views go on: a view is a
+ * mailbox, not a name), INBOX emptied by its rename tells its views. */
 static void mbox_done(void *data, int status)
 {
 	struct mbox_job *job = data;
-	struct mailbox_entry *e;
 
-	if (status == 0 && job->op == MBOX_DELETE && job->touched != 0) {
-		e = mailbox_registry_find(job->ctx, job->touched);
-		if (e != NULL && e->uidvalidity == job->touched_uidvalidity)
-			mailbox_registry_forget(job->ctx, e);
-	}
+	if (status == 0 && job->op == MBOX_DELETE && job->touched != 0)
+		mailbox_registry_gone(job->ctx, job->touched,
+				      job->touched_uidvalidity);
 	if (status == 0 && job->op == MBOX_RENAME) {
-		for (size_t i = 0; i < job->renamed.count; i++) {
-			e = mailbox_registry_find(job->ctx,
-						  job->renamed.ids[i]);
-			if (e != NULL)
-				e->uidvalidity = job->renamed.uidvalidity;
-		}
+		for (size_t i = 0; i < job->renamed.count; i++)
+			mailbox_registry_renamed(job->ctx, job->renamed.ids[i],
+						 job->renamed.uidvalidity);
 		if (job->renamed.inbox_id != 0)
 			mailbox_registry_changed(job->ctx,
 						 job->renamed.inbox_id);

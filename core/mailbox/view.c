@@ -58,7 +58,9 @@ void host_mailbox_close(postino_mailbox **mbp)
 		if (*p != NULL)
 			*p = mb->link.next;
 		if (mb->locked)
-			mb->entry->locked = 0;
+			mailbox_shared_unlock(mb->entry->shared);
+		__atomic_sub_fetch(&mb->entry->shared->views, 1,
+				   __ATOMIC_SEQ_CST);
 		/* Jobs in flight keep this view's own table reference. */
 		mailbox_registry_view_closed(mb->ctx, mb->entry);
 		mb->entry = NULL;
@@ -87,10 +89,14 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 							   info.recent_uid);
 	if (entry == NULL)
 		return -ENOMEM;
-	if ((flags & POSTINO_MAILBOX_EXCLUSIVE) && entry->locked)
+	/* Node-wide: a POP3 session on another worker holds it too. */
+	if ((flags & POSTINO_MAILBOX_EXCLUSIVE) &&
+	    !mailbox_shared_lock(entry->shared))
 		return -EBUSY;
 	struct postino_mailbox *mb = calloc(1, sizeof(*mb));
 	if (mb == NULL || (mb->account = strdup(address)) == NULL) {
+		if (flags & POSTINO_MAILBOX_EXCLUSIVE)
+			mailbox_shared_unlock(entry->shared);
 		free(mb);
 		return -ENOMEM;
 	}
@@ -104,10 +110,9 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 	mailbox_registry_busy(ctx, entry);
 	mb->link.next = entry->views;
 	entry->views = &mb->link;
-	if (flags & POSTINO_MAILBOX_EXCLUSIVE) {
-		entry->locked = 1;
-		mb->locked = 1;
-	}
+	/* Counted before the first read (mailbox_registry_changed). */
+	__atomic_add_fetch(&entry->shared->views, 1, __ATOMIC_SEQ_CST);
+	mb->locked = (flags & POSTINO_MAILBOX_EXCLUSIVE) != 0;
 	mb->claims_recent = (flags & POSTINO_MAILBOX_RECENT) != 0;
 	ret = mailbox_entry_refresh(ctx->store, entry, &status);
 	if (ret < 0) {
@@ -116,16 +121,20 @@ int host_mailbox_open(struct postino_mod *mod, const char *account,
 	}
 	mb->table = msg_table_ref(entry->table);
 	/* \Recent (RFC 3501 2.3.2): what no read-write view was told of.
-	 * SELECT takes it; EXAMINE shows it and leaves it for the next. */
-	for (uint32_t k = msg_table_after(mb->table, entry->recent_uid - 1);
+	 * SELECT takes it (atomically for the node: a view on another
+	 * worker gets none of it); EXAMINE shows it and leaves it for the
+	 * next. */
+	uint32_t from = mb->claims_recent
+				? mailbox_registry_claim_recent(ctx, entry,
+								status.uidnext)
+				: mailbox_entry_recent(entry);
+	for (uint32_t k = msg_table_after(mb->table, from - 1);
 	     k < mb->table->count; k++) {
 		if (uid_list_push(&mb->recent, mb->table->recs[k].uid) < 0) {
 			host_mailbox_close(&mb);
 			return -ENOMEM;
 		}
 	}
-	if (mb->claims_recent)
-		mailbox_registry_claim_recent(ctx, entry, status.uidnext);
 	*mailbox_r = mb;
 	return 0;
 }

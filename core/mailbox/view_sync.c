@@ -189,17 +189,19 @@ static int sync_move(postino_mailbox *mb, struct msg_table *t2,
 	if (d->gone.count > 0 && mb->recent.count > 0)
 		uid_list_filter(&mb->recent, in_table, t2);
 	/* New mail no read-write view was told of is \Recent here; a
-	 * read-write view takes it. */
+	 * read-write view takes it, atomically for the node (one view on
+	 * one worker gets each message). */
 	struct mailbox_entry *e = mb->entry;
+	uint32_t from = mb->claims_recent
+				? mailbox_registry_claim_recent(
+					  mb->ctx, e, msg_table_last_uid(t2) + 1)
+				: mailbox_entry_recent(e);
 	for (uint32_t k = msg_table_after(t2, last);
 	     k < t2->count && ret == 0; k++) {
 		uint32_t uid = t2->recs[k].uid;
-		if (uid >= e->recent_uid)
+		if (uid >= from)
 			ret = uid_list_push(&mb->recent, uid);
 	}
-	if (mb->claims_recent)
-		mailbox_registry_claim_recent(mb->ctx, e,
-					      msg_table_last_uid(t2) + 1);
 	for (uint32_t k = 0; k < report.count && flags_changed != NULL; k++)
 		flags_changed(data, report.uids[k]);
 	uid_list_free(&report);

@@ -348,7 +348,8 @@ int module_set_load(struct core_ctx *ctx, struct config *config,
 	set->ctx = ctx;
 	set->config = config; /* modules read it during init */
 	set->refs = 1;
-	set->workers = 1;
+	/* One set per worker: each has its own instance of every module. */
+	set->workers = ctx->node != NULL ? ctx->node->workers : 1;
 	set->mods = calloc(config->module_count + 1, sizeof(*set->mods));
 	if (set->mods == NULL) {
 		free(set);
@@ -368,7 +369,7 @@ int module_set_load(struct core_ctx *ctx, struct config *config,
 				 config->server.modules_dir, ref->name);
 		mod->ctx = ctx;
 		mod->set = set;
-		mod->worker = 0;
+		mod->worker = ctx->worker;
 		mod->name = strdup(ref->name);
 		mod->conf_file = strdup(ref->file);
 		mod->path = strdup(path);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/net_internal.h"
 
@@ -66,6 +67,8 @@ static void conn_handle_closed(uv_handle_t *handle)
 	if (conn->next != NULL)
 		conn->next->prev = conn->prev;
 	net->conn_count--;
+	__atomic_sub_fetch(&net->shared->load[net->ctx->worker], 1,
+			   __ATOMIC_RELAXED);
 	if (conn->admitted)
 		net_release(net, listener, conn->ip_key);
 	conn_tls_free(conn);
@@ -509,7 +512,7 @@ int conn_starttls(postino_conn *conn)
 {
 	if (conn->tls_state != CONN_TLS_NONE || conn->starttls_wanted)
 		return -EALREADY;
-	if (conn->net->creds == NULL)
+	if (conn->net->shared->creds == NULL) /* set once at start */
 		return -ENOTSUP;
 	conn->starttls_wanted = 1;
 	/* Called outside input handling: nothing can follow the command. */
@@ -766,7 +769,9 @@ static void conn_refuse(struct postino_conn *conn, const char *why,
 	conn_close(conn, why);
 }
 
-void conn_accept(struct listener *listener)
+/* A new connection of listener's worker, linked in; NULL (logged) when
+ * out of memory. */
+static struct postino_conn *conn_new(struct listener *listener)
 {
 	struct net *net = listener->net;
 	struct postino_conn *conn = calloc(1, sizeof(*conn));
@@ -774,7 +779,7 @@ void conn_accept(struct listener *listener)
 	if (conn == NULL) {
 		core_log(net->ctx, LOG_LEVEL_ERROR, "out of memory accepting "
 			 "on listener %s", listener->name);
-		return;
+		return NULL;
 	}
 	uv_tcp_init(net->ctx->loop, &conn->tcp);
 	uv_timer_init(net->ctx->loop, &conn->timer);
@@ -784,17 +789,23 @@ void conn_accept(struct listener *listener)
 	conn->listener = listener;
 	conn->close_reason = "closed";
 	snprintf(conn->session_id, sizeof(conn->session_id), "%010" PRIx64,
-		 ++net->session_seq);
+		 __atomic_add_fetch(&net->shared->session_seq, 1,
+				    __ATOMIC_RELAXED));
 	conn->prev = NULL;
 	conn->next = net->conns;
 	if (net->conns != NULL)
 		net->conns->prev = conn;
 	net->conns = conn;
 	net->conn_count++;
-	if (uv_accept((uv_stream_t *)&listener->tcp, (uv_stream_t *)&conn->tcp) < 0) {
-		conn_abort(conn, "accept failed");
-		return;
-	}
+	return conn;
+}
+
+/* The connection is accepted: limits, then TLS or the greeting. */
+static void conn_start(struct postino_conn *conn)
+{
+	struct listener *listener = conn->listener;
+	struct net *net = listener->net;
+
 	conn_addresses(conn);
 	iptable_key(conn->client_ip, conn->ip_key);
 	conn->info = (struct postino_conn_info){
@@ -857,4 +868,40 @@ void conn_accept(struct listener *listener)
 		return;
 	}
 	conn_announce(conn);
+}
+
+void conn_accept(struct listener *listener)
+{
+	struct postino_conn *conn = conn_new(listener);
+
+	if (conn == NULL) {
+		/* Counted by the listener; nothing will close it. */
+		__atomic_sub_fetch(&listener->net->shared->load[0], 1,
+				   __ATOMIC_RELAXED);
+		return;
+	}
+	if (uv_accept((uv_stream_t *)&listener->tcp, (uv_stream_t *)&conn->tcp) < 0) {
+		conn_abort(conn, "accept failed");
+		return;
+	}
+	conn_start(conn);
+}
+
+void conn_adopt(struct listener *listener, uv_os_sock_t fd)
+{
+	struct net *net = listener->net;
+	struct postino_conn *conn = conn_new(listener);
+
+	if (conn == NULL) {
+		close(fd);
+		__atomic_sub_fetch(&net->shared->load[net->ctx->worker], 1,
+				   __ATOMIC_RELAXED);
+		return;
+	}
+	if (uv_tcp_open(&conn->tcp, fd) < 0) {
+		close(fd);
+		conn_abort(conn, "accept failed");
+		return;
+	}
+	conn_start(conn);
 }

@@ -63,7 +63,7 @@ static int conn_tls_hello_seen(gnutls_session_t session, unsigned htype,
 
 int conn_tls_start(struct postino_conn *conn)
 {
-	struct tls_creds *creds = conn->net->creds;
+	struct tls_creds *creds = net_creds(conn->net);
 
 	if (creds == NULL)
 		return -ENOTSUP;
@@ -72,9 +72,9 @@ int conn_tls_start(struct postino_conn *conn)
 		conn_log(conn, LOG_LEVEL_ERROR, "cannot start TLS: %s",
 			 gnutls_strerror(ret));
 		conn->tls = NULL;
+		tls_creds_unref(&creds);
 		return -EIO;
 	}
-	tls_creds_ref(creds);
 	conn->creds = creds;
 	gnutls_transport_set_ptr(conn->tls, conn);
 	gnutls_handshake_set_hook_function(conn->tls,

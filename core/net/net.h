@@ -16,18 +16,26 @@ struct net;
  * the listener and the reason. */
 int net_open(struct core_ctx *ctx, struct net **net_r, char *err,
 	     size_t errlen);
+/* Worker ctx->worker's net (ctx->worker > 0): its copy of first's
+ * listeners (first accepts, and hands it connections), the limits and
+ * certificates first's shares. Call before the workers run. net_free
+ * it before first. */
+int net_open_worker(struct net *first, struct core_ctx *ctx,
+		    struct net **net_r, char *err, size_t errlen);
 /* Checks that a loaded module serves each listener's protocol, then starts
  * accepting. */
 int net_start(struct net *net, char *err, size_t errlen);
-/* SIGHUP: new certificates for new connections (open sessions keep theirs),
+/* SIGHUP, on worker 0's net, with the other workers parked: for every
+ * worker, new certificates for new connections (open sessions keep theirs),
  * their files opened with opener (NULL: directly; see tls_creds.h), and
  * new limits; a listener whose address, port, protocol or tls changed
  * is logged as needing a restart. A certificate that does not load leaves
  * the old ones in place; returns negative with err set. */
 int net_reload(struct net *net, const struct config *config,
 	       const struct tls_file_opener *opener, char *err, size_t errlen);
-/* SIGTERM: stops accepting and closes every connection (after their queued
- * output). Call net_free once the loop has run the closes. */
+/* SIGTERM, on each worker's own thread: stops accepting and closes
+ * every connection of the worker (after their queued output). Call
+ * net_free once the loop has run the closes. */
 void net_stop(struct net *net);
 void net_free(struct net **net);
 

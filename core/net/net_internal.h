@@ -34,9 +34,13 @@ enum listener_tls {
 	LISTENER_TLS_STARTTLS = 2,
 };
 
+/* A [listener NAME] section. Every worker's net has a copy (its settings,
+ * for the connections it serves); only worker 0's is bound and accepts,
+ * handing connections to the others (net.c says why). */
 struct listener {
 	uv_tcp_t tcp; /* first: handle->data is not needed to find us */
 	struct net *net;
+	size_t index;  /* in net->listeners, the same in every worker */
 	char *name;
 	char *protocol;
 	char *role;    /* `role =`, or from the protocol: smtp -> mx */
@@ -48,24 +52,43 @@ struct listener {
 	unsigned idle_timeout_s;         /* 0: the protocol's default */
 	unsigned command_timeout_s;      /* 0: CONN_DEFAULT_COMMAND_S */
 	unsigned preauth_timeout_s;      /* 0: CONN_DEFAULT_PREAUTH_S */
-	unsigned connections;            /* admitted (net_admit) */
-	struct iptable per_ip;           /* admitted, by iptable_key */
 	int open;
 };
 
-struct net {
-	struct core_ctx *ctx;
-	struct listener *listeners;
-	size_t listener_count;
+/* A listener's admitted connections, on every worker together. */
+struct listener_count {
+	unsigned connections;
+	struct iptable per_ip; /* by iptable_key */
+};
+
+/* What the workers' nets share: one limit for the node, one set of
+ * certificates, one session counter, and who serves how many
+ * connections. lock guards creds and the counts (net_limits.c). */
+struct net_shared {
+	uv_mutex_t lock;
 	struct tls_creds *creds;
 	unsigned char ticket_key_data[64];
 	gnutls_datum_t ticket_key;
-	struct postino_conn *conns; /* every open connection */
-	size_t conn_count;
 	unsigned max_connections;   /* the process's limit (net_limits_set) */
 	unsigned admitted;          /* connections net_admit let in */
 	struct iptable per_ip;      /* admitted, by iptable_key */
-	uint64_t session_seq;
+	struct listener_count *counts; /* by listener index */
+	uint64_t session_seq;       /* __atomic */
+	unsigned workers;
+	struct net **nets;          /* each worker's; [0] accepts */
+	unsigned *load;             /* __atomic: open connections by worker */
+	unsigned next_worker;       /* worker 0's round-robin start */
+};
+
+/* One worker's network layer: its connections and its copy of the
+ * listeners. */
+struct net {
+	struct core_ctx *ctx;
+	struct net_shared *shared;
+	struct listener *listeners;
+	size_t listener_count;
+	struct postino_conn *conns; /* every open connection of the worker */
+	size_t conn_count;
 	int stopping;
 	char read_buf[NET_READ_SIZE];
 	char plain_buf[NET_PLAIN_SIZE];
@@ -173,8 +196,14 @@ const char *net_admit(struct net *net, struct listener *l, const char *key,
 		      char *detail, size_t detail_len);
 void net_release(struct net *net, struct listener *l, const char *key);
 
+/* The certificates for a new TLS session, referenced (tls_creds_unref
+ * when done); NULL when none are loaded. */
+struct tls_creds *net_creds(struct net *net);
+
 /* conn.c */
 void conn_accept(struct listener *listener);
+/* A connection worker 0 accepted and handed over (fd is ours now). */
+void conn_adopt(struct listener *listener, uv_os_sock_t fd);
 void conn_input(struct postino_conn *conn, const char *data, size_t len);
 int conn_flush(struct postino_conn *conn);
 void conn_update_reading(struct postino_conn *conn);

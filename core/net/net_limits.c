@@ -5,7 +5,11 @@
  * Only admitted connections count. A connection refused here is accepted
  * and closed at once, but it never counts against anyone: in a flood,
  * the hundreds accepted in one loop turn only to be refused must not
- * crowd out the next legitimate client. */
+ * crowd out the next legitimate client.
+ *
+ * The counts are the node's, not a worker's: every worker admits under
+ * the shared lock, so a limit is one limit whatever worker a connection
+ * lands on. */
 #include <errno.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -52,20 +56,24 @@ void net_limits_set(struct net *net, const struct config *config)
 	unsigned limit = configured > 0 && configured < derived ? configured
 							       : derived;
 
+	struct net_shared *sh = net->shared;
+
 	if (configured > derived)
 		core_log(net->ctx, LOG_LEVEL_WARNING, "[server] "
 			 "max_connections %u is more than the open files "
 			 "limit %lu allows with %lu kept for the store, logs "
 			 "and queue; using %u (raise LimitNOFILE or ulimit -n)",
 			 configured, fds, reserve, derived);
-	if (limit != net->max_connections)
+	if (limit != sh->max_connections)
 		core_log(net->ctx, LOG_LEVEL_INFO, "connection limit %u (%s; "
 			 "open files limit %lu, %lu kept for the store, logs "
 			 "and queue)", limit,
 			 limit == configured ? "[server] max_connections"
 					     : "from the open files limit",
 			 fds, reserve);
-	net->max_connections = limit;
+	uv_mutex_lock(&sh->lock);
+	sh->max_connections = limit;
+	uv_mutex_unlock(&sh->lock);
 }
 
 /* The fair share. Whatever limit the process has, the rule is: an address
@@ -78,57 +86,77 @@ void net_limits_set(struct net *net, const struct config *config)
  * last free slots go to addresses that hold little, never to the one
  * flooding. Per listener, max_connections and max_connections_per_ip
  * are plain caps on top of this. */
-static int net_fair(const struct net *net, unsigned held)
+static int net_fair(const struct net_shared *sh, unsigned held)
 {
-	return held < net->max_connections - net->admitted;
+	return held < sh->max_connections - sh->admitted;
 }
 
-const char *net_admit(struct net *net, struct listener *l, const char *key,
-		      char *detail, size_t detail_len)
+/* Caller holds the shared lock. */
+static const char *net_admit_locked(struct net_shared *sh, struct listener *l,
+				    const char *key, char *detail,
+				    size_t detail_len)
 {
-	unsigned held = iptable_count(&net->per_ip, key);
+	struct listener_count *lc = &sh->counts[l->index];
+	unsigned held = iptable_count(&sh->per_ip, key);
 
-	if (net->admitted >= net->max_connections) {
+	if (sh->admitted >= sh->max_connections) {
 		snprintf(detail, detail_len, "the server holds its limit of "
-			 "%u connections", net->max_connections);
+			 "%u connections", sh->max_connections);
 		return "too many connections";
 	}
-	if (l->max_connections > 0 && l->connections >= l->max_connections) {
+	if (l->max_connections > 0 && lc->connections >= l->max_connections) {
 		snprintf(detail, detail_len, "the listener holds its "
 			 "max_connections %u", l->max_connections);
 		return "too many connections";
 	}
 	if (l->max_connections_per_ip > 0 &&
-	    iptable_count(&l->per_ip, key) >= l->max_connections_per_ip) {
+	    iptable_count(&lc->per_ip, key) >= l->max_connections_per_ip) {
 		snprintf(detail, detail_len, "%s holds max_connections_per_ip "
 			 "%u", key, l->max_connections_per_ip);
 		return "too many connections from this address";
 	}
-	if (!net_fair(net, held)) {
+	if (!net_fair(sh, held)) {
 		snprintf(detail, detail_len, "%s holds %u connections and "
 			 "only %u of the server's %u are free", key, held,
-			 net->max_connections - net->admitted,
-			 net->max_connections);
+			 sh->max_connections - sh->admitted,
+			 sh->max_connections);
 		return "too many connections from this address";
 	}
-	if (iptable_inc(&net->per_ip, key) < 0) {
+	if (iptable_inc(&sh->per_ip, key) < 0) {
 		snprintf(detail, detail_len, "out of memory");
 		return "out of memory";
 	}
-	if (iptable_inc(&l->per_ip, key) < 0) {
-		iptable_dec(&net->per_ip, key);
+	if (iptable_inc(&lc->per_ip, key) < 0) {
+		iptable_dec(&sh->per_ip, key);
 		snprintf(detail, detail_len, "out of memory");
 		return "out of memory";
 	}
-	net->admitted++;
-	l->connections++;
+	sh->admitted++;
+	lc->connections++;
 	return NULL;
+}
+
+const char *net_admit(struct net *net, struct listener *l, const char *key,
+		      char *detail, size_t detail_len)
+{
+	struct net_shared *sh = net->shared;
+
+	uv_mutex_lock(&sh->lock);
+	const char *refused = net_admit_locked(sh, l, key, detail,
+					       detail_len);
+	uv_mutex_unlock(&sh->lock);
+	return refused;
 }
 
 void net_release(struct net *net, struct listener *l, const char *key)
 {
-	iptable_dec(&net->per_ip, key);
-	iptable_dec(&l->per_ip, key);
-	net->admitted--;
-	l->connections--;
+	struct net_shared *sh = net->shared;
+	struct listener_count *lc = &sh->counts[l->index];
+
+	uv_mutex_lock(&sh->lock);
+	iptable_dec(&sh->per_ip, key);
+	iptable_dec(&lc->per_ip, key);
+	sh->admitted--;
+	lc->connections--;
+	uv_mutex_unlock(&sh->lock);
 }

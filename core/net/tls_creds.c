@@ -1,4 +1,5 @@
-/* TLS credentials built from [tls] and [tls "name"].
+/* TLS credentials built from [tls] and [tls "name"], each with an
+ * optional second pair (alt_cert, alt_key) of the other key type.
  *
  * Each certificate gets its own GnuTLS credentials set and the server picks
  * one by SNI itself, after the ClientHello. GnuTLS 3.7.9 can choose among
@@ -20,7 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
+
+#include "net/tls_rsa.h"
 
 #define TLS_DEFAULT_HANDSHAKE_TIMEOUT 30
 /* Far above any real PEM chain; stops a mistyped path (a disk image, a
@@ -32,6 +36,7 @@
 struct tls_cert {
 	gnutls_certificate_credentials_t creds;
 	gnutls_x509_crt_t leaf; /* for its names */
+	gnutls_x509_crt_t alt_leaf; /* alt_cert's, or NULL */
 };
 
 struct tls_creds {
@@ -52,6 +57,7 @@ struct tls_pair {
 	const char *key_path;
 	char label[300];
 	const struct tls_file_opener *opener; /* NULL: open(2) */
+	int alt; /* alt_cert/alt_key: added to the pair's credentials */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -167,27 +173,72 @@ static int parse_leaf(const struct tls_pair *pair, const gnutls_datum_t *pem,
 	return 0;
 }
 
+#define TLS_CHAIN_MAX 16
+
+/* An RSA key goes in as an external key that libcrypto signs with
+ * (tls_rsa.c: four times cheaper per handshake than GnuTLS's own RSA);
+ * GNUTLS_E_UNIMPLEMENTED_FEATURE for any other key, which GnuTLS loads
+ * itself. */
+static int set_rsa_key(struct tls_cert *cert, const gnutls_datum_t *pem_cert,
+		       const gnutls_datum_t *pem_key)
+{
+	gnutls_pcert_st pcerts[TLS_CHAIN_MAX];
+	unsigned count = TLS_CHAIN_MAX;
+	gnutls_privkey_t key;
+	int ret = tls_rsa_privkey(pem_key, &key);
+
+	if (ret == -ENOTSUP)
+		return GNUTLS_E_UNIMPLEMENTED_FEATURE;
+	if (ret < 0)
+		return GNUTLS_E_MEMORY_ERROR;
+	ret = gnutls_pcert_list_import_x509_raw(pcerts, &count, pem_cert,
+						GNUTLS_X509_FMT_PEM, 0);
+	if (ret < 0) {
+		gnutls_privkey_deinit(key);
+		return ret;
+	}
+	/* On success the credentials own the certificates and the key (the
+	 * array is copied); on failure they are still ours. */
+	ret = gnutls_certificate_set_key(cert->creds, NULL, 0, pcerts,
+					 (int)count, key);
+	if (ret < 0) {
+		for (unsigned i = 0; i < count; i++)
+			gnutls_pcert_deinit(&pcerts[i]);
+		gnutls_privkey_deinit(key);
+	}
+	return ret;
+}
+
+/* The alternative pair goes into the same credentials: GnuTLS then
+ * serves whichever the client's signature algorithms (and the
+ * negotiated key exchange) allow, RSA or ECDSA, for the same names. */
 static int set_key(struct tls_cert *cert, const struct tls_pair *pair,
 		   const gnutls_datum_t *pem_cert, const gnutls_datum_t *pem_key,
 		   char *err, size_t errlen)
 {
-	int ret = gnutls_certificate_allocate_credentials(&cert->creds);
+	int ret = 0;
 
+	if (cert->creds == NULL)
+		ret = gnutls_certificate_allocate_credentials(&cert->creds);
 	if (ret < 0) {
 		cert->creds = NULL;
 		set_err(err, errlen, "out of memory for TLS credentials");
 		return -ENOMEM;
 	}
-	ret = gnutls_certificate_set_x509_key_mem2(cert->creds, pem_cert,
-						   pem_key, GNUTLS_X509_FMT_PEM,
-						   NULL, 0);
+	ret = set_rsa_key(cert, pem_cert, pem_key);
+	if (ret == GNUTLS_E_UNIMPLEMENTED_FEATURE)
+		ret = gnutls_certificate_set_x509_key_mem2(
+			cert->creds, pem_cert, pem_key, GNUTLS_X509_FMT_PEM,
+			NULL, 0);
+	const char *key = pair->alt ? "alt_key" : "key";
 	if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-		set_err(err, errlen, "%s: %s key does not match cert %s: %s",
-			pair->key_path, pair->label, pair->cert_path,
+		set_err(err, errlen, "%s: %s %s does not match %s %s: %s",
+			pair->key_path, pair->label, key,
+			pair->alt ? "alt_cert" : "cert", pair->cert_path,
 			gnutls_strerror(ret));
 	else if (ret < 0)
-		set_err(err, errlen, "%s: %s key: %s", pair->key_path,
-			pair->label, gnutls_strerror(ret));
+		set_err(err, errlen, "%s: %s %s: %s", pair->key_path,
+			pair->label, key, gnutls_strerror(ret));
 	return ret < 0 ? -EINVAL : 0;
 }
 
@@ -199,14 +250,18 @@ static int add_pair(struct tls_cert *cert, const struct tls_pair *pair,
 	char what[320];
 	int ret;
 
-	snprintf(what, sizeof(what), "%s cert", pair->label);
+	snprintf(what, sizeof(what), "%s %s", pair->label,
+		 pair->alt ? "alt_cert" : "cert");
 	ret = read_pem(pair, pair->cert_path, &pem_cert, err, errlen, what);
 	if (ret < 0)
 		return ret;
-	snprintf(what, sizeof(what), "%s key", pair->label);
+	snprintf(what, sizeof(what), "%s %s", pair->label,
+		 pair->alt ? "alt_key" : "key");
 	ret = read_pem(pair, pair->key_path, &pem_key, err, errlen, what);
 	if (ret == 0)
-		ret = parse_leaf(pair, &pem_cert, &cert->leaf, err, errlen);
+		ret = parse_leaf(pair, &pem_cert,
+				 pair->alt ? &cert->alt_leaf : &cert->leaf,
+				 err, errlen);
 	if (ret == 0)
 		ret = set_key(cert, pair, &pem_cert, &pem_key, err, errlen);
 	datum_free(&pem_cert, false);
@@ -230,8 +285,15 @@ static int add_section(struct tls_creds *creds,
 			 section->name);
 	else
 		snprintf(pair.label, sizeof(pair.label), "[tls]");
-	return add_pair(&creds->certs[creds->cert_count++], &pair, err,
-			errlen);
+	struct tls_cert *cert = &creds->certs[creds->cert_count++];
+	int ret = add_pair(cert, &pair, err, errlen);
+	if (ret == 0 && config_section_value(section, "alt_cert") != NULL) {
+		pair.cert_path = config_section_value(section, "alt_cert");
+		pair.key_path = config_section_value(section, "alt_key");
+		pair.alt = 1;
+		ret = add_pair(cert, &pair, err, errlen);
+	}
+	return ret;
 }
 
 static const struct config_section *
@@ -346,6 +408,8 @@ static void creds_destroy(struct tls_creds *creds)
 				creds->certs[i].creds);
 		if (creds->certs[i].leaf != NULL)
 			gnutls_x509_crt_deinit(creds->certs[i].leaf);
+		if (creds->certs[i].alt_leaf != NULL)
+			gnutls_x509_crt_deinit(creds->certs[i].alt_leaf);
 	}
 	free(creds->certs);
 	if (creds->priority != NULL)

@@ -2,8 +2,10 @@
  * [tls "name"] section, the server serving the one whose names (SAN, or
  * CN without SAN; no case; wildcards included, exact names first) match
  * the client's SNI and the default one otherwise; the priority string;
- * and the session-ticket key for resumption. Reference-counted: a reload
- * builds a new set for new connections while open sessions keep theirs. */
+ * and the session-ticket key for resumption. Each section may add a second
+ * pair (alt_cert, alt_key) for the same names with the other key type, RSA
+ * beside ECDSA: GnuTLS serves the one the client's signature algorithms
+ * accept. Reference-counted: a reload builds a new set for new connections while open sessions keep theirs. */
 #ifndef POSTINO_TLS_CREDS_H
 #define POSTINO_TLS_CREDS_H
 

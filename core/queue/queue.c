@@ -72,11 +72,13 @@ struct qentry {
 };
 
 struct queue {
-	struct core_ctx *ctx;
+	struct core_ctx *ctx; /* worker 0's: the queue runs on its loop */
 	uv_timer_t timer;
+	uv_async_t kick;      /* queue_kick from any worker */
 	struct qentry *active;
 	unsigned active_count;
-	unsigned refs; /* owner, timer handle, entries, store jobs */
+	unsigned refs; /* owner, timer and async handles, entries, store
+			* jobs */
 	int stopping;
 	uint64_t seq;  /* unique part of bounce Message-IDs */
 	/* Trust anchors, loaded at first use and dropped by queue_reload;
@@ -862,14 +864,28 @@ static void poll_due(uv_timer_t *timer)
 	explicit_bzero(set.relay_password, sizeof set.relay_password);
 }
 
+static void poll_now(struct queue *q);
+
 /* A finished entry frees a slot: look again without waiting a period. */
 static void poll_soon(struct queue *q)
 {
 	if (!q->stopping)
-		queue_kick(q);
+		poll_now(q);
 }
 
+static void kicked(uv_async_t *async)
+{
+	poll_now(async->data);
+}
+
+/* Any worker's thread: the queue's own loop does the poll. */
 void queue_kick(struct queue *q)
+{
+	if (q != NULL)
+		uv_async_send(&q->kick);
+}
+
+static void poll_now(struct queue *q)
 {
 	struct queue_settings set;
 
@@ -916,9 +932,11 @@ int queue_start(struct core_ctx *ctx, struct queue **queue_r)
 		return -ENOMEM;
 	}
 	q->ctx = ctx;
-	q->refs = 2; /* the owner and the timer handle */
+	q->refs = 3; /* the owner, the timer and the async handle */
 	uv_timer_init(ctx->loop, &q->timer);
 	q->timer.data = q;
+	uv_async_init(ctx->loop, &q->kick, kicked);
+	q->kick.data = q;
 	if (set.relay_host[0] != '\0') {
 		char tls[PATH_MAX + 64];
 		relay_tls_describe(&set, tls, sizeof tls);
@@ -929,7 +947,7 @@ int queue_start(struct core_ctx *ctx, struct queue **queue_r)
 	}
 	explicit_bzero(set.relay_password, sizeof set.relay_password);
 	*queue_r = q;
-	queue_kick(q);
+	poll_now(q);
 	return 0;
 }
 
@@ -939,7 +957,7 @@ void queue_reload(struct queue *q)
 		return;
 	smtp_tls_trust_unref(&q->trust_system);
 	smtp_tls_trust_unref(&q->trust_relay);
-	queue_kick(q);
+	poll_now(q);
 }
 
 void queue_stop(struct queue **queue)
@@ -952,6 +970,7 @@ void queue_stop(struct queue **queue)
 	q->stopping = 1;
 	uv_timer_stop(&q->timer);
 	uv_close((uv_handle_t *)&q->timer, timer_closed);
+	uv_close((uv_handle_t *)&q->kick, timer_closed);
 	/* Each entry frees itself from the callback that is still due:
 	 * the resolver's (cancelled when not yet running) or the session's
 	 * on_done; an entry whose end job is queued goes with that job. */

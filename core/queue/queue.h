@@ -1,6 +1,6 @@
 /* The outbound queue worker: delivers the store's queue table to remote
  * hosts (MX, or [queue] relayhost), retries with back-off, bounces what
- * fails for good. Runs on the daemon's loop thread; one per core context.
+ * fails for good. Runs on worker 0's loop thread: one queue per node.
  * See core/queue/README. */
 #ifndef POSTINO_QUEUE_H
 #define POSTINO_QUEUE_H
@@ -14,7 +14,8 @@ struct queue;
  * open until queue_stop. Returns 0 or a negative errno (bad [queue]
  * settings, logged). */
 int queue_start(struct core_ctx *ctx, struct queue **queue_r);
-/* Polls now (something was just queued, or an operator flushed). */
+/* Polls now (something was just queued, or an operator flushed). Safe
+ * from any worker's thread until queue_stop. */
 void queue_kick(struct queue *queue);
 /* After SIGHUP switched ctx->config: trust anchors (the system store,
  * relayhost_ca_file) are read again at their next use, so a renewed CA

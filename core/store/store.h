@@ -8,7 +8,10 @@
  *    each job inside its own SAVEPOINT so a failing job rolls back alone.
  *    After the COMMIT is durable the jobs' done callbacks run on the loop
  *    thread (uv_async_send). Reads use a separate read-only connection and
- *    must be called from the loop thread only.
+ *    must be called from the loop thread only. A server with several
+ *    loop threads gives each of the others a handle (store_open_worker):
+ *    its own read-only connection, its jobs in the one writer's batches,
+ *    their done callbacks on its loop.
  *  - STORE_MODE_ADMIN: one read-write connection, used by the admin CLI;
  *    store_submit runs the job at once in its own transaction and calls done
  *    before returning. A busy timeout lets the CLI wait for the daemon's
@@ -46,6 +49,13 @@ struct store_txn;
 int store_open(const char *state_dir, enum store_mode mode, int create,
 	       uv_loop_t *loop, struct store **store_r,
 	       char *err, size_t errlen);
+/* Daemon mode: a handle for another loop thread, sharing store's writer.
+ * Every function taking a struct store works on it, from that loop's
+ * thread; store_close it on that thread before store itself closes
+ * (its close waits for its jobs in flight, and frees it with its async
+ * handle's close callback). */
+int store_open_worker(struct store *store, uv_loop_t *loop,
+		      struct store **handle_r, char *err, size_t errlen);
 /* Daemon mode: finishes queued jobs (their done callbacks run with their
  * real status, inside this call), stops the writer thread. Sets *store to
  * NULL. Call it on the loop thread, from a callback or outside uv_run: it

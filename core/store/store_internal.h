@@ -146,6 +146,7 @@ struct store_txn {
 
 struct store_job {
 	struct store_job *next;
+	struct store *owner; /* whose loop runs done */
 	store_job_fn *job;
 	store_done_fn *done;
 	void *data;
@@ -158,16 +159,21 @@ struct store_job_list {
 	size_t count;
 };
 
+/* The store as store_open made it (daemon mode: it owns the writer
+ * thread), or a worker's handle (store_open_worker): its own read-only
+ * connection and loop, jobs through its writer's queue. */
 struct store {
 	enum store_mode mode;
 	uv_loop_t *loop;
+	struct store *writer; /* the store owning the writer; itself there */
 
 	struct store_conn write; /* the writer thread's, or the admin one */
 	struct store_conn read;  /* daemon mode only */
 	struct store_conn *reader; /* &read (daemon) or &write (admin) */
 	struct store_txn txn;
 
-	/* Daemon writer. queue, done and closing are guarded by lock. */
+	/* Daemon mode. lock guards done (every store), and on the writer's
+	 * store queue and closing too. */
 	uv_thread_t thread;
 	uv_mutex_t lock;
 	uv_cond_t wake;
@@ -179,11 +185,13 @@ struct store {
 
 	/* Loop thread only. closed: store_close ran; the struct lingers until
 	 * refs (one for the owner or the async handle, one per pending
-	 * auth_verify_async) drop to zero. */
+	 * auth_verify_async) drop to zero. A worker's handle closes its
+	 * async only once its jobs in flight (outstanding) are done. */
 	int closed;
 	unsigned refs;
-	uint64_t auth_hashes;
+	unsigned outstanding;
 
+	uint64_t auth_hashes; /* __atomic, on the writer's store */
 	uint64_t jobs;    /* __atomic: written by the writer */
 	uint64_t commits; /* __atomic */
 };
@@ -265,6 +273,10 @@ int store_schema_migrate(struct store_conn *conn);
 /* store_writer.c */
 int store_writer_start(struct store *store);
 void store_writer_stop(struct store *store);
+/* A worker's handle: its async for done callbacks; closing it once
+ * nothing is in flight. */
+int store_worker_start(struct store *store);
+void store_worker_release(struct store *store);
 
 /* store_open.c: reference counting of the struct itself. */
 void store_ref(struct store *store);
@@ -273,7 +285,7 @@ void store_unref(struct store *store);
 /* For core/auth: counts yescrypt evaluations done for auth_verify_async. */
 static inline void store_auth_hash_counted(struct store *store)
 {
-	store->auth_hashes++;
+	__atomic_add_fetch(&store->writer->auth_hashes, 1, __ATOMIC_RELAXED);
 }
 
 #endif

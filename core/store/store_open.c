@@ -146,6 +146,7 @@ int store_open(const char *state_dir, enum store_mode mode, int create,
 	}
 	s->mode = mode;
 	s->loop = mode == STORE_MODE_DAEMON ? loop : NULL;
+	s->writer = s;
 	s->refs = 1;
 	s->txn.conn = &s->write;
 	s->queue.tail = &s->queue.head;
@@ -166,6 +167,59 @@ int store_open(const char *state_dir, enum store_mode mode, int create,
 		return ret;
 	}
 	*store_r = s;
+	return 0;
+}
+
+int store_open_worker(struct store *store, uv_loop_t *loop,
+		      struct store **handle_r, char *err, size_t errlen)
+{
+	struct store *s;
+	char *path;
+	int ret;
+
+	*handle_r = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (store->mode != STORE_MODE_DAEMON || store->writer != store ||
+	    loop == NULL) {
+		snprintf(err, errlen, "store_open_worker: bad arguments");
+		return -EINVAL;
+	}
+	const char *file = sqlite3_db_filename(store->write.db, "main");
+	if (file == NULL || (path = strdup(file)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		free(path);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->mode = STORE_MODE_DAEMON;
+	s->loop = loop;
+	s->writer = store;
+	s->refs = 1;
+	s->txn.conn = &s->write; /* never opened: jobs run on the writer */
+	s->queue.tail = &s->queue.head;
+	s->done.tail = &s->done.head;
+	/* The same read-only connection as the writer's store has: no busy
+	 * timeout for a loop thread. */
+	ret = store_conn_open(&s->read, path, SQLITE_OPEN_READONLY, 0, err,
+			      errlen);
+	free(path);
+	if (ret == 0)
+		ret = store_worker_start(s);
+	if (ret < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "worker store: %s",
+				 uv_strerror(ret));
+		store_conn_close(&s->read);
+		store_unref(s);
+		return ret;
+	}
+	s->reader = &s->read;
+	*handle_r = s;
 	return 0;
 }
 
@@ -194,6 +248,15 @@ void store_close(struct store **store)
 	*store = NULL;
 	if (s->closed)
 		return;
+	if (s->writer != s) {
+		/* A worker's handle: its jobs in flight still complete here,
+		 * then the async closes (store_worker_release). */
+		s->closed = 1;
+		store_conn_close(&s->read);
+		if (s->outstanding == 0)
+			store_worker_release(s);
+		return;
+	}
 	if (s->mode == STORE_MODE_DAEMON)
 		store_writer_stop(s); /* runs the remaining done callbacks */
 	s->closed = 1;

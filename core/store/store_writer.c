@@ -1,7 +1,9 @@
 /* The write side: in daemon mode one thread owns the write connection and
  * commits queued jobs in batches (group commit: one fsync for many
- * deliveries); done callbacks go back to the loop through one uv_async_t.
- * In admin mode a job runs at once in its own transaction. */
+ * deliveries, whichever worker submitted them); each job's done callback
+ * goes back to the loop of the store handle it was submitted through,
+ * by that handle's uv_async_t. In admin mode a job runs at once in its
+ * own transaction. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -23,18 +25,6 @@ static void job_list_push(struct store_job_list *list, struct store_job *job)
 	*list->tail = job;
 	list->tail = &job->next;
 	list->count++;
-}
-
-/* Moves all of src to the end of dst. */
-static void job_list_splice(struct store_job_list *dst,
-			    struct store_job_list *src)
-{
-	if (src->head == NULL)
-		return;
-	*dst->tail = src->head;
-	dst->tail = src->tail;
-	dst->count += src->count;
-	job_list_init(src);
 }
 
 /* Takes up to max jobs off the front of src. */
@@ -114,6 +104,25 @@ static void writer_run_batch(struct store *s, struct store_job_list *batch)
 	__atomic_add_fetch(&s->jobs, batch->count, __ATOMIC_RELEASE);
 }
 
+/* Each job goes to the done list of the handle it came through. The
+ * wake-up is sent under that handle's lock: once the handle has taken
+ * its last job it may close and free itself, and no send may follow. */
+static void writer_hand_back(struct store_job_list *batch)
+{
+	struct store_job *job = batch->head;
+
+	while (job != NULL) {
+		struct store_job *next = job->next;
+		struct store *owner = job->owner;
+
+		uv_mutex_lock(&owner->lock);
+		job_list_push(&owner->done, job);
+		uv_async_send(&owner->async);
+		uv_mutex_unlock(&owner->lock);
+		job = next;
+	}
+}
+
 static void writer_main(void *arg)
 {
 	struct store *s = arg;
@@ -131,20 +140,18 @@ static void writer_main(void *arg)
 		uv_mutex_unlock(&s->lock);
 
 		writer_run_batch(s, &batch);
-
-		uv_mutex_lock(&s->lock);
-		job_list_splice(&s->done, &batch);
-		uv_mutex_unlock(&s->lock);
-		uv_async_send(&s->async);
+		writer_hand_back(&batch);
 	}
 }
 
-/* Loop thread. Touches the store only before calling back: a done
- * callback may close the store. */
+/* Loop thread. Touches the store only before calling back (a done
+ * callback may close the store), except a worker's handle, which its
+ * outstanding jobs keep open. */
 static void run_done(struct store *s)
 {
 	struct store_job_list done;
 	struct store_job *job, *next;
+	unsigned count;
 
 	uv_mutex_lock(&s->lock);
 	done = s->done;
@@ -152,12 +159,18 @@ static void run_done(struct store *s)
 		done.tail = &done.head;
 	job_list_init(&s->done);
 	uv_mutex_unlock(&s->lock);
+	count = (unsigned)done.count;
 
 	for (job = done.head; job != NULL; job = next) {
 		next = job->next;
 		if (job->done != NULL)
 			job->done(job->data, job->status);
 		free(job);
+	}
+	if (s->writer != s) {
+		s->outstanding -= count;
+		if (s->closed && s->outstanding == 0)
+			store_worker_release(s);
 	}
 }
 
@@ -169,6 +182,30 @@ static void on_async(uv_async_t *handle)
 static void on_async_closed(uv_handle_t *handle)
 {
 	store_unref(container_of((uv_async_t *)handle, struct store, async));
+}
+
+/* A worker's handle, closed with nothing in flight: the writer can no
+ * longer send to its async. */
+void store_worker_release(struct store *s)
+{
+	if (uv_is_closing((uv_handle_t *)&s->async))
+		return;
+	uv_close((uv_handle_t *)&s->async, on_async_closed);
+}
+
+int store_worker_start(struct store *s)
+{
+	int ret = uv_mutex_init(&s->lock);
+
+	if (ret < 0)
+		return ret;
+	ret = uv_cond_init(&s->wake); /* unused; store_unref destroys both */
+	if (ret < 0) {
+		uv_mutex_destroy(&s->lock);
+		return ret;
+	}
+	s->sync_ready = 1;
+	return uv_async_init(s->loop, &s->async, on_async);
 }
 
 static void writer_join(struct store *s)
@@ -252,6 +289,7 @@ int store_submit(struct store *s, store_job_fn *job_fn, store_done_fn *done,
 		 void *data)
 {
 	struct store_job *job;
+	struct store *w;
 	int closing;
 
 	if (s == NULL || job_fn == NULL)
@@ -271,27 +309,33 @@ int store_submit(struct store *s, store_job_fn *job_fn, store_done_fn *done,
 	job = calloc(1, sizeof *job);
 	if (job == NULL)
 		return -ENOMEM;
+	job->owner = s;
 	job->job = job_fn;
 	job->done = done;
 	job->data = data;
 
-	uv_mutex_lock(&s->lock);
-	closing = s->closing;
+	w = s->writer;
+	uv_mutex_lock(&w->lock);
+	closing = w->closing;
 	if (!closing) {
-		job_list_push(&s->queue, job);
-		uv_cond_signal(&s->wake);
+		job_list_push(&w->queue, job);
+		uv_cond_signal(&w->wake);
 	}
-	uv_mutex_unlock(&s->lock);
+	uv_mutex_unlock(&w->lock);
 	if (closing) {
 		free(job);
 		return -ESHUTDOWN;
 	}
+	if (w != s)
+		s->outstanding++;
 	return 0;
 }
 
-void store_writer_stats(const struct store *s, uint64_t *jobs_r,
+void store_writer_stats(const struct store *store, uint64_t *jobs_r,
 			uint64_t *commits_r)
 {
+	const struct store *s = store->writer;
+
 	if (jobs_r != NULL)
 		*jobs_r = __atomic_load_n(&s->jobs, __ATOMIC_ACQUIRE);
 	if (commits_r != NULL)

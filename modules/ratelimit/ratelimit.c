@@ -6,12 +6,14 @@
  * Send limit: SMTP_RCPT_TO checks used (committed, in the window) + the
  * recipients already accepted in this transaction (the event's
  * rcpt_count, which the SMTP module resets on RSET and MAIL FROM) + 1
- * against the limit; SMTP_DATA_END commits. The history lives in memory
- * per account, is persisted with state_put ("sent:<account>") and loaded
- * with state_get the first time an account is seen. Overrides
- * ("limit:<address>", "limit:@<domain>") and resets ("reset:<address>",
- * the time of the reset) are read with state_get at each check, so the
- * daemon sees what `postino ratelimit ...` changed at once.
+ * against the limit; SMTP_DATA_END commits. The history is the state
+ * entry "sent:<account>", the one truth every worker's instance shares:
+ * read with state_get at each check, counted with state_update (atomic
+ * across workers), so sends spread over workers meet one limit.
+ * Overrides ("limit:<address>", "limit:@<domain>") and resets
+ * ("reset:<address>", the time of the reset) are read with state_get at
+ * each check too, so the daemon sees what `postino ratelimit ...`
+ * changed at once.
  *
  * Login throttling (the AUTH_BEFORE_VERIFY and AUTH_RESULT hooks) is
  * rl_throttle.c's. */
@@ -25,20 +27,13 @@
 
 #include <postino/plugin.h>
 
-#include "rl_table.h"
 #include "rl_throttle.h"
 #include "rl_window.h"
 
 #define RL_ADDRESS_MAX 320
 #define RL_VALUE_MAX 16384      /* a serialised window: ~260 buckets */
-#define RL_PRUNE_MS 30000
 
 /* ---- the module's data ---------------------------------------------------------- */
-
-struct rl_account {
-	struct rl_window w;
-	int64_t reset_seen; /* the last reset applied (unix seconds) */
-};
 
 struct rl {
 	postino_mod *mod;
@@ -48,10 +43,8 @@ struct rl {
 	int64_t gran;      /* bucket seconds */
 	int count_messages;
 	int lang_it;
-	struct rl_table accounts; /* lower-cased account -> rl_account */
 	struct rl_throttle *throttle;
-	postino_timer *prune_timer;
-	/* For the metrics to come. */
+	/* For the metrics to come (this instance's). */
 	uint64_t sends_deferred, sends_counted;
 };
 
@@ -128,81 +121,86 @@ static int64_t limit_for(struct rl *r, const char *account,
 	return r->limit;
 }
 
-static void account_free(void *val, void *ctx)
-{
-	(void)ctx;
-	struct rl_account *a = val;
-
-	rl_window_free(&a->w);
-	free(a);
-}
-
-/* The account's history: loaded from state the first time, with a reset
- * made by the CLI since applied, pruned to now. NULL out of memory. */
-static struct rl_account *account_get(struct rl *r, const char *account,
-				      int64_t now)
+/* The time of the last `postino ratelimit reset` of account, or 0. */
+static int64_t reset_time(struct rl *r, const char *account)
 {
 	char key[RL_ADDRESS_MAX + 16], value[32];
-	struct rl_account *a = rl_table_get(&r->accounts, account);
 
-	if (a == NULL) {
-		char *buf = malloc(RL_VALUE_MAX);
-		size_t len = 0;
-
-		a = calloc(1, sizeof(*a));
-		if (a == NULL || buf == NULL) {
-			free(buf);
-			free(a);
-			return NULL;
-		}
-		snprintf(key, sizeof(key), "sent:%s", account);
-		if (r->host->policy->state_get(r->mod, key, buf, RL_VALUE_MAX,
-				       &len) == 0 &&
-		    rl_window_parse(&a->w, buf,
-				    len < RL_VALUE_MAX ? len : RL_VALUE_MAX) < 0)
-			r->host->core->log(r->mod, POSTINO_LOG_WARNING, NULL,
-				     "ignoring a malformed %s", key);
-		free(buf);
-		if (rl_table_put(&r->accounts, account, a) < 0) {
-			account_free(a, NULL);
-			return NULL;
-		}
-	}
 	snprintf(key, sizeof(key), "reset:%s", account);
-	if (state_string(r, key, value, sizeof(value)) == 0) {
-		int64_t t = strtoll(value, NULL, 10);
-
-		if (t > a->reset_seen) {
-			rl_window_drop_until(&a->w, t);
-			a->reset_seen = t;
-		}
-	}
-	rl_window_prune(&a->w, now, r->window, r->gran);
-	return a;
+	if (state_string(r, key, value, sizeof(value)) < 0)
+		return 0;
+	return strtoll(value, NULL, 10);
 }
 
-static void account_save(struct rl *r, const char *account,
-			 const struct rl_account *a)
+/* A stored window as of now: parsed, what a reset dropped gone, pruned. */
+static void window_load(struct rl *r, struct rl_window *w, const void *value,
+			size_t len, int64_t reset, int64_t now, const char *key)
+{
+	if (value != NULL && rl_window_parse(w, value, len) < 0)
+		r->host->core->log(r->mod, POSTINO_LOG_WARNING, NULL,
+				   "ignoring a malformed %s", key);
+	if (reset > 0)
+		rl_window_drop_until(w, reset);
+	rl_window_prune(w, now, r->window, r->gran);
+}
+
+/* The account's history as the node has it now, into w (empty when
+ * none). 0, or -ENOMEM. */
+static int window_read(struct rl *r, const char *account, int64_t now,
+		       struct rl_window *w)
 {
 	char key[RL_ADDRESS_MAX + 16];
-	char *buf;
-	int len;
+	char *buf = malloc(RL_VALUE_MAX);
+	size_t len = 0;
 
-	snprintf(key, sizeof(key), "sent:%s", account);
-	if (a->w.n == 0) {
-		r->host->policy->state_delete(r->mod, key, state_done, r);
-		return;
-	}
-	buf = malloc(RL_VALUE_MAX);
 	if (buf == NULL)
-		return;
-	len = rl_window_format(&a->w, buf, RL_VALUE_MAX);
-	if (len > 0)
-		r->host->policy->state_put(r->mod, key, buf, (size_t)len,
-				   rl_window_newest(&a->w) + r->gran +
-					   r->window,
-				   state_done, r);
+		return -ENOMEM;
+	snprintf(key, sizeof(key), "sent:%s", account);
+	int found = r->host->policy->state_get(r->mod, key, buf, RL_VALUE_MAX,
+					       &len) == 0;
+	window_load(r, w, found ? buf : NULL,
+		    len < RL_VALUE_MAX ? len : RL_VALUE_MAX,
+		    reset_time(r, account), now, key);
 	free(buf);
+	return 0;
+}
+
+/* state_update's step for counting n sends: the stored window, plus n
+ * now, written back to expire when its newest bucket leaves. */
+struct window_add {
+	struct rl *r;
+	const char *key;
+	int64_t now, reset;
+	uint32_t n;
+	int failed;
+};
+
+static int window_add_step(void *data, const void *old, size_t old_len,
+			   void *buf, size_t bufsize, size_t *len_r,
+			   int64_t *expires_at_r)
+{
+	struct window_add *a = data;
+	struct rl *r = a->r;
+	struct rl_window w = { 0 };
+	int len = -1;
+
+	window_load(r, &w, old, old_len, a->reset, a->now, a->key);
+	/* Every reader drops the buckets that began at or before the last
+	 * reset: sends made since go into the first bucket after it (at
+	 * most a bucket later than now, so they count a little longer,
+	 * never less). */
+	int64_t at = a->now;
+	if (a->reset > 0 && a->reset >= at - at % r->gran)
+		at = (a->reset / r->gran + 1) * r->gran;
+	if (rl_window_add(&w, at, r->gran, a->n) == 0)
+		len = rl_window_format(&w, buf, bufsize);
+	if (len > 0) {
+		*len_r = (size_t)len;
+		*expires_at_r = rl_window_newest(&w) + r->gran + r->window;
+	}
+	rl_window_free(&w);
+	a->failed = len <= 0;
+	return len > 0 ? 1 : 0;
 }
 
 /* ---- the send limit -------------------------------------------------------------- */
@@ -223,23 +221,26 @@ static enum postino_verdict rl_rcpt_to(postino_hook_call *call,
 	if (limit < 0)
 		return POSTINO_CONTINUE;
 	int64_t now = now_s(r);
-	struct rl_account *a = account_get(r, account, now);
+	struct rl_window w = { 0 };
 
-	if (a == NULL) {
+	if (window_read(r, account, now, &w) < 0) {
 		r->host->core->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
 			     "out of memory: %s not limited", account);
 		return POSTINO_CONTINUE;
 	}
-	uint64_t used = rl_window_used(&a->w, now, r->window, r->gran);
+	uint64_t used = rl_window_used(&w, now, r->window, r->gran);
 	uint64_t pending = r->count_messages ? 0 : ev->rcpt_count;
 
-	if (used + pending + 1 <= (uint64_t)limit)
+	if (used + pending + 1 <= (uint64_t)limit) {
+		rl_window_free(&w);
 		return POSTINO_CONTINUE;
+	}
 
 	uint64_t excess = used + pending + 1 - (uint64_t)limit;
-	int64_t at = rl_window_free_at(&a->w, now, r->window, r->gran,
-				       excess);
+	int64_t at = rl_window_free_at(&w, now, r->window, r->gran, excess);
 	char hhmm[6];
+
+	rl_window_free(&w);
 
 	rl_hhmm(at, hhmm);
 	r->sends_deferred++;
@@ -273,35 +274,27 @@ static enum postino_verdict rl_data_end(postino_hook_call *call,
 	    rl_lower_copy(account, sizeof(account), ev->account) < 0)
 		return POSTINO_CONTINUE;
 	uint32_t n = r->count_messages ? 1 : ev->rcpt_count;
-	int64_t now = now_s(r);
-	struct rl_account *a = account_get(r, account, now);
+	char key[RL_ADDRESS_MAX + 16];
 
-	if (n == 0 || a == NULL)
+	if (n == 0)
 		return POSTINO_CONTINUE;
-	if (rl_window_add(&a->w, now, r->gran, n) < 0)
-		return POSTINO_CONTINUE;
-	r->sends_counted += n;
-	account_save(r, account, a);
+	snprintf(key, sizeof(key), "sent:%s", account);
+	struct window_add add = {
+		.r = r, .key = key, .now = now_s(r),
+		.reset = reset_time(r, account), .n = n,
+	};
+	/* Atomic across workers: two sends of one account on two workers
+	 * both count. */
+	int ret = r->host->policy->state_update(r->mod, key, window_add_step,
+						&add, state_done, r);
+	if (ret < -1 || add.failed)
+		r->host->core->log(r->mod, POSTINO_LOG_ERROR, ev->session_id,
+				   "cannot count %u sends of %s: %s", n,
+				   account, ret < -1 ? strerror(-ret)
+						     : "out of memory");
+	else
+		r->sends_counted += n;
 	return POSTINO_CONTINUE;
-}
-
-/* ---- pruning ------------------------------------------------------------------------ */
-
-static int keep_account(void *val, void *ctx)
-{
-	struct rl_account *a = val;
-	struct rl *r = ctx;
-
-	rl_window_prune(&a->w, now_s(r), r->window, r->gran);
-	return a->w.n > 0;
-}
-
-static void rl_prune(void *data)
-{
-	struct rl *r = data;
-
-	rl_table_sweep(&r->accounts, keep_account, account_free, r);
-	rl_throttle_prune(r->throttle);
 }
 
 /* ---- admin commands ----------------------------------------------------------- */
@@ -370,15 +363,16 @@ static int cmd_show(void *data, int argc, char **argv, FILE *out, FILE *err)
 	}
 	int64_t limit = limit_for(r, account, &source);
 	int64_t now = now_s(r);
-	struct rl_account *a = account_get(r, account, now);
+	struct rl_window w = { 0 };
 
-	if (a == NULL) {
+	if (window_read(r, account, now, &w) < 0) {
 		fprintf(err, "postino: ratelimit: out of memory\n");
 		return 71;
 	}
-	uint64_t used = rl_window_used(&a->w, now, r->window, r->gran);
-	int64_t oldest = rl_window_oldest_leaves(&a->w, now, r->window,
-						 r->gran);
+	uint64_t used = rl_window_used(&w, now, r->window, r->gran);
+	int64_t oldest = rl_window_oldest_leaves(&w, now, r->window, r->gran);
+
+	rl_window_free(&w);
 
 	fprintf(out, "address: %s\n", account);
 	if (limit < 0)
@@ -413,8 +407,8 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 		fprintf(err, "usage: postino ratelimit reset ADDRESS\n");
 		return 64;
 	}
-	/* The daemon holds the history in memory: it drops what is older
-	 * than this mark at its next check. */
+	/* A count the daemon is still writing would bring the old events
+	 * back: every reader drops what is older than this mark. */
 	int len = snprintf(value, sizeof(value), "%" PRId64, now);
 
 	snprintf(key, sizeof(key), "reset:%s", account);
@@ -439,7 +433,6 @@ static int cmd_reset(void *data, int argc, char **argv, FILE *out, FILE *err)
 
 static void rl_free(struct rl *r)
 {
-	rl_table_sweep(&r->accounts, NULL, account_free, NULL);
 	rl_throttle_free(&r->throttle);
 	free(r);
 }
@@ -505,9 +498,8 @@ static int rl_init(postino_mod *mod, const struct postino_host *host,
 			     cmd_set, r);
 	host->policy->admin_register(mod, "show", "ADDRESS", cmd_show, r);
 	host->policy->admin_register(mod, "reset", "ADDRESS", cmd_reset, r);
-	/* Each instance prunes its own memory: a timer per worker. */
-	r->prune_timer = host->core->timer_start(mod, RL_PRUNE_MS, RL_PRUNE_MS,
-						 0, rl_prune, r);
+	/* Nothing to prune: the state is the only copy, and its entries
+	 * expire. */
 	*data_r = r;
 	return 0;
 }
@@ -516,7 +508,6 @@ static void rl_fini(postino_mod *mod, void *data)
 {
 	struct rl *r = data;
 
-	r->host->core->timer_stop(&r->prune_timer);
 	if (r->sends_counted || r->sends_deferred)
 		r->host->core->log(mod, POSTINO_LOG_INFO, NULL,
 			     "fini sends_counted=%" PRIu64 " sends_deferred=%"

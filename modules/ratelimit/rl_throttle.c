@@ -1,21 +1,20 @@
 /* Login throttling; see rl_throttle.h, and rl_login.h for the rule.
  *
- * Records in memory, by table key:
- *   "ip:ADDR"       failures from a client address (rl_client_key)
- *   "account:NAME"  failures for an account name as given (lower-cased;
- *                   an unknown name counts like a real one, so nothing
- *                   is revealed) and the addresses they came from; once
- *                   needed, also the addresses that logged in to it
- * Each is persisted as the state entry "login:" + key, expiring when its
- * newest time leaves its window; an account's known addresses as
- * "login:known:NAME", expiring known_address_window after the newest
- * login. state_get does not see a state_put still on its way to disk, so
- * state is read only for a record that is not in memory: memory is the
- * truth while a record is there. A record dropped from memory (the least
- * recently used, over the bounds; or by the prune timer) has been written
- * already; read back at once it may miss its last write, which costs one
- * failure of accuracy, never unbounded memory. Names too long for a state
- * key (over 255 bytes with the prefix) are kept in memory only. */
+ * Records, as state entries of the module (the one truth every worker's
+ * instance reads, so that a limit is the node's: failures spread over
+ * workers add up):
+ *   "login:ip:ADDR"       failures from a client address (rl_client_key)
+ *   "login:account:NAME"  failures for an account name as given
+ *                         (lower-cased; an unknown name counts like a
+ *                         real one, so nothing is revealed) and the
+ *                         addresses they came from
+ *   "login:known:NAME"    the addresses that logged in to the account
+ * A check reads them with state_get (indexed reads; the state service's
+ * overlay shows a failure counted a moment ago on any worker); a failure
+ * or a login updates them with state_update, atomic across workers. Each
+ * expires when its newest time leaves its window (known_address_window
+ * for the known addresses), so nothing needs pruning and memory does not
+ * grow with the number of attackers. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,34 +22,20 @@
 #include <string.h>
 
 #include "rl_login.h"
-#include "rl_table.h"
 #include "rl_throttle.h"
 #include "rl_window.h"
 
-#define RL_ENTRIES_MAX 65536          /* addresses + accounts in memory */
-#define RL_UNITS_MAX (1u << 20)       /* their failure times, addresses */
 #define RL_ACCOUNT_ADDRS_MAX 256      /* where an account's failures came
 				       * from */
 #define RL_KNOWN_MAX 32               /* addresses that logged in, per
 				       * account */
 #define RL_KNOWN_REFRESH_MS 3600000   /* a known address's time is
 				       * written again at most hourly */
-#define RL_STATE_KEY_MAX 255          /* the host's limit */
 #define RL_NAME_MAX 320
 #define RL_KEY_MAX (RL_NAME_MAX + 16)
 #define RL_READ_FIRST 4096
 
 #define RL_TEMPFAIL_TEXT "4.7.0 Temporary authentication failure"
-
-struct rl_entry {
-	struct rl_entry *prev, *next; /* least recently used first */
-	char *key;
-	int account;                  /* an "account:" record */
-	struct rl_login rec;          /* failures (and where from) */
-	struct rl_addrs known;        /* account: addresses that logged in */
-	int known_loaded;
-	size_t units;                 /* what it counts in t->units */
-};
 
 /* A login check answered after throttle_delay. */
 struct rl_delay {
@@ -70,13 +55,9 @@ struct rl_throttle {
 	int64_t delay_ms;
 	struct rl_net *exempt;
 	int exempt_count;
-	struct rl_table entries;
-	struct rl_entry *lru_first, *lru_last;
-	size_t units;
 	struct rl_delay *delays;
-	/* For the metrics to come. */
-	uint64_t login_failures, logins_throttled, logins_slowed, dropped,
-		dropped_logged;
+	/* For the metrics to come (this instance's). */
+	uint64_t login_failures, logins_throttled, logins_slowed;
 };
 
 static void state_done(void *data, int status)
@@ -87,15 +68,6 @@ static void state_done(void *data, int status)
 		t->host->core->log(t->mod, POSTINO_LOG_ERROR, NULL,
 			     "saving login state failed: %s",
 			     strerror(-status));
-}
-
-/* prefix + name as a state key; -1 when it is too long for one. */
-static int state_key(char *out, size_t size, const char *prefix,
-		     const char *name)
-{
-	int n = snprintf(out, size, "%s%s", prefix, name);
-
-	return n > 0 && (size_t)n < size && n <= RL_STATE_KEY_MAX ? 0 : -1;
 }
 
 /* A state value in a malloc'd buffer; -ENOENT when absent. */
@@ -131,216 +103,115 @@ static int state_read(struct rl_throttle *t, const char *key, char **buf_r,
 	return 0;
 }
 
-/* Writes rec as key, to expire when its newest time leaves window_ms. */
-static void state_save(struct rl_throttle *t, const char *key,
-		       const struct rl_login *rec, int64_t window_ms)
-{
-	int64_t newest = rl_login_newest(rec);
-	size_t size = rl_login_format_size(rec);
-	char *buf = malloc(size);
-	int len = buf != NULL ? rl_login_format(rec, buf, size) : -1;
+/* What a kind of record keeps and how long. */
+enum rl_kind { RL_IP, RL_ACCOUNT, RL_KNOWN };
 
-	if (len > 0 && newest > 0)
-		t->host->policy->state_put(t->mod, key, buf, (size_t)len,
-				   (newest + window_ms) / 1000 + 1,
-				   state_done, t);
-	else if (len < 0)
-		t->host->core->log(t->mod, POSTINO_LOG_ERROR, NULL,
-			     "cannot save %s: out of memory", key);
-	free(buf);
+static int64_t kind_window(const struct rl_throttle *t, enum rl_kind kind)
+{
+	return kind == RL_IP ? t->ip_window_ms
+	       : kind == RL_ACCOUNT ? t->account_window_ms
+				    : t->known_window_ms;
 }
 
-/* ---- records in memory --------------------------------------------------------- */
-
-static int64_t entry_window(const struct rl_throttle *t,
-			    const struct rl_entry *e)
+/* A stored record (len bytes at value, or none) as of now: parsed within
+ * the kind's caps, what left its window dropped. */
+static void record_load(struct rl_throttle *t, enum rl_kind kind,
+			const char *key, const void *value, size_t len,
+			int64_t now, struct rl_login *rec)
 {
-	return e->account ? t->account_window_ms : t->ip_window_ms;
-}
+	uint32_t fails_cap = kind == RL_IP ? (uint32_t)t->ip_failures
+			     : kind == RL_ACCOUNT ? (uint32_t)t->account_failures
+						  : 0;
+	uint32_t addrs_cap = kind == RL_ACCOUNT ? RL_ACCOUNT_ADDRS_MAX
+			     : kind == RL_KNOWN ? RL_KNOWN_MAX : 0;
+	int64_t window = kind_window(t, kind);
 
-static uint32_t entry_fails_cap(const struct rl_throttle *t, int account)
-{
-	return (uint32_t)(account ? t->account_failures : t->ip_failures);
-}
-
-/* Keeps t->units in step with what e holds. */
-static void entry_count(struct rl_throttle *t, struct rl_entry *e)
-{
-	size_t units = 1 + e->rec.fails.n + e->rec.addrs.n + e->known.n;
-
-	t->units = t->units - e->units + units;
-	e->units = units;
-}
-
-/* Forgets what has left the windows at now. */
-static void entry_prune(struct rl_throttle *t, struct rl_entry *e,
-			int64_t now)
-{
-	int64_t window = entry_window(t, e);
-
-	rl_fails_count(&e->rec.fails, now, window);
-	rl_addrs_prune(&e->rec.addrs, now - window);
-	rl_addrs_prune(&e->known, now - t->known_window_ms);
-	entry_count(t, e);
-}
-
-static void lru_unlink(struct rl_throttle *t, struct rl_entry *e)
-{
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		t->lru_first = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		t->lru_last = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_append(struct rl_throttle *t, struct rl_entry *e)
-{
-	e->prev = t->lru_last;
-	e->next = NULL;
-	if (t->lru_last != NULL)
-		t->lru_last->next = e;
-	else
-		t->lru_first = e;
-	t->lru_last = e;
-}
-
-static void entry_free(struct rl_entry *e)
-{
-	rl_login_free(&e->rec);
-	rl_addrs_free(&e->known);
-	free(e->key);
-	free(e);
-}
-
-/* Out of the table, the LRU list and the count (rl_table_sweep's drop). */
-static void entry_drop(void *val, void *ctx)
-{
-	struct rl_entry *e = val;
-	struct rl_throttle *t = ctx;
-
-	lru_unlink(t, e);
-	t->units -= e->units;
-	entry_free(e);
-}
-
-/* Memory stays bounded however many addresses an attacker has: the least
- * recently used records go (their state is written already). */
-static void entries_bound(struct rl_throttle *t, const struct rl_entry *keep)
-{
-	while ((t->entries.count > RL_ENTRIES_MAX || t->units > RL_UNITS_MAX) &&
-	       t->lru_first != NULL && t->lru_first != keep) {
-		struct rl_entry *e = t->lru_first;
-
-		rl_table_take(&t->entries, e->key);
-		entry_drop(e, t);
-		t->dropped++;
-	}
-}
-
-/* The record of key ("ip:ADDR" or "account:NAME"), pruned to now: from
- * memory, else from state; with create, a new empty one when there is
- * none. NULL when there is none, or out of memory. */
-static struct rl_entry *entry_get(struct rl_throttle *t, const char *key,
-				  int account, int64_t now, int create)
-{
-	struct rl_entry *e = rl_table_get(&t->entries, key);
-	char skey[RL_STATE_KEY_MAX + 1], *buf;
-	size_t len;
-
-	if (e != NULL) {
-		lru_unlink(t, e);
-		lru_append(t, e);
-		entry_prune(t, e, now);
-		return e;
-	}
-	e = calloc(1, sizeof(*e));
-	if (e == NULL)
-		return NULL;
-	e->account = account;
-	if (state_key(skey, sizeof(skey), "login:", key) == 0 &&
-	    state_read(t, skey, &buf, &len) == 0) {
-		if (rl_login_parse(&e->rec, buf, len,
-				   entry_fails_cap(t, account),
-				   account ? RL_ACCOUNT_ADDRS_MAX : 0) < 0)
-			t->host->core->log(t->mod, POSTINO_LOG_WARNING, NULL,
-				     "ignoring a malformed %s", skey);
-		free(buf);
-		rl_fails_count(&e->rec.fails, now, entry_window(t, e));
-		rl_addrs_prune(&e->rec.addrs, now - entry_window(t, e));
-	}
-	if ((!create && e->rec.fails.n == 0 && e->rec.addrs.n == 0) ||
-	    (e->key = strdup(key)) == NULL ||
-	    rl_table_put(&t->entries, key, e) < 0) {
-		entry_free(e);
-		return NULL;
-	}
-	lru_append(t, e);
-	entry_count(t, e);
-	entries_bound(t, e);
-	return e;
-}
-
-static void entry_save(struct rl_throttle *t, const struct rl_entry *e)
-{
-	char skey[RL_STATE_KEY_MAX + 1];
-
-	if (state_key(skey, sizeof(skey), "login:", e->key) == 0)
-		state_save(t, skey, &e->rec, entry_window(t, e));
-}
-
-/* The account's known addresses, read from state the first time. */
-static void known_load(struct rl_throttle *t, struct rl_entry *e,
-		       const char *account, int64_t now)
-{
-	char skey[RL_STATE_KEY_MAX + 1], *buf;
-	size_t len;
-	struct rl_login rec = { 0 };
-
-	if (e->known_loaded)
-		return;
-	e->known_loaded = 1;
-	if (state_key(skey, sizeof(skey), "login:known:", account) < 0 ||
-	    state_read(t, skey, &buf, &len) < 0)
-		return;
-	if (rl_login_parse(&rec, buf, len, 0, RL_KNOWN_MAX) < 0)
+	if (value != NULL &&
+	    rl_login_parse(rec, value, len, fails_cap, addrs_cap) < 0)
 		t->host->core->log(t->mod, POSTINO_LOG_WARNING, NULL,
-			     "ignoring a malformed %s", skey);
-	free(buf);
-	rl_addrs_free(&e->known);
-	e->known = rec.addrs;
-	rl_addrs_prune(&e->known, now - t->known_window_ms);
-	entry_count(t, e);
-	entries_bound(t, e);
+			     "ignoring a malformed %s", key);
+	rl_fails_count(&rec->fails, now, window);
+	rl_addrs_prune(&rec->addrs, now - window);
 }
 
-/* addr logged in to account: from now on the account limit never refuses
- * or slows it (for known_address_window). */
-static void known_add(struct rl_throttle *t, const char *account,
-		      const char *addr, int64_t now)
+/* The record of key as the node has it now, into rec (empty when none). */
+static void record_read(struct rl_throttle *t, enum rl_kind kind,
+			const char *key, int64_t now, struct rl_login *rec)
 {
-	char key[RL_KEY_MAX], skey[RL_STATE_KEY_MAX + 1];
-	struct rl_entry *e;
+	char *buf = NULL;
+	size_t len = 0;
 
-	snprintf(key, sizeof(key), "account:%s", account);
-	e = entry_get(t, key, 1, now, 1);
-	if (e == NULL)
-		return;
-	known_load(t, e, account, now);
-	int64_t last = rl_addrs_time(&e->known, addr);
+	if (state_read(t, key, &buf, &len) < 0)
+		buf = NULL;
+	record_load(t, kind, key, buf, len, now, rec);
+	free(buf);
+}
 
-	if (rl_addrs_touch(&e->known, addr, now, RL_KNOWN_MAX) < 0)
-		return;
-	entry_count(t, e);
-	if (last != 0 && now - last < RL_KNOWN_REFRESH_MS)
-		return;
-	struct rl_login rec = { .addrs = e->known };
+/* One change to a record, made by state_update under the host's lock. */
+struct record_change {
+	struct rl_throttle *t;
+	enum rl_kind kind;
+	const char *key;
+	int64_t now;
+	const char *addr;   /* touched with now; NULL: none */
+	int fail;           /* a failure at now */
+	int failed;         /* out of memory */
+};
 
-	if (state_key(skey, sizeof(skey), "login:known:", account) == 0)
-		state_save(t, skey, &rec, t->known_window_ms);
+static int record_change_step(void *data, const void *old, size_t old_len,
+			      void *buf, size_t bufsize, size_t *len_r,
+			      int64_t *expires_at_r)
+{
+	struct record_change *c = data;
+	struct rl_throttle *t = c->t;
+	struct rl_login rec = { 0 };
+	int64_t window = kind_window(t, c->kind);
+	int write = 1, ret = 0;
+
+	record_load(t, c->kind, c->key, old, old_len, c->now, &rec);
+	if (c->fail)
+		ret = rl_fails_add(&rec.fails, c->now, window,
+				   c->kind == RL_IP ? (uint32_t)t->ip_failures
+						    : (uint32_t)t->account_failures);
+	if (ret == 0 && c->addr != NULL) {
+		int64_t last = rl_addrs_time(&rec.addrs, c->addr);
+		/* A known address is written again at most hourly. */
+		if (c->kind == RL_KNOWN && last != 0 &&
+		    c->now - last < RL_KNOWN_REFRESH_MS)
+			write = 0;
+		else
+			ret = rl_addrs_touch(&rec.addrs, c->addr, c->now,
+					     c->kind == RL_KNOWN
+						     ? RL_KNOWN_MAX
+						     : RL_ACCOUNT_ADDRS_MAX) < 0
+				      ? -1 : 0;
+	}
+	int len = -1;
+	int64_t newest = rl_login_newest(&rec);
+	if (ret == 0 && write && rl_login_format_size(&rec) <= bufsize)
+		len = rl_login_format(&rec, buf, bufsize);
+	rl_login_free(&rec);
+	if (!write)
+		return 0;
+	if (len <= 0 || newest <= 0) {
+		c->failed = 1;
+		return 0;
+	}
+	*len_r = (size_t)len;
+	*expires_at_r = (newest + window) / 1000 + 1;
+	return 1;
+}
+
+static void record_change(struct rl_throttle *t, struct record_change *c)
+{
+	int ret = t->host->policy->state_update(t->mod, c->key,
+						record_change_step, c,
+						state_done, t);
+
+	if (ret < -1 || c->failed)
+		t->host->core->log(t->mod, POSTINO_LOG_ERROR, NULL,
+			     "cannot save %s: %s", c->key,
+			     ret < -1 ? strerror(-ret) : "out of memory");
 }
 
 /* ---- the hooks ------------------------------------------------------------------ */
@@ -407,29 +278,34 @@ enum postino_verdict rl_throttle_before(postino_hook_call *call,
 		.ip_limit = (uint32_t)t->ip_failures,
 		.account_limit = (uint32_t)t->account_failures,
 	};
-	struct rl_entry *e;
 
 	if (exempt(t, ev->client_ip))
 		return POSTINO_CONTINUE;
 	rl_client_key(ev->client_ip, addr);
 	if (ev->client_ip != NULL && f.ip_limit > 0) {
-		snprintf(key, sizeof(key), "ip:%s", addr);
-		e = entry_get(t, key, 0, now, 0);
-		f.ip_failures = e != NULL ? e->rec.fails.n : 0;
+		struct rl_login rec = { 0 };
+
+		snprintf(key, sizeof(key), "login:ip:%s", addr);
+		record_read(t, RL_IP, key, now, &rec);
+		f.ip_failures = rec.fails.n;
+		rl_login_free(&rec);
 	}
 	if (have_account && f.account_limit > 0) {
-		snprintf(key, sizeof(key), "account:%s", account);
-		e = entry_get(t, key, 1, now, 0);
-		if (e != NULL) {
-			f.account_failures = e->rec.fails.n;
-			f.failed_here = ev->client_ip != NULL &&
-					rl_addrs_time(&e->rec.addrs, addr) > 0;
-		}
+		struct rl_login rec = { 0 };
+
+		snprintf(key, sizeof(key), "login:account:%s", account);
+		record_read(t, RL_ACCOUNT, key, now, &rec);
+		f.account_failures = rec.fails.n;
+		f.failed_here = ev->client_ip != NULL &&
+				rl_addrs_time(&rec.addrs, addr) > 0;
+		rl_login_free(&rec);
 		/* The known addresses matter only under attack. */
-		if (e != NULL && f.account_failures >= f.account_limit &&
+		if (f.account_failures >= f.account_limit &&
 		    t->known_window_ms > 0 && ev->client_ip != NULL) {
-			known_load(t, e, account, now);
-			f.known = rl_addrs_time(&e->known, addr) > 0;
+			snprintf(key, sizeof(key), "login:known:%s", account);
+			record_read(t, RL_KNOWN, key, now, &rec);
+			f.known = rl_addrs_time(&rec.addrs, addr) > 0;
+			rl_login_free(&rec);
 		}
 	}
 	enum rl_login_verdict verdict = rl_login_decide(&f);
@@ -472,68 +348,41 @@ enum postino_verdict rl_throttle_result(postino_hook_call *call,
 	int64_t now = t->host->core->now_ms();
 	int have_account = rl_lower_copy(account, sizeof(account),
 					 ev->account) == 0;
-	struct rl_entry *e;
 
 	(void)call;
 	if (exempt(t, ev->client_ip))
 		return POSTINO_CONTINUE;
 	rl_client_key(ev->client_ip, addr);
 	if (ev->auth_success) {
+		/* The account limit never refuses or slows this address
+		 * from now on (for known_address_window). */
 		if (have_account && ev->client_ip != NULL &&
-		    t->account_failures > 0 && t->known_window_ms > 0)
-			known_add(t, account, addr, now);
+		    t->account_failures > 0 && t->known_window_ms > 0) {
+			snprintf(key, sizeof(key), "login:known:%s", account);
+			struct record_change c = { .t = t, .kind = RL_KNOWN,
+				.key = key, .now = now, .addr = addr };
+			record_change(t, &c);
+		}
 		return POSTINO_CONTINUE;
 	}
 	t->login_failures++;
 	if (ev->client_ip != NULL && t->ip_failures > 0) {
-		snprintf(key, sizeof(key), "ip:%s", addr);
-		e = entry_get(t, key, 0, now, 1);
-		if (e != NULL &&
-		    rl_fails_add(&e->rec.fails, now, t->ip_window_ms,
-				 entry_fails_cap(t, 0)) == 0) {
-			entry_count(t, e);
-			entry_save(t, e);
-		}
+		snprintf(key, sizeof(key), "login:ip:%s", addr);
+		struct record_change c = { .t = t, .kind = RL_IP, .key = key,
+					   .now = now, .fail = 1 };
+		record_change(t, &c);
 	}
 	if (have_account && t->account_failures > 0) {
-		snprintf(key, sizeof(key), "account:%s", account);
-		e = entry_get(t, key, 1, now, 1);
-		if (e == NULL ||
-		    rl_fails_add(&e->rec.fails, now, t->account_window_ms,
-				 entry_fails_cap(t, 1)) < 0 ||
-		    (ev->client_ip != NULL &&
-		     rl_addrs_touch(&e->rec.addrs, addr, now,
-				    RL_ACCOUNT_ADDRS_MAX) < 0))
-			return POSTINO_CONTINUE;
-		entry_count(t, e);
-		entries_bound(t, e);
-		entry_save(t, e);
+		snprintf(key, sizeof(key), "login:account:%s", account);
+		struct record_change c = { .t = t, .kind = RL_ACCOUNT,
+			.key = key, .now = now, .fail = 1,
+			.addr = ev->client_ip != NULL ? addr : NULL };
+		record_change(t, &c);
 	}
 	return POSTINO_CONTINUE;
 }
 
-/* ---- pruning, set-up ------------------------------------------------------------ */
-
-static int entry_keep(void *val, void *ctx)
-{
-	struct rl_entry *e = val;
-	struct rl_throttle *t = ctx;
-
-	entry_prune(t, e, t->host->core->now_ms());
-	return e->rec.fails.n > 0 || e->rec.addrs.n > 0;
-}
-
-void rl_throttle_prune(struct rl_throttle *t)
-{
-	rl_table_sweep(&t->entries, entry_keep, entry_drop, t);
-	if (t->dropped > t->dropped_logged) {
-		t->host->core->log(t->mod, POSTINO_LOG_WARNING, NULL,
-			     "login records over the memory bound: %" PRIu64
-			     " least recently used dropped from memory",
-			     t->dropped - t->dropped_logged);
-		t->dropped_logged = t->dropped;
-	}
-}
+/* ---- set-up ------------------------------------------------------------------- */
 
 int rl_throttle_new(postino_mod *mod, const struct postino_host *host,
 		    struct rl_throttle **throttle_r)
@@ -615,7 +464,6 @@ void rl_throttle_free(struct rl_throttle **throttle)
 			     " logins_throttled=%" PRIu64 " logins_slowed=%"
 			     PRIu64, t->login_failures, t->logins_throttled,
 			     t->logins_slowed);
-	rl_table_sweep(&t->entries, NULL, entry_drop, t);
 	free(t->exempt);
 	free(t);
 }

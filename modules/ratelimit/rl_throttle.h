@@ -1,10 +1,8 @@
 /* ratelimit.so's login throttling: the AUTH_BEFORE_VERIFY and
  * AUTH_RESULT hooks, for every protocol alike (the host runs them inside
  * auth_verify). What is decided is rl_login.h's rule; this file keeps the
- * records it looks at: in memory (the truth while the daemon runs,
- * bounded, least recently used dropped first) and in the module's state
- * (written through on every change, read back the first time a record is
- * needed, so a restart forgets nothing). */
+ * records it looks at in the module's state: the one copy every worker's
+ * instance reads and updates atomically, kept across restarts. */
 #ifndef RL_THROTTLE_H
 #define RL_THROTTLE_H
 
@@ -28,9 +26,5 @@ enum postino_verdict rl_throttle_before(postino_hook_call *call,
 enum postino_verdict rl_throttle_result(postino_hook_call *call,
 					const struct postino_hook_event *ev,
 					void *data);
-
-/* Drops the records with nothing left in their windows (from the
- * module's prune timer). */
-void rl_throttle_prune(struct rl_throttle *t);
 
 #endif

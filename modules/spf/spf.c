@@ -247,11 +247,18 @@ static void check_timeout(void *data)
 	struct spf_check *c = data;
 	struct spf_answer a;
 
+	/* c->answer is the work's until its done callback: the identity
+	 * is taken again from what the check was given, as spf_eval does. */
+	const char *at = strrchr(c->mail_from, '@');
+	const char *domain = c->mail_from[0] != '\0'
+				     ? (at != NULL ? at + 1 : c->mail_from)
+				     : c->helo;
+
 	memset(&a, 0, sizeof(a));
 	a.result = SPF_RES_TEMPERROR;
 	a.helo_identity = c->mail_from[0] == '\0';
 	snprintf(a.domain, sizeof(a.domain), "%s",
-		 c->answer.domain[0] != '\0' ? c->answer.domain : "-");
+		 domain != NULL && domain[0] != '\0' ? domain : "-");
 	snprintf(a.problem, sizeof(a.problem), "DNS timeout after %" PRId64
 		 " ms", c->s->timeout_ms);
 	c->s->timeouts++;

@@ -12,15 +12,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make_cert(d):
-    """A throw-away self-signed certificate for localhost in directory d;
-    returns (cert, key) paths."""
-    key, cert, tmpl = (os.path.join(d, n) for n in ("key.pem", "cert.pem", "t.cfg"))
+def make_cert(d, kind="ecdsa"):
+    """A throw-away self-signed certificate for localhost in directory d,
+    its key ECDSA P-256 or (kind "rsa") RSA-2048; returns (cert, key)
+    paths."""
+    key, cert, tmpl = (os.path.join(d, f"{kind}-{n}")
+                       for n in ("key.pem", "cert.pem", "t.cfg"))
     with open(tmpl, "w") as f:
         f.write('cn = "localhost"\ndns_name = "localhost"\nexpiration_days = 2\n'
                 "tls_www_server\nsigning_key\nencryption_key\n")
-    for args in (["--generate-privkey", "--key-type=ecdsa", "--curve=secp256r1",
-                  "--outfile", key],
+    keygen = (["--key-type=ecdsa", "--curve=secp256r1"] if kind == "ecdsa"
+              else ["--key-type=rsa", "--bits=2048"])
+    for args in (["--generate-privkey"] + keygen + ["--outfile", key],
                  ["--generate-self-signed", "--load-privkey", key, "--template",
                   tmpl, "--outfile", cert]):
         subprocess.run(["certtool"] + args, check=True, capture_output=True)
@@ -85,6 +88,29 @@ def pss_kib(pids):
     return total
 
 
+def proc_cpu(pid, children=False):
+    """User + system seconds of pid (and, with children, of its reaped
+    children)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root_pid):
+    """CPU seconds of a forking server: the root with every child it has
+    reaped, plus the children still running."""
+    total = 0.0
+    for pid in process_tree(root_pid):
+        try:
+            total += proc_cpu(pid, children=pid == root_pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
 def process_tree(root_pid):
     """root_pid and all its descendants."""
     children = {}
@@ -113,8 +139,11 @@ class Postino:
 
     name = "postino"
 
-    def __init__(self, build, d, cert, key, log_level="warning"):
+    def __init__(self, build, d, cert, key, log_level="warning", workers=None):
         self.build, self.d = build, d
+        self.log_level, self.workers = log_level, workers
+        if workers is not None:
+            self.name = f"postino w={workers}"
         self.mx_port, self.submission_port = free_port(), free_port()
         self.pop3s_port = free_port()
         self.has_imap = os.path.exists(os.path.join(build, "modules", "imap.so"))
@@ -122,10 +151,8 @@ class Postino:
         self.conf = os.path.join(d, "postino.conf")
         self.proc = None
         os.makedirs(os.path.join(d, "modules.d"), exist_ok=True)
-        with open(self.conf, "w") as f:
-            f.write(f"[server]\nstate_dir = {d}/var\nmodules_dir = {build}/modules\n"
-                    f"log_level = {log_level}\n[tls]\ncert = {cert}\nkey = {key}\n"
-                    f"[queue]\nrelayhost = 127.0.0.1:{free_port()}\n")
+        self.relay_port = free_port()
+        self._write_conf(cert, key)
         limits = "max_connections = 50000\nmax_connections_per_ip = 50000\n"
         with open(os.path.join(d, "modules.d", "smtp.conf"), "w") as f:
             f.write("[module]\nload = smtp\n"
@@ -146,6 +173,28 @@ class Postino:
         self.daemon = [f"{build}/core/daemon/postinod", "-c", self.conf]
         subprocess.run(self.daemon + ["--init"], check=True, capture_output=True)
         self.cli(["domain", "add", DOMAIN])
+
+    def _write_conf(self, cert, key):
+        workers = (f"workers = {self.workers}\n" if self.workers is not None
+                   else "")
+        with open(self.conf, "w") as f:
+            f.write(f"[server]\nstate_dir = {self.d}/var\n"
+                    f"modules_dir = {self.build}/modules\n"
+                    f"log_level = {self.log_level}\n{workers}"
+                    f"[tls]\ncert = {cert}\nkey = {key}\n"
+                    f"[queue]\nrelayhost = 127.0.0.1:{self.relay_port}\n")
+
+    def set_cert(self, cert, key):
+        """Serves another certificate from now on (SIGHUP)."""
+        import signal
+        self._write_conf(cert, key)
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+
+    def cpu_seconds(self):
+        """CPU time (user + system) postinod has used, all threads."""
+        return proc_cpu(self.proc.pid)
 
     def cli(self, args, stdin=None):
         subprocess.run([f"{self.build}/core/cli/postino", "-c", self.conf] + args,

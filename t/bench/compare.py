@@ -304,10 +304,12 @@ def header(build, args, rounds, commit):
             + (f"; sizes changed: {', '.join(args.set)}" if args.set else "") + "\n")
 
 
-def write_doc(path, text):
+def write_doc(path, text, block="results"):
+    """Replaces the text between <!-- BLOCK:begin --> and <!-- BLOCK:end -->
+    of path."""
     with open(path) as f:
         doc = f.read()
-    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
     i, j = doc.index(begin) + len(begin), doc.index(end)
     with open(path, "w") as f:
         f.write(doc[:i] + "\n" + text + "\n" + doc[j:])

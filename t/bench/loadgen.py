@@ -4,6 +4,7 @@ t/bench/compare.py: every server gets the same client code and, for the
 same seed, the same sequence of commands. Each workload also runs alone:
 
     loadgen.py imap-mixed PORT USER --clients 50 --seconds 20 --seed 1
+    loadgen.py imap-logins PORT USER[,USER...] --clients 10 --seconds 15
     loadgen.py handshakes PORT --seconds 10 --concurrency 4
 
 and prints one JSON line with its counts and latencies. Passwords are the
@@ -221,6 +222,31 @@ async def imap_mixed(port, user, clients, seconds, seed):
     return {"ops": len(lat), "seconds": elapsed, "lat": lat, "counts": counts}
 
 
+async def imap_logins(port, users, clients, seconds):
+    """The login-heavy mix, as imaptest's default profile opens and closes
+    sessions: each client connects (a full TLS handshake), LOGINs, SELECTs
+    INBOX, FETCHes the flags and headers of the first messages and LOGOUTs,
+    then starts again, cycling over users. Returns the sessions completed
+    and their latencies (connect to LOGOUT answered)."""
+    lat = []
+    deadline = time.monotonic() + seconds
+
+    async def client(i):
+        n = i
+        while time.monotonic() < deadline:
+            t = time.monotonic()
+            c = await Imap.connect(port)
+            await c.login(users[n % len(users)])
+            await c.cmd(b"SELECT INBOX")
+            await c.cmd(b"FETCH 1:5 (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])")
+            await c.close()
+            lat.append(time.monotonic() - t)
+            n += clients
+    t = time.monotonic()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return {"sessions": len(lat), "seconds": time.monotonic() - t, "lat": lat}
+
+
 async def imap_big_select(port, user):
     """SELECT INBOX + FETCH 1:* (UID FLAGS): seconds and message count."""
     c = await Imap.connect(port)
@@ -303,7 +329,8 @@ async def open_idle(proto, port, users, batch=50):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("workload", choices=("imap-mixed", "handshakes"))
+    ap.add_argument("workload", choices=("imap-mixed", "imap-logins",
+                                         "handshakes"))
     ap.add_argument("port", type=int)
     ap.add_argument("user", nargs="?")
     ap.add_argument("--clients", type=int, default=50)
@@ -313,6 +340,9 @@ def main():
     a = ap.parse_args()
     if a.workload == "imap-mixed":
         res = asyncio.run(imap_mixed(a.port, a.user, a.clients, a.seconds, a.seed))
+    elif a.workload == "imap-logins":
+        res = asyncio.run(imap_logins(a.port, a.user.split(","), a.clients,
+                                      a.seconds))
     else:
         res = asyncio.run(handshakes(a.port, a.seconds, a.concurrency))
     json.dump(res, sys.stdout)

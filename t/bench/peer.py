@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import time
 
-from benchlib import DOMAIN, free_port, process_tree, wait_port
+from benchlib import DOMAIN, free_port, process_tree, tree_cpu, wait_port
 
 MASTER_CF = """\
 smtp      inet  n       -       n       -       -       smtpd
@@ -45,8 +45,18 @@ class Peer:
     name = "postfix+dovecot"
     has_imap = True
 
-    def __init__(self, d, cert, key, users, password_hash):
+    def __init__(self, d, cert, key, users, password_hash, mode=None,
+                 auth_cache=False):
+        """mode None or "default": Dovecot's login processes as shipped
+        (service_count = 1: a new imap-login/pop3-login process per
+        connection); "hp": its high-performance mode (service_count = 0,
+        process_min_avail = the number of CPUs: each login process serves
+        many connections). auth_cache: auth_cache_size = 10M."""
         self.d = d
+        self.mode, self.auth_cache = mode, auth_cache
+        if mode is not None:
+            self.name = f"dovecot {mode}"
+        self.password_hash = password_hash
         os.chmod(d, 0o755)   # Dovecot's and Postfix's own users traverse it
         self.smtp_port, self.lmtp_port = free_port(), free_port()
         self.pop3s_port, self.imaps_port = free_port(), free_port()
@@ -69,6 +79,11 @@ class Peer:
             shutil.copy(p, dc)
         self.passwd = os.path.join(dc, "users")
         self.write_users(self._users, password_hash)
+        login = ""
+        if self.mode == "hp":
+            login = (f"  service_count = 0\n"
+                     f"  process_min_avail = {os.cpu_count()}\n")
+        extra = "auth_cache_size = 10M\n" if self.auth_cache else ""
         with open(self.dc_conf, "w") as f:
             f.write(f"""\
 # Private benchmark instance: 127.0.0.1 only, defaults everywhere else
@@ -87,7 +102,7 @@ mail_gid = {nobody.pw_gid}
 first_valid_uid = 1
 first_valid_gid = 1
 auth_mechanisms = plain
-passdb {{
+{extra}passdb {{
   driver = passwd-file
   args = scheme=CRYPT {self.passwd}
 }}
@@ -114,7 +129,7 @@ service pop3 {{
 }}
 service imap-login {{
   process_limit = 20000
-  inet_listener imap {{
+{login}  inet_listener imap {{
     port = 0
   }}
   inet_listener imaps {{
@@ -124,7 +139,7 @@ service imap-login {{
 }}
 service pop3-login {{
   process_limit = 20000
-  inet_listener pop3 {{
+{login}  inet_listener pop3 {{
     port = 0
   }}
   inet_listener pop3s {{
@@ -230,6 +245,25 @@ biff = no
     def pids(self):
         """Every Dovecot process (the ones serving mail clients)."""
         return process_tree(self.dovecot_master_pid())
+
+    def postfix_master_pid(self):
+        with open(os.path.join(self.pf_dir, "queue", "pid",
+                               "master.pid")) as f:
+            return int(f.read().split()[0])
+
+    def cpu_seconds(self, postfix=False):
+        """CPU time of every Dovecot process, those that ended included
+        (and of Postfix's with postfix)."""
+        total = tree_cpu(self.dovecot_master_pid())
+        if postfix:
+            total += tree_cpu(self.postfix_master_pid())
+        return total
+
+    def set_cert(self, cert, key):
+        """Serves another certificate from now on (doveadm reload)."""
+        self._write_dovecot(cert, key, self.password_hash)
+        subprocess.run(["doveadm", "-c", self.dc_conf, "reload"], check=True)
+        time.sleep(1.0)
 
     def stop(self):
         if not self.running:

@@ -43,6 +43,9 @@ INIT_FAILS_DIR = os.path.join(BUILD_ROOT, "t", "abi", "init_fails")
 PRERELEASE_DIR = os.path.join(BUILD_ROOT, "t", "abi", "prerelease")
 
 VERSION = "0.1.0"
+# [server] workers of every server the tests start: the suite runs once
+# with 1 and once with 2 (t/integration/meson.build).
+TEST_WORKERS = os.environ.get("POSTINO_TEST_WORKERS", "1")
 READY_TIMEOUT = 20.0   # the "postinod ready" line
 WAIT_TIMEOUT = 20.0    # any other awaited log line or state
 STOP_TIMEOUT = 60.0    # SIGTERM to exit (leak checking takes a while)
@@ -108,6 +111,18 @@ def binaries_missing():
 def normalize_row(line):
     """'sample     1.0.0   1.0   ready' -> 'sample 1.0.0 1.0 ready'."""
     return " ".join(line.split())
+
+
+def module_rows(out):
+    """The table of `postino module list`, rows normalized: the lines up
+    to the blank one before the note on workers (printed with more than
+    one)."""
+    rows = []
+    for line in out.splitlines():
+        if not line.strip():
+            break
+        rows.append(normalize_row(line))
+    return rows
 
 
 def line_of(path, needle):
@@ -311,6 +326,7 @@ class Env:
             "modules_conf_dir": self.modules_conf_dir,
             "log_level": "debug",
             "log_target": "stderr",
+            "workers": TEST_WORKERS,
         }
         for key, value in (server or {}).items():
             if value is None:

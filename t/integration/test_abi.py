@@ -18,7 +18,7 @@ import unittest
 
 import harness
 from harness import (BUILD_ROOT, EX_CONFIG, EX_DATAERR, MODULES_DIR,
-                     PRERELEASE_DIR, SOURCE_ROOT, normalize_row)
+                     PRERELEASE_DIR, SOURCE_ROOT, module_rows)
 
 SAMPLE_C = os.path.join(SOURCE_ROOT, "t", "abi", "sample.c")
 # Symbols a linker may add to .dynsym on its own; nothing else is allowed.
@@ -189,7 +189,7 @@ class LoadCase(harness.TestCase):
         self.assertNotIn("postinod ready", err)
         r = env.cli("module", "list")
         self.assertEqual(r.code, EX_CONFIG, repr(r))
-        rows = [normalize_row(l) for l in r.out.splitlines()]
+        rows = module_rows(r.out)
         self.assertEqual(len(rows), 2, r.out)
         self.assertTrue(rows[1].startswith(listed), rows)
         return err
@@ -206,7 +206,7 @@ class Load(LoadCase):
         self.assertIn("is valid (1 modules)", out)
         r = env.cli_ok("module", "list")
         self.assertIn("sample 1.0.0 1.1 ready",
-                      [normalize_row(l) for l in r.out.splitlines()])
+                      module_rows(r.out))
         env.init()
         env.cli_ok("domain", "add", "example.test")
         env.cli_fails(EX_DATAERR, "postino: password refused: 5.7.0 sample: "
@@ -308,7 +308,7 @@ class Load(LoadCase):
         self.assertEqual(code, 0, out + err)
         r = env.cli_ok("module", "list")
         self.assertIn("sample 1.0.0 1.1 ready",
-                      [normalize_row(l) for l in r.out.splitlines()])
+                      module_rows(r.out))
         env.init()
         d = env.start()
         d.wait_for("info sample: first tick greeting=hello")

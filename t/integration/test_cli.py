@@ -8,7 +8,7 @@ import unittest
 import harness
 from harness import (EX_CANTCREAT, EX_CONFIG, EX_DATAERR, EX_NOINPUT,
                      EX_NOUSER, EX_USAGE, INIT_FAILS_DIR, POSTINO,
-                     normalize_row)
+                     module_rows)
 
 GENERATED_RE = re.compile(
     r"^password for (\S+): ([a-km-zA-HJ-NP-Z2-9]{16})$")
@@ -572,14 +572,28 @@ class Modules(CliTest):
 
     def test_list_ready(self):
         r = self.env.cli_ok("module", "list")
-        rows = [normalize_row(l) for l in r.out.splitlines()]
+        rows = module_rows(r.out)
         self.assertEqual(rows, [self.HEADER, "sample 1.0.0 1.1 ready"])
+
+    def test_list_names_the_workers(self):
+        """With more than one worker postinod runs an instance of each
+        module per worker: the list says so under the table."""
+        env = self.env
+        note = ("postinod runs 3 workers, each with its own instance of "
+                "every module above.")
+        env.write_config(server={"workers": "3"})
+        r = env.cli_ok("module", "list")
+        self.assertEqual(r.out.splitlines()[-2:], ["", note])
+        env.write_config(server={"workers": "1"})
+        r = env.cli_ok("module", "list")
+        self.assertNotIn("workers", r.out)
+        self.assertEqual(len(module_rows(r.out)), len(r.out.splitlines()))
 
     def test_list_without_modules(self):
         env = self.env
         env.remove_module("sample")
         r = env.cli_ok("module", "list")
-        self.assertEqual([normalize_row(l) for l in r.out.splitlines()],
+        self.assertEqual(module_rows(r.out),
                          [self.HEADER])
 
     def test_list_without_database(self):
@@ -587,7 +601,7 @@ class Modules(CliTest):
         os.unlink(env.db_path)
         r = env.cli_ok("module", "list")
         self.assertIn("sample 1.0.0 1.1 ready",
-                      [normalize_row(l) for l in r.out.splitlines()])
+                      module_rows(r.out))
         self.assertFalse(os.path.exists(env.db_path))
 
     def test_list_failed(self):
@@ -595,7 +609,7 @@ class Modules(CliTest):
         env.write_config(modules_dir=INIT_FAILS_DIR)
         r = env.cli("module", "list")
         self.assertEqual(r.code, EX_CONFIG, repr(r))
-        rows = [normalize_row(l) for l in r.out.splitlines()]
+        rows = module_rows(r.out)
         self.assertEqual(rows, [self.HEADER, "sample 1.0.0 1.1 failed: "
                                 "init failed: Operation not permitted"])
         self.assertIn("error sample: init fails on purpose", r.err)

@@ -176,7 +176,7 @@ class NetLimitsTest(harness.TestCase):
             log.count(" disconnect reason=")
 
     def refusals(self, source):
-        return re.findall(r"warning net sid=\w+: refused client=" +
+        return re.findall(r"warning net (?:w=\d+ )?sid=\w+: refused client=" +
                           re.escape(source) + r" listener=(\S+): (.*)",
                           self.d.log())
 

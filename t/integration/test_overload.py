@@ -389,7 +389,7 @@ class OverloadTest(harness.TestCase):
             r'disconnect reason="command timeout"', self.d.log()))
             >= len(ports), "the command-timeout disconnects logged")
         log = self.d.log()
-        cut = re.findall(r"warning net sid=(\w+): command timeout "
+        cut = re.findall(r"warning net (?:w=\d+ )?sid=(\w+): command timeout "
                          r"client=127\.0\.0\.1:(\d+) listener=" +
                          re.escape(listener) +
                          f": no complete line within {COMMAND_TIMEOUT} s",

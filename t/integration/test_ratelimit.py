@@ -23,17 +23,18 @@ import unittest
 
 import harness
 from harness import (EX_USAGE, IO_TIMEOUT, MODULES_DIR, SOURCE_ROOT,
-                     make_cert, normalize_row, tls_client_context)
+                     make_cert, module_rows, normalize_row,
+                     tls_client_context)
 
 HOST = "mail.example.test"
 HELO = "client.example.test"
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 PASSWORDS = {ALICE: "Alice-Secret-4711", BOB: "Bob-Secret-0815"}
-RL_C = ("ratelimit.c", "rl_window.c", "rl_table.c", "rl_login.c",
+RL_C = ("ratelimit.c", "rl_window.c", "rl_login.c",
         "rl_throttle.c")
 RL_SOURCES = [os.path.join(SOURCE_ROOT, "modules", "ratelimit", name)
-              for name in RL_C + ("rl_window.h", "rl_table.h", "rl_login.h",
+              for name in RL_C + ("rl_window.h", "rl_login.h",
                                   "rl_throttle.h")]
 TEMPFAIL = "454 4.7.0 Temporary authentication failure"
 AUTH_OK = "235 2.7.0 Authentication successful"
@@ -630,7 +631,7 @@ class OutOfTree(harness.TestCase):
         self.env.write_config(modules_dir=mods)
         self.env.write_module("ratelimit", {"limit": "7"})
         r = self.env.cli_ok("module", "list")
-        rows = [normalize_row(line) for line in r.out.splitlines()]
+        rows = module_rows(r.out)
         self.assertIn("ratelimit 1.0.0 1.1 ready", rows, r.out)
         self.env.init()
         r = self.env.cli_ok("ratelimit", "show", ALICE)

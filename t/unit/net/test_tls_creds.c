@@ -77,16 +77,23 @@ static void write_file(const char *path, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-static void make_key(const char *name)
+static void make_key_of(const char *name, const char *type)
 {
-	const char *args[] = { "--generate-privkey", "--key-type=ecdsa",
-			       "--outfile", cert_path(name), NULL };
+	const char *args[] = { "--generate-privkey", type, "--outfile",
+			       cert_path(name), NULL };
 
 	run_certtool(args);
 }
 
-/* A self-signed server certificate for host (CN and DNS SAN). */
-static void make_cert(const char *name, const char *host)
+static void make_key(const char *name)
+{
+	make_key_of(name, "--key-type=ecdsa");
+}
+
+/* A self-signed server certificate for host (CN and DNS SAN), its key
+ * made with key_type (a certtool option). */
+static void make_cert_of(const char *name, const char *host,
+			 const char *key_type)
 {
 	char key[64], crt[64], tmpl[64], text[256];
 
@@ -98,7 +105,7 @@ static void make_cert(const char *name, const char *host)
 		 "tls_www_server\nsigning_key\n",
 		 host, host);
 	write_file(cert_path(tmpl), text);
-	make_key(key);
+	make_key_of(key, key_type);
 	{
 		const char *args[] = { "--generate-self-signed",
 				       "--load-privkey", cert_path(key),
@@ -107,6 +114,11 @@ static void make_cert(const char *name, const char *host)
 
 		run_certtool(args);
 	}
+}
+
+static void make_cert(const char *name, const char *host)
+{
+	make_cert_of(name, host, "--key-type=ecdsa");
 }
 
 static void suite_setup(void)
@@ -120,6 +132,8 @@ static void suite_setup(void)
 	make_cert("mail", "mail.example.test");
 	make_cert("wild", "*.other.test");
 	make_cert("mailother", "mail.other.test");
+	make_cert_of("rsa", "localhost", "--key-type=rsa");
+	make_cert_of("rsa2", "localhost", "--key-type=rsa");
 	make_key("stray.key");
 	write_file(cert_path("garbage.pem"), "not a certificate\n");
 }
@@ -721,6 +735,133 @@ static void set_value(struct config *config, const char *name,
 	ck_abort_msg("no %s in [tls %s]", key, name != NULL ? name : "");
 }
 
+/* The public key algorithm of the certificate the client received. */
+static int peer_pk(gnutls_session_t client)
+{
+	const gnutls_datum_t *chain;
+	unsigned count = 0;
+	gnutls_x509_crt_t crt;
+
+	chain = gnutls_certificate_get_peers(client, &count);
+	ck_assert_ptr_nonnull(chain);
+	ck_assert_int_eq(gnutls_x509_crt_init(&crt), 0);
+	ck_assert_int_eq(gnutls_x509_crt_import(crt, &chain[0],
+						GNUTLS_X509_FMT_DER),
+			 0);
+	int pk = gnutls_x509_crt_get_pk_algorithm(crt, NULL);
+	gnutls_x509_crt_deinit(crt);
+	return pk;
+}
+
+static int served_pk(struct tls_creds *creds, const char *priority)
+{
+	struct link link;
+
+	link_open(&link, creds, NULL, priority, NULL);
+	link_handshake(&link);
+	assert_handshake_ok(&link);
+	int pk = peer_pk(link.client.session);
+	link_close(&link);
+	return pk;
+}
+
+/* An ECDSA and an RSA certificate for the same name, as operators run
+ * while clients migrate: each client gets one its signature algorithms
+ * accept, in TLS 1.3 and 1.2. */
+START_TEST(rsa_and_ecdsa_for_one_name)
+{
+	char extra[512];
+
+	snprintf(extra, sizeof(extra), "alt_cert = %s\nalt_key = %s\n",
+		 cert_path("rsa.crt"), cert_path("rsa.key"));
+	struct config *config = load_config(extra);
+	struct tls_creds *creds = load_creds(config);
+
+	ck_assert_int_eq(served_pk(creds, "NORMAL:-SIGN-ALL:"
+				   "+SIGN-ECDSA-SECP256R1-SHA256"),
+			 GNUTLS_PK_ECDSA);
+	ck_assert_int_eq(served_pk(creds, "NORMAL:-SIGN-ALL:"
+				   "+SIGN-RSA-PSS-RSAE-SHA256"),
+			 GNUTLS_PK_RSA);
+	ck_assert_int_eq(served_pk(creds, "NORMAL:-VERS-ALL:+VERS-TLS1.2:"
+				   "-KX-ALL:+ECDHE-RSA"),
+			 GNUTLS_PK_RSA);
+	ck_assert_int_eq(served_pk(creds, "NORMAL:-VERS-ALL:+VERS-TLS1.2:"
+				   "-KX-ALL:+ECDHE-ECDSA"),
+			 GNUTLS_PK_ECDSA);
+	tls_creds_unref(&creds);
+	config_free(&config);
+}
+END_TEST
+
+/* An RSA key signs through libcrypto (tls_rsa.c): TLS 1.3 (PSS) and 1.2
+ * (PKCS#1 v1.5 under ECDHE) handshakes complete, the client checking the
+ * signatures against the certificate; a key of another certificate is
+ * refused at load; static RSA key exchange, which would need the key to
+ * decrypt, is not offered. */
+START_TEST(rsa_signed_by_libcrypto)
+{
+	char extra[512];
+	struct config *config;
+	struct tls_creds *creds = NULL;
+	struct link link;
+
+	snprintf(extra, sizeof(extra), "[server]\n[tls]\ncert = %s\nkey = %s\n",
+		 cert_path("rsa.crt"), cert_path("rsa.key"));
+	write_file(cert_path("rsa.conf"), extra);
+	ck_assert_int_eq(config_load(cert_path("rsa.conf"), &config, err,
+				     sizeof(err)), 0);
+	creds = load_creds(config);
+	for (const char *const *p = (const char *const[]){
+		     "NORMAL:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA256",
+		     "NORMAL:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA512",
+		     "NORMAL:-VERS-ALL:+VERS-TLS1.2:-SIGN-ALL:+SIGN-RSA-SHA256",
+		     "NORMAL:-VERS-ALL:+VERS-TLS1.2:-SIGN-ALL:+SIGN-RSA-SHA384",
+		     NULL };
+	     *p != NULL; p++)
+		ck_assert_int_eq(served_pk(creds, *p), GNUTLS_PK_RSA);
+	link_open(&link, creds, NULL, "NORMAL:-VERS-ALL:+VERS-TLS1.2:"
+		  "-KX-ALL:+RSA", NULL);
+	link_handshake(&link);
+	ck_assert_int_ne(link.server.error, 0);
+	link_close(&link);
+	tls_creds_unref(&creds);
+	config_free(&config);
+
+	snprintf(extra, sizeof(extra), "[server]\n[tls]\ncert = %s\nkey = %s\n",
+		 cert_path("rsa.crt"), cert_path("rsa2.key"));
+	write_file(cert_path("rsa.conf"), extra);
+	ck_assert_int_eq(config_load(cert_path("rsa.conf"), &config, err,
+				     sizeof(err)), 0);
+	ck_assert_int_eq(tls_creds_load(config, NULL, &ticket_key, &creds,
+					err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "[tls] key does not match cert") != NULL,
+		      "%s", err);
+	config_free(&config);
+}
+END_TEST
+
+START_TEST(alt_key_not_matching)
+{
+	char extra[512];
+	struct config *config;
+	struct tls_creds *creds = NULL;
+
+	snprintf(extra, sizeof(extra), "alt_cert = %s\nalt_key = %s\n",
+		 cert_path("rsa.crt"), cert_path("default.key"));
+	config = load_config(extra);
+	ck_assert_int_eq(tls_creds_load(config, NULL, &ticket_key, &creds,
+					err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_null(creds);
+	ck_assert_msg(strstr(err, "[tls] alt_key does not match alt_cert") !=
+			      NULL,
+		      "%s", err);
+	config_free(&config);
+}
+END_TEST
+
 START_TEST(missing_cert_file)
 {
 	struct config *config = load_config("");
@@ -935,6 +1076,9 @@ static Suite *tls_creds_suite(void)
 	tcase_add_test(tc, custom_priority);
 	tcase_add_test(tc, resumption_by_ticket);
 	tcase_add_test(tc, resumption_across_reload);
+	tcase_add_test(tc, rsa_and_ecdsa_for_one_name);
+	tcase_add_test(tc, alt_key_not_matching);
+	tcase_add_test(tc, rsa_signed_by_libcrypto);
 	tcase_add_test(tc, missing_cert_file);
 	tcase_add_test(tc, key_not_matching_cert);
 	tcase_add_test(tc, not_a_certificate);

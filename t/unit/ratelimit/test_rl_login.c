@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "rl_login.h"
-#include "rl_table.h"
 
 Suite *rl_login_suite(void);
 
@@ -226,51 +225,6 @@ START_TEST(test_distributed_attack)
 }
 END_TEST
 
-static int keep_odd(void *val, void *ctx)
-{
-	(void)ctx;
-	return (*(int *)val) % 2 == 1;
-}
-
-static void drop_int(void *val, void *ctx)
-{
-	(*(int *)ctx)++;
-	free(val);
-}
-
-START_TEST(test_table)
-{
-	struct rl_table t = { 0 };
-	char key[16];
-	int dropped = 0;
-
-	for (int i = 0; i < 3000; i++) {
-		int *v = malloc(sizeof(*v));
-
-		ck_assert_ptr_nonnull(v);
-		*v = i;
-		snprintf(key, sizeof(key), "k%d", i);
-		ck_assert_int_eq(rl_table_put(&t, key, v), 0);
-	}
-	ck_assert_uint_eq(t.count, 3000);
-	ck_assert_int_eq(*(int *)rl_table_get(&t, "k1234"), 1234);
-	ck_assert_ptr_null(rl_table_get(&t, "k3000"));
-	int *v = rl_table_take(&t, "k1234");
-	ck_assert_int_eq(*v, 1234);
-	free(v);
-	ck_assert_ptr_null(rl_table_take(&t, "k1234"));
-	ck_assert_ptr_null(rl_table_get(&t, "k1234"));
-	ck_assert_uint_eq(t.count, 2999);
-	rl_table_sweep(&t, keep_odd, drop_int, &dropped);
-	ck_assert_int_eq(dropped, 1499);
-	ck_assert_uint_eq(t.count, 1500);
-	ck_assert_ptr_nonnull(rl_table_get(&t, "k1"));
-	ck_assert_ptr_null(rl_table_get(&t, "k2"));
-	rl_table_sweep(&t, NULL, drop_int, &dropped);
-	ck_assert_uint_eq(t.count, 0);
-}
-END_TEST
-
 START_TEST(test_lower_copy)
 {
 	char out[8];
@@ -294,7 +248,6 @@ Suite *rl_login_suite(void)
 	tcase_add_test(tc, test_login_serialise);
 	tcase_add_test(tc, test_decide);
 	tcase_add_test(tc, test_distributed_attack);
-	tcase_add_test(tc, test_table);
 	tcase_add_test(tc, test_lower_copy);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,11 +1,13 @@
-/* yescrypt hashing and the asynchronous login check. */
+/* yescrypt hashing, the asynchronous login check and its cache. */
 #include <check.h>
 #include <crypt.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth_cache.h"
 #include "auth/password.h"
+#include "config/config.h"
 #include "test_util.h"
 
 /* "$y$j9T$salt$hash" -> length of "$y$j9T$": the cost parameters. */
@@ -89,14 +91,16 @@ END_TEST
 struct answer {
 	int done;
 	enum auth_result result;
+	int cached;
 };
 
-static void on_auth(void *data, enum auth_result result)
+static void on_auth(void *data, enum auth_result result, int cached)
 {
 	struct answer *a = data;
 
 	a->done++;
 	a->result = result;
+	a->cached = cached;
 }
 
 static int job_users(struct store_txn *txn, void *data)
@@ -121,13 +125,15 @@ static int job_users(struct store_txn *txn, void *data)
 	return ret;
 }
 
-static enum auth_result auth(struct fixture *fx, const char *address,
-			     const char *password, uint64_t *hashes_r)
+static enum auth_result auth_cached(struct fixture *fx,
+				    struct auth_cache *cache,
+				    const char *address, const char *password,
+				    uint64_t *hashes_r, int *cached_r)
 {
 	struct answer a = { 0 };
 
-	ck_assert_int_eq(auth_verify_async(&fx->loop, fx->store, address,
-					   password, on_auth, &a),
+	ck_assert_int_eq(auth_verify_async(&fx->loop, fx->store, cache,
+					   address, password, on_auth, &a),
 			 0);
 	/* Never answered from inside the call. */
 	ck_assert_int_eq(a.done, 0);
@@ -135,7 +141,15 @@ static enum auth_result auth(struct fixture *fx, const char *address,
 		uv_run(&fx->loop, UV_RUN_ONCE);
 	ck_assert_int_eq(a.done, 1);
 	auth_verify_stats(fx->store, hashes_r);
+	if (cached_r != NULL)
+		*cached_r = a.cached;
 	return a.result;
+}
+
+static enum auth_result auth(struct fixture *fx, const char *address,
+			     const char *password, uint64_t *hashes_r)
+{
+	return auth_cached(fx, NULL, address, password, hashes_r, NULL);
 }
 
 START_TEST(test_auth_verify_async)
@@ -176,8 +190,8 @@ START_TEST(test_auth_verify_async)
 			 AUTH_FAILED);
 	ck_assert_uint_eq(hashes, 7);
 
-	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store, NULL, "x",
-					   on_auth, NULL),
+	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store, NULL, NULL,
+					   "x", on_auth, NULL),
 			 -EINVAL);
 	fx_close(&fx);
 }
@@ -189,7 +203,7 @@ START_TEST(test_auth_pending_at_close)
 	struct answer a = { 0 };
 
 	fx_open(&fx, STORE_MODE_DAEMON);
-	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store,
+	ck_assert_int_eq(auth_verify_async(&fx.loop, fx.store, NULL,
 					   "nobody@example.test", "pw",
 					   on_auth, &a),
 			 0);
@@ -200,6 +214,132 @@ START_TEST(test_auth_pending_at_close)
 	fx_close(&fx);
 	ck_assert_int_eq(a.done, 1);
 	ck_assert_int_eq(a.result, AUTH_FAILED);
+}
+END_TEST
+
+struct new_hash {
+	const char *address;
+	const char *hash;
+	int disabled; /* -1: leave alone */
+};
+
+static int job_change(struct store_txn *txn, void *data)
+{
+	const struct new_hash *c = data;
+	struct store_account_change change = { .disabled = c->disabled };
+
+	if (c->hash != NULL)
+		return store_txn_account_set_password(txn, c->address, c->hash,
+						      1, 5);
+	return store_txn_account_set(txn, c->address, &change);
+}
+
+static struct auth_cache *cache_new(int64_t size, int64_t negative_ttl)
+{
+	struct config config = { 0 };
+	struct auth_cache *cache = NULL;
+
+	config.server.auth_cache_size = size;
+	config.server.auth_cache_ttl = -1;
+	config.server.auth_cache_negative_ttl = negative_ttl;
+	ck_assert_int_eq(auth_cache_new(&config, &cache), 0);
+	return cache;
+}
+
+/* Asserts the result, the yescrypt count and whether the cache answered. */
+#define CHECK_AUTH(fx, cache, who, pw, result, hashes, cached)               \
+	do {                                                                  \
+		uint64_t h_ = 0;                                              \
+		int c_ = -1;                                                  \
+		ck_assert_int_eq(auth_cached(fx, cache, who, pw, &h_, &c_),   \
+				 result);                                     \
+		ck_assert_uint_eq(h_, hashes);                                \
+		ck_assert_int_eq(c_, cached);                                 \
+	} while (0)
+
+START_TEST(test_auth_cache)
+{
+	struct fixture fx;
+	char hash[160], hash2[160];
+	const char *bob = "bob@example.test", *eve = "eve@example.test";
+
+	fx_open(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(password_hash("s3cret pass", hash, sizeof hash), 0);
+	ck_assert_int_eq(password_hash("new pass", hash2, sizeof hash2), 0);
+	ck_assert_int_eq(fx_run(&fx, job_users, hash), 0);
+	struct auth_cache *cache = cache_new(-1, -1);
+
+	/* One yescrypt run, then the cache answers: right, wrong and
+	 * unknown alike (an unknown account stays as fast as a known one). */
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 1, 0);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 1, 1);
+	CHECK_AUTH(&fx, cache, bob, "wrong", AUTH_FAILED, 2, 0);
+	CHECK_AUTH(&fx, cache, bob, "wrong", AUTH_FAILED, 2, 1);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 2, 1);
+	CHECK_AUTH(&fx, cache, "nobody@example.test", "x", AUTH_FAILED, 3, 0);
+	CHECK_AUTH(&fx, cache, "nobody@example.test", "x", AUTH_FAILED, 3, 1);
+	CHECK_AUTH(&fx, cache, eve, "s3cret pass", AUTH_DISABLED, 4, 0);
+	CHECK_AUTH(&fx, cache, eve, "s3cret pass", AUTH_DISABLED, 4, 1);
+
+	/* A new password (written by another process: nothing told the
+	 * cache): the old one no longer answers, the new one is verified. */
+	struct new_hash change = { bob, hash2, -1 };
+	ck_assert_int_eq(fx_run(&fx, job_change, &change), 0);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_FAILED, 5, 0);
+	CHECK_AUTH(&fx, cache, bob, "new pass", AUTH_OK, 6, 0);
+	CHECK_AUTH(&fx, cache, bob, "new pass", AUTH_OK, 6, 1);
+	/* Disabled meanwhile: refused at once, from the row read now. */
+	change = (struct new_hash){ bob, NULL, 1 };
+	ck_assert_int_eq(fx_run(&fx, job_change, &change), 0);
+	CHECK_AUTH(&fx, cache, bob, "new pass", AUTH_DISABLED, 6, 1);
+	change = (struct new_hash){ bob, NULL, 0 };
+	ck_assert_int_eq(fx_run(&fx, job_change, &change), 0);
+	/* Forgotten: verified again. */
+	auth_cache_forget(cache, bob);
+	CHECK_AUTH(&fx, cache, bob, "new pass", AUTH_OK, 7, 0);
+	uint64_t hits, misses;
+	auth_cache_stats(cache, &hits, &misses);
+	ck_assert_uint_eq(hits, 7);
+	ck_assert_uint_eq(misses, 7);
+	auth_cache_free(&cache);
+	ck_assert_ptr_null(cache);
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(test_auth_cache_bounds)
+{
+	struct fixture fx;
+	char hash[160];
+	const char *bob = "bob@example.test";
+
+	fx_open(&fx, STORE_MODE_DAEMON);
+	ck_assert_int_eq(password_hash("s3cret pass", hash, sizeof hash), 0);
+	ck_assert_int_eq(fx_run(&fx, job_users, hash), 0);
+	/* Two entries at most: the least recently used goes first. */
+	struct auth_cache *cache = cache_new(2, -1);
+	const char *eve = "eve@example.test", *nobody = "nobody@example.test";
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 1, 0);
+	CHECK_AUTH(&fx, cache, eve, "s3cret pass", AUTH_DISABLED, 2, 0);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 2, 1);
+	CHECK_AUTH(&fx, cache, nobody, "x", AUTH_FAILED, 3, 0);
+	CHECK_AUTH(&fx, cache, eve, "s3cret pass", AUTH_DISABLED, 4, 0);
+	CHECK_AUTH(&fx, cache, nobody, "x", AUTH_FAILED, 4, 1);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 5, 0);
+	auth_cache_free(&cache);
+	/* Failures not kept (auth_cache_negative_ttl = 0). */
+	cache = cache_new(-1, 0);
+	CHECK_AUTH(&fx, cache, bob, "wrong", AUTH_FAILED, 6, 0);
+	CHECK_AUTH(&fx, cache, bob, "wrong", AUTH_FAILED, 7, 0);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 8, 0);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 8, 1);
+	auth_cache_free(&cache);
+	/* Size 0: no cache at all. */
+	cache = cache_new(0, -1);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 9, 0);
+	CHECK_AUTH(&fx, cache, bob, "s3cret pass", AUTH_OK, 10, 0);
+	auth_cache_free(&cache);
+	fx_close(&fx);
 }
 END_TEST
 
@@ -215,6 +355,8 @@ int main(void)
 	tcase_add_test(tc, test_dummy_hash_is_real_work);
 	tcase_add_test(tc, test_auth_verify_async);
 	tcase_add_test(tc, test_auth_pending_at_close);
+	tcase_add_test(tc, test_auth_cache);
+	tcase_add_test(tc, test_auth_cache_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
