@@ -17,8 +17,8 @@ DEPS = gcc make pkg-config binutils python3 meson ninja-build curl swaks \
        neomutt \
        libuv1-dev libgnutls28-dev libssl-dev libsqlite3-dev libcrypt-dev \
        libinih-dev check libsubunit-dev gnutls-bin libgmime-3.0-dev \
-       libspf2-dev \
-       libpwquality-dev cracklib-runtime
+       libspf2-dev libpwquality-dev cracklib-runtime libhttp-parser-dev \
+       chromium chromium-driver python3-selenium
 # Only for make fuzz (libFuzzer ships in clang's runtime libraries).
 FUZZ_DEPS = clang libclang-rt-dev
 FUZZ      ?= all

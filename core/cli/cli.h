@@ -23,6 +23,8 @@ struct cli {
 typedef int cli_command_fn(struct cli *cli, int argc, char **argv);
 
 cli_command_fn cli_domain;
+/* cli_dns.c: postino domain dns DOMAIN */
+int cli_domain_dns(struct cli *cli, const char *domain);
 cli_command_fn cli_user;
 cli_command_fn cli_alias;
 cli_command_fn cli_module;

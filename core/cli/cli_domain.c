@@ -1,4 +1,4 @@
-/* postino domain add|del|list [DOMAIN] */
+/* postino domain add|del|dns|list [DOMAIN] */
 #include <errno.h>
 #include <string.h>
 
@@ -30,11 +30,14 @@ int cli_domain(struct cli *cli, int argc, char **argv)
 		return ret < 0 ? cli_store_fail(cli, ret, "domain list") : 0;
 	}
 	if (argc != 3 || (strcmp(argv[1], "add") != 0 &&
-			  strcmp(argv[1], "del") != 0))
+			  strcmp(argv[1], "del") != 0 &&
+			  strcmp(argv[1], "dns") != 0))
 		return cli_fail(cli, EX_USAGE,
-				"usage: postino domain add|del DOMAIN | list");
+				"usage: postino domain add|del|dns DOMAIN | list");
 	if (domain_normalize(argv[2], domain, sizeof(domain)) < 0)
 		return cli_fail(cli, EX_DATAERR, "malformed domain '%s'", argv[2]);
+	if (strcmp(argv[1], "dns") == 0)
+		return cli_domain_dns(cli, domain);
 
 	if (strcmp(argv[1], "add") == 0) {
 		int ret = cli_write(cli, domain_add_job, domain);

@@ -23,7 +23,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: postino [-c CONF] COMMAND ...\n"
-		"  domain add|del|list [DOMAIN]\n"
+		"  domain add|del|list [DOMAIN] ;  domain dns DOMAIN\n"
 		"  user add ADDRESS [--password-stdin] [--secondary ADDR] [--lang it|en]\n"
 		"  user del|show ADDRESS\n"
 		"  user list [DOMAIN]\n"

@@ -138,6 +138,16 @@ const char *config_module_value(const struct config *config,
 const char *config_section_value(const struct config_section *section,
 				 const char *key);
 
+/* config_listeners.c: a [listener NAME] section's role (`role =`, else
+ * its protocol, "smtp" giving "mx"), and every listener of config in
+ * file order as the host's listener_list describes them (validated by
+ * config_load, so every key is there). */
+const char *config_listener_role(const struct config_section *section);
+void config_listener_each(const struct config *config,
+			  void (*cb)(void *data,
+				     const struct postino_listener *l),
+			  void *data);
+
 /* Parses a value of a config type. Returns 0 and *value_r (may be NULL), or
  * -EINVAL, also on overflow. STRING always succeeds (*value_r = 0). BOOL is
  * 1 or 0; DURATION is seconds; SIZE is bytes (k, M, G are powers of 1024). */

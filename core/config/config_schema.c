@@ -533,10 +533,13 @@ static const char *value_problem(enum key_kind kind, const char *value,
 			       "is not a list of secrets of 16 to 256 "
 			       "characters, separated by blanks";
 	case KIND_TLS_MODE:
+		/* none: only for a protocol whose module declares it never
+		 * authenticates (checked once modules are known). */
 		return strcmp(value, "implicit") == 0 ||
-				       strcmp(value, "starttls") == 0 ?
+				       strcmp(value, "starttls") == 0 ||
+				       strcmp(value, "none") == 0 ?
 			       NULL :
-			       "is not one of implicit, starttls";
+			       "is not one of implicit, starttls, none";
 	}
 	return "has an unknown kind";
 }

@@ -305,6 +305,11 @@ static int daemon_check(struct daemon *d, struct config *config)
 		config_free(&config);
 		return EX_CONFIG;
 	}
+	if (net_check_cleartext(config, set, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postinod: %s\n", err);
+		module_set_unref(&set);
+		return EX_CONFIG;
+	}
 	if (!config->srs.enabled)
 		fprintf(stderr, "postinod: warning: no [srs] section: mail "
 			"forwarded to other servers (aliases, Sieve redirect) "

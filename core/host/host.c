@@ -18,6 +18,7 @@
 #include "module/hooks.h"
 #include "module/module.h"
 #include "net/conn_api.h"
+#include "net/net.h"
 #include "store/store.h"
 
 static void host_log(struct postino_mod *mod, enum postino_log_level level,
@@ -274,6 +275,53 @@ static int host_protocol_register(struct postino_mod *mod,
 	return 0;
 }
 
+struct host_listener_walk {
+	void (*cb)(void *data, const struct postino_listener *l);
+	void *data;
+	int count;
+};
+
+static void host_listener_one(void *data, const struct postino_listener *l)
+{
+	struct host_listener_walk *w = data;
+
+	w->count++;
+	w->cb(w->data, l);
+}
+
+static int host_listener_list(struct postino_mod *mod,
+			      void (*cb)(void *data,
+					 const struct postino_listener *l),
+			      void *data)
+{
+	struct host_listener_walk w = { cb, data, 0 };
+
+	if (cb == NULL)
+		return -EINVAL;
+	config_listener_each(mod->set->config, host_listener_one, &w);
+	return w.count;
+}
+
+/* "mail.<domain>" when a certificate in force covers it: the operator
+ * gave the domain its own name (SNI), which clients should then use. */
+static int host_server_name(struct postino_mod *mod, const char *domain,
+			    char *buf, size_t buflen)
+{
+	char name[300];
+
+	if (domain == NULL || buf == NULL || buflen == 0 ||
+	    strchr(domain, '/') != NULL)
+		return -EINVAL;
+	int n = snprintf(name, sizeof(name), "mail.%s", domain);
+	const char *chosen = n > 0 && (size_t)n < sizeof(name) &&
+				     net_tls_covers(mod->ctx->net, name)
+			     ? name : host_hostname(mod);
+	if (strlen(chosen) >= buflen)
+		return -ENAMETOOLONG;
+	memcpy(buf, chosen, strlen(chosen) + 1);
+	return 0;
+}
+
 static const struct postino_host_core host_core = {
 	.size = sizeof(struct postino_host_core),
 	.log = host_log,
@@ -288,6 +336,8 @@ static const struct postino_host_core host_core = {
 	.worker_count = host_worker_count,
 	.service_export = module_service_export,
 	.service_import = module_service_import,
+	.listener_list = host_listener_list,
+	.server_name = host_server_name,
 };
 
 static const struct postino_host_policy host_policy = {
@@ -382,6 +432,7 @@ static const struct postino_host_account host_account = {
 	.password_in_history = host_password_in_history,
 	.password_set_hash = host_password_set_hash,
 	.account_quota = host_account_quota,
+	.account_set = host_account_set,
 };
 
 const struct postino_host core_host_table = {

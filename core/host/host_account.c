@@ -17,6 +17,7 @@
 #include "host/host_account.h"
 #include "module/hooks.h"
 #include "store/store.h"
+#include "util/address.h"
 
 #define HASH_MAX 160
 
@@ -370,5 +371,75 @@ int host_password_set_hash(struct postino_mod *mod, const char *account,
 			       s);
 	if (ret < 0)
 		pw_set_free(s);
+	return ret;
+}
+
+/* ---- secondary address and language -------------------------------------- */
+
+struct acct_set {
+	struct module_set *set;
+	char account[ADDRESS_MAX + 1];
+	char secondary[ADDRESS_MAX + 1];
+	char lang[8];
+	int has_secondary, has_lang;
+	void (*done)(void *data, int status);
+	void *data;
+};
+
+static int acct_set_run(struct store_txn *txn, void *data)
+{
+	struct acct_set *s = data;
+	struct store_account_change change = {
+		.secondary = s->has_secondary ? s->secondary : NULL,
+		.lang = s->has_lang ? s->lang : NULL,
+		.disabled = -1,
+	};
+
+	return store_txn_account_set(txn, s->account, &change);
+}
+
+static void acct_set_done(void *data, int status)
+{
+	struct acct_set *s = data;
+
+	s->done(s->data, status);
+	module_set_unref(&s->set);
+	free(s);
+}
+
+int host_account_set(struct postino_mod *mod, const char *account,
+		     const char *secondary, const char *lang,
+		     void (*done)(void *data, int status), void *data)
+{
+	if (account == NULL || done == NULL)
+		return -EINVAL;
+	if (lang != NULL && lang[0] != '\0' && strcmp(lang, "it") != 0 &&
+	    strcmp(lang, "en") != 0)
+		return -EINVAL;
+	if (mod->ctx->store == NULL)
+		return -ENODEV;
+	struct acct_set *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	if (address_normalize(account, s->account, sizeof(s->account)) < 0 ||
+	    (secondary != NULL && secondary[0] != '\0' &&
+	     address_normalize(secondary, s->secondary,
+			       sizeof(s->secondary)) < 0)) {
+		free(s);
+		return -EINVAL;
+	}
+	s->has_secondary = secondary != NULL;
+	s->has_lang = lang != NULL;
+	if (lang != NULL)
+		snprintf(s->lang, sizeof(s->lang), "%s", lang);
+	s->done = done;
+	s->data = data;
+	s->set = mod->set;
+	module_set_ref(s->set);
+	int ret = store_submit(mod->ctx->store, acct_set_run, acct_set_done, s);
+	if (ret < 0) {
+		module_set_unref(&s->set);
+		free(s);
+	}
 	return ret;
 }

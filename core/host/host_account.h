@@ -20,6 +20,9 @@ int host_password_in_history(struct postino_mod *mod, const char *account,
 int host_password_set_hash(struct postino_mod *mod, const char *account,
 			   const char *hash,
 			   void (*done)(void *data, int status), void *data);
+int host_account_set(struct postino_mod *mod, const char *account,
+		     const char *secondary, const char *lang,
+		     void (*done)(void *data, int status), void *data);
 /* host_quota.c */
 int host_account_quota(struct postino_mod *mod, const char *account,
 		       struct postino_quota *quota_r);

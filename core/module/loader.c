@@ -493,6 +493,28 @@ const struct protocol_entry *module_set_protocol(struct module_set *set,
 	return NULL;
 }
 
+int module_set_cleartext_ok(const struct module_set *set,
+			    const char *protocol)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		const struct postino_mod *m = &set->mods[i];
+		/* Only as far as the module's descriptor reaches: one built
+		 * for 1.0 declares nothing. */
+		if (m->desc == NULL ||
+		    m->desc_size < offsetof(struct postino_module,
+					    cleartext_protocols) +
+					   sizeof(const char *const *) ||
+		    m->desc->cleartext_protocols == NULL)
+			continue;
+		for (const char *const *p = m->desc->cleartext_protocols;
+		     *p != NULL; p++) {
+			if (strcmp(*p, protocol) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 const struct admin_command *module_set_command(struct module_set *set,
 					       const char *module,
 					       const char *command)

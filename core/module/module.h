@@ -121,6 +121,11 @@ const void *module_service_import(struct postino_mod *mod, const char *name);
 /* The protocol served under name, or NULL. */
 const struct protocol_entry *module_set_protocol(struct module_set *set,
 						 const char *name);
+/* 1 when a module of the set declares protocol in its descriptor's
+ * cleartext_protocols (it may be served on `tls = none` listeners). Read
+ * from descriptors, so it works on a set loaded without init (-t). */
+int module_set_cleartext_ok(const struct module_set *set,
+			    const char *protocol);
 const struct admin_command *module_set_command(struct module_set *set,
 					       const char *module,
 					       const char *command);

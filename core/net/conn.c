@@ -762,7 +762,7 @@ static void conn_refuse(struct postino_conn *conn, const char *why,
 
 	conn_log(conn, LOG_LEVEL_WARNING, "refused client=%s listener=%s: %s",
 		 conn->client_ip, conn->listener->name, detail);
-	if (reply != NULL && conn->listener->tls == LISTENER_TLS_STARTTLS) {
+	if (reply != NULL && conn->listener->tls != LISTENER_TLS_IMPLICIT) {
 		conn_stage(conn, reply, strlen(reply));
 		conn_stage(conn, "\r\n", 2);
 	}

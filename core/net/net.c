@@ -60,17 +60,41 @@ static void net_listener_limits(struct listener *l,
 					  POSTINO_CONFIG_DURATION);
 }
 
-/* What a listener is for, as policies see it (hook events, `[module]
- * listeners`): its `role =`, else its protocol's name, except that the
- * SMTP protocol on its own is Internet mail, the MX. */
-static const char *listener_role(const struct config_section *section)
+static enum listener_tls net_tls_mode(const char *value)
 {
-	const char *role = net_value(section, "role");
-	const char *protocol = net_value(section, "protocol");
+	if (strcmp(value, "implicit") == 0)
+		return LISTENER_TLS_IMPLICIT;
+	return strcmp(value, "none") == 0 ? LISTENER_TLS_NONE
+					  : LISTENER_TLS_STARTTLS;
+}
 
-	if (role != NULL)
-		return role;
-	return strcmp(protocol, "smtp") == 0 ? "mx" : protocol;
+static const char *net_tls_name(enum listener_tls tls)
+{
+	return tls == LISTENER_TLS_IMPLICIT   ? "implicit"
+	       : tls == LISTENER_TLS_STARTTLS ? "starttls"
+					      : "none";
+}
+
+int net_check_cleartext(const struct config *config,
+			const struct module_set *set, char *err,
+			size_t errlen)
+{
+	for (const struct config_section *s = config->sections; s != NULL;
+	     s = s->next) {
+		if (strcmp(s->type, "listener") != 0 ||
+		    strcmp(net_value(s, "tls"), "none") != 0)
+			continue;
+		const char *protocol = net_value(s, "protocol");
+		if (module_set_cleartext_ok(set, protocol))
+			continue;
+		snprintf(err, errlen, "%s:%d: listener %s: tls = none is only "
+			 "for protocols that never authenticate, and no "
+			 "loaded module declares protocol '%s' one of them "
+			 "(use tls = implicit or starttls)", s->file, s->line,
+			 s->name != NULL ? s->name : "", protocol);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* The worker with the fewest open connections, the next in turn among
@@ -224,11 +248,10 @@ static int net_add_listener(struct net *net,
 	l->index = net->listener_count;
 	l->name = strdup(section->name != NULL ? section->name : "");
 	l->protocol = strdup(net_value(section, "protocol"));
-	l->role = strdup(listener_role(section));
+	l->role = strdup(config_listener_role(section));
 	l->address = strdup(net_value(section, "address"));
 	l->port = (int)net_number(section, "port", POSTINO_CONFIG_INT);
-	l->tls = strcmp(net_value(section, "tls"), "implicit") == 0
-			 ? LISTENER_TLS_IMPLICIT : LISTENER_TLS_STARTTLS;
+	l->tls = net_tls_mode(net_value(section, "tls"));
 	net_listener_limits(l, section);
 	net->listener_count++;
 	if (l->name == NULL || l->protocol == NULL || l->role == NULL ||
@@ -394,6 +417,10 @@ int net_start(struct net *net, char *err, size_t errlen)
 			return -ENOENT;
 		}
 	}
+	int ret = net_check_cleartext(net->ctx->config, net->ctx->modules, err,
+				      errlen);
+	if (ret < 0)
+		return ret;
 	for (size_t i = 0; i < net->listener_count; i++) {
 		const struct listener *l = &net->listeners[i];
 		if (!l->open)
@@ -401,7 +428,7 @@ int net_start(struct net *net, char *err, size_t errlen)
 		core_log(net->ctx, LOG_LEVEL_INFO,
 			 "listening listener=%s address=%s port=%d protocol=%s "
 			 "tls=%s", l->name, l->address, l->port, l->protocol,
-			 l->tls == LISTENER_TLS_IMPLICIT ? "implicit" : "starttls");
+			 net_tls_name(l->tls));
 	}
 	return 0;
 }
@@ -438,8 +465,7 @@ static void net_reload_listeners(struct net *net, const struct config *config)
 		if (!quiet && (strcmp(net_value(s, "address"), l->address) != 0 ||
 		    (int)net_number(s, "port", POSTINO_CONFIG_INT) != l->port ||
 		    strcmp(net_value(s, "protocol"), l->protocol) != 0 ||
-		    (strcmp(tls, "implicit") == 0) !=
-			    (l->tls == LISTENER_TLS_IMPLICIT)))
+		    net_tls_mode(tls) != l->tls))
 			core_log(net->ctx, LOG_LEVEL_WARNING, "listener %s "
 				 "changed; address, port, protocol and tls "
 				 "take effect at restart", l->name);
@@ -529,6 +555,16 @@ void net_free(struct net **netp)
 		net->shared->nets[net->ctx->worker] = NULL;
 	free(net->listeners);
 	free(net);
+}
+
+int net_tls_covers(const struct net *net, const char *name)
+{
+	if (net == NULL)
+		return 0;
+	struct tls_creds *creds = net_creds((struct net *)net);
+	int covers = tls_creds_covers(creds, name);
+	tls_creds_unref(&creds);
+	return covers;
 }
 
 size_t net_listener_count(const struct net *net)

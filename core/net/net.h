@@ -39,6 +39,17 @@ int net_reload(struct net *net, const struct config *config,
 void net_stop(struct net *net);
 void net_free(struct net **net);
 
+/* Every `tls = none` listener of config must serve a protocol that a
+ * module of set declares cleartext (postino_module.cleartext_protocols):
+ * 0, or -EINVAL with err naming the file, line and listener. Run by
+ * net_start and by `postinod -t` (a set loaded without init). */
+int net_check_cleartext(const struct config *config,
+			const struct module_set *set, char *err,
+			size_t errlen);
+
+/* 1 when the certificates in force cover name (net may be NULL: 0). */
+int net_tls_covers(const struct net *net, const char *name);
+
 /* Counts for logs and tests. */
 size_t net_listener_count(const struct net *net);
 size_t net_connection_count(const struct net *net);

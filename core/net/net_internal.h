@@ -27,7 +27,9 @@
 /* How long a closing connection may take to take its last replies. */
 #define NET_CLOSE_TIMEOUT_MS 10000
 
+/* The values of postino_listener_tls. */
 enum listener_tls {
+	LISTENER_TLS_NONE = 0,     /* only protocols declared cleartext */
 	LISTENER_TLS_IMPLICIT = 1,
 	LISTENER_TLS_STARTTLS = 2,
 };

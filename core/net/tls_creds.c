@@ -488,6 +488,11 @@ static const struct tls_cert *find_cert(const struct tls_creds *creds,
 	return NULL;
 }
 
+int tls_creds_covers(const struct tls_creds *creds, const char *name)
+{
+	return creds != NULL && name != NULL && find_cert(creds, name) != NULL;
+}
+
 /* Runs once the ClientHello is parsed, before GnuTLS picks a
  * certificate from the session's credentials. */
 static int select_cert(gnutls_session_t session)

@@ -53,6 +53,10 @@ void tls_creds_unref(struct tls_creds **creds);
  * alone. Returns 0 or a negative GnuTLS error code (for gnutls_strerror). */
 int tls_creds_session_new(struct tls_creds *creds, gnutls_session_t *session_r);
 
+/* 1 when a loaded certificate's names (SAN, or CN; wildcards as for
+ * SNI) cover name, else 0. */
+int tls_creds_covers(const struct tls_creds *creds, const char *name);
+
 /* Seconds the handshake may take ([tls] handshake_timeout, default 30). */
 unsigned tls_creds_handshake_timeout(const struct tls_creds *creds);
 

@@ -37,6 +37,7 @@ struct pw {
 	struct pw_templates templates;
 	postino_timer *timer;
 	struct pw_pass *pass;     /* the pass running, or NULL */
+	struct pwpolicy_service *service; /* what pw_service_export offers */
 };
 
 /* The language for account: its own, its domain's (state "lang:@D"), or
@@ -84,13 +85,24 @@ void pw_timer_fire(void *data);
  * (may be NULL) runs when the mail is stored or queued: before this
  * returns in admin commands. -ENXIO: no secondary address. */
 int pw_token_issue(struct pw *p, const char *address, int64_t at,
-		   int64_t ttl, void (*done)(void *data, int status),
-		   void *data);
+		   int64_t ttl, const char *link_prefix,
+		   void (*done)(void *data, int status), void *data);
+/* The same check off the loop (the daemon): done(data, 1 valid or 0
+ * wrong); returns 0, -ENOENT (none or expired: done not called). */
+int pw_token_check_async(struct pw *p, const char *address,
+			 const char *token, int64_t at,
+			 void (*done)(void *data, int status), void *data);
+/* Spends address's token atomically: 1 when this call spent it, 0 when
+ * it was gone already (another request used it), or a negative errno. */
+int pw_token_spend(struct pw *p, const char *address);
 /* Checks token for address as of at: 1 valid, 0 wrong, -ENOENT none or
  * expired. The caller spends it (deletes "t:<address>") once used.
  * Admin commands only (the host answers before returning). */
 int pw_token_check(struct pw *p, const char *address, const char *token,
 		   int64_t at);
+
+/* The "pwpolicy" service (pw_service.c). */
+int pw_service_export(struct pw *p);
 
 /* Admin commands (pw_admin.c). */
 void pw_admin_register(struct pw *p);

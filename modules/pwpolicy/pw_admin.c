@@ -407,7 +407,7 @@ static int cmd_reset_request(void *data, int argc, char **argv, FILE *out,
 	lower(argv[1]);
 	if ((code = known_account(p, argv[1], &a, err)) != 0)
 		return code;
-	int ret = pw_token_issue(p, a.address, at, p->token_ttl, status_done,
+	int ret = pw_token_issue(p, a.address, at, p->token_ttl, NULL, status_done,
 				 &status);
 	if (ret == -ENXIO) {
 		fprintf(err, "postino: pwpolicy: %s has no secondary address: "

@@ -174,7 +174,7 @@ static void generated_hashed(void *data, int status, const char *hash)
 			/* Valid until the deadline the notices gave. */
 			int64_t ttl = p->schedule.deadline -
 				      p->schedule.offset[PW_STEP_LAST];
-			int r = pw_token_issue(p, s->acct.address, s->at, ttl,
+			int r = pw_token_issue(p, s->acct.address, s->at, ttl, NULL,
 					       NULL, NULL);
 			if (r < 0)
 				p->host->core->log(p->mod, POSTINO_LOG_WARNING, NULL,

@@ -11,7 +11,7 @@
 
 static const char *const kind_names[PW_T_COUNT] = {
 	"notice", "reminder", "last", "last-noreveal", "forced", "advisory",
-	"reset",
+	"reset", "reset-link",
 };
 static const char *const lang_names[PW_LANGS] = { "en", "it" };
 

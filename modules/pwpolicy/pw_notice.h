@@ -15,6 +15,7 @@ enum pw_kind {
 	PW_T_FORCED,        /* day 23: the password was changed */
 	PW_T_ADVISORY,      /* the periodic reminder */
 	PW_T_RESET,         /* a reset token, to the secondary address */
+	PW_T_RESET_LINK,    /* the same as a link to a panel's page */
 	PW_T_COUNT,
 };
 

@@ -285,6 +285,7 @@ static enum postino_verdict pw_changed_hook(postino_hook_call *call,
 static void pw_free(struct pw *p)
 {
 	pw_templates_free(&p->templates);
+	free(p->service);
 	if (p->pwq != NULL)
 		pwquality_free_settings(p->pwq);
 	free(p);
@@ -385,6 +386,13 @@ static int pw_init(postino_mod *mod, const struct postino_host *host,
 	host->policy->hook_register(mod, POSTINO_HOOK_PASSWORD_CHANGED,
 			    pw_changed_hook, p);
 	pw_admin_register(p);
+	if ((ret = pw_service_export(p)) < 0) {
+		host->core->log(mod, POSTINO_LOG_ERROR, NULL,
+				"exporting the pwpolicy service failed: %s",
+				strerror(-ret));
+		pw_free(p);
+		return ret;
+	}
 	int64_t interval = host->core->config_number(mod, "interval");
 	p->timer = host->core->timer_start(mod, 1000, (uint64_t)interval * 1000,
 				     POSTINO_TIMER_NODE, pw_timer_fire, p);

@@ -458,6 +458,27 @@ struct postino_section {
 			      * passes, purges); on the others the timer
 			      * exists but never fires */
 
+/* (1.1) One listener of the node (listener_list): what mail clients are
+ * told to connect to (autoconfiguration) comes from here, so it cannot
+ * drift from what is served. Strings valid during the callback. */
+enum postino_listener_tls {
+	POSTINO_LISTENER_TLS_NONE = 0,     /* `tls = none`: in clear, only for
+					    * protocols that never
+					    * authenticate (cleartext_protocols) */
+	POSTINO_LISTENER_TLS_IMPLICIT = 1, /* TLS from the first byte */
+	POSTINO_LISTENER_TLS_STARTTLS = 2, /* clear until STARTTLS */
+};
+
+struct postino_listener {
+	size_t size;
+	const char *name;     /* [listener NAME] */
+	const char *protocol; /* "imap", "submission", "http", ... */
+	const char *role;     /* as in hook events: "mx", "submission", ... */
+	const char *address;  /* as configured: "0.0.0.0", "127.0.0.1", "::" */
+	int port;
+	enum postino_listener_tls tls;
+};
+
 /* What every module uses. */
 struct postino_host_core {
 	size_t size;
@@ -515,6 +536,21 @@ struct postino_host_core {
 	int (*service_export)(postino_mod *mod, const char *name,
 			      const void *table);
 	const void *(*service_import)(postino_mod *mod, const char *name);
+	/* (1.1) Calls cb once per configured listener, in configuration
+	 * order (the listeners of the configuration in force; a listener
+	 * changed by a reload shows its new values, which take effect at
+	 * restart). Returns the count, or a negative errno. Instant. */
+	int (*listener_list)(postino_mod *mod,
+			     void (*cb)(void *data,
+					const struct postino_listener *l),
+			     void *data);
+	/* (1.1) The host name mail clients of domain should connect to:
+	 * "mail.<domain>" when a loaded certificate's names cover it (the
+	 * SNI set-up of doc/operator-guide.md), else [server] hostname.
+	 * Writes it NUL-terminated into buf; 0, -EINVAL, -ENAMETOOLONG.
+	 * Instant. */
+	int (*server_name)(postino_mod *mod, const char *domain, char *buf,
+			   size_t buflen);
 };
 
 /* What policy modules use: hooks, durable state, admin commands. */
@@ -1004,6 +1040,15 @@ struct postino_host_account {
 	 * one row per mailbox of the account: fine once per command. */
 	int (*account_quota)(postino_mod *mod, const char *account,
 			     struct postino_quota *quota_r);
+	/* ABI 1.1. Changes account's secondary address (NULL: unchanged,
+	 * "": none; an address local@domain otherwise) and language (NULL:
+	 * unchanged, "it", "en", "": the default) in one durable commit,
+	 * then done(data, 0 or -errno: -ENOENT no such account) on the loop
+	 * (in admin commands before returning). Returns 0 or -EINVAL (a
+	 * malformed address or language: done not called). */
+	int (*account_set)(postino_mod *mod, const char *account,
+			   const char *secondary, const char *lang,
+			   void (*done)(void *data, int status), void *data);
 };
 
 /* The table init receives. Valid until fini. */
@@ -1040,6 +1085,14 @@ struct postino_module {
 	 * e.g. managesieve needs sieve; NULL for none. The host refuses to
 	 * start, naming both, when one is missing. */
 	const char *const *requires;
+	/* (1.1) Protocols this module registers that may be served on a
+	 * listener with `tls = none` (NULL-terminated; NULL: none): only
+	 * protocols that never authenticate (HTTP's redirects to HTTPS and
+	 * autoconfiguration). In the descriptor, not the protocol, so that
+	 * `postinod -t` can check listeners without running init. Every
+	 * other protocol on a `tls = none` listener is a configuration
+	 * error; the host's SASL service refuses outside TLS regardless. */
+	const char *const *cleartext_protocols;
 };
 
 /* Fills the version fields of a descriptor:

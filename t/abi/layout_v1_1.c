@@ -155,7 +155,16 @@ AT(postino_section, has_body, 80);
 AT(postino_section, body_start, 88);
 AT(postino_section, body_end, 96);
 
-SIZE(postino_host_core, 104);
+SIZE(postino_listener, 48);
+AT(postino_listener, size, 0);
+AT(postino_listener, name, 8);
+AT(postino_listener, protocol, 16);
+AT(postino_listener, role, 24);
+AT(postino_listener, address, 32);
+AT(postino_listener, port, 40);
+AT(postino_listener, tls, 44);
+
+SIZE(postino_host_core, 120);
 AT(postino_host_core, size, 0);
 AT(postino_host_core, log, 8);
 AT(postino_host_core, config_string, 16);
@@ -169,6 +178,8 @@ AT(postino_host_core, worker_index, 72);
 AT(postino_host_core, worker_count, 80);
 AT(postino_host_core, service_export, 88);
 AT(postino_host_core, service_import, 96);
+AT(postino_host_core, listener_list, 104);
+AT(postino_host_core, server_name, 112);
 
 SIZE(postino_host_policy, 80);
 AT(postino_host_policy, size, 0);
@@ -249,7 +260,7 @@ AT(postino_host_mailbox, mailbox_highestmodseq, 184);
 AT(postino_host_mailbox, mailbox_vanished, 192);
 AT(postino_host_mailbox, mailbox_store_unchangedsince, 200);
 
-SIZE(postino_host_account, 64);
+SIZE(postino_host_account, 72);
 AT(postino_host_account, size, 0);
 AT(postino_host_account, account_get, 8);
 AT(postino_host_account, account_list, 16);
@@ -258,6 +269,7 @@ AT(postino_host_account, password_verify, 32);
 AT(postino_host_account, password_in_history, 40);
 AT(postino_host_account, password_set_hash, 48);
 AT(postino_host_account, account_quota, 56);
+AT(postino_host_account, account_set, 64);
 
 SIZE(postino_host, 64);
 AT(postino_host, size, 0);
@@ -270,7 +282,7 @@ AT(postino_host, mail, 40);
 AT(postino_host, mailbox, 48);
 AT(postino_host, account, 56);
 
-SIZE(postino_module, 80);
+SIZE(postino_module, 88);
 AT(postino_module, size, 0);
 AT(postino_module, abi_major, 8);
 AT(postino_module, abi_minor, 12);
@@ -282,3 +294,4 @@ AT(postino_module, config_key_size, 48);
 AT(postino_module, init, 56);
 AT(postino_module, fini, 64);
 AT(postino_module, requires, 72);
+AT(postino_module, cleartext_protocols, 80);

@@ -323,7 +323,7 @@ class ShippedConfigTest(harness.TestCase):
                                                     directory))
             self.assertEqual(sorted(listeners), sorted([
                 "imap", "imaps", "pop3", "pop3s", "mx", "submission",
-                "submissions", "managesieve"]), directory)
+                "submissions", "managesieve", "https", "http"]), directory)
             for name, keys in listeners.items():
                 with self.subTest(directory=directory, listener=name):
                     self.assertGreater(int(keys["max_connections_per_ip"]),
@@ -342,7 +342,7 @@ class ShippedConfigTest(harness.TestCase):
             extra=harness.tls_section(cert, key))
         code, out, err = self.env.postinod("-t")
         self.assertEqual(code, 0, f"{out}{err}")
-        self.assertIn("is valid (8 modules)", out)
+        self.assertIn("is valid (9 modules)", out)
 
 
 if __name__ == "__main__":
