@@ -24,10 +24,9 @@ import re
 import select
 import shutil
 import socket
-import tempfile
 
 import harness
-from harness import IO_TIMEOUT, MODULES_DIR, make_cert, tls_client_context
+from harness import IO_TIMEOUT, MODULES_DIR, tls_client_context
 
 SOS = [os.path.join(MODULES_DIR, n + ".so") for n in ("smtp", "imap")]
 HOST = "mail.example.test"
@@ -91,24 +90,13 @@ class SmtpRaw:
         return not ready and not self.buf
 
 
-class MimeBombTest(harness.TestCase):
+class MimeBombTest(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-mimebomb-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = SOS
 
     def setUp(self):
         super().setUp()
-        for so in SOS:
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         env = self.env
         env.write_config(modules_dir=MODULES_DIR,
                          extra=harness.tls_section(*self.cert))
