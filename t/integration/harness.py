@@ -35,6 +35,9 @@ SOURCE_ROOT = os.path.abspath(
 BUILD_ROOT = os.path.abspath(
     os.environ.get("POSTINO_BUILD_ROOT")
     or os.path.join(SOURCE_ROOT, "build-test"))
+# The build's -Db_sanitize ("address,undefined" for make test, "thread"
+# for make tsan, "none" or "" otherwise).
+SANITIZE = os.environ.get("POSTINO_SANITIZE", "")
 
 POSTINOD = os.path.join(BUILD_ROOT, "core", "daemon", "postinod")
 POSTINO = os.path.join(BUILD_ROOT, "core", "cli", "postino")
