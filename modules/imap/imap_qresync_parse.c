@@ -3,18 +3,28 @@
 
 #include "imap_qresync_parse.h"
 
-bool imap_arg_modseq(const struct imap_arg *a, bool zero_ok, uint64_t *v_r)
+/* An atom of digits only, at most max_len of them, as a number. */
+static bool parse_digits(const struct imap_arg *a, size_t max_len,
+			 uint64_t *v_r)
 {
 	uint64_t v = 0;
 
-	if (a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > 19)
+	if (a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > max_len)
 		return false;
 	for (size_t i = 0; i < a->len; i++) {
 		if (a->str[i] < '0' || a->str[i] > '9')
 			return false;
 		v = v * 10 + (uint64_t)(a->str[i] - '0');
 	}
-	if (v > INT64_MAX || (v == 0 && !zero_ok))
+	*v_r = v;
+	return true;
+}
+
+bool imap_arg_modseq(const struct imap_arg *a, bool zero_ok, uint64_t *v_r)
+{
+	uint64_t v;
+
+	if (!parse_digits(a, 19, &v) || v > INT64_MAX || (v == 0 && !zero_ok))
 		return false;
 	*v_r = v;
 	return true;
@@ -35,16 +45,9 @@ void imap_qresync_free(struct imap_qresync **qrp)
 
 static bool parse_u32(const struct imap_arg *a, uint32_t *v_r)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > 10)
-		return false;
-	for (size_t i = 0; i < a->len; i++) {
-		if (a->str[i] < '0' || a->str[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(a->str[i] - '0');
-	}
-	if (v == 0 || v > UINT32_MAX)
+	if (!parse_digits(a, 10, &v) || v == 0 || v > UINT32_MAX)
 		return false;
 	*v_r = (uint32_t)v;
 	return true;
