@@ -12,6 +12,7 @@
 #include "imap_buf.h"
 #include "imap_flags.h"
 #include "imap_parser.h"
+#include "imap_qresync_parse.h"
 #include "imap_seqset.h"
 
 #define IMAP_MAX_LINE 65536           /* one line of a command */
@@ -191,9 +192,6 @@ void imap_keywords_seen(struct imap_session *s, const char *keywords);
  * responses carry MODSEQ; the first one in the selected state also
  * says the mailbox's HIGHESTMODSEQ. */
 void imap_condstore_enable(struct imap_session *s);
-/* A mod-sequence value (RFC 7162 7: 1 to 2^63-1; zero_ok for
- * mod-sequence-valzer). */
-bool imap_arg_modseq(const struct imap_arg *a, bool zero_ok, uint64_t *v_r);
 /* "* n FETCH (UID u FLAGS (...) MODSEQ (m))" for view index i: UID and
  * MODSEQ when the session has CONDSTORE (or uid), FLAGS when flags. */
 void imap_fetch_flags_response(struct imap_session *s, uint32_t index,
@@ -268,8 +266,7 @@ void imap_fetch_pump(struct imap_session *s);
 void imap_fetch_run_free(struct imap_fetch_run **run);
 void imap_cmd_search(struct imap_session *, const struct imap_command *,
 		     const struct imap_arg *, size_t, bool);
-/* imap_qresync.c (RFC 7162 3.2). */
-struct imap_qresync;
+/* imap_qresync.c (RFC 7162 3.2); the syntax in imap_qresync_parse.h. */
 /* SELECT's parameter list (args: what follows the mailbox name): sets
  * *condstore for CONDSTORE and *qr_r (malloc'ed, NULL when none) for
  * QRESYNC. false with the BAD sent. */
@@ -280,7 +277,6 @@ bool imap_select_params(struct imap_session *s, const struct imap_arg *args,
  * changed since the client's modseq, when its UIDVALIDITY still holds.
  * Frees *qr. */
 void imap_qresync_report(struct imap_session *s, struct imap_qresync **qr);
-void imap_qresync_free(struct imap_qresync **qr);
 /* "* VANISHED (EARLIER) ..." for the UIDs of `within` (NULL: any)
  * expunged after since. */
 void imap_vanished_earlier(struct imap_session *s, uint64_t since,

@@ -140,23 +140,6 @@ void imap_condstore_enable(struct imap_session *s)
 				    mailbox_highestmodseq(s->mb));
 }
 
-bool imap_arg_modseq(const struct imap_arg *a, bool zero_ok, uint64_t *v_r)
-{
-	uint64_t v = 0;
-
-	if (a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > 19)
-		return false;
-	for (size_t i = 0; i < a->len; i++) {
-		if (a->str[i] < '0' || a->str[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(a->str[i] - '0');
-	}
-	if (v > INT64_MAX || (v == 0 && !zero_ok))
-		return false;
-	*v_r = v;
-	return true;
-}
-
 void imap_fetch_flags_response(struct imap_session *s, uint32_t index,
 			       bool flags, bool uid)
 {

@@ -10,93 +10,8 @@
 #include <string.h>
 
 #include "imap.h"
+#include "imap_qresync_parse.h"
 #include "imap_seqset.h"
-
-struct imap_qresync {
-	uint32_t uidvalidity;
-	uint64_t modseq;
-	struct imap_seqset *known;  /* known-uids, normalised; NULL: all */
-	struct imap_seqset *seqs;   /* seq-match-data as sent, or NULL */
-	struct imap_seqset *uids;
-};
-
-void imap_qresync_free(struct imap_qresync **qrp)
-{
-	struct imap_qresync *qr = *qrp;
-
-	*qrp = NULL;
-	if (qr == NULL)
-		return;
-	imap_seqset_free(&qr->known);
-	imap_seqset_free(&qr->seqs);
-	imap_seqset_free(&qr->uids);
-	free(qr);
-}
-
-static bool parse_u32(const struct imap_arg *a, uint32_t *v_r)
-{
-	uint64_t v = 0;
-
-	if (a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > 10)
-		return false;
-	for (size_t i = 0; i < a->len; i++) {
-		if (a->str[i] < '0' || a->str[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(a->str[i] - '0');
-	}
-	if (v == 0 || v > UINT32_MAX)
-		return false;
-	*v_r = (uint32_t)v;
-	return true;
-}
-
-/* A set of numbers without "*" (known-uids, seq-match-data). */
-static bool parse_plain_set(const struct imap_arg *a,
-			    struct imap_seqset **raw_r)
-{
-	*raw_r = NULL;
-	if (a->type != IMAP_ARG_ATOM ||
-	    imap_seqset_parse(a->str, a->len, raw_r) < 0)
-		return false;
-	for (size_t i = 0; i < (*raw_r)->count; i++) {
-		if ((*raw_r)->range[i].lo == 0 || (*raw_r)->range[i].hi == 0) {
-			imap_seqset_free(raw_r);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* (uidvalidity mod-sequence-value [known-uids] [seq-match-data]) */
-static bool parse_qresync(const struct imap_arg *l, struct imap_qresync *qr)
-{
-	size_t i = 2;
-
-	if (l->type != IMAP_ARG_LIST || l->count < 2 || l->count > 4 ||
-	    !parse_u32(&l->list[0], &qr->uidvalidity) ||
-	    !imap_arg_modseq(&l->list[1], false, &qr->modseq))
-		return false;
-	if (i < l->count && l->list[i].type == IMAP_ARG_ATOM) {
-		struct imap_seqset *raw;
-		if (!parse_plain_set(&l->list[i], &raw))
-			return false;
-		int ret = imap_seqset_resolve(raw, UINT32_MAX,
-					      IMAP_SEQSET_UID, &qr->known);
-		imap_seqset_free(&raw);
-		if (ret < 0)
-			return false;
-		i++;
-	}
-	if (i < l->count) {
-		const struct imap_arg *m = &l->list[i++];
-		if (m->type != IMAP_ARG_LIST || m->count != 2 ||
-		    !parse_plain_set(&m->list[0], &qr->seqs) ||
-		    !parse_plain_set(&m->list[1], &qr->uids) ||
-		    imap_seqset_count(qr->seqs) != imap_seqset_count(qr->uids))
-			return false;
-	}
-	return i == l->count;
-}
 
 bool imap_select_params(struct imap_session *s, const struct imap_arg *args,
 			size_t n_args, bool *condstore,
@@ -132,7 +47,7 @@ bool imap_select_params(struct imap_session *s, const struct imap_arg *args,
 			imap_tagged(s, "NO", "Out of memory");
 			return false;
 		}
-		if (!parse_qresync(&p[++i], *qr_r)) {
+		if (!imap_qresync_parse(&p[++i], *qr_r)) {
 			imap_qresync_free(qr_r);
 			imap_tagged(s, "BAD", "Invalid QRESYNC parameter");
 			return false;

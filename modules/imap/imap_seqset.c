@@ -189,8 +189,11 @@ uint64_t imap_seqset_count(const struct imap_seqset *set)
 {
 	uint64_t n = 0;
 
-	for (size_t i = 0; i < set->count; i++)
-		n += (uint64_t)set->range[i].hi - set->range[i].lo + 1;
+	/* A set as parsed may hold 4:2 (the same as 2:4, RFC 3501 9). */
+	for (size_t i = 0; i < set->count; i++) {
+		uint32_t lo = set->range[i].lo, hi = set->range[i].hi;
+		n += (uint64_t)(lo <= hi ? hi - lo : lo - hi) + 1;
+	}
 	return n;
 }
 

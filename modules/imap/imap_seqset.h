@@ -46,7 +46,8 @@ void imap_seqset_free(struct imap_seqset **set);
 
 /* Normalised sets only: O(log count). */
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n);
-/* Number of values in a normalised set. */
+/* Number of values in a set, as parsed (each range counted once; a
+ * set as parsed may repeat a value) or normalised. */
 uint64_t imap_seqset_count(const struct imap_seqset *set);
 
 /* Ascending iteration over a normalised set:

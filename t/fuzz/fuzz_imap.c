@@ -1,7 +1,7 @@
 /* libFuzzer target: imap.so's command grammar and the parsers that run on
  * its arguments (SEARCH programs, FETCH attributes and the header filter,
  * flag lists, sequence sets, mailbox names, LIST patterns, search
- * strings). Checks the contract too: a parsed command has a tag and a
+ * strings, QRESYNC parameters). Checks the contract too: a parsed command has a tag and a
  * name, every literal lies inside the input, a literal announcement at
  * the end of a line is never larger than it says, a pattern never
  * matches a name its cost rules out, and a search string is found in
@@ -18,6 +18,7 @@
 #include "imap_match.h"
 #include "imap_mutf7.h"
 #include "imap_parser.h"
+#include "imap_qresync_parse.h"
 #include "imap_search.h"
 #include "imap_seqset.h"
 
@@ -58,6 +59,40 @@ static void header_filter(const struct imap_fetch *fetch, const char *buf,
 	free(out);
 }
 
+static bool seqset_normalised(const struct imap_seqset *set)
+{
+	for (size_t i = 0; set != NULL && i < set->count; i++) {
+		if (set->range[i].lo == 0 || set->range[i].lo > set->range[i].hi ||
+		    (i > 0 && set->range[i].lo <= set->range[i - 1].hi))
+			return false;
+	}
+	return true;
+}
+
+/* Every list as SELECT's QRESYNC parameter, every atom as a modseq. */
+static void qresync_params(const struct imap_arg *args, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t modseq;
+		if (imap_arg_modseq(&args[i], true, &modseq) &&
+		    modseq > INT64_MAX)
+			abort();
+		if (args[i].type != IMAP_ARG_LIST)
+			continue;
+		struct imap_qresync *qr = calloc(1, sizeof(*qr));
+		if (qr == NULL)
+			return;
+		if (imap_qresync_parse(&args[i], qr) &&
+		    (qr->uidvalidity == 0 || qr->modseq == 0 ||
+		     qr->modseq > INT64_MAX || !seqset_normalised(qr->known) ||
+		     (qr->seqs == NULL) != (qr->uids == NULL) ||
+		     (qr->seqs != NULL && imap_seqset_count(qr->seqs) !=
+					  imap_seqset_count(qr->uids))))
+			abort();
+		imap_qresync_free(&qr);
+	}
+}
+
 static void arguments(const struct imap_command *cmd, const char *text,
 		      size_t text_len)
 {
@@ -78,6 +113,9 @@ static void arguments(const struct imap_command *cmd, const char *text,
 		header_filter(fetch, text, text_len);
 		imap_fetch_free(&fetch);
 	}
+	qresync_params(args, n);
+	if (n >= 2 && args[1].type == IMAP_ARG_LIST)
+		qresync_params(args[1].list, args[1].count);
 	imap_buf_init(&buf, 4096);
 	imap_flags_parse(args, n, &flags, &buf, &error);
 	imap_buf_free(&buf);

@@ -35,6 +35,9 @@ SOURCE_ROOT = os.path.abspath(
 BUILD_ROOT = os.path.abspath(
     os.environ.get("POSTINO_BUILD_ROOT")
     or os.path.join(SOURCE_ROOT, "build-test"))
+# The build's -Db_sanitize ("address,undefined" for make test, "thread"
+# for make tsan, "none" or "" otherwise).
+SANITIZE = os.environ.get("POSTINO_SANITIZE", "")
 
 POSTINOD = os.path.join(BUILD_ROOT, "core", "daemon", "postinod")
 POSTINO = os.path.join(BUILD_ROOT, "core", "cli", "postino")
@@ -534,6 +537,34 @@ class TestCase(unittest.TestCase):
         if missing:
             self.fail(missing)
         self.env = Env(self)
+
+
+class CertTestCase(TestCase):
+    """A TestCase whose class has one certificate for cert_host (made once
+    for the class in a temporary directory: self.cert is (cert, key)),
+    and that fails, not skips, when a module it names in `modules` (paths
+    of .so files) was not built."""
+
+    cert_host = None
+    modules = ()
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.certdir = tempfile.mkdtemp(prefix="postino-certs-")
+        cls.cert = make_cert(cls.certdir, "mail", cls.cert_host,
+                             [cls.cert_host])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        for so in self.modules:
+            if not os.path.exists(so):
+                self.fail(f"{so} not built")
 
 
 def _as_bytes(value):

@@ -12,11 +12,10 @@ import os
 import re
 import shutil
 import smtplib
-import tempfile
 import unittest
 
 import harness
-from harness import IO_TIMEOUT, MODULES_DIR, make_cert, tls_client_context
+from harness import IO_TIMEOUT, MODULES_DIR, tls_client_context
 
 HOST = "mail.example.test"
 BOB = "bob@example.test"
@@ -27,24 +26,10 @@ SOS = [os.path.join(MODULES_DIR, n + ".so")
 TEMPFAIL = "454 4.7.0 Temporary authentication failure"
 
 
-class AuthCache(harness.TestCase):
+class AuthCache(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-authcache-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
-
-    def setUp(self):
-        super().setUp()
-        for so in SOS:
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
+    cert_host = HOST
+    modules = SOS
 
     def serve(self, server=None, ratelimit=None):
         env = self.env

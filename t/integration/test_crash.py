@@ -38,14 +38,12 @@ import smtplib
 import socket
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 from contextlib import closing
 
 import harness
-from harness import (IO_TIMEOUT, MODULES_DIR, VERSION, make_cert,
-                     tls_client_context)
+from harness import (IO_TIMEOUT, MODULES_DIR, VERSION, tls_client_context)
 
 SMTP_SO = os.path.join(MODULES_DIR, "smtp.so")
 POP3_SO = os.path.join(MODULES_DIR, "pop3.so")
@@ -184,27 +182,20 @@ class Counter:
             self.value += 1
 
 
-class CrashTest(harness.TestCase):
+class CrashTest(harness.CertTestCase):
+
+    cert_host = HOST
+    modules = (SMTP_SO, POP3_SO, IMAP_SO)
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-crash-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
         seed = os.environ.get("POSTINO_CRASH_SEED")
         cls.seed = int(seed) if seed else random.randrange(1 << 30)
         print(f"test_crash: POSTINO_CRASH_SEED={cls.seed}", flush=True)
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
-
     def setUp(self):
         super().setUp()
-        for so in (SMTP_SO, POP3_SO, IMAP_SO):
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.rng = random.Random(self.seed)
         env = self.env
         parking = (f"\n[queue]\nrelayhost = 127.0.0.1:{harness.free_port()}\n"

@@ -22,7 +22,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -31,7 +30,7 @@ import xml.etree.ElementTree as ET
 
 import harness
 from harness import (EX_CONFIG, IO_TIMEOUT, MODULES_DIR, base_env,
-                     make_cert, tls_client_context)
+                     tls_client_context)
 from test_queue import Sink
 
 HOST = "mail.example.test"
@@ -136,24 +135,13 @@ class Browser:
         return r
 
 
-class HttpTestCase(harness.TestCase):
+class HttpTestCase(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-http-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = SOS
 
     def setUp(self):
         super().setUp()
-        for so in SOS:
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.where = {}
         self.d = None
 

@@ -20,15 +20,13 @@ import shutil
 import smtplib
 import string
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 from contextlib import closing
 
 import harness
-from harness import (IO_TIMEOUT, MODULES_DIR, LineClient, make_cert,
-                     tls_client_context)
+from harness import (IO_TIMEOUT, MODULES_DIR, LineClient, tls_client_context)
 
 HOST = "mail.example.test"
 ALICE = "alice@example.test"
@@ -90,24 +88,13 @@ class ImapClient(LineClient):
         return untagged, tagged
 
 
-class ImapTestCase(harness.TestCase):
+class ImapTestCase(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-imap-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = SOS
 
     def setUp(self):
         super().setUp()
-        for so in SOS:
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.where = {}
         self.d = None
 

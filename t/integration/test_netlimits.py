@@ -18,7 +18,6 @@ import resource
 import selectors
 import shutil
 import socket
-import tempfile
 import time
 
 import harness
@@ -123,23 +122,13 @@ class Flood:
             s.close()
 
 
-class NetLimitsTest(harness.TestCase):
+class NetLimitsTest(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-netlimits-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = (IMAP_SO,)
 
     def setUp(self):
         super().setUp()
-        if not os.path.exists(IMAP_SO):
-            self.fail(f"{IMAP_SO} not built")
         raise_nofile(4000)
 
     def serve(self, listeners, server=None, nofile=None):

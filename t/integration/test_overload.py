@@ -26,11 +26,10 @@ import select
 import smtplib
 import socket
 import ssl
-import tempfile
 import time
 
 import harness
-from harness import (IO_TIMEOUT, MODULES_DIR, make_cert, tls_client_context)
+from harness import (IO_TIMEOUT, MODULES_DIR, tls_client_context)
 
 SMTP_SO = os.path.join(MODULES_DIR, "smtp.so")
 POP3_SO = os.path.join(MODULES_DIR, "pop3.so")
@@ -136,24 +135,13 @@ class BioTLS:
         return line.decode()
 
 
-class OverloadTest(harness.TestCase):
+class OverloadTest(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-overload-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = (SMTP_SO, POP3_SO)
 
     def setUp(self):
         super().setUp()
-        for so in (SMTP_SO, POP3_SO):
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         raise_nofile(ABANDONED + 500)
         env = self.env
         parking = (f"\n[queue]\nrelayhost = 127.0.0.1:{harness.free_port()}\n"

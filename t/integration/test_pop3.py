@@ -22,13 +22,12 @@ import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 import harness
 from harness import (IO_TIMEOUT, MODULES_DIR, VERSION, LineClient,
-                     base_env, make_cert, tls_client_context)
+                     base_env, tls_client_context)
 
 SMTP_SO = os.path.join(MODULES_DIR, "smtp.so")
 POP3_SO = os.path.join(MODULES_DIR, "pop3.so")
@@ -194,25 +193,14 @@ class Pop3Client(LineClient):
                 if line]
 
 
-class POP3TestCase(harness.TestCase):
+class POP3TestCase(harness.CertTestCase):
     """A certificate for the class; a server per test."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-pop3-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = (SMTP_SO, POP3_SO)
 
     def setUp(self):
         super().setUp()
-        for so in (SMTP_SO, POP3_SO):
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.d = None
         self.where = {}
 

@@ -13,13 +13,12 @@ import poplib
 import re
 import shutil
 import ssl
-import tempfile
 import time
 import unittest
 
 import harness
 from harness import (EX_DATAERR, EX_NOUSER, IO_TIMEOUT, MODULES_DIR,
-                     SOURCE_ROOT, make_cert, tls_client_context)
+                     SOURCE_ROOT, tls_client_context)
 
 HOST = "mail.example.test"
 ALICE = "alice@example.test"
@@ -59,24 +58,13 @@ def generated_password(msg):
     return m.group(1)
 
 
-class PwPolicyCase(harness.TestCase):
+class PwPolicyCase(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-pw-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = (PWPOLICY_SO, POP3_SO)
 
     def setUp(self):
         super().setUp()
-        for so in (PWPOLICY_SO, POP3_SO):
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.d = None
         # Campaigns start tomorrow (at whole seconds), so the daemon's own
         # pass, as of now, never finds anything due in the walked ones.

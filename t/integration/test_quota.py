@@ -15,12 +15,11 @@ import re
 import shutil
 import smtplib
 import subprocess
-import tempfile
 import unittest
 
 import harness
 from harness import (EX_DATAERR, EX_NOUSER, EX_USAGE, IO_TIMEOUT, MODULES_DIR,
-                     LineClient, make_cert, tls_client_context)
+                     LineClient, tls_client_context)
 
 HOST = "mail.example.test"
 ALICE = "alice@example.test"
@@ -43,24 +42,13 @@ def message(subject, size=0, sender=ALICE, to=BOB):
     return head + body
 
 
-class QuotaTest(harness.TestCase):
+class QuotaTest(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-quota-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = SOS
 
     def setUp(self):
         super().setUp()
-        for so in SOS:
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.where = {}
 
     def serve(self, warn=None):

@@ -17,13 +17,12 @@ import shutil
 import socket
 import smtplib
 import subprocess
-import tempfile
 import time
 import unittest
 
 import harness
 from harness import (EX_USAGE, IO_TIMEOUT, MODULES_DIR, SOURCE_ROOT,
-                     make_cert, module_rows, normalize_row,
+                     module_rows, normalize_row,
                      tls_client_context)
 
 HOST = "mail.example.test"
@@ -60,24 +59,14 @@ def hhmm_candidates(start, end):
     return out
 
 
-class RateLimitCase(harness.TestCase):
+class RateLimitCase(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-rl-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = tuple(os.path.join(MODULES_DIR, so)
+                    for so in ("smtp.so", "ratelimit.so"))
 
     def setUp(self):
         super().setUp()
-        for so in ("smtp.so", "ratelimit.so"):
-            if not os.path.exists(os.path.join(MODULES_DIR, so)):
-                self.fail(f"{so} not built in {MODULES_DIR}")
         self.d = None
 
     def configure(self, settings=None, modules_dir=MODULES_DIR, init=True,

@@ -16,14 +16,12 @@ import re
 import shutil
 import smtplib
 import subprocess
-import tempfile
 import time
 import unittest
 
 import harness
 from harness import (EX_DATAERR, EX_NOINPUT, EX_NOUSER, EX_USAGE, IO_TIMEOUT,
-                     MODULES_DIR, LineClient, base_env, make_cert,
-                     tls_client_context)
+                     MODULES_DIR, LineClient, base_env, tls_client_context)
 from test_queue import Sink
 
 SIEVE_CONNECT = shutil.which("sieve-connect")
@@ -99,24 +97,13 @@ class ManageSieveClient(LineClient):
         return last
 
 
-class SieveTestCase(harness.TestCase):
+class SieveTestCase(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-sieve-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = SOS
 
     def setUp(self):
         super().setUp()
-        for so in SOS:
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.where = {}
         self.d = None
         self.sink = None

@@ -25,14 +25,13 @@ import signal
 import smtplib
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
 import harness
 from harness import (IO_TIMEOUT, MODULES_DIR, VERSION, LineClient,
-                     base_env, make_cert, tls_client_context)
+                     base_env, tls_client_context)
 
 SMTP_SO = os.path.join(MODULES_DIR, "smtp.so")
 SAMPLE_SO = os.path.join(harness.SAMPLE_DIR, "sample.so")
@@ -232,26 +231,16 @@ class SmtpClient(LineClient):
         self.close()
 
 
-class SMTPTestCase(harness.TestCase):
+class SMTPTestCase(harness.CertTestCase):
     """A certificate for the class; a server per test."""
 
     SETTINGS = {"max_message_size": "1M"}
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-smtp-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = (SMTP_SO,)
 
     def setUp(self):
         super().setUp()
-        if not os.path.exists(SMTP_SO):
-            self.fail(f"{SMTP_SO} not built (modules/smtp)")
         self.d = None
         self.where = None
 

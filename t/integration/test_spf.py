@@ -11,11 +11,10 @@ import select
 import shutil
 import socket
 import subprocess
-import tempfile
 import unittest
 
 import harness
-from harness import IO_TIMEOUT, MODULES_DIR, make_cert
+from harness import IO_TIMEOUT, MODULES_DIR
 
 HOST = "mail.example.test"
 BOB = "bob@example.test"
@@ -44,24 +43,14 @@ slower.test TXT v=spf1 ip4:127.0.0.2 -all
 """
 
 
-class SpfCase(harness.TestCase):
+class SpfCase(harness.CertTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-spf-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
+    cert_host = HOST
+    modules = tuple(os.path.join(MODULES_DIR, so)
+                    for so in ("smtp.so", "spf.so"))
 
     def setUp(self):
         super().setUp()
-        for so in ("smtp.so", "spf.so"):
-            if not os.path.exists(os.path.join(MODULES_DIR, so)):
-                self.fail(f"{so} not built in {MODULES_DIR}")
         self.swaks = shutil.which("swaks")
         self.assertIsNotNone(self.swaks, "swaks is not installed (make "
                              "test installs it)")

@@ -19,7 +19,6 @@ import shutil
 import smtplib
 import socket
 import ssl
-import tempfile
 import unittest
 
 import harness
@@ -85,26 +84,19 @@ class ImapClient(LineClient):
         return untagged
 
 
-class WorkersCase(harness.TestCase):
+class WorkersCase(harness.CertTestCase):
+
+    cert_host = HOST
+    modules = SOS
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="postino-workers-certs-")
-        cls.cert = make_cert(cls.certdir, "mail", HOST, [HOST])
         cls.cert2 = make_cert(cls.certdir, "mail2", "renewed." + HOST,
                               ["renewed." + HOST])
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.certdir, ignore_errors=True)
-        super().tearDownClass()
-
     def setUp(self):
         super().setUp()
-        for so in SOS:
-            if not os.path.exists(so):
-                self.fail(f"{so} not built")
         self.where = {}
         self.d = None
 
