@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "host/host_mail.h"
 #include "mime/mime.h"
+#include "util/mail_date.h"
 
 int quota_admit(struct store_txn *txn, const char *account, uint64_t size,
 		struct store_quota *before_r)
@@ -132,23 +132,6 @@ static void text_expand(struct text *t, const char *tmpl,
 	}
 }
 
-/* RFC 5322 date in UTC, not strftime: %a and %b follow the locale. */
-static void mail_date(int64_t t_s, char *buf, size_t size)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed",
-					    "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-					      "May", "Jun", "Jul", "Aug",
-					      "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)t_s;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-		 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* The usage shown: the resource nearer to its limit. */
 static void warn_usage(const struct store_quota *q, char *used, char *limit,
 		       size_t size, unsigned *percent_r)
@@ -187,7 +170,7 @@ static char *warning_build(const struct config *config, const char *account,
 		  "hostname" },
 		{ account, thr, pct, used, limit, host },
 	};
-	mail_date(now_s, date, sizeof(date));
+	mail_date_utc(now_s, date, sizeof(date));
 	snprintf(head, sizeof(head),
 		 "From: Postmaster <postmaster@%s>\r\n"
 		 "To: <%s>\r\n"

@@ -392,6 +392,7 @@ static const struct postino_host_mail host_mail = {
 	.delivery_reject = host_delivery_reject,
 	.delivery_discard = host_delivery_discard,
 	.address_separators = host_address_separators,
+	.msg_deliver_to = host_msg_deliver_to,
 };
 
 static const struct postino_host_mailbox host_mailbox = {

@@ -22,6 +22,10 @@ uint64_t host_msg_size(const postino_msg *msg);
 int host_msg_deliver(postino_msg *msg, const struct postino_delivery *d,
 		     void (*done)(void *data, int status), void *data);
 void host_msg_discard(postino_msg **msg);
+/* host_notice.c */
+int host_msg_deliver_to(postino_msg *msg, const char *const *to,
+			size_t to_count, const struct postino_delivery *state,
+			void (*done)(void *data, int status), void *data);
 int host_msg_add_header(postino_msg *msg, const char *name, const char *value);
 void host_msg_ref(postino_msg *msg);
 void host_msg_unref(postino_msg *msg);

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+
+#include "util/mail_date.h"
 
 int64_t queue_backoff(int64_t min_s, int64_t max_s, int64_t attempts)
 {
@@ -87,24 +88,6 @@ void queue_dsn_status(const char *reply, char *buf, size_t size)
 		snprintf(buf, size, "5.%u.%u", b2, c);
 }
 
-/* RFC 822 date in UTC. */
-static void dsn_date(int64_t t_s, char *buf, size_t size)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed",
-					    "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-					      "May", "Jun", "Jul", "Aug",
-					      "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)t_s;
-	struct tm tm;
-
-	/* Not strftime: %a/%b would follow the locale. */
-	gmtime_r(&t, &tm);
-	snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-		 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* Header lines may not carry a remote's CR or LF into ours. */
 static void add_clean(struct buf *b, const char *s)
 {
@@ -146,7 +129,7 @@ int queue_dsn_build(const struct queue_dsn *d, char **out_r, size_t *len_r)
 
 	if (d->rcpt_count == 0)
 		return -EINVAL;
-	dsn_date(d->now_s, date, sizeof date);
+	mail_date_utc(d->now_s, date, sizeof date);
 	snprintf(boundary, sizeof boundary, "%llx.%llx/%s",
 		 (unsigned long long)d->now_s, (unsigned long long)d->unique,
 		 d->hostname);
@@ -184,7 +167,7 @@ int queue_dsn_build(const struct queue_dsn *d, char **out_r, size_t *len_r)
 		add_clean(&b, d->rcpts[i].reply ? d->rcpts[i].reply : "");
 		buf_add(&b, "\r\n", 2);
 	}
-	dsn_date(d->arrival_s, date, sizeof date);
+	mail_date_utc(d->arrival_s, date, sizeof date);
 	buf_printf(&b, "\r\n--%s\r\n"
 		   "Content-Type: message/delivery-status\r\n"
 		   "\r\n"

@@ -195,25 +195,6 @@ static void fill(struct hbuf *o, const char *body, const char *const *vars)
 	}
 }
 
-struct targets {
-	const char *local[8];
-	char lstore[8][HTTP_ADDRESS_MAX];
-	size_t lcount;
-	const char *remote[1];
-	size_t rcount;
-};
-
-static void target_cb(void *data, const char *address, int local)
-{
-	struct targets *t = data;
-
-	if (local && t->lcount < 8) {
-		snprintf(t->lstore[t->lcount], HTTP_ADDRESS_MAX, "%s", address);
-		t->local[t->lcount] = t->lstore[t->lcount];
-		t->lcount++;
-	}
-}
-
 static void mail_done(void *data, int status)
 {
 	struct http_server *srv = data;
@@ -230,27 +211,13 @@ int http_mail_send(struct http_server *srv, enum http_mail_kind kind,
 	const struct postino_host *host = srv->host;
 	const struct http_mail_template *t = &srv->mail[lang][kind];
 	const char *hostname = host->core->hostname(srv->mod);
-	struct targets *tg = calloc(1, sizeof(*tg));
 	unsigned char raw[12];
 	char unique[25], date[64];
 	struct hbuf m;
 	int ret;
 
-	if (tg == NULL)
-		return -ENOMEM;
-	const char *at = strrchr(to, '@');
-	/* An address hosted here goes straight into its mailbox (or its
-	 * alias targets); others to the queue. */
-	if (at != NULL && host->mail->domain_is_local(srv->mod, at + 1) == 1)
-		host->mail->address_expand(srv->mod, to, target_cb, tg);
-	if (tg->lcount == 0) {
-		tg->remote[0] = to;
-		tg->rcount = 1;
-	}
-	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
-		free(tg);
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
 		return -EIO;
-	}
 	hex_encode(raw, sizeof(raw), unique);
 	time_t now = (time_t)(host->core->now_ms() / 1000);
 	struct tm tm;
@@ -271,21 +238,11 @@ int http_mail_send(struct http_server *srv, enum http_mail_kind kind,
 		ret = host->mail->msg_append(msg, m.data, m.len);
 	explicit_bzero(m.data, m.len); /* links are secrets */
 	hbuf_free(&m);
-	if (ret == 0) {
-		struct postino_delivery d = {
-			.size = sizeof(d),
-			.mail_from = "", /* never bounced back (RFC 3834) */
-			.local = tg->local,
-			.local_count = tg->lcount,
-			.remote = tg->remote,
-			.remote_count = tg->rcount,
-		};
-		ret = host->mail->msg_deliver(msg, &d, mail_done, srv);
-		msg = NULL;
-	}
-	if (msg != NULL)
+	if (ret == 0)
+		ret = host->mail->msg_deliver_to(msg, &to, 1, NULL, mail_done,
+						 srv);
+	else if (msg != NULL)
 		host->mail->msg_discard(&msg);
-	free(tg);
 	if (ret < 0)
 		host->core->log(srv->mod, POSTINO_LOG_ERROR, NULL,
 				"panel mail %s to %s not sent: %s",

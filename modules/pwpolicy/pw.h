@@ -48,9 +48,10 @@ const char *pw_lang_for(struct pw *p, const char *address,
 /* A module state value as a NUL-terminated string; -ENOENT when absent. */
 int pw_state_string(struct pw *p, const char *key, char *buf, size_t len);
 
-/* Delivers a notice (made with pw_notice_build) to address's INBOX, and
- * to extra (remote or local, may be NULL), committing the state entry
- * (key, value; value NULL deletes) with it. done as msg_deliver's. */
+/* Delivers a notice (made with pw_notice_build) to address (the account)
+ * and to extra (any address, may be NULL) through msg_deliver_to,
+ * committing the state entry (key, value; value NULL deletes) with it.
+ * done as msg_deliver's. */
 int pw_deliver(struct pw *p, const char *address, const char *extra,
 	       const char *text, size_t len, const char *key,
 	       const char *value, int64_t expires_at,

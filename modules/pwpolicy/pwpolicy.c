@@ -90,80 +90,35 @@ void pw_format_date(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d", &tm);
 }
 
-struct pw_target_list {
-	const char *local[8];
-	char store[8][PW_ADDRESS_MAX];
-	size_t count;
-	const char *remote[8];
-	char rstore[8][PW_ADDRESS_MAX];
-	size_t rcount;
-};
-
-static void pw_target(void *data, const char *address, int local)
-{
-	struct pw_target_list *l = data;
-
-	if (local && l->count < 8) {
-		snprintf(l->store[l->count], PW_ADDRESS_MAX, "%s", address);
-		l->local[l->count] = l->store[l->count];
-		l->count++;
-	} else if (!local && l->rcount < 8) {
-		snprintf(l->rstore[l->rcount], PW_ADDRESS_MAX, "%s", address);
-		l->remote[l->rcount] = l->rstore[l->rcount];
-		l->rcount++;
-	}
-}
-
 int pw_deliver(struct pw *p, const char *address, const char *extra,
 	       const char *text, size_t len, const char *key,
 	       const char *value, int64_t expires_at,
 	       void (*done)(void *data, int status), void *data)
 {
-	struct pw_target_list *l = calloc(1, sizeof(*l));
-	int ret;
+	const char *to[2];
+	size_t n = 0;
 
-	if (l == NULL)
-		return -ENOMEM;
 	if (address != NULL)
-		pw_target(l, address, 1);
-	if (extra != NULL) {
-		const char *at = strrchr(extra, '@');
-		/* A secondary address hosted here goes straight into its
-		 * mailbox (or its alias targets); others to the queue. */
-		if (at != NULL && p->host->mail->domain_is_local(p->mod, at + 1) == 1)
-			ret = p->host->mail->address_expand(p->mod, extra, pw_target,
-						      l);
-		else
-			ret = 0;
-		if (ret <= 0)
-			pw_target(l, extra, 0);
-	}
+		to[n++] = address;
+	if (extra != NULL)
+		to[n++] = extra;
 	postino_msg *msg = p->host->mail->msg_new(p->mod, NULL);
-	if (msg == NULL) {
-		free(l);
+	if (msg == NULL)
 		return -ENOMEM;
-	}
-	ret = p->host->mail->msg_append(msg, text, len);
+	int ret = p->host->mail->msg_append(msg, text, len);
 	if (ret < 0) {
 		p->host->mail->msg_discard(&msg);
-		free(l);
 		return ret;
 	}
-	struct postino_delivery d = {
-		.size = sizeof(d),
-		.mail_from = "", /* notices never bounce back (RFC 3834) */
-		.local = l->local,
-		.local_count = l->count,
-		.remote = l->remote,
-		.remote_count = l->rcount,
+	/* The notice and "it went out" in one commit. */
+	const struct postino_delivery state = {
+		.size = sizeof(state),
 		.state_key = key,
 		.state_value = value,
 		.state_len = value != NULL ? strlen(value) : 0,
 		.state_expires_at = expires_at,
 	};
-	ret = p->host->mail->msg_deliver(msg, &d, done, data);
-	free(l);
-	return ret;
+	return p->host->mail->msg_deliver_to(msg, to, n, &state, done, data);
 }
 
 /* ---- hooks -------------------------------------------------------------- */

@@ -18,8 +18,6 @@
 
 #include "sm.h"
 
-#define SM_VAC_TARGETS_MAX 16
-
 struct sm_vacation_pending {
 	struct sm_vacation_pending *next;
 	struct sm *sm;
@@ -62,30 +60,6 @@ static void reply_done(void *data, int status)
 				    "%s: vacation reply to <%s> failed: %s",
 				    p->account, p->to, strerror(-status));
 	pending_free(p);
-}
-
-struct targets {
-	const char *local[SM_VAC_TARGETS_MAX];
-	char local_buf[SM_VAC_TARGETS_MAX][321];
-	size_t local_count;
-	const char *remote[SM_VAC_TARGETS_MAX];
-	char remote_buf[SM_VAC_TARGETS_MAX][513];
-	size_t remote_count;
-};
-
-static void target(void *data, const char *address, int local)
-{
-	struct targets *t = data;
-
-	if (local && t->local_count < SM_VAC_TARGETS_MAX) {
-		snprintf(t->local_buf[t->local_count], 321, "%s", address);
-		t->local[t->local_count] = t->local_buf[t->local_count];
-		t->local_count++;
-	} else if (!local && t->remote_count < SM_VAC_TARGETS_MAX) {
-		snprintf(t->remote_buf[t->remote_count], 513, "%s", address);
-		t->remote[t->remote_count] = t->remote_buf[t->remote_count];
-		t->remote_count++;
-	}
 }
 
 /* :from must be one of the account's addresses; otherwise the reply
@@ -141,24 +115,13 @@ void sm_vacation_send(struct sm *sm, const char *account,
 				account, vac->sender, strerror(-ret));
 		return;
 	}
-	/* The sender as any mail would reach it: an address here goes to
-	 * its account (or alias targets), others to the queue. */
-	struct targets *t = calloc(1, sizeof(*t));
-	const char *at = strrchr(vac->sender, '@');
-	if (t != NULL && at != NULL &&
-	    host->mail->domain_is_local(sm->mod, at + 1) == 1)
-		host->mail->address_expand(sm->mod, vac->sender, target, t);
-	else if (t != NULL)
-		target(t, vac->sender, 0);
 	struct sm_vacation_pending *p = calloc(1, sizeof(*p));
 	postino_msg *msg = host->mail->msg_new(sm->mod, NULL);
-	if (t == NULL || p == NULL || msg == NULL ||
-	    t->local_count + t->remote_count == 0 ||
+	if (p == NULL || msg == NULL ||
 	    host->mail->msg_append(msg, reply, reply_len) < 0) {
 		if (msg != NULL)
 			host->mail->msg_discard(&msg);
 		free(p);
-		free(t);
 		free(reply);
 		return;
 	}
@@ -167,28 +130,23 @@ void sm_vacation_send(struct sm *sm, const char *account,
 	snprintf(p->key, sizeof(p->key), "%s", record);
 	p->account = strdup(account);
 	p->to = strdup(vac->sender);
-	struct postino_delivery d = {
-		.size = sizeof(d),
-		.mail_from = "",
-		.local = t->local,
-		.local_count = t->local_count,
-		.remote = t->remote,
-		.remote_count = t->remote_count,
+	if (p->account == NULL || p->to == NULL) {
+		host->mail->msg_discard(&msg);
+		pending_free(p);
+		return;
+	}
+	/* "Replied in this period" is written with the reply. */
+	const struct postino_delivery state = {
+		.size = sizeof(state),
 		.state_key = record,
 		.state_value = "1",
 		.state_len = 1,
 		.state_expires_at = params.now + (int64_t)vac->period,
 	};
-	if (p->account == NULL || p->to == NULL) {
-		host->mail->msg_discard(&msg);
-		pending_free(p);
-		free(t);
-		return;
-	}
+	const char *to[1] = { vac->sender };
 	p->next = sm->pending;
 	sm->pending = p;
-	ret = host->mail->msg_deliver(msg, &d, reply_done, p);
-	free(t);
+	ret = host->mail->msg_deliver_to(msg, to, 1, &state, reply_done, p);
 	if (ret < 0)
 		reply_done(p, ret);
 }

@@ -805,6 +805,23 @@ struct postino_host_mail {
 	 * character one (user+detail@domain reaches user@domain), or "" for
 	 * none. Valid until fini. Instant. */
 	const char *(*address_separators)(postino_mod *mod);
+	/* Mail the server makes itself (notices, confirmations, automatic
+	 * replies): delivers msg (consumed) with the null sender, which is
+	 * never bounced back (RFC 3834), to to[0..to_count), each address
+	 * routed as an SMTP recipient is: one in a hosted domain reaches its
+	 * account or its alias's targets (stored, or forwarded as
+	 * msg_deliver's remote_via; nobody there: skipped), any other goes
+	 * to the outbound queue. state: NULL, or a postino_delivery whose
+	 * optional state entry is written in the same commit (its other
+	 * fields are not read). Returns as msg_deliver; also -ENOENT when no
+	 * address reached anyone, -E2BIG past 64 recipients after
+	 * expansion, -EINVAL for an address without "@" (then nothing is
+	 * sent). Indexed reads, one per alias level. */
+	int (*msg_deliver_to)(postino_msg *msg, const char *const *to,
+			      size_t to_count,
+			      const struct postino_delivery *state,
+			      void (*done)(void *data, int status),
+			      void *data);
 };
 
 /* What mail-access modules (IMAP, POP3) use: mailbox views and, for IMAP,

@@ -214,7 +214,7 @@ AT(postino_host_proto, sasl_start, 128);
 AT(postino_host_proto, sasl_input, 136);
 AT(postino_host_proto, auth_verify, 144);
 
-SIZE(postino_host_mail, 128);
+SIZE(postino_host_mail, 136);
 AT(postino_host_mail, size, 0);
 AT(postino_host_mail, domain_is_local, 8);
 AT(postino_host_mail, address_expand, 16);
@@ -231,6 +231,7 @@ AT(postino_host_mail, delivery_redirect, 96);
 AT(postino_host_mail, delivery_reject, 104);
 AT(postino_host_mail, delivery_discard, 112);
 AT(postino_host_mail, address_separators, 120);
+AT(postino_host_mail, msg_deliver_to, 128);
 
 SIZE(postino_host_mailbox, 208);
 AT(postino_host_mailbox, size, 0);

@@ -1,7 +1,8 @@
 /* The host's delivery (core/host/host_delivery.c, core/delivery): the
  * DELIVERY hook point and its delivery_* entries, redirects with SRS and
- * Delivered-To, forwarding loops ending in one bounce, rejects, and the
- * address resolution behind them (SRS addresses, subaddresses). */
+ * Delivered-To, forwarding loops ending in one bounce, rejects, the
+ * address resolution behind them (SRS addresses, subaddresses), and
+ * msg_deliver_to (the server's own mail, routed as SMTP recipients). */
 #include <check.h>
 #include <ctype.h>
 #include <fcntl.h>
@@ -671,6 +672,71 @@ START_TEST(redirect_to_nobody_here_bounces)
 }
 END_TEST
 
+/* ---- msg_deliver_to: the server's own mail ------------------------------- */
+
+static int deliver_to(const char *const *to, size_t n,
+		      const struct postino_delivery *state)
+{
+	int status = 1;
+	postino_msg *msg = host_msg_new(&fx.mod, NULL);
+
+	ck_assert_int_eq(host_msg_append(msg, MSG, strlen(MSG)), 0);
+	int ret = host_msg_deliver_to(msg, to, n, state, delivered, &status);
+	if (ret < 0)
+		return ret;
+	while (status == 1)
+		uv_run(&fx.loop, UV_RUN_ONCE);
+	return status;
+}
+
+START_TEST(server_mail_is_routed_as_smtp_recipients)
+{
+	const char *to[] = { "team@example.test", "dave@far.test",
+			     "ghost@example.test" };
+	const struct postino_delivery state = {
+		.size = sizeof(state), .state_key = "sent:1",
+		.state_value = "yes", .state_len = 3,
+	};
+	char value[8];
+	size_t len;
+
+	alias("team@example.test", "bob@example.test");
+	alias("team@example.test", "carol@remote.test");
+	ck_assert_int_eq(deliver_to(to, 3, &state), 0);
+	/* The alias's account gets it with the null sender; nobody else
+	 * here does (ghost is skipped, not queued to ourselves). */
+	ck_assert_str_eq(mailbox("bob@example.test", "INBOX"),
+			 "[Return-Path: <>]");
+	ck_assert_str_eq(mailbox("alice@example.test", "INBOX"), "");
+	/* The alias's remote target is a forward (Delivered-To), the
+	 * remote address a relay; the null sender is kept for both. */
+	const char *q = queue();
+	ck_assert_ptr_nonnull(strstr(q, "<> carol@remote.test |"
+					"Delivered-To: team@example.test\r\n"));
+	ck_assert_ptr_nonnull(strstr(q, "<> dave@far.test |Subject: hello"));
+	ck_assert_ptr_null(strstr(q, "ghost"));
+	/* The state entry came with the same commit. */
+	ck_assert_int_eq(store_state_get(fx.ctx.store, "sieve", "sent:1",
+					 time(NULL), value, sizeof(value),
+					 &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(memcmp(value, "yes", 3), 0);
+}
+END_TEST
+
+START_TEST(server_mail_to_nobody_is_not_sent)
+{
+	const char *ghost[] = { "ghost@example.test" };
+	const char *bad[] = { "alice@example.test", "no-domain" };
+
+	ck_assert_int_eq(deliver_to(ghost, 1, NULL), -ENOENT);
+	/* One address without a domain stops the whole message. */
+	ck_assert_int_eq(deliver_to(bad, 2, NULL), -EINVAL);
+	ck_assert_str_eq(mailbox("alice@example.test", "INBOX"), "");
+	ck_assert_str_eq(queue(), "");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("host_delivery");
@@ -691,6 +757,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, a_copy_back_from_a_forward_bounces);
 	tcase_add_test(tc, reject_bounces_with_the_reason);
 	tcase_add_test(tc, redirect_to_nobody_here_bounces);
+	tcase_add_test(tc, server_mail_is_routed_as_smtp_recipients);
+	tcase_add_test(tc, server_mail_to_nobody_is_not_sent);
 	suite_add_tcase(s, tc);
 	return s;
 }
